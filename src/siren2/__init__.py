@@ -1,0 +1,24 @@
+"""siren2: implicit neural representations with SIREN and SIREN² (SIREN + WINNER initialization).
+
+    >>> import siren2
+    >>> signal = siren2.load_signal("clip.wav")            # values (N, C) in [-1, 1]
+    >>> model = siren2.create_model("siren2", signal)      # ψ → (s0, s1) → WINNER noise
+    >>> result = siren2.fit(model, signal, siren2.FitConfig(epochs=1000))
+    >>> siren2.metrics(signal, siren2.predict(model, signal.coords()).numpy())
+"""
+
+__version__ = "0.1.0"
+
+from .errors import InputError
+from .metrics import metrics
+from .models import create_model, list_models, num_parameters
+from .models.siren import siren_init_
+from .signals import Signal, demo_signal, load_signal, save_signal
+from .train import FitConfig, FitResult, fit, predict
+from .winner import RULES, noise_scales, spectral_centroid, winner_
+
+__all__ = [
+    "InputError", "metrics", "create_model", "list_models", "num_parameters", "siren_init_", "Signal",
+    "demo_signal", "load_signal", "save_signal", "FitConfig", "FitResult", "fit", "predict", "RULES",
+    "noise_scales", "spectral_centroid", "winner_",
+]

@@ -1,0 +1,98 @@
+"""Fit quality, each metric with its convention stated (SPEC §6).
+
+* ``psnr_paper``: 10·log10(1/MSE) on [-1, 1] data (peak 1), the paper's number. On images it
+  reads 6.02 dB below the usual PSNR on [0, 1].
+* ``psnr``: images on [0, 1], peak 1 — the PSNR most image papers report.
+* ``ssim``: scikit-image's SSIM on [0, 1] images (data_range 1, 7x7 windows, per channel).
+* ``snr``: audio, 10·log10(Σy² / Σ(y − ŷ)²) in dB, independent of scaling conventions.
+* ``lsd``: audio log-spectral distance in dB: STFT with a 2048-sample Hann window, hop 512;
+  per frame sqrt(mean_f (10·log10 P − 10·log10 P̂)²) with P = |X|² + 1e-10, then the mean over frames.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LSD_NFFT, LSD_HOP, LSD_EPS = 2048, 512, 1e-10
+
+
+def _db(ratio: float) -> float:
+    return math.inf if ratio == math.inf else 10.0 * math.log10(max(ratio, 1e-30))
+
+
+def mse(target: np.ndarray, estimate: np.ndarray) -> float:
+    return float(np.mean((np.asarray(target, np.float64) - np.asarray(estimate, np.float64)) ** 2))
+
+
+def psnr_paper(target: np.ndarray, estimate: np.ndarray) -> float:
+    """10·log10(1/MSE) with both signals on [-1, 1] (the paper's PSNR)."""
+    m = mse(target, estimate)
+    return math.inf if m == 0 else _db(1.0 / m)
+
+
+def psnr(target: np.ndarray, estimate: np.ndarray) -> float:
+    """Image PSNR on [0, 1] (peak 1); inputs on [-1, 1], the estimate clipped to the valid range."""
+    t = (np.asarray(target, np.float64) + 1) / 2
+    e = (np.clip(np.asarray(estimate, np.float64), -1, 1) + 1) / 2
+    m = float(np.mean((t - e) ** 2))
+    return math.inf if m == 0 else _db(1.0 / m)
+
+
+def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> float:
+    """SSIM of two (H·W, C) images on [-1, 1], computed on [0, 1]."""
+    from skimage.metrics import structural_similarity
+
+    h, w = grid
+    t = (np.asarray(target, np.float64).reshape(h, w, -1) + 1) / 2
+    e = (np.clip(np.asarray(estimate, np.float64), -1, 1).reshape(h, w, -1) + 1) / 2
+    win = min(7, h, w) | 1  # odd, no larger than the image
+    if win < 3:
+        return float("nan")
+    return float(structural_similarity(t, e, data_range=1.0, channel_axis=2, win_size=win))
+
+
+def snr(target: np.ndarray, estimate: np.ndarray) -> float:
+    """Audio SNR in dB: signal energy over error energy."""
+    t = np.asarray(target, np.float64)
+    err = float(np.sum((t - np.asarray(estimate, np.float64)) ** 2))
+    return math.inf if err == 0 else _db(float(np.sum(t**2)) / err)
+
+
+def lsd(target: np.ndarray, estimate: np.ndarray) -> float:
+    """Log-spectral distance in dB (see the module docstring for the STFT settings), mean over channels."""
+    from scipy.signal import stft
+
+    t = np.asarray(target, np.float64).reshape(len(target), -1)
+    e = np.asarray(estimate, np.float64).reshape(len(estimate), -1)
+    nper = min(LSD_NFFT, t.shape[0])
+    hop = max(1, min(LSD_HOP, nper // 4))
+    values = []
+    for c in range(t.shape[1]):
+        _, _, X = stft(t[:, c], nperseg=nper, noverlap=nper - hop, window="hann")
+        _, _, Y = stft(e[:, c], nperseg=nper, noverlap=nper - hop, window="hann")
+        diff = 10 * np.log10(np.abs(X) ** 2 + LSD_EPS) - 10 * np.log10(np.abs(Y) ** 2 + LSD_EPS)
+        values.append(np.mean(np.sqrt(np.mean(diff**2, axis=0))))
+    return float(np.mean(values))
+
+
+def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
+    """Every metric that applies to ``signal``'s kind, estimate vs. the signal's values."""
+    t, e = signal.values, np.asarray(estimate, np.float32).reshape(signal.values.shape)
+    out = {"psnr_paper": psnr_paper(t, e), "mse": mse(t, e)}
+    if signal.kind == "image":
+        out |= {"psnr": psnr(t, e), "ssim": ssim(t, e, signal.grid)}
+    elif signal.kind == "audio":
+        out |= {"snr": snr(t, e), "lsd": lsd(t, e)}
+    return out
+
+
+CONVENTIONS = {
+    "psnr_paper": "10*log10(1/MSE) on [-1, 1] data (the paper's PSNR; 6.02 dB below psnr on images)",
+    "psnr": "image PSNR on [0, 1], peak 1, estimate clipped",
+    "ssim": "scikit-image SSIM on [0, 1], 7x7 window, data_range 1",
+    "snr": "audio 10*log10(sum y^2 / sum (y - yhat)^2)",
+    "lsd": "log-spectral distance, dB; STFT Hann 2048, hop 512, P = |X|^2 + 1e-10",
+    "mse": "mean squared error on [-1, 1] data",
+}

@@ -1,0 +1,40 @@
+"""Named settings. Those named ``paper_*`` reproduce the paper's protocol (SPEC §5); the rest are ours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Network shape and training schedule for one kind of signal."""
+
+    hidden_layers: int
+    width: int
+    omega_first: float  # the baseline SIREN's first ω; SIREN² always uses 30
+    epochs: int
+    lr: float = 1e-4
+    lr_step: int = 20
+    lr_gamma: float = 0.99
+    max_samples: int | None = None  # audio: the first N samples
+
+
+PRESETS: dict[str, Preset] = {
+    # 150,000 samples, 4 x 222 (149,185 parameters), Adam 1e-4, StepLR(20, 0.99), 1000 epochs.
+    "paper_audio": Preset(hidden_layers=4, width=222, omega_first=3000.0, epochs=1000, lr_gamma=0.99,
+                          max_samples=150_000),
+    # 512 x 512 in [-1, 1], 5 x 256, Adam 1e-4, StepLR(20, 0.998), 4000 epochs.
+    "paper_image": Preset(hidden_layers=5, width=256, omega_first=30.0, epochs=4000, lr_gamma=0.998),
+    # Ours: volumes have no paper protocol.
+    "volume": Preset(hidden_layers=3, width=256, omega_first=30.0, epochs=1000, lr_gamma=0.99),
+}
+
+DEFAULT_PRESET = {1: "paper_audio", 2: "paper_image", 3: "volume"}
+
+
+def get_preset(name: str | None, in_dim: int = 1) -> tuple[str, Preset]:
+    """The named preset, or the default for an ``in_dim``-D signal."""
+    name = name or DEFAULT_PRESET.get(in_dim, "volume")
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
+    return name, PRESETS[name]

@@ -1,0 +1,222 @@
+"""One fit, end to end, and its files: the library behind ``siren2 fit``, ``demo`` and ``render``.
+
+:func:`run_fit` builds a model for a signal, fits it and scores it; :class:`OutputDir` collects a
+run's files in a staging folder and moves them into place only when all are written, so a failed
+or refused run leaves nothing partial; :func:`save_model` / :func:`load_model` use safetensors
+(no pickle) with the model's recipe in config.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .errors import InputError
+from .metrics import CONVENTIONS, metrics
+from .models import create_model, num_parameters
+from .presets import get_preset
+from .signals import Signal, save_signal
+from .train import FitConfig, FitResult, fit, predict
+
+
+@dataclass
+class Run:
+    """A finished fit: the model (best state), its history, the reconstruction and its scores."""
+
+    name: str
+    model: torch.nn.Module
+    result: FitResult
+    reconstruction: Signal
+    metrics: dict
+    config: dict = field(default_factory=dict)
+
+
+def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_config: FitConfig | None = None,
+            model_options: dict | None = None, winner_options: dict | None = None,
+            mask: np.ndarray | None = None, clean: Signal | None = None) -> Run:
+    """Build ``model_name`` for ``signal``, fit it, render it and score it.
+
+    ``fit_config`` defaults to the preset's schedule; ``model_options`` override the preset's shape;
+    ``winner_options`` are s0, s1, rule, centroid. Scores compare against ``clean`` when given (for
+    restoration), else against the signal itself.
+    """
+    preset_name, _ = get_preset(preset, signal.in_dim)
+    fit_config = fit_config or FitConfig.from_preset(preset_name, signal.in_dim)
+    model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
+                         **(winner_options or {}), **(model_options or {}))
+    result = fit(model, signal, fit_config, mask=mask)
+    values = predict(model, signal.coords()).numpy()
+    recon = signal.with_values(values)
+    scores = metrics(clean or signal, values)
+    scores["best_epoch_psnr_paper"] = result.best_psnr  # max over epochs of the training-loss PSNR
+    config = {
+        "siren2_version": __version__,
+        "model": model_record(model),
+        "preset": preset_name,
+        "fit": asdict(fit_config),
+        "signal": signal.describe(),
+        "runtime": {
+            "device": result.device,
+            "engine": result.engine,
+            "seconds": round(result.seconds, 3),
+            "seconds_per_epoch": round(result.seconds_per_epoch, 5),
+            "epochs_run": len(result.loss),
+            "best_epoch": result.best_epoch,
+            "interrupted": result.interrupted,
+            "torch": torch.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    return Run(model_name, model, result, recon, scores, config)
+
+
+def model_record(model) -> dict:
+    """The recipe to rebuild ``model`` (registry name, shape, WINNER scales) and its size."""
+    return {
+        "name": model.name,
+        "config": asdict(model.config),
+        "winner": model.winner.asdict() if model.winner is not None else None,
+        "parameters": num_parameters(model),
+    }
+
+
+def save_model(model, path) -> Path:
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"model": json.dumps(model_record(model))})
+    return path
+
+
+def load_model(run_dir) -> tuple[torch.nn.Module, dict]:
+    """Rebuild the model of a ``siren2 fit`` output folder from config.json and model.safetensors."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    cfg_path, weights = run_dir / "config.json", run_dir / "model.safetensors"
+    for p in (cfg_path, weights):
+        if not p.is_file():
+            raise InputError(f"{p}: missing (expected the output folder of 'siren2 fit')")
+    try:
+        config = json.loads(cfg_path.read_text())
+        rec = config["model"]
+        shape = dict(rec["config"])
+        in_dim, out_dim = shape.pop("in_dim"), shape.pop("out_dim")
+        w = rec.get("winner") or {}
+        winner = {"s0": w["s0"], "s1": w["s1"]} if w else {}
+        model = create_model(rec["name"], in_dim=in_dim, out_dim=out_dim, **winner, **shape)
+        model.load_state_dict(load_file(str(weights)))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{cfg_path}: not a valid siren2 run config ({e})") from None
+    except (SafetensorError, RuntimeError, OSError) as e:
+        raise InputError(f"{weights}: cannot load model ({str(e).splitlines()[0]})") from None
+    return model, config
+
+
+class OutputDir:
+    """A run's output folder, written all at once.
+
+    Files go to a hidden staging folder beside ``path``; on success they are moved in (each by an
+    atomic rename), on failure the staging folder is removed. A folder that already holds files
+    is refused unless ``force``.
+    """
+
+    def __init__(self, path, force: bool = False) -> None:
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise InputError(f"{self.path}: exists and is not a folder")
+        if self.path.is_dir() and any(self.path.iterdir()) and not force:
+            raise InputError(f"{self.path}: output folder already holds results (use --force to overwrite)")
+        self.staging: Path | None = None
+
+    def __enter__(self) -> "OutputDir":
+        parent = self.path.parent
+        parent.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=parent))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.path.mkdir(exist_ok=True)
+                for f in sorted(self.staging.iterdir()):
+                    os.replace(f, self.path / f.name)
+        finally:
+            shutil.rmtree(self.staging, ignore_errors=True)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.staging / name
+
+    def write_json(self, name: str, obj) -> Path:
+        p = self / name
+        p.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
+        return p
+
+
+def _jsonable(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, (Path, torch.device)):
+        return str(o)
+    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None) -> None:
+    """Everything ``siren2 fit`` promises: reconstruction, metrics.json, config.json, weights, plots."""
+    from . import plots
+
+    suffix = ".wav" if target.kind == "audio" else ".png" if target.kind == "image" else ".npy"
+    save_signal(run.reconstruction, out / f"reconstruction{suffix}")
+    out.write_json("metrics.json", {"metrics": run.metrics, "conventions": {
+        k: v for k, v in CONVENTIONS.items() if k in run.metrics}, "psnr_paper_per_epoch": run.result.psnr_history})
+    out.write_json("config.json", run.config | (extra_config or {}))
+    save_model(run.model, out / "model.safetensors")
+    plots.psnr_curves({run.name: run.result.psnr_history}, out / "psnr.png", title=target.source or "")
+    fits = {run.name: run.reconstruction.values[:, 0]}
+    if target.kind == "audio":
+        plots.audio_fit(target.values[:, 0], fits, target.sample_rate, out / "audio.png")
+    elif target.kind == "image":
+        h, w = target.grid
+        plots.image_fit(target.values.reshape(h, w, -1), {run.name: run.reconstruction.values.reshape(h, w, -1)},
+                        out / "image.png")
+
+
+def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | None = None,
+           device: str | None = None) -> Signal:
+    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous)."""
+    from .train import pick_device
+
+    model, config = load_model(run_dir)
+    model.to(pick_device(device))
+    sig = config["signal"]
+    grid = tuple(sig["grid"])
+    if sig["kind"] == "audio":
+        rate = sample_rate or sig["sample_rate"]
+        grid = (max(1, round(grid[0] * rate / sig["sample_rate"])),)
+        meta = dict(sample_rate=rate, peak=sig["peak"], subtype=sig["subtype"])
+    elif sig["kind"] == "image":
+        grid = size or grid
+        meta = dict(bit_depth=sig["bit_depth"])
+    else:
+        meta = {}
+    from .signals import grid_coords
+
+    t0 = time.perf_counter()
+    values = predict(model, grid_coords(grid)).numpy()
+    out = Signal(values=values, grid=grid, kind=sig["kind"], source=str(run_dir), **meta)
+    out.meta["render_seconds"] = time.perf_counter() - t0
+    return out

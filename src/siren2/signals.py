@@ -1,0 +1,283 @@
+"""Signals: sampled data on a regular grid, as an INR sees it.
+
+A :class:`Signal` holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
+``grid`` ((N,) for audio, (H, W) for images, (D, H, W) for volumes), and what is needed to write
+it back to a file (sample rate, peak, bit depth). Coordinates are ``linspace(-1, 1)`` per axis,
+'ij'-ordered and flattened (SPEC §5).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import InputError
+
+
+@dataclass
+class Signal:
+    """A sampled signal: ``values`` (N, C) float32 in [-1, 1] on a row-major ``grid``."""
+
+    values: np.ndarray
+    grid: tuple[int, ...]
+    kind: str  # "audio", "image" or "volume"
+    sample_rate: int | None = None  # audio only
+    peak: float = 1.0  # audio: the max|x| the samples were divided by
+    bit_depth: int = 8  # image: 8 or 16 bits per channel
+    subtype: str | None = None  # audio: soundfile subtype to write back (PCM_16, FLOAT, ...)
+    source: str | None = None  # the file it came from, for messages and configs
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.values = np.ascontiguousarray(self.values, dtype=np.float32)
+        if self.values.ndim != 2 or self.values.shape[0] != int(np.prod(self.grid)):
+            raise ValueError(f"values {self.values.shape} do not match grid {self.grid}")
+
+    @property
+    def num_points(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def in_dim(self) -> int:
+        return len(self.grid)
+
+    def coords(self, grid: tuple[int, ...] | None = None) -> torch.Tensor:
+        """(N, d) float32 coordinates in [-1, 1]; ``grid`` overrides the shape (to render finer)."""
+        return grid_coords(grid or self.grid)
+
+    def tensor(self) -> torch.Tensor:
+        return torch.from_numpy(self.values)
+
+    def with_values(self, values: np.ndarray) -> "Signal":
+        """The same signal (grid, scaling) with other values, e.g. a reconstruction."""
+        return replace(self, values=np.asarray(values, dtype=np.float32).reshape(self.values.shape))
+
+    def describe(self) -> dict:
+        d = {"kind": self.kind, "grid": list(self.grid), "channels": self.channels, "source": self.source}
+        if self.kind == "audio":
+            d |= {"sample_rate": self.sample_rate, "peak": self.peak, "subtype": self.subtype}
+        else:
+            d |= {"bit_depth": self.bit_depth}
+        return d
+
+
+def grid_coords(grid: tuple[int, ...]) -> torch.Tensor:
+    axes = [torch.linspace(-1.0, 1.0, n) for n in grid]
+    mesh = torch.meshgrid(*axes, indexing="ij")
+    return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
+
+
+# ---------------------------------------------------------------------------------------- loading
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True) -> Signal:
+    """Load audio or an image, chosen by the file's content (its suffix only breaks ties)."""
+    path = _check_readable(path)
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if _looks_like_audio(head):
+        return load_audio(path, max_samples=max_samples, mono=mono)
+    if _looks_like_image(head):
+        return load_image(path)
+    suffix = path.suffix.lower()
+    if suffix in AUDIO_SUFFIXES:
+        return load_audio(path, max_samples=max_samples, mono=mono)
+    if suffix in IMAGE_SUFFIXES:
+        return load_image(path)
+    raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, or an image: png/jpeg/bmp/tiff)")
+
+
+def _looks_like_audio(head: bytes) -> bool:
+    return head[:4] in (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM") and (
+        head[:4] != b"RIFF" or head[8:12] == b"WAVE"
+    )
+
+
+def _looks_like_image(head: bytes) -> bool:
+    return (
+        head.startswith(b"\x89PNG")
+        or head.startswith(b"\xff\xd8\xff")
+        or head.startswith(b"BM")
+        or head[:4] in (b"II*\x00", b"MM\x00*")
+    )
+
+
+def _check_readable(path: str | os.PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: file is empty")
+    return path
+
+
+def _check_finite(path: Path, data: np.ndarray) -> None:
+    if not np.all(np.isfinite(data)):
+        raise InputError(f"{path}: contains NaN or infinite samples")
+
+
+def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True) -> Signal:
+    """Read audio with soundfile. As the paper: mono mix, divided by max|x|, first ``max_samples``."""
+    import soundfile as sf
+
+    path = _check_readable(path)
+    try:
+        info = sf.info(str(path))
+        data, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=max_samples or -1)
+    except (RuntimeError, sf.LibsndfileError) as e:  # corrupt or not audio
+        raise InputError(f"{path}: cannot read audio ({_first_line(e)})") from None
+    if data.shape[0] == 0:
+        raise InputError(f"{path}: audio has no samples")
+    _check_finite(path, data)
+    if mono:
+        data = data.mean(axis=1, keepdims=True)
+    peak = float(np.max(np.abs(data)))
+    if peak == 0.0:
+        warnings.warn(f"{path}: audio is silent (all zeros)", stacklevel=2)
+        peak = 1.0
+    return Signal(
+        values=data / peak,
+        grid=(data.shape[0],),
+        kind="audio",
+        sample_rate=int(sr),
+        peak=peak,
+        subtype=info.subtype,
+        source=str(path),
+    )
+
+
+def load_image(path: str | os.PathLike) -> Signal:
+    """Read an image with Pillow; 8-bit x ↦ x/127.5 − 1 (SPEC §5), 16-bit x ↦ x/32767.5 − 1."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = _check_readable(path)
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            if mode == "P":
+                im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+            elif mode == "1":
+                im = im.convert("L")
+            if im.mode in ("LA", "RGBA", "PA"):
+                warnings.warn(f"{path}: alpha channel dropped", stacklevel=2)
+                im = im.convert("L" if im.mode == "LA" else "RGB")
+            if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr, bits = np.asarray(im, dtype=np.float64), 16
+                if im.mode == "I" and arr.max(initial=0) <= 255:
+                    bits = 8
+            elif im.mode in ("L", "RGB"):
+                arr, bits = np.asarray(im, dtype=np.float64), 8
+            else:
+                arr, bits = np.asarray(im.convert("RGB"), dtype=np.float64), 8
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{path}: cannot read image ({_first_line(e)})") from None
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    half = 127.5 if bits == 8 else 32767.5
+    h, w, c = arr.shape
+    if h * w == 0:
+        raise InputError(f"{path}: image has no pixels")
+    return Signal(
+        values=(arr / half - 1.0).reshape(h * w, c),
+        grid=(h, w),
+        kind="image",
+        bit_depth=bits,
+        source=str(path),
+        meta={"mode": mode},
+    )
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+# ----------------------------------------------------------------------------------------- saving
+
+
+def atomic_path(path: str | os.PathLike):
+    """A temporary path beside ``path``; ``os.replace`` it onto ``path`` when complete."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
+    """Write audio (original rate, inverse scaling) or an image (8- or 16-bit), atomically."""
+    path = Path(path)
+    tmp = atomic_path(path)
+    try:
+        if signal.kind == "audio":
+            _write_audio(signal, tmp, path.suffix)
+        elif signal.kind == "image":
+            _write_image(signal, tmp, path.suffix)
+        else:
+            with open(tmp, "wb") as f:
+                np.save(f, signal.values.reshape(*signal.grid, -1))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _write_audio(signal: Signal, tmp: Path, suffix: str) -> None:
+    import soundfile as sf
+
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(suffix.lower(), "WAV")
+    data = signal.values.astype(np.float64) * signal.peak
+    subtype = signal.subtype if signal.subtype and sf.check_format(fmt, signal.subtype) else None
+    if subtype is None or not subtype.startswith(("FLOAT", "DOUBLE")):
+        data = np.clip(data, -1.0, 1.0)  # integer formats cannot hold more than full scale
+    sf.write(str(tmp), data, signal.sample_rate, subtype=subtype, format=fmt)
+
+
+def _write_image(signal: Signal, tmp: Path, suffix: str) -> None:
+    from PIL import Image
+
+    h, w = signal.grid
+    arr = (np.clip(signal.values, -1.0, 1.0) + 1.0).reshape(h, w, signal.channels)
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+    fmt = fmt.get(suffix.lower(), "PNG")
+    if signal.bit_depth == 16 and signal.channels == 1 and fmt in ("PNG", "TIFF"):
+        im = Image.fromarray(np.round(arr[:, :, 0] * 32767.5).astype(np.uint16))
+    else:
+        arr = np.round(arr * 127.5).astype(np.uint8)
+        im = Image.fromarray(arr[:, :, 0] if signal.channels == 1 else arr[:, :, :3])
+    im.save(tmp, format=fmt)
+
+
+def demo_signal(seconds: float = 0.25, sample_rate: int = 44_100, seed: int = 0) -> Signal:
+    """Built-in audio dominated by high frequencies: noise bursts band-passed to 8–20 kHz plus two
+    rising chirps, normalized to max|x| = 1. Its energy sits far above SIREN's initial band."""
+    from scipy.signal import butter, chirp, sosfilt
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sample_rate)
+    t = np.arange(n) / sample_rate
+    sos = butter(8, [8000, 20000], btype="bandpass", fs=sample_rate, output="sos")
+    noise = sosfilt(sos, rng.standard_normal(n))
+    envelope = np.zeros(n)
+    for start in rng.uniform(0, seconds * 0.8, size=4):
+        envelope += np.exp(-((t - start - 0.02) / 0.015) ** 2)
+    x = noise * envelope / np.max(np.abs(noise)) + 0.4 * chirp(t, 6000, seconds, 16000) * np.hanning(n)
+    x += 0.3 * chirp(t, 10000, seconds, 19000, method="quadratic")
+    x /= np.max(np.abs(x))
+    return Signal(values=x[:, None], grid=(n,), kind="audio", sample_rate=sample_rate, peak=0.5,
+                  subtype="PCM_16", source="demo")

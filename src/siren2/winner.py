@@ -1,0 +1,136 @@
+"""WINNER: Weight Initialization with Noise for NEural Representations (SPEC §3).
+
+Three pieces, each usable alone:
+
+* :func:`spectral_centroid` — ψ, how far up the spectrum the target's energy sits (Nyquist = 1);
+* :data:`RULES` / :func:`noise_scales` — the empirical map ψ ↦ (s0, s1), one table, named variants;
+* :func:`winner_` — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
+  N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def spectral_centroid(values: np.ndarray, grid: tuple[int, ...] | None = None) -> float:
+    """ψ = 2·mean_c(centroid_c)/C of ``values`` (N, C) laid out on ``grid`` (SPEC §3.1).
+
+    The centroid Σ f·|Y(f)| / Σ |Y(f)| (f in cycles/sample, the DC bin in the denominator) is taken
+    along the last grid axis and averaged over the others; ``grid=None`` treats the values as one
+    1-D sequence. The reference image script passes the row-major *flattened* image, so the paper's
+    image rules were fitted on ψ of ``grid=None`` (camera.png: 0.312 flattened, 0.173 per row);
+    :func:`signal_centroid` picks that by default. A constant channel has no centroid and counts 0.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[:, None]
+    n, c = values.shape
+    grid = (n,) if grid is None else tuple(grid)
+    arr = values.reshape(*grid, c)
+    spectrum = np.abs(np.fft.rfft(arr, axis=-2))  # along the last spatial axis
+    freqs = np.fft.rfftfreq(grid[-1], d=1.0).reshape(-1, 1)
+    total = spectrum.sum(axis=-2)
+    weighted = (spectrum * freqs).sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = np.where(total > 0, weighted / np.where(total > 0, total, 1.0), 0.0)
+    per_channel = centroid.reshape(-1, c).mean(axis=0)
+    return float(2.0 * per_channel.mean() / c)
+
+
+def signal_centroid(signal, centroid: str = "flattened") -> float:
+    """ψ of a :class:`~siren2.signals.Signal`: ``"flattened"`` (the paper's choice) or ``"grid"``."""
+    if centroid not in ("flattened", "grid"):
+        raise ValueError(f"centroid must be 'flattened' or 'grid', not {centroid!r}")
+    return spectral_centroid(signal.values, None if centroid == "flattened" else signal.grid)
+
+
+@dataclass(frozen=True)
+class NoiseRule:
+    """s0 = amp·(1 − exp(−rate·x)), s1 = slope·x, with x = ψ/C (or ψ/√C for the ``sqrtc`` variant)."""
+
+    amp: float
+    rate: float
+    slope: float
+    channel_norm: str = "C"  # "C" or "sqrtC"
+
+    def __call__(self, psi: float, channels: int) -> tuple[float, float]:
+        x = psi / (channels if self.channel_norm == "C" else math.sqrt(channels))
+        return self.amp * (1.0 - math.exp(-self.rate * x)), self.slope * x
+
+
+# The empirical rules, keyed by variant name, then by input dimension (1 audio, 2 images).
+# "code" is the authors' reference code (the default); "text" the paper's a = 5 for audio;
+# "sqrtc" an earlier revision's ψ/√C. 3-D has no rule: give s0 and s1 explicitly.
+RULES: dict[str, dict[int, NoiseRule]] = {
+    "code": {1: NoiseRule(3500.0, 7.0, 3.0), 2: NoiseRule(50.0, 5.0, 0.4)},
+    "text": {1: NoiseRule(3500.0, 5.0, 3.0), 2: NoiseRule(50.0, 5.0, 0.4)},
+    "sqrtc": {1: NoiseRule(3500.0, 7.0, 3.0, "sqrtC"), 2: NoiseRule(50.0, 5.0, 0.4, "sqrtC")},
+}
+
+
+def noise_scales(psi: float, in_dim: int, channels: int, rule: str = "code") -> tuple[float, float]:
+    """(s0, s1) for a target with centroid ψ, by the named rule of :data:`RULES`."""
+    if rule not in RULES:
+        raise ValueError(f"unknown noise rule {rule!r}; choose from {sorted(RULES)}")
+    if in_dim not in RULES[rule]:
+        raise ValueError(f"no noise rule for {in_dim}-D inputs: give s0 and s1 explicitly")
+    return RULES[rule][in_dim](psi, channels)
+
+
+@dataclass(frozen=True)
+class WinnerScales:
+    """The resolved WINNER setting of one fit; goes into every config.json."""
+
+    psi: float | None
+    s0: float
+    s1: float
+    rule: str | None
+
+    def asdict(self) -> dict:
+        return {"psi": self.psi, "s0": self.s0, "s1": self.s1, "rule": self.rule}
+
+
+def resolve_scales(
+    signal=None, *, s0: float | None = None, s1: float | None = None, rule: str = "code", centroid: str = "flattened"
+) -> WinnerScales:
+    """s0, s1 from the target (ψ and a rule), or as given; a given value wins over the rule."""
+    if s0 is not None and s1 is not None:
+        psi = signal_centroid(signal, centroid) if signal is not None else None
+        return WinnerScales(psi, float(s0), float(s1), None)
+    if signal is None:
+        raise ValueError("WINNER needs the target signal, or both s0 and s1")
+    psi = signal_centroid(signal, centroid)
+    if psi == 0.0:
+        warnings.warn(f"{signal.source or 'signal'}: constant signal has no spectral centroid; s0 = s1 = 0",
+                      stacklevel=2)
+    r0, r1 = noise_scales(psi, signal.in_dim, signal.channels, rule)
+    return WinnerScales(psi, float(r0 if s0 is None else s0), float(r1 if s1 is None else s1), rule)
+
+
+@torch.no_grad()
+def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
+            generator: torch.Generator | None = None) -> nn.Module:
+    """Add N(0, (s0/ω0)²) to W⁰ and N(0, (s1/ω0)²) to W¹, in place; biases and other layers untouched.
+
+    Works on any model with a ``first_two_linear()`` method returning its first two ``nn.Linear``
+    layers (every sine-family model of :mod:`siren2.models`), or on a pair of linears passed as
+    ``model`` directly. Both scales are divided by the *hidden* ω0, not by ω_first (SPEC §3).
+    """
+    if isinstance(model, (tuple, list)):
+        first, second = model
+    elif hasattr(model, "first_two_linear"):
+        first, second = model.first_two_linear()
+    else:
+        raise TypeError(f"WINNER does not apply to {type(model).__name__}: it has no first_two_linear()")
+    for layer, s in ((first, s0), (second, s1)):
+        if s:
+            noise = torch.randn(layer.weight.shape, generator=generator, dtype=layer.weight.dtype)
+            layer.weight.add_(noise.to(layer.weight.device), alpha=s / omega0)
+    return model
