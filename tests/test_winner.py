@@ -1,0 +1,127 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from siren2 import Signal, create_model, noise_scales, spectral_centroid, winner_
+from siren2.models import build_siren, siren_init_, SirenConfig
+from siren2.winner import resolve_scales
+
+
+def tone(f, n=4000, phase=0.3):
+    assert abs(f * n - round(f * n)) < 1e-9, "keep tones on exact FFT bins (no leakage)"
+    return np.sin(2 * np.pi * f * np.arange(n) + phase)[:, None]
+
+
+@pytest.mark.parametrize("f", [0.05, 0.125, 0.3, 0.45])
+def test_centroid_of_pure_tone_is_twice_its_frequency(f):
+    # a tone at f cycles/sample on an exact bin sits at ψ = 2f (Nyquist = 1)
+    assert spectral_centroid(tone(f)) == pytest.approx(2 * f, abs=2e-3)
+
+
+def test_centroid_multichannel_divides_by_channels():
+    two = np.concatenate([tone(0.1), tone(0.3)], axis=1)
+    # ψ = 2·mean_c(centroid_c)/C, as the reference code
+    assert spectral_centroid(two) == pytest.approx(2 * 0.2 / 2, abs=2e-3)
+
+
+def test_centroid_2d_runs_along_rows_and_flattened_differs():
+    h, w = 32, 64
+    rows = np.sin(2 * np.pi * 0.25 * np.arange(w))[None, :].repeat(h, 0)  # 0.25 cycles/px along a row
+    values = rows.reshape(-1, 1)
+    assert spectral_centroid(values, (h, w)) == pytest.approx(0.5, abs=1e-3)
+    # each row constant (random level): per row all energy is DC (ψ = 0); flattened, the row steps show
+    img = np.random.default_rng(0).uniform(0.1, 1, (h, 1)).repeat(w, 1).reshape(-1, 1)
+    assert spectral_centroid(img, (h, w)) == pytest.approx(0.0, abs=1e-9)
+    assert spectral_centroid(img) > 0.05
+
+
+def test_centroid_3d_and_constant():
+    d, h, w = 4, 8, 16
+    vol = np.sin(2 * np.pi * 0.125 * np.arange(w))[None, None, :].repeat(h, 1).repeat(d, 0)
+    assert spectral_centroid(vol.reshape(-1, 1), (d, h, w)) == pytest.approx(0.25, abs=1e-3)
+    assert spectral_centroid(np.full((100, 1), 0.3) * 0) == 0.0
+
+
+def test_rules_match_the_reference_values():
+    s0, s1 = noise_scales(0.726, in_dim=1, channels=1)
+    assert s0 == pytest.approx(3478, abs=1) and s1 == pytest.approx(2.18, abs=0.005)
+    s0, s1 = noise_scales(0.312, in_dim=2, channels=1)
+    assert s0 == pytest.approx(39.5, abs=0.1) and s1 == pytest.approx(0.125, abs=0.001)
+    # named variants differ where they should
+    assert noise_scales(0.2, 1, 1, "text")[0] < noise_scales(0.2, 1, 1, "code")[0]
+    assert noise_scales(0.3, 2, 3, "sqrtc")[1] == pytest.approx(0.4 * 0.3 / math.sqrt(3))
+    with pytest.raises(ValueError, match="3-D"):
+        noise_scales(0.3, 3, 1)
+
+
+def test_siren_init_bounds():
+    torch.manual_seed(0)
+    m = build_siren(SirenConfig(in_dim=2, out_dim=3, hidden_layers=3, width=64, omega_first=30.0))
+    first = m.hidden[0].linear.weight
+    assert first.abs().max() <= 1 / 2 and first.abs().max() > 0.45
+    bound = math.sqrt(6 / 64) / 30
+    for layer in [m.hidden[1].linear, m.hidden[2].linear, m.head]:
+        assert layer.weight.abs().max() <= bound and layer.weight.abs().max() > 0.9 * bound
+        # bias keeps nn.Linear's default U(±1/√fan_in)
+        assert layer.bias.abs().max() <= 1 / math.sqrt(64)
+    assert m.hidden[0].act.omega == 30 and m.hidden[1].act.omega == 30
+
+
+def test_winner_noise_std_and_untouched_layers():
+    torch.manual_seed(0)
+    base = build_siren(SirenConfig(in_dim=1, out_dim=1, hidden_layers=3, width=256))
+    before = {k: v.clone() for k, v in base.state_dict().items()}
+    s0, s1 = 900.0, 2.0
+    winner_(base, s0, s1, omega0=30.0)
+    after = base.state_dict()
+    d0 = after["hidden.0.linear.weight"] - before["hidden.0.linear.weight"]
+    d1 = after["hidden.1.linear.weight"] - before["hidden.1.linear.weight"]
+    assert d0.std().item() == pytest.approx(s0 / 30, rel=0.15)  # 256 samples
+    assert d1.std().item() == pytest.approx(s1 / 30, rel=0.02)  # 65,536 samples
+    assert abs(d1.mean().item()) < 0.01 * s1 / 30 * 10
+    for k in before:
+        if k not in ("hidden.0.linear.weight", "hidden.1.linear.weight"):
+            assert torch.equal(before[k], after[k]), k
+
+
+def test_create_siren2_reads_psi_and_records_it():
+    x = tone(0.363, n=2000)
+    sig = Signal(values=x / np.abs(x).max(), grid=(2000,), kind="audio", sample_rate=8000)
+    m = create_model("siren2", sig, width=32, hidden_layers=3, seed=0)
+    assert m.winner.psi == pytest.approx(0.726, abs=3e-3)
+    assert m.winner.s0 == pytest.approx(3478, abs=5) and m.winner.s1 == pytest.approx(2.18, abs=0.01)
+    assert m.hidden[0].act.omega == 30.0  # SIREN² uses ω_first = 30 for audio
+    assert create_model("siren", sig, width=32, hidden_layers=3).hidden[0].act.omega == 3000.0
+    assert create_model("siren", sig, width=32, hidden_layers=3).winner is None
+
+
+def test_constant_signal_warns_and_adds_no_noise():
+    sig = Signal(values=np.zeros((512, 1)), grid=(512,), kind="audio", sample_rate=8000)
+    with pytest.warns(UserWarning, match="no spectral centroid"):
+        scales = resolve_scales(sig)
+    assert scales.s0 == 0 and scales.s1 == 0
+
+
+def test_explicit_scales_override_rule_and_seed_reproducible():
+    sig = Signal(values=tone(0.2, 1000), grid=(1000,), kind="audio", sample_rate=8000)
+    a = create_model("siren2", sig, width=16, hidden_layers=2, s0=10.0, s1=0.5, seed=3)
+    b = create_model("siren2", sig, width=16, hidden_layers=2, s0=10.0, s1=0.5, seed=3)
+    assert (a.winner.s0, a.winner.s1) == (10.0, 0.5)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_winner_refuses_models_without_first_two_linear():
+    with pytest.raises(TypeError, match="first_two_linear"):
+        winner_(torch.nn.Sequential(torch.nn.Linear(1, 4)), 1.0, 1.0)
+
+
+def test_siren_init_is_a_plain_function_on_a_model():
+    m = build_siren(SirenConfig(in_dim=1, out_dim=1, hidden_layers=2, width=8))
+    with torch.no_grad():
+        for p in m.parameters():
+            p.fill_(5.0)
+    siren_init_(m, omega0=30.0)
+    assert m.hidden[1].linear.weight.abs().max() <= math.sqrt(6 / 8) / 30
