@@ -173,8 +173,12 @@ def cmd_render(args) -> int:
         try:
             h, w = (int(v) for v in args.size.lower().split("x"))
             size = (h, w)
+            if h < 1 or w < 1:
+                raise ValueError
         except ValueError:
-            raise InputError(f"--size {args.size!r}: expected HxW, e.g. 1024x1024") from None
+            raise InputError(f"--size {args.size!r}: expected HxW with positive sizes, e.g. 1024x1024") from None
+    if args.sample_rate is not None and args.sample_rate < 1:
+        raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
     signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device)
     save_signal(signal, args.out)
     desc = f"{signal.grid[0]} samples at {signal.sample_rate} Hz" if signal.kind == "audio" else \

@@ -47,7 +47,7 @@ def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> flo
     h, w = grid
     t = (np.asarray(target, np.float64).reshape(h, w, -1) + 1) / 2
     e = (np.clip(np.asarray(estimate, np.float64), -1, 1).reshape(h, w, -1) + 1) / 2
-    win = min(7, h, w) | 1  # odd, no larger than the image
+    win = (min(7, h, w) - 1) | 1  # odd, no larger than the image
     if win < 3:
         return float("nan")
     return float(structural_similarity(t, e, data_range=1.0, channel_axis=2, win_size=win))

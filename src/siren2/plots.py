@@ -85,8 +85,11 @@ def image_fit(target: np.ndarray, fits: dict[str, np.ndarray], path) -> Path:
     """Target, each fit, and each fit's log |FFT(error)| map on one shared colour scale. (H, W, C) on [-1, 1]."""
     cols = 1 + len(fits)
     fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.4), squeeze=False, layout="constrained")
-    show = lambda ax, im, title: (ax.imshow(  # noqa: E731
-        np.clip((im + 1) / 2, 0, 1).squeeze(), cmap="gray" if im.shape[-1] == 1 else None), ax.set_title(title))
+    def show(ax, im, title):
+        im = np.clip((im + 1) / 2, 0, 1)
+        ax.imshow(im[:, :, 0] if im.shape[-1] == 1 else im, cmap="gray" if im.shape[-1] == 1 else None)
+        ax.set_title(title)
+
     show(axes[0, 0], target, "target")
     axes[1, 0].axis("off")
     errs = {k: _log_fft_error(target, v) for k, v in fits.items()}

@@ -9,7 +9,6 @@ it back to a file (sample rate, peak, bit depth). Coordinates are ``linspace(-1,
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -214,14 +213,24 @@ def _first_line(e: BaseException) -> str:
 def atomic_path(path: str | os.PathLike):
     """A temporary path beside ``path``; ``os.replace`` it onto ``path`` when complete."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    tmp = path.parent / f".{path.stem}.{os.urandom(6).hex()}.tmp{path.suffix}"
+    # a fresh name like mkstemp, but with the umask's permissions (mkstemp's 0600 would stick to the output)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    return tmp
+
+
+SAVE_SUFFIXES = {"audio": (".wav", ".flac", ".ogg"), "image": (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"),
+                 "volume": (".npy",)}
 
 
 def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
     """Write audio (original rate, inverse scaling) or an image (8- or 16-bit), atomically."""
     path = Path(path)
+    allowed = SAVE_SUFFIXES[signal.kind]
+    if path.suffix.lower() not in allowed:
+        raise InputError(f"{path}: cannot write {signal.kind} as '{path.suffix}' (use {', '.join(allowed)})")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: folder {path.parent} does not exist")
     tmp = atomic_path(path)
     try:
         if signal.kind == "audio":
@@ -240,7 +249,7 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
 def _write_audio(signal: Signal, tmp: Path, suffix: str) -> None:
     import soundfile as sf
 
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}.get(suffix.lower(), "WAV")
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}[suffix.lower()]
     data = signal.values.astype(np.float64) * signal.peak
     subtype = signal.subtype if signal.subtype and sf.check_format(fmt, signal.subtype) else None
     if subtype is None or not subtype.startswith(("FLOAT", "DOUBLE")):
@@ -254,7 +263,7 @@ def _write_image(signal: Signal, tmp: Path, suffix: str) -> None:
     h, w = signal.grid
     arr = (np.clip(signal.values, -1.0, 1.0) + 1.0).reshape(h, w, signal.channels)
     fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-    fmt = fmt.get(suffix.lower(), "PNG")
+    fmt = fmt[suffix.lower()]
     if signal.bit_depth == 16 and signal.channels == 1 and fmt in ("PNG", "TIFF"):
         im = Image.fromarray(np.round(arr[:, :, 0] * 32767.5).astype(np.uint16))
     else:

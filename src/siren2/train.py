@@ -23,7 +23,15 @@ from .presets import get_preset
 def pick_device(name: str | None = None) -> torch.device:
     """``name`` if given, else cuda, then mps, then cpu."""
     if name and name != "auto":
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ValueError(f"--device {name!r}: not a device (use cpu, cuda, cuda:N or mps)") from None
+        available = {"cpu": True, "cuda": torch.cuda.is_available(),
+                     "mps": getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()}
+        if not available.get(device.type, False):
+            raise ValueError(f"--device {name!r}: not available on this machine")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -46,6 +54,13 @@ class FitConfig:
     engine: str = "auto"  # "auto", "sine-mlp" or "autograd" (see siren2.engine)
     tf32: bool = False  # CUDA only: TF32 matrix products (faster, less exact); off as the paper
     progress: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be at least 1, not {self.epochs}")
+        for name in ("batch_size", "chunk_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
 
     @classmethod
     def from_preset(cls, preset: str | None, in_dim: int = 1, **overrides) -> "FitConfig":

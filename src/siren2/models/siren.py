@@ -22,6 +22,11 @@ class SirenConfig:
     omega_first: float = 30.0  # ω of the first sine; the paper's SIREN uses 3000 for audio
     omega0: float = 30.0  # ω of every later sine, and the scale of the weight init
 
+    def __post_init__(self) -> None:
+        for name in ("in_dim", "out_dim", "hidden_layers", "width"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+
 
 @torch.no_grad()
 def siren_init_(model: INR, omega0: float = 30.0) -> INR:

@@ -1,0 +1,40 @@
+"""Shared helpers for the benchmark scripts: data location, machine facts, result writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("SIREN2_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def machine() -> dict:
+    info = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+            "cpu_threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine()}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def write_results(name: str, data: dict, markdown: str, results_dir: Path = RESULTS) -> tuple[Path, Path]:
+    """Write ``name``.json and ``name``.md atomically under ``results_dir``."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for suffix, text in ((".json", json.dumps(data, indent=2) + "\n"), (".md", markdown)):
+        path = results_dir / f"{name}{suffix}"
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+        paths.append(path)
+    return tuple(paths)

@@ -1,0 +1,292 @@
+"""Seconds per training step: the paper's reference-style step against siren2's, and the GEMM limit.
+
+    python benchmarks/step_time.py                 # all workloads, 10 timed steps each
+    python benchmarks/step_time.py --workloads audio --steps 10 --big
+
+For each workload (paper_audio: 150,000 x 1 -> 4x222 -> 1; paper_image at 512² and 256²:
+2 -> 5x256 -> 3):
+  (a) the reference-style step (nn.Sequential of Linear + sine module, autograd, torch Adam) in a
+      separate, default Python process, as a user running the paper's code gets it; siren2's step
+      is also timed in its own fresh process, for peak memory;
+  (b) the reference-style step and siren2's step alternating in this process (siren2's malloc
+      settings apply to both);
+  (c) the float32 matrix products of one step, same shapes, timed alone: the GEMM limit.
+Medians after warm-up. Writes benchmarks/results/step_time[_<device>].md and .json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+
+import torch
+from torch import nn
+
+from _common import machine, median, write_results
+
+from siren2.engine import make_step, tune_malloc
+from siren2.models import create_model
+
+WORKLOADS = {
+    "paper_audio": dict(points=150_000, in_dim=1, out_dim=1, layers=4, width=222, omega_first=3000.0),
+    "paper_image_512": dict(points=512 * 512, in_dim=2, out_dim=3, layers=5, width=256, omega_first=30.0),
+    "paper_image_256": dict(points=256 * 256, in_dim=2, out_dim=3, layers=5, width=256, omega_first=30.0),
+}
+
+
+class RefSine(nn.Module):
+    def __init__(self, omega):
+        super().__init__()
+        self.omega = omega
+
+    def forward(self, x):
+        return torch.sin(self.omega * x)
+
+
+def reference_model(w: dict) -> nn.Sequential:
+    """The reference code's network shape: nn.Sequential of Linear + sine modules (init is irrelevant to speed)."""
+    mods, d = [], w["in_dim"]
+    for i in range(w["layers"]):
+        mods += [nn.Linear(d, w["width"]), RefSine(w["omega_first"] if i == 0 else 30.0)]
+        d = w["width"]
+    mods.append(nn.Linear(d, w["out_dim"]))
+    return nn.Sequential(*mods)
+
+
+def workload_data(w: dict, device):
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(w["points"], w["in_dim"], generator=g) * 2 - 1
+    y = torch.rand(w["points"], w["out_dim"], generator=g) * 2 - 1
+    return x.to(device), y.to(device)
+
+
+def reference_step(w: dict, device):
+    torch.manual_seed(0)
+    model = reference_model(w).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x, y = workload_data(w, device)
+
+    def step():
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def siren2_step(w: dict, device):
+    model = create_model("siren", in_dim=w["in_dim"], out_dim=w["out_dim"], hidden_layers=w["layers"],
+                         width=w["width"], omega_first=w["omega_first"], seed=0).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x, y = workload_data(w, device)
+    inner = make_step(model, x, y)
+
+    def step():
+        loss = inner()
+        opt.step()
+        return loss
+
+    step.engine = inner.name
+    return step
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_steps(step, n: int, warmup: int, device) -> list[float]:
+    for _ in range(warmup):
+        step()
+    sync(device)
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        float(step())
+        sync(device)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def step_gemms(w: dict, width: int) -> list[tuple[int, int, int]]:
+    """(m, k, n) of every matrix product in one training step at hidden ``width``."""
+    n, d, c, L = w["points"], w["in_dim"], w["out_dim"], w["layers"]
+    shapes = [(n, d, width)] + [(n, width, width)] * (L - 1) + [(n, width, c)]  # forward
+    shapes += [(width, n, d)] + [(width, n, width)] * (L - 1) + [(c, n, width)]  # weight gradients
+    shapes += [(n, width, width)] * (L - 1) + [(n, c, width)]  # input gradients
+    return shapes
+
+
+def step_flops(w: dict, width: int | None = None) -> float:
+    return sum(2.0 * m * k * n for m, k, n in step_gemms(w, width or w["width"]))
+
+
+def gemm_seconds(w: dict, width: int, device, reps: int) -> float:
+    """Median time of the step's matrix products alone (float32, preallocated outputs)."""
+    mats = []
+    for m, k, n in step_gemms(w, width):
+        mats.append((torch.randn(m, k, device=device), torch.randn(k, n, device=device),
+                     torch.empty(m, n, device=device)))
+    times = []
+    for i in range(reps + 2):
+        sync(device)
+        t = time.perf_counter()
+        for a, b, o in mats:
+            torch.mm(a, b, out=o)
+        sync(device)
+        if i >= 2:
+            times.append(time.perf_counter() - t)
+    return median(times)
+
+
+def padded(width: int, to: int = 8) -> int:
+    return -(-width // to) * to
+
+
+def peak_memory_bytes(device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def isolated(kind: str, name: str, steps: int, warmup: int, device) -> dict:
+    """Run one step variant in a fresh default Python process (no siren2 malloc tuning for 'reference')."""
+    cmd = [sys.executable, __file__, "--isolated", kind, "--workloads", name, "--steps", str(steps),
+           "--warmup", str(warmup), "--device", str(device)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_isolated(kind: str, name: str, steps: int, warmup: int, device) -> None:
+    w = WORKLOADS[name]
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    base = peak_memory_bytes(device)
+    step = reference_step(w, device) if kind == "reference" else siren2_step(w, device)
+    times = time_steps(step, steps, warmup, device)
+    print(json.dumps({"median_s": median(times), "times": times,
+                      "peak_memory_bytes": peak_memory_bytes(device) - (0 if device.type == "cuda" else base)}))
+
+
+def big_clip_memory(device, samples: int = 10_000_000) -> dict:
+    """One chunked full-batch step of paper_audio on a ``samples``-long clip: peak memory and time."""
+    w = dict(WORKLOADS["paper_audio"], points=samples)
+    base = peak_memory_bytes(device)
+    step = siren2_step(w, device)
+    t = time.perf_counter()
+    float(step())
+    sync(device)
+    return {"samples": samples, "seconds": time.perf_counter() - t,
+            "peak_memory_bytes": peak_memory_bytes(device) - (0 if device.type == "cuda" else base)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="time training steps")
+    p.add_argument("--workloads", default=",".join(WORKLOADS))
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--big", action="store_true", help="also one step on a 10-million-sample clip (memory)")
+    p.add_argument("--isolated", choices=["reference", "siren2"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    device = torch.device(args.device)
+    names = args.workloads.split(",")
+    if args.isolated:
+        run_isolated(args.isolated, names[0], args.steps, args.warmup, device)
+        return 0
+
+    results = {}
+    for name in names:
+        w = WORKLOADS[name]
+        print(f"[{name}] (a) separate default processes ...", flush=True)
+        ref_alone = isolated("reference", name, args.steps, args.warmup, device)
+        ours_alone = isolated("siren2", name, args.steps, args.warmup, device)
+        print(f"[{name}] (b) alternating in one process ...", flush=True)
+        tune_malloc()
+        ref, ours = reference_step(w, device), siren2_step(w, device)
+        for _ in range(args.warmup):
+            ref(), ours()
+        engine, t_ref, t_ours = ours.engine, [], []
+        for _ in range(args.steps):
+            t_ref += time_steps(ref, 1, 0, device)
+            t_ours += time_steps(ours, 1, 0, device)
+        del ref, ours
+        print(f"[{name}] (c) GEMM limit ...", flush=True)
+        g_same = gemm_seconds(w, w["width"], device, args.steps)
+        g_pad = gemm_seconds(w, padded(w["width"]), device, args.steps)
+        flops = step_flops(w)
+        r = {
+            "workload": w,
+            "engine": engine,
+            "gflop_per_step": flops / 1e9,
+            "reference_default_process_s": ref_alone["median_s"],
+            "siren2_own_process_s": ours_alone["median_s"],
+            "reference_in_process_s": median(t_ref),
+            "siren2_s": median(t_ours),
+            "speedup_vs_reference_default_process": ref_alone["median_s"] / median(t_ours),
+            "speedup_vs_reference_in_process": median(t_ref) / median(t_ours),
+            "siren2_gflops": flops / median(t_ours) / 1e9,
+            "gemm_same_shape_s": g_same,
+            "gemm_same_shape_gflops": flops / g_same / 1e9,
+            "gemm_padded_s": g_pad,
+            "gemm_padded_gflops": step_flops(w, padded(w["width"])) / g_pad / 1e9,
+            "fraction_of_same_shape_gemm_rate": g_same / median(t_ours),
+            "fraction_of_padded_gemm_rate": (flops / median(t_ours)) / (step_flops(w, padded(w["width"])) / g_pad),
+            "peak_memory_reference_bytes": ref_alone["peak_memory_bytes"],
+            "peak_memory_siren2_bytes": ours_alone["peak_memory_bytes"],
+            "times": {"reference_default_process": ref_alone["times"], "siren2_own_process": ours_alone["times"],
+                      "reference_in_process": t_ref, "siren2": t_ours},
+        }
+        results[name] = r
+        print(f"[{name}] reference {r['reference_default_process_s']:.3f} s (own process), "
+              f"{r['reference_in_process_s']:.3f} s (in process); siren2 {r['siren2_s']:.3f} s; "
+              f"x{r['speedup_vs_reference_default_process']:.2f} / x{r['speedup_vs_reference_in_process']:.2f}; "
+              f"{r['siren2_gflops']:.0f} GFLOP/s = {100 * r['fraction_of_same_shape_gemm_rate']:.0f}% of same-shape GEMM",
+              flush=True)
+    data = {"device": str(device), "machine": machine(), "steps": args.steps, "warmup": args.warmup,
+            "workloads": results}
+    if args.big:
+        print("[big] one chunked step on a 10,000,000-sample clip ...", flush=True)
+        data["big_clip"] = big_clip_memory(device)
+    suffix = "" if device.type == "cpu" else f"_{device.type}"
+    for path in write_results(f"step_time{suffix}", data, markdown(data)):
+        print(path)
+    return 0
+
+
+def markdown(data: dict) -> str:
+    gib = lambda b: f"{b / 2**30:.2f}"  # noqa: E731
+    lines = [f"# Training step time ({data['device']})", "",
+             f"Medians of {data['steps']} steps after {data['warmup']} warm-up steps. Machine: {data['machine']}.",
+             "Reference: nn.Sequential(Linear, sine module, ...), autograd, torch Adam — the paper's code style.",
+             "(a) in its own default Python process; (b) alternating with siren2's step in one process.",
+             "GFLOP/s count the unpadded model's matrix-product FLOPs. The GEMM limit times the same step's",
+             "matrix products alone: at the model's width (same shape) and at siren2's padded width.", "",
+             "| workload | GFLOP/step | reference, own process (s) | reference, in process (s) | siren2 (s) | "
+             "speed-up vs (a) | speed-up vs (b) | siren2 GFLOP/s | same-shape GEMM GFLOP/s | "
+             "fraction of same-shape GEMM rate | fraction of padded GEMM rate | peak memory ref / siren2 (GiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in data["workloads"].items():
+        lines.append(
+            f"| {name} | {r['gflop_per_step']:.0f} | {r['reference_default_process_s']:.3f} | "
+            f"{r['reference_in_process_s']:.3f} | {r['siren2_s']:.3f} | "
+            f"{r['speedup_vs_reference_default_process']:.2f}x | {r['speedup_vs_reference_in_process']:.2f}x | "
+            f"{r['siren2_gflops']:.0f} | {r['gemm_same_shape_gflops']:.0f} | "
+            f"{100 * r['fraction_of_same_shape_gemm_rate']:.0f}% | {100 * r['fraction_of_padded_gemm_rate']:.0f}% | "
+            f"{gib(r['peak_memory_reference_bytes'])} / {gib(r['peak_memory_siren2_bytes'])} |")
+    if "big_clip" in data:
+        b = data["big_clip"]
+        lines += ["", f"One chunked full-batch paper_audio step on a {b['samples']:,}-sample clip: "
+                  f"{b['seconds']:.1f} s, peak memory {gib(b['peak_memory_bytes'])} GiB above the process baseline."]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
