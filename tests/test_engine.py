@@ -92,3 +92,20 @@ def test_fast_step_matches_autograd_on_cuda():
     m2 = copy.deepcopy(m1)
     x, t = (v.cuda() for v in data(in_dim=2, out_dim=3))
     np.testing.assert_allclose(curve(m1, SineMLPStep(m1, x, t)), curve(m2, AutogradStep(m2, x, t)), rtol=1e-4)
+
+
+def test_compiled_activation_matches_eager_over_20_steps():
+    m1 = tiny_model(2, 3)
+    m2 = copy.deepcopy(m1)
+    x, t = data(n=700, in_dim=2, out_dim=3)
+    fused = SineMLPStep(m1, x, t, compiled=True)
+    assert fused.name == "sine-mlp+compiled"
+    ref = curve(m2, AutogradStep(m2, x, t))
+    np.testing.assert_allclose(curve(m1, fused), ref, rtol=1e-4)
+
+
+def test_compile_decided_by_run_size():
+    m = tiny_model()
+    x, t = data()
+    assert make_step(m, x, t, epochs=10).name == "sine-mlp"
+    assert make_step(m, x, t, epochs=10**9).name == "sine-mlp+compiled"

@@ -84,3 +84,29 @@ def test_pick_device():
         assert pick_device().type == expected
     else:
         assert pick_device().type in ("cpu", "mps")
+
+
+def test_validation_selects_best_state_and_patience_stops():
+    sig = hf_signal(512)
+    model = create_model("siren2", sig, hidden_layers=2, width=16, seed=0)
+    scores = iter([5.0, 3.0, 4.0, 4.5, 6.0, 7.0, 1.0])  # best after epoch 1, then 3 worse epochs
+    snapshots = {}
+
+    def validate(m):
+        return next(scores)
+
+    def keep(epoch, m, loss):
+        snapshots[epoch] = {k: v.clone() for k, v in m.state_dict().items()}
+
+    res = fit(model, sig, FitConfig(epochs=50, lr=1e-3, patience=3), validate=validate, callbacks=[keep])
+    assert res.stopped_early and len(res.loss) == 5 and res.best_epoch == 1
+    assert res.val_loss == [5.0, 3.0, 4.0, 4.5, 6.0] and res.best_val_loss == 3.0
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, snapshots[1][k])
+
+
+def test_callback_returning_true_stops():
+    sig = hf_signal(256)
+    model = create_model("siren2", sig, hidden_layers=2, width=8, seed=0)
+    res = fit(model, sig, FitConfig(epochs=50), callbacks=[lambda e, m, l: e == 3])
+    assert res.stopped_early and len(res.loss) == 4

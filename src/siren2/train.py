@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .engine import make_step
+from .models import fit_defaults
 from .presets import get_preset
 
 
@@ -52,21 +53,26 @@ class FitConfig:
     seed: int = 0
     device: str | None = None  # None: auto
     engine: str = "auto"  # "auto", "sine-mlp" or "autograd" (see siren2.engine)
+    compile: bool | None = None  # fuse the sine step with torch.compile (CPU); None: when the run is long
     tf32: bool = False  # CUDA only: TF32 matrix products (faster, less exact); off as the paper
+    patience: int | None = None  # with fit(validate=...): epochs without improvement before stopping
     progress: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}")
-        for name in ("batch_size", "chunk_size"):
+        for name in ("batch_size", "chunk_size", "patience"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
 
     @classmethod
-    def from_preset(cls, preset: str | None, in_dim: int = 1, **overrides) -> "FitConfig":
+    def from_preset(cls, preset: str | None, in_dim: int = 1, model: str | None = None, **overrides) -> "FitConfig":
+        """The preset's schedule, then model ``model``'s own defaults (e.g. FINER's 65,536-point
+        batches, see :func:`siren2.models.fit_defaults`), then ``overrides`` (None: not given)."""
         _, p = get_preset(preset, in_dim)
         base = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
-        return cls(**(base | {k: v for k, v in overrides.items() if v is not None}))
+        model_defaults = fit_defaults(model) if model is not None else {}
+        return cls(**(base | model_defaults | {k: v for k, v in overrides.items() if v is not None}))
 
 
 @dataclass
@@ -79,6 +85,9 @@ class FitResult:
     best_epoch: int = -1
     seconds: float = 0.0
     interrupted: bool = False
+    stopped_early: bool = False  # by a callback, or by ``patience`` on the validation score
+    val_loss: list[float] = field(default_factory=list)  # validate(model) per epoch, when given
+    best_val_loss: float = math.inf
     device: str = "cpu"
     engine: str = ""
 
@@ -97,12 +106,16 @@ class FitResult:
 
 
 def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.ndarray | None = None,
-        callbacks: list[Callable[[int, nn.Module, float], None]] | None = None) -> FitResult:
+        validate: Callable[[nn.Module], float] | None = None,
+        callbacks: list[Callable[[int, nn.Module, float], bool | None]] | None = None) -> FitResult:
     """Fit ``model`` to ``signal`` (its observed points where ``mask`` is 1) and return the best state.
 
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
-    evaluation. ``callbacks(epoch, model, loss)`` run after each epoch (snapshots, logging). Ctrl-C
-    stops the loop cleanly: the best state so far is kept and ``interrupted`` is set.
+    evaluation. The best state is the one with the lowest training loss, or, when ``validate(model)``
+    is given (e.g. the error on held-out samples), the lowest validation score after an epoch; then
+    ``config.patience`` epochs without improvement stop the fit. ``callbacks(epoch, model, loss)``
+    run after each epoch (snapshots, logging); one that returns True stops the fit. Ctrl-C stops the
+    loop cleanly: the best state so far is kept and ``interrupted`` is set.
     """
     config = config or FitConfig()
     device = pick_device(config.device)
@@ -116,11 +129,11 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     n = coords.shape[0]
     batch = config.batch_size if config.batch_size and config.batch_size < n else None
     step = make_step(model, coords, target, mask_t, batch_size=batch, chunk_size=config.chunk_size,
-                     engine=config.engine)
+                     engine=config.engine, compile=config.compile, epochs=config.epochs)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
     result = FitResult(model=model, device=str(device), engine=step.name)
-    best_state = None
+    best_state, stale = None, 0
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
     observed = None if mask_t is None else torch.nonzero(mask_t[:, 0] > 0)[:, 0]
     bar = _progress(config.epochs) if config.progress else None
@@ -128,32 +141,41 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     try:
         for epoch in range(config.epochs):
             if batch is None:
-                loss = step()
-                loss_value = float(loss)
-                if loss_value < result.best_loss:  # the state that produced this loss, before the update
-                    best_state = _copy_state(model)
+                loss_value = float(step())
+                if validate is None and loss_value < result.best_loss:
+                    best_state = _copy_state(model)  # the state that produced this loss, before the update
                 optimizer.step()
             else:
-                pool = observed if observed is not None else None
-                order = torch.randperm(n if pool is None else pool.numel(), generator=gen).to(device)
-                if pool is not None:
-                    order = pool[order]
+                order = torch.randperm(n if observed is None else observed.numel(), generator=gen).to(device)
+                if observed is not None:
+                    order = observed[order]
                 for i in range(0, order.numel(), batch):
                     step(order[i : i + batch])
                     optimizer.step()
                 loss_value = evaluate_loss(model, coords, target, mask_t)
-                if loss_value < result.best_loss:
+                if validate is None and loss_value < result.best_loss:
                     best_state = _copy_state(model)
             scheduler.step()
             result.loss.append(loss_value)
-            if loss_value < result.best_loss:
-                result.best_loss, result.best_epoch = loss_value, epoch
+            if validate is None:
+                if loss_value < result.best_loss:
+                    result.best_loss, result.best_epoch = loss_value, epoch
+            else:
+                result.best_loss = min(result.best_loss, loss_value)
+                score = float(validate(model))
+                result.val_loss.append(score)
+                if score < result.best_val_loss:
+                    result.best_val_loss, result.best_epoch, best_state, stale = score, epoch, _copy_state(model), 0
+                else:
+                    stale += 1
             if bar is not None:
                 bar.update(1)
                 if epoch % 10 == 0 or epoch == config.epochs - 1:
                     bar.set_postfix(psnr=f"{result.psnr_history[-1]:.2f}", best=f"{result.best_psnr:.2f}")
-            for cb in callbacks or ():
-                cb(epoch, model, loss_value)
+            stop = [bool(cb(epoch, model, loss_value)) for cb in callbacks or ()]
+            if any(stop) or (validate is not None and config.patience is not None and stale >= config.patience):
+                result.stopped_early = True
+                break
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
