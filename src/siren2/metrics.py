@@ -95,4 +95,8 @@ CONVENTIONS = {
     "snr": "audio 10*log10(sum y^2 / sum (y - yhat)^2)",
     "lsd": "log-spectral distance, dB; STFT Hann 2048, hop 512, P = |X|^2 + 1e-10",
     "mse": "mean squared error on [-1, 1] data",
+    "filled_psnr_paper": "psnr_paper with the observed samples kept and only the missing ones from the fit",
+    "observed_psnr_paper": "no clean reference: psnr_paper of the fit against the observed (corrupted) samples",
+    "residual_std": "no clean reference: std of fit - observed samples (for denoising, an estimate of the noise)",
+    "holdout_psnr_paper": "no clean reference: psnr_paper on the held-out observed samples, best epoch",
 }

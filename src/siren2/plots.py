@@ -29,11 +29,15 @@ def _save(fig, path) -> Path:
     return path
 
 
-def psnr_curves(curves: dict[str, list[float]], path, title: str = "") -> Path:
-    """psnr_paper per epoch, one line per run."""
+def psnr_curves(curves: dict[str, list[float]], path, title: str = "",
+                bands: dict[str, tuple[list[float], list[float]]] | None = None) -> Path:
+    """psnr_paper per epoch, one line per run; ``bands[label] = (low, high)`` shades a range (e.g. over seeds)."""
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     for label, ys in curves.items():
-        ax.plot(np.arange(1, len(ys) + 1), ys, label=label, lw=1.2)
+        (line,) = ax.plot(np.arange(1, len(ys) + 1), ys, label=label, lw=1.2)
+        if bands and label in bands:
+            lo, hi = bands[label]
+            ax.fill_between(np.arange(1, len(lo) + 1), lo, hi, color=line.get_color(), alpha=0.2, lw=0)
     ax.set_xlabel("epoch")
     ax.set_ylabel("psnr_paper (dB, [-1, 1] data)")
     ax.set_title(title)
@@ -104,4 +108,199 @@ def image_fit(target: np.ndarray, fits: dict[str, np.ndarray], path) -> Path:
         ax.set_yticks([])
     if errs:
         fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8)
+    return _save(fig, path)
+
+
+def restoration_audio(clean: np.ndarray, corrupted: np.ndarray, restored: dict[str, np.ndarray], sr: int, path,
+                      zoom: int = 400, center: int | None = None) -> Path:
+    """Spectrograms of the clean, corrupted and restored audio (left) and of each one's error against
+    the clean signal (right), one colour scale; on top a waveform close-up of ``zoom`` samples around
+    ``center`` (default: the middle)."""
+    rows = {"corrupted": corrupted, **restored}
+    fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(11, 2.4 * (len(rows) + 1)), layout="constrained")
+    mid = max(0, (len(clean) // 2 if center is None else center) - zoom // 2)
+    sl = slice(mid, mid + zoom)
+    t_ms = np.arange(sl.start, min(sl.stop, len(clean))) / sr * 1000
+    for label, y in {"clean": clean, **rows}.items():
+        axes[0, 0].plot(t_ms, y[sl], lw=1.4 if label == "clean" else 0.9, label=label,
+                        color="k" if label == "clean" else None)
+    axes[0, 0].set_xlabel("time (ms)")
+    axes[0, 0].set_title("waveform close-up")
+    axes[0, 0].legend(fontsize=8)
+    im, vmin = _spectrogram(axes[0, 1], clean, sr, "clean")
+    for i, (label, y) in enumerate(rows.items(), start=1):
+        _spectrogram(axes[i, 0], y, sr, label, vmin)
+        _spectrogram(axes[i, 1], y - clean, sr, f"{label} − clean (error)", vmin)
+    fig.colorbar(im, ax=axes[:, 1].tolist(), label="dB", shrink=0.6)
+    return _save(fig, path)
+
+
+def restoration_image(clean: np.ndarray, corrupted: np.ndarray, restored: dict[str, np.ndarray], path) -> Path:
+    """Clean, corrupted and restored images (top) and each one's |error| against the clean image
+    (bottom, one colour scale). (H, W, C) arrays on [-1, 1]."""
+    images = {"clean": clean, "corrupted": corrupted, **restored}
+    cols = len(images)
+    fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.6), squeeze=False, layout="constrained")
+    errors = {k: np.abs(v - clean).mean(axis=-1) for k, v in images.items() if k != "clean"}
+    hi = max(float(np.percentile(e, 99.5)) for e in errors.values()) or 1.0
+    for j, (label, img) in enumerate(images.items()):
+        shown = np.clip((img + 1) / 2, 0, 1)
+        axes[0, j].imshow(shown[:, :, 0] if shown.shape[-1] == 1 else shown, cmap="gray", vmin=0, vmax=1)
+        axes[0, j].set_title(label)
+        if label in errors:
+            im = axes[1, j].imshow(errors[label], cmap="inferno", vmin=0, vmax=hi)
+            axes[1, j].set_title(f"|{label} − clean|")
+        else:
+            axes[1, j].axis("off")
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8, label="absolute error ([-1, 1] scale)")
+    return _save(fig, path)
+
+
+# ---------------------------------------------------------------- analysis figures (siren2.analysis)
+
+
+def activation_histograms(hists: dict[str, list[dict]], path, title: str = "") -> Path:
+    """Per hidden layer (rows) and model (column pairs): the densities of the pre-activation (ω·z for
+    a sine layer) and of the post-activation, from :func:`siren2.analysis.activations.histograms`,
+    with the laws where they apply: N(0, 1 + d·s²/2) (the paper's, dashed), the corrected Gaussian
+    (default bias, E[a²] of the previous layer; solid) and the arcsine law (dashed)."""
+    names = list(hists)
+    rows = max(len(h) for h in hists.values())
+    fig, axes = plt.subplots(rows, 2 * len(names), figsize=(3.4 * 2 * len(names), 2.3 * rows), squeeze=False,
+                             layout="constrained")
+    for j, name in enumerate(names):
+        for i, h in enumerate(hists[name]):
+            pre, post = axes[i, 2 * j], axes[i, 2 * j + 1]
+            pc = (h["pre_edges"][1:] + h["pre_edges"][:-1]) / 2
+            qc = (h["post_edges"][1:] + h["post_edges"][:-1]) / 2
+            pre.stairs(h["pre_density"], h["pre_edges"], fill=True, alpha=0.5, label=f"var {h['pre_var']:.3g}")
+            if np.isfinite(h["law_pre"]).any():
+                pre.plot(pc, h["law_pre_paper"], "k--", lw=1, label="N(0, 1+d·s²/2)")
+                pre.plot(pc, h["law_pre"], "r-", lw=1, label="corrected (bias, E[a²])")
+            post.stairs(h["post_density"], h["post_edges"], fill=True, alpha=0.5, color="C1",
+                        label=f"var {h['post_var']:.3g}")
+            if np.isfinite(h["law_post"]).any():
+                post.plot(qc, h["law_post"], "k--", lw=1, label="arcsine")
+            post.set_ylim(0, 1.3 * max(h["post_density"].max(), 1e-12))
+            pre.set_title(f"{name} layer {i + 1}: {h['pre_label']}", fontsize=9)
+            post.set_title(f"{name} layer {i + 1}: post-activation", fontsize=9)
+            for ax in (pre, post):
+                ax.legend(fontsize=6, loc="upper right")
+                ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def spectra(freqs: np.ndarray, panels: dict[str, dict[str, np.ndarray]], path, xlabel: str, title: str = "",
+            reference: dict[str, np.ndarray] | None = None) -> Path:
+    """Log-log power spectra: one panel per key of ``panels``, one line per curve, and the
+    ``reference`` curves (e.g. the target's spectrum) in black in every panel. Every curve is shown
+    as its fraction of power per bin, the DC bin left out, so that shapes compare across scales."""
+    cols = min(len(panels), 2)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 3.6 * rows), squeeze=False, layout="constrained")
+    share = lambda c: np.asarray(c[1:], dtype=np.float64) / max(float(np.sum(c[1:])), 1e-300)  # noqa: E731
+    for ax, (name, curves) in zip(axes.ravel(), panels.items()):
+        for label, c in (reference or {}).items():
+            ax.loglog(freqs[1:], share(c), color="k", lw=0.7, alpha=0.45, label=label)
+        for label, c in curves.items():
+            ax.loglog(freqs[1:], share(c), lw=1.1, label=label)
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("fraction of power per bin")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def eigenvalue_decay(curves: dict[str, np.ndarray], path, title: str = "") -> Path:
+    """Eigenvalues in descending order against their index, log-log, one line per curve
+    (non-positive values, rounding noise, are not drawn)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    for label, lam in curves.items():
+        lam = np.asarray(lam, dtype=np.float64)
+        ax.loglog(np.arange(1, len(lam) + 1), np.where(lam > 0, lam, np.nan), lw=1.1, label=label)
+    ax.set_xlabel("index i")
+    ax.set_ylabel("NTK eigenvalue λ_i")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def sensitivity(axes: dict[str, list[float]], psnr: np.ndarray, references: dict[str, float], path,
+                title: str = "") -> Path:
+    """psnr_paper over one swept noise scale (a line) or a grid of two (a heat map with values);
+    ``references`` (other models' psnr_paper on the same budget) as horizontal lines or in the title."""
+    names, values = list(axes), list(axes.values())
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    if len(names) == 1:
+        ax.plot(values[0], psnr, "o-", label=title)
+        for k, (label, v) in enumerate(references.items()):
+            ax.axhline(v, color=f"C{k + 1}", ls="--", lw=1, label=label)
+        ax.set_xlabel(names[0])
+        ax.set_ylabel("psnr_paper (dB, [-1, 1] data)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    else:
+        im = ax.imshow(psnr, origin="lower", aspect="auto", cmap="viridis")
+        ax.set_xticks(range(len(values[1])), [f"{v:g}" for v in values[1]])
+        ax.set_yticks(range(len(values[0])), [f"{v:g}" for v in values[0]])
+        ax.set_xlabel(names[1])
+        ax.set_ylabel(names[0])
+        for (r, c), v in np.ndenumerate(psnr):
+            ax.text(c, r, f"{v:.1f}", ha="center", va="center", fontsize=8, color="w")
+        fig.colorbar(im, ax=ax, label="psnr_paper (dB)")
+        refs = ", ".join(f"{k} {v:.1f} dB" for k, v in references.items())
+        title = f"{title}" + (f" (reference: {refs})" if refs else "")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def suite_curves(curves: dict[str, dict[str, list[float]]], path, title: str = "") -> Path:
+    """psnr_paper per epoch (mean over seeds), one panel per signal, one line per model."""
+    n = len(curves)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False, layout="constrained")
+    for ax, (signal, per_model) in zip(axes.ravel(), curves.items()):
+        for k, (model, ys) in enumerate(per_model.items()):
+            ax.plot(np.arange(1, len(ys) + 1), ys, lw=1, color=f"C{k % 10}", label=model)
+        ax.set_title(signal, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel("psnr_paper (dB)", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(8, len(labels)), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def suite_bars(means: dict[str, dict[str, float]], stds: dict[str, dict[str, float | None]], path,
+               ylabel: str = "psnr_paper (dB)", title: str = "") -> Path:
+    """Grouped bars: per signal, one bar per model (mean over seeds, error bar ± std)."""
+    signals = list(means)
+    models = list(dict.fromkeys(m for per in means.values() for m in per))
+    width = 0.8 / max(len(models), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(signals) * max(1, len(models)) * 0.35), 4.2),
+                           layout="constrained")
+    x = np.arange(len(signals))
+    for k, model in enumerate(models):
+        ys = [means[s].get(model, np.nan) for s in signals]
+        err = [stds[s].get(model) or 0.0 for s in signals]
+        ax.bar(x + (k - (len(models) - 1) / 2) * width, ys, width, yerr=err, capsize=2, label=model,
+               color=f"C{k % 10}")
+    ax.set_xticks(x, signals, rotation=20, fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, ncol=min(4, len(models)))
     return _save(fig, path)

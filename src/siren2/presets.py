@@ -38,3 +38,8 @@ def get_preset(name: str | None, in_dim: int = 1) -> tuple[str, Preset]:
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
     return name, PRESETS[name]
+
+
+def preset_in_dim(name: str) -> int:
+    """The input dimension a preset is meant for (paper_audio 1, paper_image 2, volume 3)."""
+    return {v: k for k, v in DEFAULT_PRESET.items()}[get_preset(name)[0]]

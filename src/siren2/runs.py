@@ -43,18 +43,21 @@ class Run:
 
 def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_config: FitConfig | None = None,
             model_options: dict | None = None, winner_options: dict | None = None,
-            mask: np.ndarray | None = None, clean: Signal | None = None) -> Run:
+            mask: np.ndarray | None = None, clean: Signal | None = None,
+            callbacks: list | None = None, validate=None) -> Run:
     """Build ``model_name`` for ``signal``, fit it, render it and score it.
 
-    ``fit_config`` defaults to the preset's schedule; ``model_options`` override the preset's shape;
-    ``winner_options`` are s0, s1, rule, centroid. Scores compare against ``clean`` when given (for
-    restoration), else against the signal itself.
+    ``fit_config`` defaults to the preset's schedule with the model's own defaults (e.g. FINER's
+    mini-batches; build it with ``FitConfig.from_preset(..., model=model_name)`` to keep them);
+    ``model_options`` override the preset's shape; ``winner_options`` are s0, s1, rule, centroid.
+    Scores compare against ``clean`` when given (for restoration), else against the signal itself.
+    ``callbacks`` and ``validate`` go to :func:`~siren2.train.fit`.
     """
     preset_name, _ = get_preset(preset, signal.in_dim)
-    fit_config = fit_config or FitConfig.from_preset(preset_name, signal.in_dim)
+    fit_config = fit_config or FitConfig.from_preset(preset_name, signal.in_dim, model=model_name)
     model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
                          **(winner_options or {}), **(model_options or {}))
-    result = fit(model, signal, fit_config, mask=mask)
+    result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks)
     values = predict(model, signal.coords()).numpy()
     recon = signal.with_values(values)
     scores = metrics(clean or signal, values)

@@ -1,4 +1,9 @@
-"""SIREN (SPEC §2) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`."""
+"""SIREN (SPEC §2) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`.
+
+:func:`build_siren` also builds the sine-family baselines that share SIREN's architecture and
+initialization (FINER: another activation; SIREN+RFF: an encoding in front); see
+:mod:`siren2.models.baselines`.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,30 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .layers import INR, Dense, Sine
+from .layers import INR, Sine, SineFamily, dense_stack
 
 
 @dataclass
-class SirenConfig:
-    """A SIREN: ``in_dim → hidden_layers × width (sine) → out_dim``."""
+class MLPConfig:
+    """The shape every model shares: ``in_dim → hidden_layers × width → out_dim``."""
 
     in_dim: int = 1
     out_dim: int = 1
     hidden_layers: int = 4
     width: int = 222
-    omega_first: float = 30.0  # ω of the first sine; the paper's SIREN uses 3000 for audio
-    omega0: float = 30.0  # ω of every later sine, and the scale of the weight init
 
     def __post_init__(self) -> None:
         for name in ("in_dim", "out_dim", "hidden_layers", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+
+
+@dataclass
+class SirenConfig(MLPConfig):
+    """A SIREN: ``in_dim → hidden_layers × width (sine) → out_dim``."""
+
+    omega_first: float = 30.0  # ω of the first sine; the paper's SIREN uses 3000 for audio
+    omega0: float = 30.0  # ω of every later sine, and the scale of the weight init
 
 
 @torch.no_grad()
@@ -41,12 +52,14 @@ def siren_init_(model: INR, omega0: float = 30.0) -> INR:
     return model
 
 
-def build_siren(cfg: SirenConfig) -> INR:
-    """An initialized SIREN."""
-    dims = [cfg.in_dim] + [cfg.width] * cfg.hidden_layers
-    hidden = [
-        Dense(dims[i], dims[i + 1], Sine(cfg.omega_first if i == 0 else cfg.omega0))
-        for i in range(cfg.hidden_layers)
-    ]
-    model = INR(hidden, nn.Linear(cfg.width, cfg.out_dim), config=cfg)
+def build_siren(cfg: SirenConfig, activation: type[SineFamily] = Sine, encoding: nn.Module | None = None) -> INR:
+    """An initialized SIREN: ω_first in the first activation, ω0 in the others.
+
+    ``activation`` swaps the sine for another of the family (FINER); ``encoding`` maps the
+    coordinates first (SIREN+RFF), and the first layer's fan-in is then the encoding's width.
+    """
+    in_features = encoding.out_features if encoding is not None else cfg.in_dim
+    hidden = dense_stack(in_features, cfg.width, cfg.hidden_layers,
+                         lambda i: activation(cfg.omega_first if i == 0 else cfg.omega0))
+    model = INR(hidden, nn.Linear(cfg.width, cfg.out_dim), encoding, config=cfg)
     return siren_init_(model, cfg.omega0)

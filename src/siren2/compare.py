@@ -1,0 +1,242 @@
+"""Several models × seeds on one signal with one budget: the library behind ``siren2 compare``.
+
+:func:`compare` fits every model for every seed (seed-major: all models on the first seed, then
+the next, so an interrupted run still holds comparable fits) with each model's own training
+defaults (:func:`siren2.models.fit_defaults`) and the same number of epochs, and returns a
+:class:`Comparison`; :func:`write_comparison` writes its table, curves, reconstructions and
+figures into an :class:`~siren2.runs.OutputDir`. Ctrl-C stops the loop: every finished fit is
+kept, the fit in progress is dropped (its budget differs from the others').
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .errors import InputError
+from .metrics import CONVENTIONS
+from .models import list_models
+from .presets import get_preset
+from .runs import OutputDir, Run, run_fit
+from .signals import Signal, save_signal
+from .train import FitConfig
+
+# The standard metrics of each modality, beside the paper's psnr_paper.
+TABLE_METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
+STD_NOTE = ("mean ± sample standard deviation (ddof=1) over the seeds of each model; "
+            "with a single seed there is no std (null in JSON)")
+_UNITS = {"psnr_paper": " (dB)", "psnr": " (dB)", "snr": " (dB)", "lsd": " (dB)"}
+
+
+def check_models(models: list[str]) -> list[str]:
+    """``models`` if every name is registered and none repeats; else :class:`InputError`."""
+    known = list_models()
+    if not models:
+        raise InputError("--models: give at least one model name")
+    unknown = [m for m in models if m not in known]
+    if unknown:
+        raise InputError(f"--models: unknown model {unknown[0]!r}; choose from {', '.join(known)}")
+    if len(set(models)) != len(models):
+        raise InputError(f"--models: a model is listed twice ({', '.join(models)})")
+    return list(models)
+
+
+def check_seeds(seeds: list[int]) -> list[int]:
+    if not seeds:
+        raise InputError("--seeds: give at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise InputError(f"--seeds: a seed is listed twice ({', '.join(map(str, seeds))})")
+    return list(seeds)
+
+
+def summarize(values: list[float]) -> dict:
+    """mean, sample std (ddof=1; None for one value) and the values themselves."""
+    values = [float(v) for v in values]
+    std = statistics.stdev(values) if len(values) >= 2 else None
+    return {"mean": statistics.fmean(values), "std": std, "values": values}
+
+
+@dataclass
+class Comparison:
+    """The finished fits of a comparison, keyed by (model, seed), and what was planned."""
+
+    signal: Signal
+    models: list[str]
+    seeds: list[int]
+    epochs: int
+    preset: str
+    runs: dict[tuple[str, int], Run] = field(default_factory=dict)
+    interrupted: bool = False
+    seconds: float = 0.0  # wall time of the whole comparison
+
+    @property
+    def planned(self) -> int:
+        return len(self.models) * len(self.seeds)
+
+    def runs_of(self, model: str) -> list[tuple[int, Run]]:
+        """(seed, run) of ``model``'s finished fits, in seed order."""
+        return [(s, self.runs[(model, s)]) for s in self.seeds if (model, s) in self.runs]
+
+    def finished_models(self) -> list[str]:
+        return [m for m in self.models if self.runs_of(m)]
+
+    def metric_names(self) -> list[str]:
+        return TABLE_METRICS.get(self.signal.kind, ["psnr_paper", "mse"])
+
+    def table(self) -> dict:
+        """The comparison table as plain data (what table.json holds)."""
+        n = self.signal.num_points
+        rows = []
+        for model in self.finished_models():
+            fits = self.runs_of(model)
+            first = fits[0][1]
+            batch = first.config["fit"]["batch_size"]
+            batch = batch if batch and batch < n else None
+            rows.append({
+                "model": model,
+                "seeds": [s for s, _ in fits],
+                "parameters": first.config["model"]["parameters"],
+                "batch_size": batch,  # None: full batch
+                "steps_per_epoch": 1 if batch is None else math.ceil(n / batch),
+                "lr": first.config["fit"]["lr"],
+                **{k: summarize([r.metrics[k] for _, r in fits]) for k in self.metric_names()},
+                "seconds": summarize([r.result.seconds for _, r in fits]),
+            })
+        return {
+            "siren2_version": __version__,
+            "signal": self.signal.describe() | {"points": n},
+            "preset": self.preset,
+            "epochs": self.epochs,
+            "models": self.models,
+            "seeds": self.seeds,
+            "statistics": STD_NOTE,
+            "conventions": {k: CONVENTIONS[k] for k in self.metric_names()}
+            | {"seconds": "training time of one fit (the fit loop only)"},
+            "interrupted": self.interrupted,
+            "finished": len(self.runs),
+            "planned": self.planned,
+            "rows": rows,
+            "fits": [{"model": m, "seed": s, "metrics": r.metrics, "seconds": r.result.seconds,
+                      "epochs_run": len(r.result.loss), "best_epoch": r.result.best_epoch}
+                     for (m, s), r in self.runs.items()],
+        }
+
+    def markdown(self) -> str:
+        """The table as markdown, with its conventions stated under it."""
+        t = self.table()
+        keys = self.metric_names()
+        sig = t["signal"]
+        src = sig.get("source") or "signal"
+        lines = [f"# siren2 compare: {src}", "",
+                 f"{sig['kind']}, {sig['points']:,} points × {sig['channels']} channel(s); preset {self.preset}; "
+                 f"{self.epochs} epochs per fit; seeds {', '.join(map(str, self.seeds))}.", "",
+                 "| model | " + " | ".join(k + _UNITS.get(k, "") for k in keys)
+                 + " | parameters | batch | seconds |",
+                 "|---|" + "---:|" * (len(keys) + 3)]
+        for row in t["rows"]:
+            cells = [_fmt(k, row[k]) for k in keys]
+            batch = "full" if row["batch_size"] is None else f"{row['batch_size']:,}"
+            lines.append(f"| {row['model']} | " + " | ".join(cells)
+                         + f" | {row['parameters']:,} | {batch} | {_fmt('seconds', row['seconds'])} |")
+        lines += ["", f"Values: {STD_NOTE}.",
+                  "Metrics are of the best state (lowest full-signal training loss) on the full signal:"]
+        lines += [f"- {k}: {CONVENTIONS[k]}" for k in keys]
+        lines += ["- parameters: trainable real parameters (a complex weight counts as two); "
+                  "batch: points per step (full: one step per epoch); seconds: training time per fit"]
+        if self.interrupted:
+            lines += ["", f"Interrupted: {t['finished']} of {t['planned']} fits finished; the table shows those."]
+        return "\n".join(lines) + "\n"
+
+
+def _fmt(key: str, s: dict) -> str:
+    digits = {"ssim": 4, "seconds": 1}.get(key, 2)
+    f = (lambda v: f"{v:.3e}") if key == "mse" else (lambda v: f"{v:.{digits}f}")
+    return f(s["mean"]) if s["std"] is None else f"{f(s['mean'])} ± {f(s['std'])}"
+
+
+def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str | None = None,
+            epochs: int | None = None, device: str | None = None, model_options: dict | None = None,
+            on_epoch: Callable[[str, int, int], None] | None = None,
+            on_fit: Callable[[str, int, Run], None] | None = None) -> Comparison:
+    """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
+
+    Each fit uses the preset's schedule (default: by the signal's dimension) with the model's own
+    defaults (batch size); ``model_options`` (e.g. width, hidden_layers) apply to every model.
+    ``on_epoch(model, seed, epoch)`` runs after each epoch, ``on_fit(model, seed, run)`` after each
+    finished fit. Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, with
+    ``interrupted`` set.
+    """
+    models, seeds = check_models(models), check_seeds(seeds)
+    if epochs is not None and epochs < 1:
+        raise InputError(f"--epochs {epochs}: must be at least 1")
+    preset_name, p = get_preset(preset, signal.in_dim)
+    epochs = epochs or p.epochs
+    comp = Comparison(signal, models, seeds, epochs, preset_name)
+    start = time.perf_counter()
+    try:
+        for seed in seeds:
+            for model in models:
+                cfg = FitConfig.from_preset(preset_name, signal.in_dim, model=model, epochs=epochs, seed=seed,
+                                            device=device)
+                callbacks = []
+                if on_epoch is not None:
+                    # fit() stops on a callback returning True; a progress hook must never do that
+                    callbacks.append(lambda epoch, _m, _l, model=model, seed=seed: on_epoch(model, seed, epoch) and None)
+                run = run_fit(signal, model, preset=preset_name, fit_config=cfg, model_options=model_options,
+                              callbacks=callbacks)
+                if run.result.interrupted:  # Ctrl-C inside fit(): this fit is incomplete, drop it
+                    raise KeyboardInterrupt
+                comp.runs[(model, seed)] = run
+                if on_fit is not None:
+                    on_fit(model, seed, run)
+    except KeyboardInterrupt:
+        comp.interrupted = True
+    comp.seconds = time.perf_counter() - start
+    return comp
+
+
+def write_comparison(out: OutputDir, comp: Comparison) -> None:
+    """table.md, table.json, config.json, psnr.png (curves of every model), one reconstruction per
+    model (its first seed's), and spectrograms.png (audio) or fft_error.png (images)."""
+    from . import plots
+
+    if not comp.runs:
+        raise ValueError("no finished fit to write")
+    sig = comp.signal
+    (out / "table.md").write_text(comp.markdown())
+    out.write_json("table.json", comp.table())
+    out.write_json("config.json", {
+        "siren2_version": __version__, "models": comp.models, "seeds": comp.seeds, "epochs": comp.epochs,
+        "preset": comp.preset, "signal": sig.describe(), "interrupted": comp.interrupted,
+        "finished": len(comp.runs), "planned": comp.planned, "wall_seconds": round(comp.seconds, 3),
+        "fits": {f"{m}/seed{s}": r.config for (m, s), r in comp.runs.items()},
+    })
+    curves, bands, firsts = {}, {}, {}
+    for model in comp.finished_models():
+        fits = comp.runs_of(model)
+        hist = np.array([r.result.psnr_history for _, r in fits])
+        curves[model] = hist.mean(axis=0).tolist()
+        if len(fits) > 1:
+            bands[model] = (hist.min(axis=0).tolist(), hist.max(axis=0).tolist())
+        firsts[model] = fits[0][1].reconstruction
+    title = Path(sig.source).name if sig.source else "signal"
+    if len(comp.seeds) > 1:
+        title += f": mean over {len(comp.seeds)} seeds (band: min–max)"
+    plots.psnr_curves(curves, out / "psnr.png", title=title, bands=bands)
+    suffix = {"audio": ".wav", "image": ".png"}.get(sig.kind, ".npy")
+    for model, recon in firsts.items():
+        save_signal(recon, out / f"reconstruction_{model}{suffix}")
+    if sig.kind == "audio":
+        plots.audio_fit(sig.values[:, 0], {m: r.values[:, 0] for m, r in firsts.items()}, sig.sample_rate,
+                        out / "spectrograms.png")
+    elif sig.kind == "image":
+        h, w = sig.grid
+        plots.image_fit(sig.values.reshape(h, w, -1), {m: r.values.reshape(h, w, -1) for m, r in firsts.items()},
+                        out / "fft_error.png")

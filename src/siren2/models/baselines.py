@@ -1,0 +1,98 @@
+"""The paper's baselines (SPEC §4) as thin compositions of :mod:`siren2.models.layers`.
+
+Each builder takes its config dataclass and returns an initialized :class:`INR`; the registry
+(:mod:`siren2.models`) names them and fills the configs from a preset.
+
+* SIREN+RFF: :class:`FourierFeatures` (B ~ N(0, 30²), (in, H/2)) in front of a SIREN.
+* FINER / FINER++: SIREN's network and init with the :class:`Finer` activation, ω = 30 everywhere;
+  FINER++ draws the first-layer bias from U(−5, 5).
+* WIRE: :class:`Gabor` activations (ω = 10, σ = 10), first layer real and later layers complex,
+  width int(H/√2) for parameter parity, the output the real part.
+* Gauss: :class:`Gauss` activations exp(−(30·z)²), nn.Linear's default init.
+* ReLU+PE: :class:`PositionalEncoding` (7 frequencies) in front of a ReLU MLP, default init.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .layers import INR, Finer, FourierFeatures, Gabor, Gauss, PositionalEncoding, RealPart, dense_stack
+from .siren import MLPConfig, SirenConfig, build_siren
+
+
+@dataclass
+class RFFConfig(SirenConfig):
+    """SIREN+RFF: ``width // 2`` fixed Fourier features with B ~ N(0, rff_scale²), then a SIREN."""
+
+    rff_scale: float = 30.0
+
+
+@dataclass
+class FinerConfig(SirenConfig):
+    """FINER: ω = 30 in every layer; ``first_bias_scale`` k draws the first bias from U(−k, k)
+    (None: nn.Linear's default; FINER++: 5)."""
+
+    first_bias_scale: float | None = None
+
+
+@dataclass
+class WireConfig(MLPConfig):
+    """WIRE: ``width`` is the SIREN width it is matched to; the hidden width is int(width/√2)."""
+
+    omega: float = 10.0
+    sigma: float = 10.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if wire_width(self.width) < 1:
+            raise ValueError(f"width must be at least 2 for WIRE (hidden width int(width/√2)), not {self.width}")
+
+
+@dataclass
+class GaussConfig(MLPConfig):
+    scale: float = 30.0
+
+
+@dataclass
+class ReluPEConfig(MLPConfig):
+    frequencies: int = 7
+
+
+def build_siren_rff(cfg: RFFConfig) -> INR:
+    return build_siren(cfg, encoding=FourierFeatures(cfg.in_dim, cfg.width // 2, cfg.rff_scale))
+
+
+@torch.no_grad()
+def build_finer(cfg: FinerConfig) -> INR:
+    model = build_siren(cfg, activation=Finer)
+    if cfg.first_bias_scale is not None:
+        model.hidden[0].linear.bias.uniform_(-cfg.first_bias_scale, cfg.first_bias_scale)
+    return model
+
+
+def wire_width(width: int) -> int:
+    """WIRE's hidden width for parameter parity with a real network of ``width``: int(width/√2)."""
+    return int(width / math.sqrt(2))
+
+
+def build_wire(cfg: WireConfig) -> INR:
+    w = wire_width(cfg.width)
+    hidden = dense_stack(cfg.in_dim, w, cfg.hidden_layers, lambda i: Gabor(cfg.omega, cfg.sigma),
+                         dtype=lambda i: None if i == 0 else torch.cfloat)
+    head = nn.Sequential(nn.Linear(w, cfg.out_dim, dtype=torch.cfloat), RealPart())
+    return INR(hidden, head, config=cfg)
+
+
+def build_gauss(cfg: GaussConfig) -> INR:
+    hidden = dense_stack(cfg.in_dim, cfg.width, cfg.hidden_layers, lambda i: Gauss(cfg.scale))
+    return INR(hidden, nn.Linear(cfg.width, cfg.out_dim), config=cfg)
+
+
+def build_relu_pe(cfg: ReluPEConfig) -> INR:
+    encoding = PositionalEncoding(cfg.in_dim, cfg.frequencies)
+    hidden = dense_stack(encoding.out_features, cfg.width, cfg.hidden_layers, lambda i: nn.ReLU())
+    return INR(hidden, nn.Linear(cfg.width, cfg.out_dim), encoding, config=cfg)

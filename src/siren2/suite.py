@@ -1,0 +1,167 @@
+"""A grid of fits — signals × models × seeds — that can be stopped and resumed.
+
+The machinery behind ``benchmarks/paper.py``. Each finished fit is stored as one JSON record
+(written to a temporary name, then renamed) in a results folder; a resumed suite skips the
+records that are complete and were made with the same settings, and reruns any that are missing,
+unreadable, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
+seeds and the mean over signals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .compare import summarize
+from .runs import run_fit
+from .signals import Signal
+from .train import FitConfig
+
+RECORD_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """What a suite runs. ``settings`` holds everything that shapes a result (scale, epochs,
+    samples, …): a stored record made with other settings is stale and rerun."""
+
+    name: str
+    signals: dict[str, Callable[[], Signal]]  # name -> loader (called once, when first needed)
+    models: list[str]
+    seeds: list[int]
+    preset: str
+    epochs: int
+    settings: dict
+
+    def jobs(self) -> list[tuple[str, str, int]]:
+        """(signal, model, seed) in run order: signal-major, then seed, then model."""
+        return [(s, m, k) for s in self.signals for k in self.seeds for m in self.models]
+
+
+def record_path(folder: Path, signal: str, model: str, seed: int) -> Path:
+    return Path(folder) / f"{Path(signal).stem}__{model}__seed{seed}.json"
+
+
+def load_record(path: Path, spec: SuiteSpec) -> tuple[dict | None, str]:
+    """(record, "") if ``path`` holds a complete record for ``spec``'s settings, else (None, why)."""
+    if not path.exists():
+        return None, "missing"
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"unreadable ({type(e).__name__})"
+    if not isinstance(rec, dict) or rec.get("format") != RECORD_FORMAT or rec.get("complete") is not True:
+        return None, "partial or of another format"
+    if rec.get("settings") != spec.settings:
+        return None, "made with other settings"
+    metrics = rec.get("metrics")
+    curve = rec.get("psnr_paper_per_epoch")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("psnr_paper"), (int, float)) \
+            or not isinstance(curve, list) or len(curve) != spec.epochs:
+        return None, "incomplete metrics"
+    return rec, ""
+
+
+def _write_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str | None = None,
+              on_skip: Callable[[tuple, str], None] | None = None,
+              on_fit: Callable[[tuple, dict], None] | None = None,
+              on_epoch: Callable[[], None] | None = None) -> tuple[list[dict], bool]:
+    """Run every job of ``spec`` not already stored in ``folder``; returns (records, interrupted).
+
+    ``on_skip(job, why)`` reports a stored record that is rerun (why: unreadable, stale, …) or
+    kept (why == "kept"); ``on_fit(job, record)`` each finished fit; ``on_epoch()`` each epoch.
+    Ctrl-C stops the suite: finished records stay on disk, the fit in progress is dropped.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    records, loaded = [], {}
+    callbacks = [lambda *_: on_epoch() and None] if on_epoch else []
+    for job in spec.jobs():
+        signal_name, model, seed = job
+        path = record_path(folder, *job)
+        if resume:
+            rec, why = load_record(path, spec)
+            if rec is not None:
+                records.append(rec)
+                if on_skip:
+                    on_skip(job, "kept")
+                continue
+            if why != "missing" and on_skip:
+                on_skip(job, why)
+        if signal_name not in loaded:
+            loaded[signal_name] = spec.signals[signal_name]()
+        signal = loaded[signal_name]
+        cfg = FitConfig.from_preset(spec.preset, signal.in_dim, model=model, epochs=spec.epochs, seed=seed,
+                                    device=device)
+        try:
+            run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, callbacks=callbacks)
+        except KeyboardInterrupt:
+            return records, True
+        if run.result.interrupted:
+            return records, True
+        rec = {
+            "format": RECORD_FORMAT, "complete": True, "siren2_version": __version__,
+            "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": seed,
+            "points": signal.num_points, "metrics": run.metrics,
+            "psnr_paper_per_epoch": run.result.psnr_history, "seconds": run.result.seconds,
+            "parameters": run.config["model"]["parameters"], "config": run.config,
+        }
+        _write_atomic(path, rec)
+        records.append(rec)
+        if on_fit:
+            on_fit(job, rec)
+    return records, False
+
+
+def aggregate(records: list[dict], metrics: list[str]) -> dict:
+    """Per signal and model: each metric's mean ± sample std (ddof=1) over seeds; then per model the
+    mean over signals of the per-signal means (only for models finished on every signal)."""
+    cells: dict[str, dict[str, dict]] = {}
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for rec in records:
+        grouped.setdefault((rec["signal"], rec["model"]), []).append(rec)
+    for (sig, model), recs in grouped.items():
+        recs = sorted(recs, key=lambda r: r["seed"])
+        cells.setdefault(sig, {})[model] = {
+            "seeds": [r["seed"] for r in recs],
+            **{k: summarize([r["metrics"][k] for r in recs]) for k in metrics if k in recs[0]["metrics"]},
+            "seconds": summarize([r["seconds"] for r in recs]),
+            "parameters": recs[0]["parameters"],
+        }
+    models = sorted({m for per in cells.values() for m in per})
+    overall = {}
+    for model in models:
+        if all(model in per for per in cells.values()):
+            overall[model] = {k: statistics.fmean(per[model][k]["mean"] for per in cells.values())
+                              for k in metrics if all(k in per[model] for per in cells.values())}
+    return {"per_signal": cells, "mean_over_signals": overall}
+
+
+def curves(records: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """psnr_paper per epoch, mean over seeds, per signal and model (for the suite's figures)."""
+    out: dict[str, dict[str, list[list[float]]]] = {}
+    for rec in records:
+        out.setdefault(rec["signal"], {}).setdefault(rec["model"], []).append(rec["psnr_paper_per_epoch"])
+    return {s: {m: [statistics.fmean(col) for col in zip(*hs)] for m, hs in per.items()} for s, per in out.items()}
+
+
+def fmt(cell: dict | None, digits: int = 2) -> str:
+    """"mean ± std" (or the mean alone for one seed; "–" for no value)."""
+    if not cell:
+        return "–"
+    mean, std = cell["mean"], cell["std"]
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"

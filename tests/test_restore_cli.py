@@ -1,0 +1,175 @@
+"""``siren2 denoise``, ``inpaint`` and ``restore-eval`` end to end, in-process through siren2.cli.main.
+
+Tiny settings (2 x 16 networks, tens of epochs, 2000 samples or 16 x 24 pixels); restoration
+quality itself is tested in test_tasks.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from PIL import Image
+from test_cli import hidden_entries, run_cli
+
+TINY = ["--epochs", "40", "--width", "16", "--layers", "2", "--lr", "1e-3", "--quiet"]
+SR = 8000
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tones(n=2000):
+    t = np.arange(n) / SR
+    return 0.6 * np.sin(2 * np.pi * 150 * t) + 0.3 * np.sin(2 * np.pi * 320 * t + 1)
+
+
+def write_wav(path, x, subtype="PCM_16"):
+    sf.write(str(path), x, SR, subtype=subtype)
+    return path
+
+
+def write_png(path, h=16, w=24):
+    yy, xx = np.mgrid[0:h, 0:w]
+    Image.fromarray((127 + 100 * np.sin(xx / 3) * np.cos(yy / 4)).astype(np.uint8)).save(path)
+    return path
+
+
+def test_denoise_records_the_stopping_rule(tmp_path, capsys):
+    noisy = write_wav(tmp_path / "noisy.wav", tones() + 0.1 * np.random.default_rng(0).standard_normal(2000), "FLOAT")
+    out = tmp_path / "den"
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", out, *TINY[2:], "--epochs", "400",
+                                "--patience", "5")
+    assert code == 0, err
+    assert {"reconstruction.wav", "metrics.json", "config.json", "model.safetensors", "audio.png"} <= {
+        p.name for p in out.iterdir()}
+    rec = json.loads((out / "config.json").read_text())["restoration"]
+    assert rec["rule"] == "holdout" and rec["patience"] == 5 and rec["holdout_fraction"] == 0.1  # denoise's default
+    assert rec["stopped_early"] and rec["epochs_run"] < 400 and "hold-out rule" in stdout
+    scores = json.loads((out / "metrics.json").read_text())
+    assert {"observed_psnr_paper", "residual_std", "holdout_psnr_paper"} <= set(scores["metrics"])
+    assert "no clean reference" in scores["conventions"]["residual_std"]
+    assert sf.info(str(out / "reconstruction.wav")).frames == 2000
+
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "fixed", "--stop", "fixed", *TINY)
+    rec = json.loads((tmp_path / "fixed" / "config.json").read_text())["restoration"]
+    assert code == 0 and rec["rule"] == "fixed" and rec["epochs_run"] == 40 and "40 epochs (fixed)" in stdout
+
+
+def test_inpaint_with_a_mask_keeps_the_observed_samples(tmp_path, capsys):
+    x = tones()
+    mask = np.ones(2000)
+    mask[700:800] = 0
+    src = write_wav(tmp_path / "damaged.wav", x * mask)
+    write_wav(tmp_path / "mask.wav", mask)
+    out = tmp_path / "inp"
+    code, stdout, err = run_cli(capsys, "inpaint", src, "--mask", tmp_path / "mask.wav", "--out", out, *TINY)
+    assert code == 0, err
+    assert "5.0% of the samples missing" in stdout
+    assert np.array_equal(np.load(out / "mask.npy"), mask.astype(np.float32))
+    before, _ = sf.read(str(src), dtype="int16")
+    after, _ = sf.read(str(out / "reconstruction.wav"), dtype="int16")
+    # observed samples kept: exact in [-1, 1] floats, within the 1 LSB of siren2's int16 round trip (test_signals)
+    assert np.abs(after[mask == 1].astype(int) - before[mask == 1]).max() <= 1
+    assert np.any(after[700:800] != 0)  # the gap is filled from the fit
+    assert json.loads((out / "config.json").read_text())["restoration"]["observed_fraction"] == pytest.approx(0.95)
+
+
+def test_inpaint_gaps_auto_finds_digital_silence(tmp_path, capsys):
+    x = tones()
+    x[:50] = 0  # leading silence: not a gap
+    x[1000:1040] = 0
+    x[1500:1510] = 0  # shorter than --min-gap
+    src = write_wav(tmp_path / "drop.wav", x)
+    code, _, err = run_cli(capsys, "inpaint", src, "--gaps", "auto", "--min-gap", "20", "--out", tmp_path / "a", *TINY)
+    assert code == 0, err
+    missing = np.flatnonzero(np.load(tmp_path / "a" / "mask.npy") == 0)
+    assert missing.tolist() == list(range(1000, 1040))
+    code, _, err = run_cli(capsys, "inpaint", write_wav(tmp_path / "ok.wav", tones()), "--gaps", "auto",
+                           "--out", tmp_path / "b", *TINY)
+    assert code == 2 and len(err) == 1 and "no digital silence" in err[0] and not (tmp_path / "b").exists()
+
+
+def test_inpaint_image_with_a_png_mask(tmp_path, capsys):
+    src = write_png(tmp_path / "img.png")
+    m = np.full((16, 24), 255, np.uint8)
+    m[4:8, 5:15] = 0
+    Image.fromarray(m).save(tmp_path / "mask.png")
+    out = tmp_path / "img"
+    code, _, err = run_cli(capsys, "inpaint", src, "--mask", tmp_path / "mask.png", "--out", out, *TINY)
+    assert code == 0, err
+    with Image.open(out / "reconstruction.png") as im, Image.open(src) as orig:
+        a, b = np.asarray(im), np.asarray(orig)
+    assert a.shape == (16, 24) and np.array_equal(a[m > 0], b[m > 0])
+
+
+def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
+    clean = write_wav(tmp_path / "clean.wav", tones(), "FLOAT")
+    out = tmp_path / "eval"
+    code, stdout, err = run_cli(capsys, "restore-eval", clean, "--missing", "0.3", "--models", "siren,siren2",
+                                "--seeds", "0,1", "--out", out, *TINY)
+    assert code == 0, err
+    assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
+            "restored_siren2.wav", "mask.npy"} == {p.name for p in out.iterdir()}
+    table = (out / "table.md").read_text()
+    for text in ("| corrupted input |", "| siren |", "| siren2 |", "30% of the samples missing",
+                 "fixed budget of 40 epochs", "the paper's PSNR", "ddof=1"):
+        assert text in table and text in stdout
+    res = json.loads((out / "results.json").read_text())
+    assert res["seeds"] == [0, 1] and len(res["scores"]["siren2"]) == 2
+    assert [c["measured_fraction"] for c in res["corruptions"]] == pytest.approx([0.3, 0.3])
+    assert res["summary"]["siren"]["psnr_paper"]["std"] is not None
+    assert res["models"]["siren2"]["winner"]["s0"] > 0
+    assert (np.load(out / "mask.npy") == 0).sum() == 600
+
+
+def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
+    clean = write_png(tmp_path / "clean.png")
+    out = tmp_path / "eval"
+    code, stdout, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren",
+                                "--seeds", "3", "--stop", "holdout", "--patience", "10", "--out", out, *TINY)
+    assert code == 0, err
+    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png"} == {
+        p.name for p in out.iterdir()}
+    res = json.loads((out / "results.json").read_text())
+    assert res["stop"] == "holdout" and res["scores"]["siren"][0]["patience"] == 10
+    assert res["corruptions"][0]["measured_std"] == pytest.approx(0.1, rel=0.1)
+    assert "hold-out: 10% of the observed samples" in (out / "table.md").read_text()
+    assert res["summary"]["siren"]["psnr_paper"]["std"] is None  # one seed: no std
+
+
+BAD = {
+    "short-mask": lambda p: ("inpaint", p / "in.wav", "--mask", np.save(p / "m.npy", np.ones(1999)) or p / "m.npy"),
+    "all-missing": lambda p: ("inpaint", p / "in.wav", "--mask", write_wav(p / "m.wav", np.zeros(2000))),
+    "all-observed": lambda p: ("inpaint", p / "in.wav", "--mask", write_wav(p / "m.wav", np.ones(2000) * 0.5)),
+    "unreadable-mask": lambda p: ("inpaint", p / "in.wav", "--mask", (p / "m.wav").write_bytes(b"junk") and p / "m.wav"),
+    "image-mask-size": lambda p: ("inpaint", write_png(p / "in.png"), "--mask", write_png(p / "m.png", 24, 16)),
+    "gaps-on-image": lambda p: ("inpaint", write_png(p / "in.png"), "--gaps", "auto"),
+    "patience-with-fixed": lambda p: ("inpaint", p / "in.wav", "--gaps", "auto", "--patience", "5"),
+    "bad-gap-spec": lambda p: ("restore-eval", p / "in.wav", "--gaps", "20x10"),
+    "gaps-too-long": lambda p: ("restore-eval", p / "in.wav", "--gaps", "20x100ms"),
+    "missing-fraction": lambda p: ("restore-eval", p / "in.wav", "--missing", "1.2"),
+    "negative-noise": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "-0.1"),
+    "unknown-model": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "0.1", "--models", "siren,nope"),
+    "holdout-fraction": lambda p: ("denoise", p / "in.wav", "--holdout", "1.5"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, case):
+    x = tones()
+    x[900:1000] = 0
+    write_wav(tmp_path / "in.wav", x)
+    args = BAD[case](tmp_path)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, *args, "--out", out, *TINY)
+    assert code == 2 and len(err) == 1 and err[0].startswith("siren2: error: "), err
+    assert not out.exists() and hidden_entries(tmp_path) == []

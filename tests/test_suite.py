@@ -1,0 +1,101 @@
+"""The suite machinery behind benchmarks/paper.py: resume, aggregation, corrupted records."""
+
+import json
+import statistics
+
+import numpy as np
+import pytest
+
+from siren2 import Signal
+from siren2.suite import SuiteSpec, aggregate, curves, load_record, record_path, run_suite
+
+
+def tone(f, n=256):
+    x = np.sin(2 * np.pi * f * np.arange(n))[:, None]
+    return Signal(values=x, grid=(n,), kind="audio", sample_rate=8000, source=f"tone{f}")
+
+
+def spec(**kw):
+    base = dict(name="tiny", signals={"a.wav": lambda: tone(0.05), "b.wav": lambda: tone(0.2)},
+                models=["siren", "siren2"], seeds=[0, 1], preset="paper_audio", epochs=3,
+                settings={"scale": "tiny", "epochs": 3})
+    return SuiteSpec(**(base | kw))
+
+
+@pytest.fixture(autouse=True)
+def tiny_presets(monkeypatch):
+    """Shrink paper_audio to a 2 x 8 network so each fit takes milliseconds."""
+    import siren2.presets as presets
+
+    monkeypatch.setitem(presets.PRESETS, "paper_audio",
+                        presets.PRESETS["paper_audio"].__class__(hidden_layers=2, width=8, omega_first=3000.0,
+                                                                 epochs=3, lr=1e-3))
+
+
+def test_runs_every_job_then_resume_skips_them(tmp_path):
+    s = spec()
+    fitted = []
+    records, interrupted = run_suite(s, tmp_path, on_fit=lambda job, rec: fitted.append(job))
+    assert not interrupted and len(records) == 8 and len(fitted) == 8
+    assert fitted[0] == ("a.wav", "siren", 0)
+    again = []
+    records2, _ = run_suite(s, tmp_path, on_fit=lambda job, rec: again.append(job))
+    assert again == [] and len(records2) == 8
+    assert [r["metrics"] for r in records2] == [r["metrics"] for r in records]
+
+
+def test_corrupted_partial_and_stale_records_are_rerun(tmp_path):
+    s = spec()
+    run_suite(s, tmp_path)
+    corrupt = record_path(tmp_path, "a.wav", "siren", 0)
+    corrupt.write_text(corrupt.read_text()[:100])  # truncated JSON
+    partial = record_path(tmp_path, "b.wav", "siren2", 1)
+    rec = json.loads(partial.read_text())
+    rec["complete"] = False
+    partial.write_text(json.dumps(rec))
+    short = record_path(tmp_path, "a.wav", "siren2", 1)
+    rec = json.loads(short.read_text())
+    rec["psnr_paper_per_epoch"] = rec["psnr_paper_per_epoch"][:1]
+    short.write_text(json.dumps(rec))
+    reasons, fitted = {}, []
+    run_suite(s, tmp_path, on_skip=lambda job, why: reasons.__setitem__(job, why),
+              on_fit=lambda job, rec: fitted.append(job))
+    assert sorted(fitted) == sorted([("a.wav", "siren", 0), ("b.wav", "siren2", 1), ("a.wav", "siren2", 1)])
+    assert reasons[("a.wav", "siren", 0)].startswith("unreadable")
+    assert reasons[("b.wav", "siren2", 1)] == "partial or of another format"
+    assert reasons[("a.wav", "siren2", 1)] == "incomplete metrics"
+    # other settings make every stored record stale
+    stale = spec(settings={"scale": "tiny", "epochs": 3, "max_samples": 10})
+    assert load_record(record_path(tmp_path, "b.wav", "siren", 0), stale) == (None, "made with other settings")
+
+
+def test_aggregate_mean_and_sample_std_by_hand():
+    def rec(sig, model, seed, psnr, secs=1.0):
+        return {"signal": sig, "model": model, "seed": seed, "metrics": {"psnr_paper": psnr, "snr": psnr - 10},
+                "seconds": secs, "parameters": 99, "psnr_paper_per_epoch": [psnr - 1, psnr]}
+
+    records = [rec("a", "m1", 0, 10.0), rec("a", "m1", 1, 14.0), rec("a", "m1", 2, 12.0),
+               rec("b", "m1", 0, 20.0), rec("b", "m1", 1, 22.0), rec("a", "m2", 0, 5.0)]
+    t = aggregate(records, ["psnr_paper", "snr"])
+    a = t["per_signal"]["a"]["m1"]["psnr_paper"]
+    assert a["mean"] == 12.0 and a["std"] == pytest.approx(2.0)  # sqrt(((−2)² + 2² + 0²) / (3 − 1))
+    b = t["per_signal"]["b"]["m1"]["psnr_paper"]
+    assert b["mean"] == 21.0 and b["std"] == pytest.approx(statistics.stdev([20.0, 22.0]))
+    assert t["per_signal"]["a"]["m2"]["psnr_paper"]["std"] is None  # one seed: no std
+    assert t["mean_over_signals"]["m1"]["psnr_paper"] == pytest.approx((12.0 + 21.0) / 2)
+    assert "m2" not in t["mean_over_signals"]  # not finished on every signal
+    assert curves(records)["a"]["m1"] == [11.0, 12.0]
+
+
+def test_interrupt_keeps_finished_records(tmp_path):
+    s = spec()
+    calls = {"n": 0}
+
+    def interrupt():
+        calls["n"] += 1
+        if calls["n"] == 7:  # during the third fit
+            raise KeyboardInterrupt
+
+    records, interrupted = run_suite(s, tmp_path, on_epoch=interrupt)
+    assert interrupted and len(records) == 2
+    assert len(list(tmp_path.glob("*.json"))) == 2

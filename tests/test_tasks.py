@@ -1,0 +1,267 @@
+"""Restoration (siren2.tasks): corruptions hit their levels, the masked fit ignores missing samples,
+restoration beats the corrupted input on simple generated signals, hold-out stopping, mask files.
+
+Tiny networks (2 x 32) on 2000-sample clips and 32-64 pixel images; one torch thread (tiny matrices
+run slower on two threads of a shared machine).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from PIL import Image
+
+from siren2 import FitConfig, InputError, Signal, create_model, fit, predict
+from siren2.metrics import psnr_paper, snr
+from siren2.tasks import (CorruptionSpec, add_noise, drop_gaps, drop_samples, evaluate, load_mask, parse_gaps,
+                          restore, runs, silence_mask, split_holdout)
+
+SMOOTH = dict(hidden_layers=2, width=32, omega_first=30.0)  # SIREN with a low first frequency: a smooth prior
+FAST = FitConfig(epochs=300, lr=1e-3, seed=0)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tones(n=2000, sr=8000) -> Signal:
+    t = np.arange(n) / sr
+    x = 0.6 * np.sin(2 * np.pi * 150 * t) + 0.3 * np.sin(2 * np.pi * 320 * t + 1)
+    return Signal(values=x[:, None], grid=(n,), kind="audio", sample_rate=sr, source="tones")
+
+
+def waves(h=32, w=32, channels=1) -> Signal:
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    v = np.stack([0.6 * np.sin(2 * np.pi * (1.5 * xx + yy + c / 3)) * np.cos(2 * np.pi * yy) for c in range(channels)], -1)
+    return Signal(values=v.reshape(h * w, channels), grid=(h, w), kind="image", source="waves")
+
+
+# ------------------------------------------------------------------------------------ corruptions
+
+
+def test_noise_hits_the_requested_sigma_and_is_reproducible():
+    clean = tones(n=50_000)
+    c = add_noise(clean, std=0.1, seed=3)
+    noise = c.signal.values.astype(np.float64) - clean.values
+    assert abs(noise.std() - 0.1) < 0.002 and abs(noise.mean()) < 0.002
+    assert c.info["measured_std"] == pytest.approx(noise.std(), rel=1e-4)
+    assert c.mask.shape == (50_000,) and c.mask.all()
+    assert np.array_equal(add_noise(clean, std=0.1, seed=3).signal.values, c.signal.values)
+    assert not np.array_equal(add_noise(clean, std=0.1, seed=4).signal.values, c.signal.values)
+
+
+def test_noise_hits_the_requested_snr():
+    clean = tones(n=50_000)
+    for target in (0.0, 10.0, 25.0):
+        c = add_noise(clean, snr_db=target, seed=0)
+        assert snr(clean.values, c.signal.values) == pytest.approx(target, abs=0.05)
+        assert c.info["measured_snr_db"] == pytest.approx(snr(clean.values, c.signal.values), abs=1e-4)
+
+
+@pytest.mark.parametrize("signal", [tones(), waves(20, 30, channels=3)], ids=["audio", "rgb-image"])
+def test_missing_fraction_is_exact_and_only_missing_samples_change(signal):
+    c = drop_samples(signal, 0.3, seed=1)
+    assert (c.mask == 0).sum() == round(0.3 * signal.num_points)
+    assert c.info["measured_fraction"] == pytest.approx(0.3, abs=1 / signal.num_points)
+    missing = c.mask == 0
+    assert np.all(c.signal.values[missing] == 0)  # every channel of a missing pixel
+    assert np.array_equal(c.signal.values[~missing], signal.values[~missing])
+    assert np.array_equal(drop_samples(signal, 0.3, seed=1).mask, c.mask)
+
+
+def test_gaps_have_the_requested_count_and_length_and_never_touch():
+    clean = tones(n=24_000, sr=8000)
+    c = drop_gaps(clean, 20, 10, seed=2)  # 10 ms at 8 kHz = 80 samples
+    starts, lengths = runs(c.mask == 0)
+    assert len(starts) == 20 and np.all(lengths == 80)  # distinct runs: no two gaps merged
+    assert starts[0] > 0 and starts[-1] + 80 < clean.num_points  # observed samples at both ends
+    assert starts.tolist() == c.info["starts"] and c.info["length_samples"] == 80
+    assert not np.array_equal(drop_gaps(clean, 20, 10, seed=3).mask, c.mask)
+    with pytest.raises(InputError, match="do not fit"):
+        drop_gaps(clean, 300, 10)
+    with pytest.raises(InputError, match="audio"):
+        drop_gaps(waves(), 2, 1)
+
+
+def test_bad_levels_are_input_errors():
+    for bad in (dict(std=0.0), dict(std=-1.0), dict(std=math.nan), dict(snr_db=math.inf)):
+        with pytest.raises(InputError):
+            add_noise(tones(), **bad)
+    for fraction in (0.0, 1.0, 1.5, 1e-6):
+        with pytest.raises(InputError, match="missing fraction"):
+            drop_samples(tones(), fraction)
+    assert parse_gaps("20x10ms") == (20, 10.0) and parse_gaps("3 x 2.5ms") == (3, 2.5)
+    for text in ("20x10", "x10ms", "20*10ms", "auto"):
+        with pytest.raises(InputError, match="COUNTxLENGTHms"):
+            parse_gaps(text)
+
+
+# ---------------------------------------------------------------------------------- masks, gaps
+
+
+def test_silence_mask_finds_interior_zero_runs_only():
+    x = tones().values[:, 0].copy()
+    x[:100] = 0  # leading silence: real, kept
+    x[500:550] = 0  # a dropout
+    x[900:910] = 0  # too short
+    x[-40:] = 0  # trailing silence: kept
+    sig = Signal(values=x[:, None], grid=(x.size,), kind="audio", sample_rate=8000)
+    starts, lengths = runs(silence_mask(sig, min_run=32) == 0)
+    assert starts.tolist() == [500] and lengths.tolist() == [50]
+    assert (silence_mask(sig, min_run=8) == 0).sum() == 60
+    with pytest.raises(InputError, match="no digital silence"):
+        silence_mask(tones())
+
+
+def test_mask_files_audio_and_image(tmp_path):
+    audio = tones()
+    m = np.ones(audio.num_points)
+    m[100:200] = 0
+    sf.write(tmp_path / "m.wav", m, 8000, subtype="PCM_16")  # 1.0 is written as 32767/32768: nonzero
+    np.save(tmp_path / "m.npy", m[:, None])
+    for name in ("m.wav", "m.npy"):
+        assert np.array_equal(load_mask(tmp_path / name, audio), m.astype(np.float32))
+    img = waves(12, 20)
+    pix = np.full((12, 20, 3), 255, np.uint8)
+    pix[2:5, 3:9] = 0
+    pix[7, 7] = (1, 0, 0)  # nonzero in one channel only: observed
+    Image.fromarray(pix).save(tmp_path / "m.png")
+    got = load_mask(tmp_path / "m.png", img).reshape(12, 20)
+    assert got[7, 7] == 1 and got.sum() == 12 * 20 - 18 and np.all(got[2:5, 3:9] == 0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: np.save(p / "x.npy", np.ones(1999)), "mask has 1999 samples, the signal 2000"),
+    (lambda p: np.save(p / "x.npy", np.zeros(2000)), "every sample missing"),
+    (lambda p: np.save(p / "x.npy", np.ones(2000)), "no sample missing"),
+    (lambda p: np.save(p / "x.npy", np.array(["a"] * 2000)), "cannot read mask"),
+    (lambda p: (p / "x.npy").write_bytes(b"\x93NUMPY garbage"), "cannot read mask"),
+    (lambda p: (p / "x.npy").write_bytes(b"RIFF....WAVEjunk"), "cannot read mask"),
+    (lambda p: (p / "x.npy").write_bytes(b""), "empty"),
+], ids=["short", "all-missing", "all-observed", "strings", "bad-npy", "bad-wav", "empty"])
+def test_bad_audio_masks(tmp_path, make, message):
+    make(tmp_path)
+    with pytest.raises(InputError, match=message):
+        load_mask(tmp_path / "x.npy", tones())
+
+
+def test_bad_image_masks(tmp_path):
+    img = waves(12, 20)
+    Image.fromarray(np.full((20, 12), 255, np.uint8)).save(tmp_path / "t.png")  # transposed
+    with pytest.raises(InputError, match=r"mask has 20x12 pixels \(HxW\), the signal 12x20"):
+        load_mask(tmp_path / "t.png", img)
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(InputError, match="cannot read mask"):
+        load_mask(tmp_path / "junk.png", img)
+    with pytest.raises(InputError, match="missing, not a file"):
+        load_mask(tmp_path / "absent.png", img)
+
+
+# ------------------------------------------------------------------------------------ restoration
+
+
+def test_masked_loss_ignores_what_missing_samples_hold():
+    """Garbage or zeros where the mask is 0: the same fit, bit for bit (fit() itself and restore(),
+    whose SIREN² reads ψ from the signal)."""
+    clean = tones(n=1000)
+    c = drop_samples(clean, 0.4, seed=0)
+    garbage = c.signal.values.copy()
+    garbage[c.mask == 0] = np.random.default_rng(9).uniform(-50, 50, size=(int((c.mask == 0).sum()), 1))
+    dirty = c.signal.with_values(garbage)
+    cfg = FitConfig(epochs=30, lr=1e-3, seed=0)
+    outs = []
+    for sig in (c.signal, dirty):
+        model = create_model("siren", sig, seed=0, **SMOOTH)
+        fit(model, sig, cfg, mask=c.mask)
+        outs.append(predict(model, sig.coords()))
+    assert torch.equal(outs[0], outs[1])
+    a = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=dict(hidden_layers=2, width=16))
+    b = restore(dirty, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=dict(hidden_layers=2, width=16))
+    assert np.array_equal(a.reconstruction.values, b.reconstruction.values)
+    assert a.model.winner.psi == b.model.winner.psi
+
+
+def test_denoising_beats_the_noisy_input():
+    clean = tones()
+    c = add_noise(clean, std=0.1, seed=0)
+    before = psnr_paper(clean.values, c.signal.values)  # 20 dB
+    run = restore(c.signal, None, "siren", fit_config=FAST, model_options=SMOOTH, clean=clean)
+    assert run.metrics["psnr_paper"] > before + 5
+    rec = run.config["restoration"]
+    assert (rec["rule"], rec["epochs_run"], rec["stopped_early"]) == ("fixed", 300, False)
+    img = waves(64, 64)
+    ci = add_noise(img, std=0.1, seed=0)
+    run = restore(ci.signal, None, "siren", fit_config=FitConfig(epochs=100, lr=1e-3, seed=0),
+                  model_options=dict(hidden_layers=2, width=16), clean=img)
+    assert run.metrics["psnr_paper"] > psnr_paper(img.values, ci.signal.values) + 4
+
+
+def test_inpainting_beats_the_zero_filled_input():
+    clean = tones()
+    c = drop_samples(clean, 0.3, seed=0)
+    run = restore(c.signal, c.mask, "siren", fit_config=FAST, model_options=SMOOTH, clean=clean, keep_observed=True)
+    assert run.metrics["psnr_paper"] > psnr_paper(clean.values, c.signal.values) + 15
+    observed = c.mask > 0
+    assert np.array_equal(run.reconstruction.values[observed], c.signal.values[observed])  # kept as they were
+    assert psnr_paper(clean.values, run.reconstruction.values) > run.metrics["psnr_paper"]
+    img = waves()
+    ci = drop_samples(img, 0.3, seed=0)
+    run = restore(ci.signal, ci.mask, "siren", fit_config=FitConfig(epochs=100, lr=1e-3, seed=0),
+                  model_options=dict(hidden_layers=2, width=32), clean=img)
+    assert run.metrics["psnr_paper"] > psnr_paper(img.values, ci.signal.values) + 5
+
+
+def test_holdout_stops_records_and_returns_the_best_held_out_state():
+    clean = tones()
+    c = add_noise(clean, std=0.1, seed=0)
+    cfg = FitConfig(epochs=3000, lr=1e-3, seed=0, patience=30)
+    run = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH, clean=clean)
+    rec = run.config["restoration"]
+    assert rec["rule"] == "holdout" and rec["stopped_early"] and rec["epochs_run"] < 3000
+    assert rec["epochs_run"] == rec["best_epoch"] + 1 + 30 and rec["holdout_samples"] == 200
+    assert run.config["fit"]["patience"] == 30
+    _, held = split_holdout(np.ones(2000, np.float32), 0.1, seed=0)
+    err = float(((predict(run.model, c.signal.coords()[held]).numpy() - c.signal.values[held]) ** 2).mean())
+    assert err == pytest.approx(rec["best_holdout_mse"], rel=1e-5)
+    assert run.metrics["psnr_paper"] > psnr_paper(clean.values, c.signal.values) + 5
+    # without a clean reference the scores are against the observed samples
+    blind = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH)
+    assert set(blind.metrics) >= {"observed_psnr_paper", "residual_std", "holdout_psnr_paper"}
+    assert blind.metrics["residual_std"] == pytest.approx(0.1, rel=0.15)  # the noise it removed
+
+
+def test_split_holdout_takes_observed_samples_only():
+    mask = np.zeros(1000, np.float32)
+    mask[::2] = 1
+    train, held = split_holdout(mask, 0.1, seed=5)
+    assert held.size == 50 and np.all(mask[held] == 1) and np.all(train[held] == 0)
+    assert train.sum() == 450 and np.array_equal(split_holdout(mask, 0.1, seed=5)[1], held)
+    with pytest.raises(InputError, match="hold-out fraction"):
+        split_holdout(mask, 1.0)
+    with pytest.raises(InputError, match="stopping rule"):
+        restore(tones(), None, "siren", stop="never")
+
+
+def test_evaluate_scores_models_seeds_and_the_floor():
+    clean = tones(n=1000)
+    ev = evaluate(clean, CorruptionSpec("missing", 0.3), ["siren"], [0, 1], model_options=SMOOTH,
+                  fit_options=dict(epochs=200, lr=1e-3))
+    assert list(ev.scores) == ["corrupted input", "siren"]
+    floor = [psnr_paper(clean.values, drop_samples(clean, 0.3, seed=s).signal.values) for s in (0, 1)]
+    assert [r["psnr_paper"] for r in ev.scores["corrupted input"]] == pytest.approx(floor)
+    psnrs = [r["psnr_paper"] for r in ev.scores["siren"]]
+    stats = ev.summary()["siren"]["psnr_paper"]
+    assert stats["mean"] == pytest.approx(np.mean(psnrs)) and stats["std"] == pytest.approx(np.std(psnrs, ddof=1))
+    assert min(psnrs) > max(floor) + 10
+    table = ev.table()
+    assert "| corrupted input |" in table and "| siren |" in table and "filled_psnr_paper" in table
+    assert "the paper's PSNR" in table and "fixed budget of 200 epochs" in table and "ddof=1" in table
+    assert ev.to_json()["summary"]["siren"]["psnr_paper"]["values"] == pytest.approx(psnrs)
