@@ -167,12 +167,12 @@ def _tiny_png(path):
 TINY = ["--width", "16", "--layers", "2", "--points", "64", "--act-points", "256", "--quiet"]
 
 
-@pytest.mark.parametrize("make", [_tiny_wav, _tiny_png])
-def test_analyze_end_to_end(tmp_path, capsys, make):
+@pytest.mark.parametrize("make, sampling", [(_tiny_wav, "window"), (_tiny_png, "even")])
+def test_analyze_end_to_end(tmp_path, capsys, make, sampling):
     target = make(tmp_path / ("clip.wav" if make is _tiny_wav else "img.png"))
     out = tmp_path / "out"
     code = main(["analyze", str(target), "--out", str(out), *TINY, "--epochs-at", "0,3", "--sweep", "s0=0,300",
-                 "--sweep-epochs", "2"])
+                 "--sweep-epochs", "2", "--sampling", sampling])
     assert code == 0, capsys.readouterr().err
     files = sorted(p.name for p in out.iterdir())
     assert files == ["activation_histograms_e0.png", "activation_histograms_e3.png", "activation_spectra_e0.png",
@@ -192,6 +192,8 @@ def test_analyze_end_to_end(tmp_path, capsys, make):
     sweep = json.loads((out / "sensitivity.json").read_text())
     assert [p["s0"] for p in sweep["points"]] == [0.0, 300.0] and "siren" in sweep["references"]
     assert summary["freq_unit"] == ("Hz" if make is _tiny_wav else "cycles/sample")
+    assert summary["ntk_points"] == ({"n": 64, "shape": [64], "stride": 1} if sampling == "window"
+                                     else {"n": 64, "shape": [8, 8], "stride": 2})
 
 
 def test_analyze_refuses_over_memory_budget(tmp_path, capsys):

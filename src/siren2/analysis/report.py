@@ -12,7 +12,8 @@ an :class:`~siren2.runs.OutputDir`:
 * ``fit_psnr.png`` — the snapshot fits' psnr_paper per epoch;
 
 with the target's own spectrum overlaid on every spectrum. Data: ``activations.npz``,
-``ntk.npz``, ``sensitivity.json``, and ``analysis.json`` (settings and a summary per snapshot).
+``ntk.npz``, ``sensitivity.json``, and ``analysis.json`` (settings, a summary per snapshot, and
+the fits' psnr_paper per epoch).
 Multi-channel NTK spectra are computed per channel (in ntk.npz) and drawn as their channel mean.
 """
 
@@ -161,7 +162,7 @@ def _write(out, signal, config, preset, models, snaps, histories, sweep, ntk_gri
             })
         summary_models[name] = {"parameters": num_parameters(model), "config": asdict(model.config),
                                 "winner": model.winner.asdict() if model.winner is not None else None,
-                                "snapshots": rows}
+                                "snapshots": rows, "psnr_paper_per_epoch": histories.get(name, [])}
     summary = {
         "signal": signal.describe() | {"points": signal.num_points}, "preset": preset,
         "settings": {k: v for k, v in asdict(config).items() if k not in ("progress",)},
