@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(spec.jobs()) - len(todo)} already done")
     if todo and not args.no_estimate:
         est = estimate_seconds(spec, todo, args.device)
-        print(f"estimated time: {est / 60:.0f} min (from 3 epochs of each model on the first signal)")
+        print(f"estimated time: {est / 60:.0f} min (median epoch of each model on the first signal)")
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(todo) * spec.epochs, unit="epoch", dynamic_ncols=True)

@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 from safetensors import safe_open
 
+from helpers import run_cli, write_hf_wav, write_rgb_png
 from siren2.cli import main
 
 TINY = ["--epochs", "5", "--width", "16", "--layers", "2", "--quiet"]
@@ -25,31 +26,6 @@ N_AUDIO = 2000
 
 
 # ------------------------------------------------------------------------------------- inputs
-
-
-def write_hf_wav(path, n=N_AUDIO, sr=SR):
-    """High-frequency test audio: 5 kHz and 3.1 kHz tones plus a little noise, int16."""
-    t = np.arange(n) / sr
-    rng = np.random.default_rng(0)
-    x = 0.5 * np.sin(2 * np.pi * 5000 * t) + 0.3 * np.sin(2 * np.pi * 3100 * t) + 0.05 * rng.standard_normal(n)
-    sf.write(str(path), x, sr, subtype="PCM_16")
-    return path
-
-
-def write_rgb_png(path, h=16, w=16):
-    rng = np.random.default_rng(1)
-    yy, xx = np.mgrid[0:h, 0:w]
-    base = np.stack([xx * 16, yy * 16, (xx + yy) * 8], axis=2) + rng.integers(0, 16, size=(h, w, 3))
-    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
-    return path
-
-
-def run_cli(capsys, *argv):
-    """main(argv) -> (exit code, stdout, stderr lines)."""
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, [line for line in err.splitlines() if line.strip()]
 
 
 def hidden_entries(folder):

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from PIL import Image
 
 import siren2.compare as compare_mod
 from siren2 import load_signal, metrics
-from siren2.cli import main
+from helpers import run_cli, write_hf_wav, write_rgb_png
 from siren2.compare import compare, write_comparison
 from siren2.runs import OutputDir
 
@@ -19,30 +18,10 @@ TINY_SHAPE = dict(width=16, hidden_layers=2)
 TINY_CLI = ["--epochs", "4", "--width", "16", "--layers", "2", "--quiet"]
 
 
-def write_wav(path, n=1500, sr=16_000):
-    t = np.arange(n) / sr
-    rng = np.random.default_rng(0)
-    x = 0.5 * np.sin(2 * np.pi * 2500 * t) + 0.3 * np.sin(2 * np.pi * 900 * t) + 0.05 * rng.standard_normal(n)
-    sf.write(str(path), x, sr, subtype="PCM_16")
-    return path
-
-
-def write_png(path, h=16, w=16):
-    rng = np.random.default_rng(1)
-    Image.fromarray(rng.integers(0, 256, size=(h, w, 3)).astype(np.uint8)).save(path)
-    return path
-
-
-def run_cli(capsys, *argv):
-    capsys.readouterr()
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, [line for line in err.splitlines() if line.strip()]
-
 
 @pytest.fixture(scope="module")
 def audio(tmp_path_factory):
-    return load_signal(write_wav(tmp_path_factory.mktemp("sig") / "tiny.wav"))
+    return load_signal(write_hf_wav(tmp_path_factory.mktemp("sig") / "tiny.wav"))
 
 
 def test_compare_table_is_the_mean_and_sample_std_of_the_fits(audio, tmp_path):
@@ -73,7 +52,7 @@ def test_compare_table_is_the_mean_and_sample_std_of_the_fits(audio, tmp_path):
             assert row[k]["std"] == pytest.approx(np.std(values, ddof=1))
         assert row["seconds"]["mean"] == pytest.approx(np.mean([f.result.seconds for f in fits]))
         assert row["parameters"] == fits[0].config["model"]["parameters"]
-        assert row["batch_size"] is None and row["steps_per_epoch"] == 1  # 1500 points < 65,536: full batch
+        assert row["batch_size"] is None and row["steps_per_epoch"] == 1  # 2000 points < 65,536: full batch
     assert "ddof=1" in table["statistics"] and table["finished"] == table["planned"] == 4
     md = (tmp_path / "cmp" / "table.md").read_text()
     assert "| siren |" in md and "| finer |" in md and "±" in md and "ddof=1" in md
@@ -100,7 +79,7 @@ def test_interrupt_keeps_finished_fits_and_writes_their_table(audio, tmp_path):
 
 
 def test_cli_compare_audio_writes_everything(tmp_path, capsys):
-    src = write_wav(tmp_path / "tiny.wav")
+    src = write_hf_wav(tmp_path / "tiny.wav")
     out = tmp_path / "cmp"
     code, stdout, err = run_cli(capsys, "compare", src, "--models", "siren, finer++", "--seeds", "0,1",
                                 "--out", out, *TINY_CLI)
@@ -117,7 +96,7 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
     assert set(config["fits"]) == {"siren/seed0", "finer++/seed0", "siren/seed1", "finer++/seed1"}
     assert config["fits"]["finer++/seed1"]["model"]["config"]["first_bias_scale"] == 5.0
     info = sf.info(str(out / "reconstruction_finer++.wav"))
-    assert info.frames == 1500 and info.samplerate == 16_000
+    assert info.frames == 2000 and info.samplerate == 16_000
     # an existing results folder is refused without --force, accepted with it
     code, _, err = run_cli(capsys, "compare", src, "--models", "siren", "--out", out, *TINY_CLI)
     assert code == 2 and len(err) == 1 and "--force" in err[0]
@@ -126,7 +105,7 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
 
 
 def test_cli_compare_image_fft_error_maps(tmp_path, capsys):
-    src = write_png(tmp_path / "tiny.png")
+    src = write_rgb_png(tmp_path / "tiny.png")
     out = tmp_path / "cmp"
     code, stdout, err = run_cli(capsys, "compare", src, "--models", "siren2,wire", "--out", out, *TINY_CLI)
     assert code == 0, err
@@ -139,7 +118,7 @@ def test_cli_compare_image_fft_error_maps(tmp_path, capsys):
 
 
 def test_cli_compare_interrupt_keeps_finished_fits(tmp_path, capsys, monkeypatch):
-    src = write_wav(tmp_path / "tiny.wav")
+    src = write_hf_wav(tmp_path / "tiny.wav")
     real, calls = compare_mod.run_fit, []
 
     def flaky(*args, **kwargs):  # Ctrl-C while the third fit starts
@@ -170,7 +149,7 @@ def test_cli_compare_interrupt_keeps_finished_fits(tmp_path, capsys, monkeypatch
     (["--models", "siren", "--epochs", "0"], "--epochs"),
 ])
 def test_cli_compare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, message):
-    src = write_wav(tmp_path / "tiny.wav")
+    src = write_hf_wav(tmp_path / "tiny.wav")
     code, _, err = run_cli(capsys, "compare", src, "--out", tmp_path / "cmp", *args)
     assert code == 2 and len(err) == 1 and err[0].startswith("siren2: error:") and message in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny.wav"]

@@ -11,7 +11,6 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 from PIL import Image
 from test_cli import hidden_entries, run_cli
 
@@ -19,12 +18,7 @@ TINY = ["--epochs", "40", "--width", "16", "--layers", "2", "--lr", "1e-3", "--q
 SR = 8000
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tones(n=2000):

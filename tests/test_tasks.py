@@ -24,12 +24,7 @@ SMOOTH = dict(hidden_layers=2, width=32, omega_first=30.0)  # SIREN with a low f
 FAST = FitConfig(epochs=300, lr=1e-3, seed=0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tones(n=2000, sr=8000) -> Signal:

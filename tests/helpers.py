@@ -1,0 +1,33 @@
+"""Small generated input files shared by the test modules."""
+
+import numpy as np
+import soundfile as sf
+from PIL import Image
+
+from siren2.cli import main
+
+
+def write_hf_wav(path, n=2000, sr=16_000):
+    """High-frequency test audio: 5 kHz and 3.1 kHz tones plus a little noise, int16."""
+    t = np.arange(n) / sr
+    rng = np.random.default_rng(0)
+    x = 0.5 * np.sin(2 * np.pi * 5000 * t) + 0.3 * np.sin(2 * np.pi * 3100 * t) + 0.05 * rng.standard_normal(n)
+    sf.write(str(path), x, sr, subtype="PCM_16")
+    return path
+
+
+def write_rgb_png(path, h=16, w=16):
+    """An 8-bit RGB test image: gradients plus a little noise."""
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 16, yy * 16, (xx + yy) * 8], axis=2) + rng.integers(0, 16, size=(h, w, 3))
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def run_cli(capsys, *argv):
+    """main(argv) in-process -> (exit code, stdout, non-empty stderr lines)."""
+    capsys.readouterr()
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, [line for line in err.splitlines() if line.strip()]
