@@ -25,8 +25,8 @@ from .errors import InputError
 from .metrics import CONVENTIONS, metrics
 from .models import create_model, num_parameters
 from .presets import get_preset
-from .signals import Signal, save_signal
-from .train import FitConfig, FitResult, fit, predict
+from .signals import Signal, grid_coords, save_signal
+from .train import FitConfig, FitResult, fit, pick_device, predict
 
 
 @dataclass
@@ -201,8 +201,6 @@ def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | Non
 def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | None = None,
            device: str | None = None) -> Signal:
     """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous)."""
-    from .train import pick_device
-
     model, config = load_model(run_dir)
     model.to(pick_device(device))
     sig = config["signal"]
@@ -216,8 +214,6 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | N
         meta = dict(bit_depth=sig["bit_depth"])
     else:
         meta = {}
-    from .signals import grid_coords
-
     t0 = time.perf_counter()
     values = predict(model, grid_coords(grid)).numpy()
     out = Signal(values=values, grid=grid, kind=sig["kind"], source=str(run_dir), **meta)
