@@ -1,4 +1,4 @@
-"""Restoration benchmark (issue 5): SIREN vs SIREN² and the corrupted input, over seeds, scored against the clean signal.
+"""Restoration benchmark (issue 5): SIREN vs SIREN² and the corrupted input over seeds, scored against the clean.
 
     python benchmarks/restore.py                                  # camera-noise, relay-noise, relay-missing
     python benchmarks/restore.py --task relay-noise --epochs 300 --seeds 0,1,2 --stop holdout
@@ -30,7 +30,8 @@ def box_downsample(signal: Signal, factor: int) -> Signal:
     """Mean over factor x factor blocks of an image (its values stay in [-1, 1])."""
     (h, w), c = signal.grid, signal.channels
     h2, w2 = h // factor, w // factor
-    v = signal.values.reshape(h, w, c)[: h2 * factor, : w2 * factor].reshape(h2, factor, w2, factor, c).mean(axis=(1, 3))
+    v = signal.values.reshape(h, w, c)[: h2 * factor, : w2 * factor]
+    v = v.reshape(h2, factor, w2, factor, c).mean(axis=(1, 3))
     return Signal(values=v.reshape(h2 * w2, -1), grid=(h2, w2), kind="image", bit_depth=signal.bit_depth,
                   source=f"{signal.source} ({factor}x{factor} box-downsampled to {h2}x{w2})")
 
@@ -68,8 +69,8 @@ def main() -> int:
                                                      flush=True))
         wall = time.perf_counter() - start
         spec = task["spec"]
-        stem = (f"restore_{name.split('-')[0]}_{spec.kind}{spec.value:g}" + (f"_{args.stop}" if args.stop != "fixed" else "")
-                + (f"_w{args.width}" if args.width else ""))
+        stem = (f"restore_{name.split('-')[0]}_{spec.kind}{spec.value:g}"
+                + (f"_{args.stop}" if args.stop != "fixed" else "") + (f"_w{args.width}" if args.width else ""))
         title = f"# Restoration: {path.name}, {spec.label()}, {args.stop} stopping"
         md = (f"{title}\n\n{ev.table()}\nWall time {wall / 60:.1f} min on {machine()['processor']}, "
               f"{machine()['cpu_threads']} threads, torch {machine()['torch']}. "

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 from PIL import Image
-from test_cli import hidden_entries, run_cli
+
+from helpers import run_cli
+from test_cli import hidden_entries
 
 TINY = ["--epochs", "40", "--width", "16", "--layers", "2", "--lr", "1e-3", "--quiet"]
 SR = 8000
@@ -144,7 +146,8 @@ BAD = {
     "short-mask": lambda p: ("inpaint", p / "in.wav", "--mask", np.save(p / "m.npy", np.ones(1999)) or p / "m.npy"),
     "all-missing": lambda p: ("inpaint", p / "in.wav", "--mask", write_wav(p / "m.wav", np.zeros(2000))),
     "all-observed": lambda p: ("inpaint", p / "in.wav", "--mask", write_wav(p / "m.wav", np.ones(2000) * 0.5)),
-    "unreadable-mask": lambda p: ("inpaint", p / "in.wav", "--mask", (p / "m.wav").write_bytes(b"junk") and p / "m.wav"),
+    "unreadable-mask": lambda p: ("inpaint", p / "in.wav", "--mask",
+                                  (p / "m.wav").write_bytes(b"junk") and p / "m.wav"),
     "image-mask-size": lambda p: ("inpaint", write_png(p / "in.png"), "--mask", write_png(p / "m.png", 24, 16)),
     "gaps-on-image": lambda p: ("inpaint", write_png(p / "in.png"), "--gaps", "auto"),
     "patience-with-fixed": lambda p: ("inpaint", p / "in.wav", "--gaps", "auto", "--patience", "5"),

@@ -35,7 +35,8 @@ def tones(n=2000, sr=8000) -> Signal:
 
 def waves(h=32, w=32, channels=1) -> Signal:
     yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
-    v = np.stack([0.6 * np.sin(2 * np.pi * (1.5 * xx + yy + c / 3)) * np.cos(2 * np.pi * yy) for c in range(channels)], -1)
+    v = np.stack([0.6 * np.sin(2 * np.pi * (1.5 * xx + yy + c / 3)) * np.cos(2 * np.pi * yy)
+                  for c in range(channels)], -1)
     return Signal(values=v.reshape(h * w, channels), grid=(h, w), kind="image", source="waves")
 
 
@@ -178,8 +179,9 @@ def test_masked_loss_ignores_what_missing_samples_hold():
         fit(model, sig, cfg, mask=c.mask)
         outs.append(predict(model, sig.coords()))
     assert torch.equal(outs[0], outs[1])
-    a = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=dict(hidden_layers=2, width=16))
-    b = restore(dirty, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=dict(hidden_layers=2, width=16))
+    tiny = dict(hidden_layers=2, width=16)
+    a = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=tiny)
+    b = restore(dirty, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=tiny)
     assert np.array_equal(a.reconstruction.values, b.reconstruction.values)
     assert a.model.winner.psi == b.model.winner.psi
 

@@ -306,7 +306,8 @@ def _add_restore_parsers(sub) -> None:
                        help=f"fixed: the epoch budget (the paper's protocol); holdout: stop when held-out observed "
                             f"samples stop improving (default: {stop})")
         p.add_argument("--holdout", type=float,
-                       help=f"holdout: fraction of the observed samples left out of training (default {HOLDOUT_FRACTION})")
+                       help=f"holdout: fraction of the observed samples left out of training "
+                            f"(default {HOLDOUT_FRACTION})")
         p.add_argument("--patience", type=int, help=f"holdout: epochs without improvement to stop (default {PATIENCE})")
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
@@ -328,7 +329,8 @@ def _add_restore_parsers(sub) -> None:
                    "images an image of the same size or .npy (H, W)")
     g.add_argument("--gaps", choices=["auto"], help="audio: runs of exact zeros (digital silence) inside the clip "
                    "are missing")
-    i.add_argument("--min-gap", type=int, default=MIN_GAP, help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
+    i.add_argument("--min-gap", type=int, default=MIN_GAP,
+                   help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
     i.add_argument("--model", default="siren2", choices=list(list_models()))
     i.add_argument("--seed", type=int, default=0)
     common(i, "fixed")
@@ -415,7 +417,9 @@ def cmd_restore_eval(args) -> int:
         kind, value = next((k, v) for k, v in (("noise_std", args.noise_std), ("noise_snr", args.noise_snr),
                                                 ("missing", args.missing)) if v is not None)
         spec = CorruptionSpec(kind, value)
-    max_samples = args.max_samples if args.max_samples is not None else PRESETS[args.preset or "paper_audio"].max_samples
+    max_samples = args.max_samples
+    if max_samples is None:  # the preset's audio length (images ignore it)
+        max_samples = PRESETS[args.preset or "paper_audio"].max_samples
     clean = load_signal(args.file, max_samples=max_samples or None)
     spec.apply(clean, seeds[0])  # a level that cannot be met fails here, before any fit
     preset, fit_options, model_options, holdout = _restore_settings(args, clean)

@@ -401,7 +401,8 @@ class Evaluation:
 def _model_text(name: str, record: dict) -> str:
     """'siren2: 4 hidden x 222, full batch, ψ 0.631, s0 3458.0, s1 1.893 (first seed)'."""
     c, batch, w = record["config"], record["fit"]["batch_size"], record.get("winner") or {}
-    text = f"{name}: {c['hidden_layers']} hidden x {c['width']}, " + (f"{batch} points per step" if batch else "full batch")
+    text = f"{name}: {c['hidden_layers']} hidden x {c['width']}, "
+    text += f"{batch} points per step" if batch else "full batch"
     if w.get("psi") is not None:
         text += f", ψ {w['psi']:.3f}, s0 {w['s0']:.1f}, s1 {w['s1']:.3f} (first seed)"
     return text
