@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from siren2.signals import Signal, grid_coords, load_signal, save_signal
+from siren2.signals import Signal, grid_coords, load_audio, load_signal, save_signal
 
 SR = 8000
 N = 400
@@ -414,3 +414,15 @@ def test_no_unexpected_warnings_on_clean_input(tmp_path):
         warnings.simplefilter("error")
         load_signal(tmp_path / "a.wav")
         load_signal(tmp_path / "c.png")
+
+
+@pytest.mark.parametrize("subtype,bits", [("PCM_16", 16), ("PCM_24", 24)])
+def test_integer_wav_round_trip_is_exact(tmp_path, subtype, bits):
+    """Load then save gives back the very same integer samples (rounded, not truncated, on write)."""
+    rng = np.random.default_rng(3)
+    levels = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), 4000)
+    sf.write(str(tmp_path / "in.wav"), (levels * 2 ** (32 - bits)).astype(np.int32), 8000, subtype=subtype)
+    save_signal(load_audio(tmp_path / "in.wav"), tmp_path / "out.wav")
+    a, _ = sf.read(str(tmp_path / "in.wav"), dtype="int32")
+    b, _ = sf.read(str(tmp_path / "out.wav"), dtype="int32")
+    np.testing.assert_array_equal(a, b)

@@ -254,7 +254,16 @@ def _write_audio(signal: Signal, tmp: Path, suffix: str) -> None:
     subtype = signal.subtype if signal.subtype and sf.check_format(fmt, signal.subtype) else None
     if subtype is None or not subtype.startswith(("FLOAT", "DOUBLE")):
         data = np.clip(data, -1.0, 1.0)  # integer formats cannot hold more than full scale
+    if subtype in _PCM_BITS:
+        # Round to the nearest integer level ourselves: libsndfile truncates float → int, which
+        # would move a sample by 1 LSB on a load/save round trip. Levels are read back as k/2^(bits-1).
+        bits = _PCM_BITS[subtype]
+        levels = np.clip(np.round(data * 2.0 ** (bits - 1)), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+        data = (levels * 2 ** (32 - bits)).astype(np.int32)  # int32 full scale; libsndfile keeps the top bits
     sf.write(str(tmp), data, signal.sample_rate, subtype=subtype, format=fmt)
+
+
+_PCM_BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
 
 
 def _write_image(signal: Signal, tmp: Path, suffix: str) -> None:
