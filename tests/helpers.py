@@ -31,3 +31,14 @@ def run_cli(capsys, *argv):
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, [line for line in err.splitlines() if line.strip()]
+
+
+def random_tones(n, band, count, seed=0, sample_rate=16000):
+    """``count`` sines at random frequencies in ``band`` (cycles/sample) with random phases,
+    normalized to max|x| = 1, as a 1-D audio Signal."""
+    from siren2 import Signal
+
+    rng = np.random.default_rng(seed)
+    i = np.arange(n)
+    x = sum(np.sin(2 * np.pi * f * i + rng.uniform(0, 6)) for f in rng.uniform(*band, count))
+    return Signal(values=(x / np.abs(x).max())[:, None], grid=(n,), kind="audio", sample_rate=sample_rate)

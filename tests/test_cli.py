@@ -44,22 +44,23 @@ def default_file_mode(folder):
 # ------------------------------------------------------------------------------------- fitted runs
 
 
-@pytest.fixture(scope="module")
-def audio_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("audio")
-    src = write_hf_wav(root / "hf.wav")
+def _fitted(root, src):
+    """(input file, output folder) of a tiny `siren2 fit` run."""
     out = root / "runs" / "fit"
     assert main(["fit", str(src), "--out", str(out), *TINY]) == 0
     return src, out
+
+
+@pytest.fixture(scope="module")
+def audio_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("audio")
+    return _fitted(root, write_hf_wav(root / "hf.wav"))
 
 
 @pytest.fixture(scope="module")
 def image_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("image")
-    src = write_rgb_png(root / "c.png")
-    out = root / "runs" / "fit"
-    assert main(["fit", str(src), "--out", str(out), *TINY]) == 0
-    return src, out
+    return _fitted(root, write_rgb_png(root / "c.png"))
 
 
 def _common_outputs(out):

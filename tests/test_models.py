@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from siren2 import FitConfig, Signal, create_model, fit, list_models, num_parameters, winner_
+from helpers import random_tones
+from siren2 import FitConfig, create_model, fit, list_models, num_parameters, winner_
 from siren2.models import (Finer, Gabor, Gauss, PositionalEncoding, apply_winner, fit_defaults, model_summary,
                            winner_models)
 from siren2.runs import load_model, save_model
@@ -23,10 +23,7 @@ def scales(name):
 
 
 def hf_signal(n=512, seed=0):
-    rng = np.random.default_rng(seed)
-    i = np.arange(n)
-    x = sum(np.sin(2 * np.pi * f * i + rng.uniform(0, 6)) for f in rng.uniform(0.02, 0.2, 4))
-    return Signal(values=(x / np.abs(x).max())[:, None], grid=(n,), kind="audio", sample_rate=16000)
+    return random_tones(n, (0.02, 0.2), 4, seed)
 
 
 def test_registry_holds_every_baseline():

@@ -4,16 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from siren2 import FitConfig, Signal, create_model, fit, predict
+from helpers import random_tones
+from siren2 import FitConfig, create_model, fit, predict
 from siren2.train import evaluate_loss, pick_device
 
 
 def hf_signal(n=2048, seed=0):
     """A short target dominated by high frequencies (0.3–0.45 cycles/sample), no low-frequency energy."""
-    rng = np.random.default_rng(seed)
-    i = np.arange(n)
-    x = sum(np.sin(2 * np.pi * f * i + rng.uniform(0, 6)) for f in rng.uniform(0.3, 0.45, 6))
-    return Signal(values=(x / np.abs(x).max())[:, None], grid=(n,), kind="audio", sample_rate=16000)
+    return random_tones(n, (0.3, 0.45), 6, seed)
 
 
 def test_spectral_bottleneck_regression():
