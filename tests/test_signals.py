@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from siren2.signals import Signal, grid_coords, load_audio, load_signal, save_signal
+from siren2.signals import Signal, crop, grid_coords, load_audio, load_signal, save_signal
 
 SR = 8000
 N = 400
@@ -426,3 +426,56 @@ def test_integer_wav_round_trip_is_exact(tmp_path, subtype, bits):
     a, _ = sf.read(str(tmp_path / "in.wav"), dtype="int32")
     b, _ = sf.read(str(tmp_path / "out.wav"), dtype="int32")
     np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------------------------- crop
+
+
+def test_crop_audio_keeps_the_whole_signals_coordinates():
+    s = Signal(values=np.arange(101, dtype=np.float32)[:, None] / 100, grid=(101,), kind="audio", sample_rate=SR)
+    w = crop(s, (10,), (20,))
+    assert w.grid == (20,) and w.sample_rate == SR
+    np.testing.assert_array_equal(w.values, s.values[10:30])
+    torch.testing.assert_close(w.coords(), s.coords()[10:30])  # same coordinates, same spacing
+    assert w.describe()["extent"] == [[pytest.approx(-0.8), pytest.approx(-0.42)]]
+    assert s.coords().shape == (101, 1) and "extent" not in s.describe()  # the original is untouched
+
+
+def test_crop_image_rows_and_columns():
+    h, w = 6, 9
+    s = Signal(values=np.random.default_rng(0).random((h * w, 3)), grid=(h, w), kind="image")
+    c = crop(s, (1, 4), (3, 5))
+    assert c.grid == (3, 5)
+    np.testing.assert_array_equal(c.values.reshape(3, 5, 3), s.values.reshape(h, w, 3)[1:4, 4:9])
+    torch.testing.assert_close(c.coords(), s.coords().reshape(h, w, 2)[1:4, 4:9].reshape(-1, 2))
+
+
+def test_crop_of_a_crop_composes():
+    s = Signal(values=np.zeros((50, 1)), grid=(50,), kind="audio", sample_rate=SR)
+    torch.testing.assert_close(crop(crop(s, (5,), (30,)), (7,), (10,)).coords(), s.coords()[12:22])
+
+
+@pytest.mark.parametrize("start,size", [((0,), (0,)), ((45,), (10,)), ((-1,), (5,)), ((0, 0), (5, 5))])
+def test_crop_outside_the_grid_is_refused(start, size):
+    s = Signal(values=np.zeros((50, 1)), grid=(50,), kind="audio", sample_rate=SR)
+    with pytest.raises(ValueError):
+        crop(s, start, size)
+
+
+def test_render_of_a_cropped_fit_uses_its_coordinates(tmp_path):
+    """A model fitted on a window renders at the window's coordinates, not at linspace(-1, 1)."""
+    from siren2 import FitConfig, predict
+    from siren2.runs import OutputDir, render, run_fit, write_run
+
+    from helpers import random_tones
+
+    window = crop(random_tones(600, (0.01, 0.05), 3), (200,), (150,))
+    run = run_fit(window, "siren2", preset="paper_audio", model_options=dict(width=16, hidden_layers=2),
+                  fit_config=FitConfig(epochs=10, progress=False))
+    with OutputDir(tmp_path / "run") as out:
+        write_run(out, run, window)
+    again = render(tmp_path / "run")
+    assert again.extent == window.extent
+    np.testing.assert_allclose(again.values, run.reconstruction.values, atol=1e-5)
+    wrong = predict(run.result.model, grid_coords(window.grid)).numpy()  # at linspace(-1, 1) instead
+    assert np.abs(wrong - run.reconstruction.values).max() > 1e-2

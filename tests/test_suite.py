@@ -99,3 +99,29 @@ def test_interrupt_keeps_finished_records(tmp_path):
     records, interrupted = run_suite(s, tmp_path, on_epoch=interrupt)
     assert interrupted and len(records) == 2
     assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_path):
+    from siren2.metrics import psnr_paper
+    from siren2.suite import INPUT
+    from siren2.tasks import CorruptionSpec
+
+    noise = CorruptionSpec("noise_std", 0.1)
+    s = spec(corruption=noise, settings={"scale": "tiny", "epochs": 3, "corruption": "noise_std 0.1"})
+    records, _ = run_suite(s, tmp_path)
+    assert len(records) == 8
+    for rec in records:
+        clean = s.signals[rec["signal"]]()
+        noisy = noise.apply(clean, rec["seed"]).signal.values  # the seed's corruption, made again
+        assert rec["input_metrics"]["psnr_paper"] == pytest.approx(psnr_paper(clean.values, noisy))
+        assert rec["input_metrics"]["psnr_paper"] == pytest.approx(20.0, abs=1.0)  # σ = 0.1: 10·log10(1/σ²)
+        assert rec["corruption"]["kind"] == "noise" and rec["corruption"]["seed"] == rec["seed"]
+    a = [r for r in records if r["signal"] == "a.wav" and r["model"] == "siren"]
+    assert a[0]["input_metrics"] != a[1]["input_metrics"]  # each seed its own noise
+    t = aggregate(records, ["psnr_paper"])
+    cell = t["per_signal"]["a.wav"][INPUT]
+    assert cell["seeds"] == [0, 1] and cell["psnr_paper"]["mean"] == pytest.approx(
+        statistics.fmean(r["input_metrics"]["psnr_paper"] for r in a))
+    again = []
+    run_suite(s, tmp_path, on_fit=lambda job, rec: again.append(job))
+    assert again == []  # resume works the same

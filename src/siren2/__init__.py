@@ -13,12 +13,12 @@ from .errors import InputError
 from .metrics import metrics
 from .models import create_model, list_models, num_parameters
 from .models.siren import siren_init_
-from .signals import Signal, demo_signal, load_signal, save_signal
+from .signals import Signal, crop, demo_signal, load_signal, save_signal
 from .train import FitConfig, FitResult, fit, predict
 from .winner import RULES, noise_scales, spectral_centroid, winner_
 
 __all__ = [
-    "InputError", "metrics", "create_model", "list_models", "num_parameters", "siren_init_", "Signal",
+    "InputError", "metrics", "create_model", "list_models", "num_parameters", "siren_init_", "Signal", "crop",
     "demo_signal", "load_signal", "save_signal", "FitConfig", "FitResult", "fit", "predict", "RULES",
     "noise_scales", "spectral_centroid", "winner_",
 ]

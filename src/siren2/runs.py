@@ -215,7 +215,8 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | N
     else:
         meta = {}
     t0 = time.perf_counter()
-    values = predict(model, grid_coords(grid)).numpy()
-    out = Signal(values=values, grid=grid, kind=sig["kind"], source=str(run_dir), **meta)
+    extent = tuple(map(tuple, sig["extent"])) if "extent" in sig else None
+    values = predict(model, grid_coords(grid, extent)).numpy()
+    out = Signal(values=values, grid=grid, kind=sig["kind"], source=str(run_dir), extent=extent, **meta)
     out.meta["render_seconds"] = time.perf_counter() - t0
     return out

@@ -3,7 +3,8 @@
 A :class:`Signal` holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
 ``grid`` ((N,) for audio, (H, W) for images, (D, H, W) for volumes), and what is needed to write
 it back to a file (sample rate, peak, bit depth). Coordinates are ``linspace(-1, 1)`` per axis,
-'ij'-ordered and flattened (SPEC §5).
+'ij'-ordered and flattened (SPEC §5); a window cut by :func:`crop` keeps the coordinates its samples
+had in the whole signal (its ``extent``), so every frequency a model sees is what it would be there.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Signal:
     subtype: str | None = None  # audio: soundfile subtype to write back (PCM_16, FLOAT, ...)
     source: str | None = None  # the file it came from, for messages and configs
     meta: dict = field(default_factory=dict)
+    extent: tuple[tuple[float, float], ...] | None = None  # per-axis (first, last) coordinate; None: (-1, 1)
 
     def __post_init__(self) -> None:
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
@@ -52,7 +54,7 @@ class Signal:
 
     def coords(self, grid: tuple[int, ...] | None = None) -> torch.Tensor:
         """(N, d) float32 coordinates in [-1, 1]; ``grid`` overrides the shape (to render finer)."""
-        return grid_coords(grid or self.grid)
+        return grid_coords(grid or self.grid, self.extent)
 
     def tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.values)
@@ -67,11 +69,34 @@ class Signal:
             d |= {"sample_rate": self.sample_rate, "peak": self.peak, "subtype": self.subtype}
         else:
             d |= {"bit_depth": self.bit_depth}
+        if self.extent is not None:
+            d["extent"] = [list(e) for e in self.extent]
         return d
 
 
-def grid_coords(grid: tuple[int, ...]) -> torch.Tensor:
-    axes = [torch.linspace(-1.0, 1.0, n) for n in grid]
+def crop(signal: Signal, start: tuple[int, ...], size: tuple[int, ...]) -> Signal:
+    """The window ``start : start + size`` (per axis) of ``signal``, at the coordinates its samples have
+    in the whole signal: a short window of the paper's 150,000-sample clip keeps the clip's coordinate
+    spacing, so ω_first, s0 and the Nyquist frequency relate exactly as in the full protocol."""
+    if len(start) != signal.in_dim or len(size) != signal.in_dim:
+        raise ValueError(f"crop of a {signal.in_dim}-D signal needs {signal.in_dim} starts and sizes")
+    if any(s < 0 or m < 1 or s + m > n for s, m, n in zip(start, size, signal.grid)):
+        raise ValueError(f"window {start} + {size} does not lie inside the grid {signal.grid}")
+    extent = signal.extent or tuple((-1.0, 1.0) for _ in signal.grid)
+    new_extent = []
+    for (a, b), s, m, n in zip(extent, start, size, signal.grid):
+        spacing = (b - a) / (n - 1) if n > 1 else 0.0
+        new_extent.append((a + spacing * s, a + spacing * (s + m - 1)))
+    index = tuple(slice(s, s + m) for s, m in zip(start, size))
+    values = signal.values.reshape(*signal.grid, signal.channels)[index].reshape(-1, signal.channels)
+    return replace(signal, values=values, grid=tuple(size), extent=tuple(new_extent),
+                   meta=signal.meta | {"cropped_from": list(signal.grid), "crop_start": list(start)})
+
+
+def grid_coords(grid: tuple[int, ...], extent: tuple[tuple[float, float], ...] | None = None) -> torch.Tensor:
+    """(N, d) 'ij'-ordered grid coordinates, ``linspace(first, last)`` per axis (default -1, 1)."""
+    extent = extent or [(-1.0, 1.0)] * len(grid)
+    axes = [torch.linspace(a, b, n) for (a, b), n in zip(extent, grid)]
     mesh = torch.meshgrid(*axes, indexing="ij")
     return torch.stack([m.reshape(-1) for m in mesh], dim=-1)
 

@@ -1,6 +1,8 @@
 """A grid of fits — signals × models × seeds — that can be stopped and resumed.
 
-The machinery behind ``benchmarks/paper.py``. Each finished fit is stored as one JSON record
+The machinery behind ``benchmarks/paper.py``. A suite either fits each signal (the paper's fitting
+tables) or, given a ``corruption``, restores a corrupted copy of it and scores the fit against the
+clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is stored as one JSON record
 (written to a temporary name, then renamed) in a results folder; a resumed suite skips the
 records that are complete and were made with the same settings, and reruns any that are missing,
 unreadable, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
@@ -19,11 +21,14 @@ from typing import Callable
 
 from . import __version__
 from .compare import summarize
+from .metrics import metrics
 from .runs import run_fit
 from .signals import Signal
+from .tasks import CorruptionSpec, restore
 from .train import FitConfig
 
 RECORD_FORMAT = 1
+INPUT = "input"  # restoration suites: the corrupted input itself, scored like one more model
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class SuiteSpec:
     preset: str
     epochs: int
     settings: dict
+    corruption: CorruptionSpec | None = None  # restoration: corrupt with the seed, score against the clean
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """(signal, model, seed) in run order: signal-major, then seed, then model."""
@@ -105,8 +111,15 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         signal = loaded[signal_name]
         cfg = FitConfig.from_preset(spec.preset, signal.in_dim, model=model, epochs=spec.epochs, seed=seed,
                                     device=device)
+        extra = {}
         try:
-            run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, callbacks=callbacks)
+            if spec.corruption is None:
+                run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, callbacks=callbacks)
+            else:
+                c = spec.corruption.apply(signal, seed)
+                run = restore(c.signal, c.mask, model, fit_config=cfg, preset=spec.preset, clean=signal,
+                              callbacks=callbacks)
+                extra = {"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}
         except KeyboardInterrupt:
             return records, True
         if run.result.interrupted:
@@ -116,7 +129,7 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
             "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": seed,
             "points": signal.num_points, "metrics": run.metrics,
             "psnr_paper_per_epoch": run.result.psnr_history, "seconds": run.result.seconds,
-            "parameters": run.config["model"]["parameters"], "config": run.config,
+            "parameters": run.config["model"]["parameters"], "config": run.config, **extra,
         }
         _write_atomic(path, rec)
         records.append(rec)
@@ -127,11 +140,18 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
 
 def aggregate(records: list[dict], metrics: list[str]) -> dict:
     """Per signal and model: each metric's mean ± sample std (ddof=1) over seeds; then per model the
-    mean over signals of the per-signal means (only for models finished on every signal)."""
+    mean over signals of the per-signal means (only for models finished on every signal). Records of
+    a restoration suite add the corrupted input's scores as the model :data:`INPUT`."""
     cells: dict[str, dict[str, dict]] = {}
     grouped: dict[tuple[str, str], list[dict]] = {}
+    inputs = {}
     for rec in records:
         grouped.setdefault((rec["signal"], rec["model"]), []).append(rec)
+        if "input_metrics" in rec:
+            inputs[(rec["signal"], rec["seed"])] = {"seed": rec["seed"], "metrics": rec["input_metrics"],
+                                                     "seconds": 0.0, "parameters": 0}
+    for (sig, _), rec in inputs.items():
+        grouped.setdefault((sig, INPUT), []).append(rec)
     for (sig, model), recs in grouped.items():
         recs = sorted(recs, key=lambda r: r["seed"])
         cells.setdefault(sig, {})[model] = {

@@ -214,7 +214,7 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.
 def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
             fit_config=None, holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
             model_options: dict | None = None, winner_options: dict | None = None, clean: Signal | None = None,
-            keep_observed: bool = False):
+            keep_observed: bool = False, callbacks: list | None = None):
     """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
 
     Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
@@ -222,7 +222,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     ``holdout`` fraction of the observed samples, ``fit_config.patience`` or :data:`PATIENCE`).
     Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
-    from the fit (the fit itself stays in the model). Returns a :class:`~siren2.runs.Run` whose
+    from the fit (the fit itself stays in the model). ``callbacks`` go to :func:`~siren2.train.fit`. Returns a :class:`~siren2.runs.Run` whose
     ``config["restoration"]`` records the rule and how it ended.
     """
     from .runs import run_fit
@@ -245,7 +245,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "patience": fit_config.patience}
     run = run_fit(observed, model, preset=preset, fit_config=fit_config, model_options=model_options,
                   winner_options=winner_options, mask=None if train_mask.all() else train_mask, clean=clean,
-                  validate=validate)
+                  validate=validate, callbacks=callbacks)
     result = run.result
     record |= {"epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
     if stop == "holdout":
