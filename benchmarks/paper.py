@@ -116,8 +116,14 @@ def zero_output_psnr(signal: Signal) -> float:
     return float(10 * np.log10(1.0 / np.mean(signal.values.astype(np.float64) ** 2)))
 
 
-def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, interrupted: bool, wall: float,
-             zero: dict[str, float], fit_seconds: float, fits: int) -> str:
+def timing_line(records: list[dict], ran: int, wall: float, interrupted: bool) -> str:
+    """How long the fits took, and how many this invocation ran (a resumed suite may run none)."""
+    done = f"{ran} run by this invocation in {wall / 60:.1f} min wall" if ran else "all loaded from stored records"
+    return (f"{len(records)} fits, {sum(r['seconds'] for r in records) / 60:.1f} min of fitting in all ({done}), "
+            f"on {machine_line()}." + (" Interrupted: the tables hold what finished." if interrupted else ""))
+
+
+def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: dict[str, float], timing: str) -> str:
     metrics = METRICS[suite]
     per, overall = table["per_signal"], table["mean_over_signals"]
     models = [m for m in spec.models if any(m in cells for cells in per.values())]
@@ -160,8 +166,7 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, interrup
         f"- Scale `{scale_name}`: {spec.settings['description']}",
         "- The paper's numbers are second-hand (SPEC §7, a pre-v1 draft) and at the full protocol; quick-scale "
         "numbers are not comparable to them in absolute terms.",
-        f"- {fits} fits, {fit_seconds / 60:.1f} min of fitting in all (this invocation: {wall / 60:.1f} min wall), "
-        f"on {machine_line()}." + (" Interrupted: the table holds what finished." if interrupted else "")]
+        f"- {timing}"]
     return "\n".join(lines) + "\n"
 
 
@@ -242,8 +247,7 @@ def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -
     return specs
 
 
-def restore_markdown(scale_name: str, specs: dict, tables: dict, fit_seconds: float, fits: int, wall: float,
-                     interrupted: bool) -> str:
+def restore_markdown(scale_name: str, specs: dict, tables: dict, timing: str) -> str:
     lines = [f"# Paper suite `restore`, scale `{scale_name}`", "",
              "Each seed corrupts the clean signal with its own draw, fits the corrupted one (missing samples "
              "masked out of the loss) and scores the fit against the clean signal. `input` is the corrupted "
@@ -265,8 +269,7 @@ def restore_markdown(scale_name: str, specs: dict, tables: dict, fit_seconds: fl
                   + (" (**no gain**)." if gain < 0.1 else "."), ""]
     used = [k for k in CONVENTIONS if k in METRICS["audio"] + METRICS["image"]]
     lines += ["Conventions: " + "; ".join(f"{k}: {CONVENTIONS[k]}" for k in used) + ".", "",
-              f"{fits} fits, {fit_seconds / 60:.1f} min of fitting in all (this invocation: {wall / 60:.1f} min "
-              f"wall), on {machine_line()}." + (" Interrupted: the tables hold what finished." if interrupted else "")]
+              timing]
     return "\n".join(lines) + "\n"
 
 
@@ -306,13 +309,14 @@ def main(argv: list[str] | None = None) -> int:
 
     bar = tqdm(total=sum(len(todo[k]) * spec.epochs for k, spec in specs.items()), unit="epoch", dynamic_ncols=True)
     start = time.perf_counter()
-    records, interrupted = {}, False
+    records, interrupted, ran = {}, False, []
     for k, spec in specs.items():
         records[k], interrupted = run_suite(
             spec, folders[k], resume=args.resume, device=args.device,
             on_skip=lambda job, why: why != "kept" and bar.write(f"rerun {job}: stored record {why}"),
-            on_fit=lambda job, rec, k=k: bar.write(f"{k}: {job[0]} {job[1]} seed {job[2]}: psnr_paper "
-                                                   f"{rec['metrics']['psnr_paper']:.2f} dB ({rec['seconds']:.0f} s)"),
+            on_fit=lambda job, rec, k=k: ran.append(job) or bar.write(
+                f"{k}: {job[0]} {job[1]} seed {job[2]}: psnr_paper {rec['metrics']['psnr_paper']:.2f} dB "
+                f"({rec['seconds']:.0f} s)"),
             on_epoch=lambda: bar.update(1))
         if interrupted:
             break
@@ -323,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         print("no finished fit")
         return 1
     fit_seconds = sum(r["seconds"] for r in everything)
+    timing = timing_line(everything, len(ran), wall, interrupted)
     common = {"suite": args.suite, "scale": args.scale, "models": models, "seeds": seeds, "machine": machine(),
               "wall_seconds": wall, "fit_seconds": fit_seconds, "interrupted": interrupted}
     if args.suite == "restore":
@@ -330,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                   for k, recs in records.items() if recs}
         data = common | {"settings": {k: s.settings for k, s in specs.items()}, "tables": tables,
                          "conventions": CONVENTIONS}
-        md = restore_markdown(args.scale, specs, tables, fit_seconds, len(everything), wall, interrupted)
+        md = restore_markdown(args.scale, specs, tables, timing)
         curve_sets = {f"{k}: {sig}": c for k, recs in records.items() for sig, c in curves(recs).items()}
     else:
         spec, recs = specs[args.suite], records[args.suite]
@@ -339,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         data = common | {"settings": spec.settings, "paper": PAPER[args.suite], "table": table,
                          "zero_output_psnr_paper": zero,
                          "conventions": {k: CONVENTIONS[k] for k in METRICS[args.suite]}}
-        md = markdown(args.suite, args.scale, spec, table, interrupted, wall, zero, fit_seconds, len(recs))
+        md = markdown(args.suite, args.scale, spec, table, zero, timing)
         per = table["per_signal"]
         plots.suite_bars({s: {m: c["psnr_paper"]["mean"] for m, c in cells.items()} for s, cells in per.items()},
                          {s: {m: c["psnr_paper"]["std"] for m, c in cells.items()} for s, cells in per.items()},
