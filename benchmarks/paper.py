@@ -205,7 +205,8 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
     scale = SCALES[suite][scale_name]
     w = scale["window"]
     description = (f"the central {w:,} of the clip's first 150,000 samples at their full-protocol coordinates"
-                   if suite == "audio" else f"the central {w}x{w} of the 512x512 image at its full-protocol coordinates")
+                   if suite == "audio" else
+                   f"the central {w}x{w} of the 512x512 image at its full-protocol coordinates")
     return SuiteSpec(name=f"paper_{suite}_{scale_name}", signals=signal_loaders(suite, scale, names), models=models,
                      seeds=seeds, preset=PRESETS[suite], epochs=scale["epochs"],
                      settings=scale | {"suite": suite, "scale": scale_name,

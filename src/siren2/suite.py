@@ -2,11 +2,11 @@
 
 The machinery behind ``benchmarks/paper.py``. A suite either fits each signal (the paper's fitting
 tables) or, given a ``corruption``, restores a corrupted copy of it and scores the fit against the
-clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is stored as one JSON record
-(written to a temporary name, then renamed) in a results folder; a resumed suite skips the
-records that are complete and were made with the same settings, and reruns any that are missing,
-unreadable, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
-seeds and the mean over signals.
+clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is
+stored as one JSON record (written to a temporary name, then renamed) in a results folder; a
+resumed suite skips the records that are complete and were made with the same settings, and
+reruns any that are missing, unreadable, partial or stale. :func:`aggregate` turns the records
+into per-signal mean ± std over seeds and the mean over signals.
 """
 
 from __future__ import annotations

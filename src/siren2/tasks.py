@@ -222,8 +222,9 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     ``holdout`` fraction of the observed samples, ``fit_config.patience`` or :data:`PATIENCE`).
     Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
-    from the fit (the fit itself stays in the model). ``callbacks`` go to :func:`~siren2.train.fit`. Returns a :class:`~siren2.runs.Run` whose
-    ``config["restoration"]`` records the rule and how it ended.
+    from the fit (the fit itself stays in the model). ``callbacks`` go to :func:`~siren2.train.fit`.
+    Returns a :class:`~siren2.runs.Run` whose ``config["restoration"]`` records the rule and how it
+    ended.
     """
     from .runs import run_fit
     from .train import FitConfig
