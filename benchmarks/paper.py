@@ -40,7 +40,7 @@ from _common import DATA, RESULTS, machine, write_results
 
 from siren2 import FitConfig, crop, load_signal, plots
 from siren2.compare import check_models, check_seeds
-from siren2.metrics import CONVENTIONS
+from siren2.metrics import CONVENTIONS, psnr_paper
 from siren2.models import create_model
 from siren2.signals import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
@@ -113,7 +113,7 @@ def estimate_seconds(spec: SuiteSpec, todo: list[tuple], device: str | None) -> 
 def zero_output_psnr(signal: Signal) -> float:
     """psnr_paper of an all-zero output, 10·log10(1 / mean(y²)): the score of a model that has not
     started to fit, the floor below which a number means nothing."""
-    return float(10 * np.log10(1.0 / np.mean(signal.values.astype(np.float64) ** 2)))
+    return psnr_paper(signal.values, np.zeros_like(signal.values))
 
 
 def timing_line(records: list[dict], ran: int, wall: float, interrupted: bool) -> str:
