@@ -30,7 +30,7 @@ def main() -> int:
     signal = load_signal(path, max_samples=args.max_samples)
     runs = {}
     for name in args.models.split(","):
-        cfg = FitConfig.from_preset("paper_audio", epochs=args.epochs, seed=args.seed, device=args.device, progress=True)
+        cfg = FitConfig.resolve("paper_audio", "paper", epochs=args.epochs, seed=args.seed, device=args.device, progress=True)
         run = run_fit(signal, name, preset="paper_audio", fit_config=cfg)
         runs[name] = {
             "psnr_paper_final_model": run.metrics["psnr_paper"],

@@ -103,8 +103,8 @@ def estimate_seconds(spec: SuiteSpec, todo: list[tuple], device: str | None) -> 
     for model in sorted({m for _, m, _ in todo}):
         stamps = []
         m = create_model(model, probe_signal, preset=spec.preset, seed=0)
-        cfg = FitConfig.from_preset(spec.preset, probe_signal.in_dim, model=model, epochs=6, device=device,
-                                    compile=False)
+        cfg = FitConfig.resolve(spec.preset, spec.recipe, probe_signal.in_dim, model=model, epochs=6, device=device,
+                                compile=False)
         fit(m, probe_signal, cfg, callbacks=[lambda *_: stamps.append(time.perf_counter()) and None])
         per_epoch[model] = float(np.median(np.diff(stamps)))
     return sum(per_epoch[m] for _, m, _ in todo) * spec.epochs

@@ -63,9 +63,9 @@ def test_fit_defaults_and_fitconfig_applies_them():
         assert fit_defaults(name) == {"batch_size": 65_536}
     for name in ("siren", "siren2", "siren_rff"):
         assert fit_defaults(name) == {}
-    assert FitConfig.from_preset("paper_audio", 1, model="finer").batch_size == 65_536
-    assert FitConfig.from_preset("paper_audio", 1, model="siren").batch_size is None
-    assert FitConfig.from_preset("paper_audio", 1, model="wire", batch_size=1024).batch_size == 1024  # user wins
+    assert FitConfig.resolve("paper_audio", "paper", 1, model="finer").batch_size == 65_536
+    assert FitConfig.resolve("paper_audio", "paper", 1, model="siren").batch_size is None
+    assert FitConfig.resolve("paper_audio", "paper", 1, model="wire", batch_size=1024).batch_size == 1024  # user wins
     with pytest.raises(ValueError, match="unknown model"):
         fit_defaults("nope")
 

@@ -58,11 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     f.add_argument("--model", default="siren2", choices=list(list_models()))
     f.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
-    f.add_argument("--epochs", type=int)
+    add_recipe_options(f)
     f.add_argument("--width", type=int)
     f.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
-    f.add_argument("--lr", type=float)
-    f.add_argument("--lr-gamma", type=float)
+    f.add_argument("--lr-gamma", type=float, help="StepLR's γ (the paper recipe's schedule)")
     f.add_argument("--omega0", type=float, help="ω0 of the hidden sines (default 30)")
     f.add_argument("--omega-first", type=float, help="ω of the first sine (SIREN: 3000 audio, 30 images)")
     f.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
@@ -88,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     c.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     c.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
-    c.add_argument("--epochs", type=int, help="epochs of every fit (default: the preset's)")
+    add_recipe_options(c, lr=False)
     c.add_argument("--width", type=int, help="hidden width H of every model (default: the preset's)")
     c.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L of every model")
     c.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
@@ -114,6 +113,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze_parser(sub)
     _add_bench_parser(sub)
     return p
+
+
+def add_recipe_options(p: argparse.ArgumentParser, lr: bool = True) -> None:
+    """--schedule, --epochs, --lr and the stop rules: what every fitting command takes."""
+    from .recipes import DEFAULT_RECIPE, RECIPES
+
+    p.add_argument("--schedule", "--recipe", dest="recipe", default=DEFAULT_RECIPE, metavar="RECIPE",
+                   help=f"training recipe: {', '.join(RECIPES)} (default: {DEFAULT_RECIPE}; 'paper' reproduces "
+                        "the paper's Adam 1e-4 + StepLR protocol)")
+    p.add_argument("--epochs", type=int, help="epoch budget (default: the recipe's)")
+    if lr:
+        p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's, per model)")
+    p.add_argument("--target-psnr", type=float, metavar="DB",
+                   help="stop at the first epoch whose psnr_paper on the fitted samples reaches DB")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop at this many seconds of training, keeping the best state")
+
+
+def recipe_overrides(args) -> dict:
+    """The FitConfig fields of add_recipe_options (None: not given)."""
+    return dict(epochs=args.epochs, lr=getattr(args, "lr", None), target_psnr=args.target_psnr,
+                time_budget=args.time_budget)
+
+
+def stop_note(result) -> str:
+    """Why a fit stopped, when it was not the epoch budget."""
+    notes = {"interrupted": "interrupted: best state so far", "target_psnr": "reached the target PSNR",
+             "time_budget": "time budget spent", "diverged": "stopped by the divergence guard",
+             "patience": "stopped by the hold-out rule", "callback": "stopped by a callback"}
+    return f"  ({notes[result.stopped_by]})" if result.stopped_by in notes else ""
 
 
 def cmd_demo(args) -> int:
@@ -165,9 +194,9 @@ def cmd_fit(args) -> int:
         max_samples = PRESETS[args.preset or "paper_audio"].max_samples
     signal = load_signal(args.file, max_samples=max_samples or None, mono=not args.keep_channels)
     preset_name, _ = get_preset(args.preset, signal.in_dim)
-    cfg = FitConfig.from_preset(preset_name, signal.in_dim, model=args.model, epochs=args.epochs, lr=args.lr,
-                                lr_gamma=args.lr_gamma, batch_size=args.batch_size, chunk_size=args.chunk_size,
-                                seed=args.seed, device=args.device, tf32=args.tf32, progress=not args.quiet)
+    cfg = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, model=args.model, **recipe_overrides(args),
+                            lr_gamma=args.lr_gamma, batch_size=args.batch_size, chunk_size=args.chunk_size,
+                            seed=args.seed, device=args.device, tf32=args.tf32, progress=not args.quiet)
     model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
                                             omega_first=args.omega_first).items() if v is not None}
     winner = args.model in winner_models()
@@ -180,9 +209,9 @@ def cmd_fit(args) -> int:
         write_run(out, run, signal)
     m, w = run.metrics, run.model.winner
     extra = f"  ψ {w.psi:.3f}  s0 {w.s0:.1f}  s1 {w.s1:.3f}" if w is not None and w.psi is not None else ""
-    note = "  (interrupted: best state so far)" if run.result.interrupted else ""
-    print(f"{args.file}: {args.model}, {run.config['model']['parameters']:,} parameters, "
-          f"{len(run.result.loss)} epochs in {run.result.seconds:.1f} s on {run.result.device}{note}")
+    print(f"{args.file}: {args.model}, {run.config['model']['parameters']:,} parameters, recipe {cfg.recipe}, "
+          f"{len(run.result.loss)} epochs in {run.result.seconds:.1f} s on {run.result.device}"
+          f"{stop_note(run.result)}")
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in m.items()) + extra)
     print(f"  outputs in {args.out}/")
     return 0
@@ -202,6 +231,7 @@ def cmd_compare(args) -> int:
     from .presets import PRESETS, get_preset
     from .runs import OutputDir
     from .signals import load_signal
+    from .train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
@@ -212,11 +242,11 @@ def cmd_compare(args) -> int:
     if max_samples is None:  # the preset's audio length (images ignore it)
         max_samples = PRESETS[args.preset or "paper_audio"].max_samples
     signal = load_signal(args.file, max_samples=max_samples or None)
-    preset_name, preset = get_preset(args.preset, signal.in_dim)
-    epochs = args.epochs or preset.epochs
+    preset_name, _ = get_preset(args.preset, signal.in_dim)
+    epochs = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, epochs=args.epochs).epochs
     shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
     print(f"{args.file}: {signal.num_points:,} points; {len(models)} models x {len(seeds)} seeds, "
-          f"{epochs} epochs each, preset {preset_name}")
+          f"{epochs} epochs each, preset {preset_name}, recipe {args.recipe}")
     bar = tqdm(total=len(models) * len(seeds) * epochs, unit="epoch", dynamic_ncols=True, leave=False,
                disable=args.quiet)
 
@@ -226,7 +256,8 @@ def cmd_compare(args) -> int:
         tqdm.write(f"  {model:<10} seed {seed}: {scores}  ({run.result.seconds:.1f} s)")
 
     try:
-        comp = compare(signal, models, seeds, preset=preset_name, epochs=epochs, device=args.device,
+        comp = compare(signal, models, seeds, preset=preset_name, recipe=args.recipe, epochs=epochs,
+                       device=args.device, fit_options=recipe_overrides(args) | {"epochs": None},
                        model_options=shape, on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
     finally:
         bar.close()
@@ -301,7 +332,7 @@ def _add_restore_parsers(sub) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
         p.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
         p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
-        p.add_argument("--epochs", type=int, help="fixed: the budget; holdout: the most (default: the preset's)")
+        add_recipe_options(p)
         p.add_argument("--stop", choices=STOP_RULES, default=stop,
                        help=f"fixed: the epoch budget (the paper's protocol); holdout: stop when held-out observed "
                             f"samples stop improving (default: {stop})")
@@ -311,7 +342,6 @@ def _add_restore_parsers(sub) -> None:
         p.add_argument("--patience", type=int, help=f"holdout: epochs without improvement to stop (default {PATIENCE})")
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
-        p.add_argument("--lr", type=float)
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -351,15 +381,16 @@ def _add_restore_parsers(sub) -> None:
 
 
 def _restore_settings(args, signal) -> tuple[str, dict, dict, float]:
-    """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options."""
+    """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options
+    (the recipe is ``args.recipe``)."""
     from .presets import get_preset
     from .tasks import HOLDOUT_FRACTION
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
     preset_name, _ = get_preset(args.preset, signal.in_dim)
-    fit_options = {k: v for k, v in dict(epochs=args.epochs, lr=args.lr, patience=args.patience, device=args.device,
-                                         progress=not args.quiet).items() if v is not None}
+    fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
+        patience=args.patience, device=args.device, progress=not args.quiet)).items() if v is not None}
     model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
     return preset_name, fit_options, model_options, HOLDOUT_FRACTION if args.holdout is None else args.holdout
 
@@ -380,7 +411,7 @@ def cmd_restore(args) -> int:
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
     preset, fit_options, model_options, holdout = _restore_settings(args, signal)
-    cfg = FitConfig.from_preset(preset, signal.in_dim, model=args.model, seed=args.seed, **fit_options)
+    cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, seed=args.seed, **fit_options)
     run = restore(signal, mask, args.model, stop=args.stop, fit_config=cfg, holdout=holdout, preset=preset,
                   model_options=model_options, keep_observed=inpaint)
     with out:
@@ -431,7 +462,8 @@ def cmd_restore_eval(args) -> int:
         print(f"  {model:<10} seed {seed}: psnr_paper {m['psnr_paper']:.2f} dB, {rec['epochs_run']} epochs, "
               f"{run.result.seconds:.1f} s", flush=True)
 
-    ev = evaluate(clean, spec, models, seeds, stop=args.stop, preset=preset, fit_options=fit_options,
+    ev = evaluate(clean, spec, models, seeds, stop=args.stop, preset=preset, recipe=args.recipe,
+                  fit_options=fit_options,
                   model_options=model_options, holdout=holdout, on_run=on_run)
     suffix = {"audio": ".wav", "image": ".png"}.get(clean.kind, ".npy")
     with out:
@@ -460,6 +492,7 @@ def cmd_restore_eval(args) -> int:
 
 def _add_analyze_parser(sub) -> None:
     from .presets import PRESETS
+    from .recipes import DEFAULT_RECIPE, RECIPES
     from .winner import RULES
 
     a = sub.add_parser("analyze", help="activation statistics, NTK spectra and noise-scale sensitivity (SPEC §8)")
@@ -473,6 +506,8 @@ def _add_analyze_parser(sub) -> None:
     a.add_argument("--s0", type=float, help="WINNER models: first-layer noise scale (overrides the rule)")
     a.add_argument("--s1", type=float, help="WINNER models: second-layer noise scale (overrides the rule)")
     a.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
+    a.add_argument("--schedule", "--recipe", dest="recipe", default=DEFAULT_RECIPE, metavar="RECIPE",
+                   help=f"training recipe of the fits: {', '.join(RECIPES)} (default: {DEFAULT_RECIPE})")
     a.add_argument("--epochs-at", default="0,100", help="snapshot epochs of one fit, 0 = init (default: 0,100)")
     a.add_argument("--points", type=int, default=2048, help="NTK points (default: 2048)")
     a.add_argument("--act-points", type=int, default=16384, help="activation points (default: 16384)")
@@ -516,7 +551,8 @@ def cmd_analyze(args) -> int:
                             rule=args.rule, epochs_at=tuple(_int_list("--epochs-at", args.epochs_at)),
                             points=args.points, act_points=args.act_points, sampling=args.sampling,
                             sweep=_sweep_axes(args.sweep), sweep_epochs=args.sweep_epochs,
-                            memory_budget=args.ntk_memory * 2**30, seed=args.seed, device=args.device,
+                            memory_budget=args.ntk_memory * 2**30, seed=args.seed, recipe=args.recipe,
+                            device=args.device,
                             progress=not args.quiet)
     print(f"{signal.source}: {signal.num_points:,} points; models {', '.join(config.models)}; snapshots at epochs "
           f"{', '.join(map(str, sorted(set(config.epochs_at))))}")
@@ -539,7 +575,7 @@ def cmd_analyze(args) -> int:
 
 def _add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="run a benchmark script of the source checkout (e.g. 'bench paper audio')")
-    b.add_argument("script", choices=["paper", "fit_clip", "step_time", "restore"], help="benchmarks/<script>.py")
+    b.add_argument("script", choices=["paper", "time_to_quality", "fit_clip", "step_time", "restore"], help="benchmarks/<script>.py")
     b.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (see 'siren2 bench SCRIPT --help')")
     b.set_defaults(func=cmd_bench)
 

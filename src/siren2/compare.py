@@ -24,6 +24,7 @@ from .errors import InputError
 from .metrics import CONVENTIONS
 from .models import list_models
 from .presets import get_preset
+from .recipes import DEFAULT_RECIPE
 from .runs import OutputDir, Run, run_fit
 from .signals import Signal, save_signal
 from .train import FitConfig
@@ -72,6 +73,7 @@ class Comparison:
     seeds: list[int]
     epochs: int
     preset: str
+    recipe: str
     runs: dict[tuple[str, int], Run] = field(default_factory=dict)
     interrupted: bool = False
     seconds: float = 0.0  # wall time of the whole comparison
@@ -113,6 +115,7 @@ class Comparison:
             "siren2_version": __version__,
             "signal": self.signal.describe() | {"points": n},
             "preset": self.preset,
+            "recipe": self.recipe,
             "epochs": self.epochs,
             "models": self.models,
             "seeds": self.seeds,
@@ -136,6 +139,7 @@ class Comparison:
         src = sig.get("source") or "signal"
         lines = [f"# siren2 compare: {src}", "",
                  f"{sig['kind']}, {sig['points']:,} points × {sig['channels']} channel(s); preset {self.preset}; "
+                 f"recipe {self.recipe}; "
                  f"{self.epochs} epochs per fit; seeds {', '.join(map(str, self.seeds))}.", "",
                  "| model | " + " | ".join(k + _UNITS.get(k, "") for k in keys)
                  + " | parameters | batch | seconds |",
@@ -162,13 +166,16 @@ def _fmt(key: str, s: dict) -> str:
 
 
 def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str | None = None,
-            epochs: int | None = None, device: str | None = None, model_options: dict | None = None,
+            recipe: str = DEFAULT_RECIPE, epochs: int | None = None, device: str | None = None,
+            fit_options: dict | None = None, model_options: dict | None = None,
             on_epoch: Callable[[str, int, int], None] | None = None,
             on_fit: Callable[[str, int, Run], None] | None = None) -> Comparison:
     """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
 
-    Each fit uses the preset's schedule (default: by the signal's dimension) with the model's own
-    defaults (batch size); ``model_options`` (e.g. width, hidden_layers) apply to every model.
+    Each fit uses ``recipe`` over the preset (default: by the signal's dimension) with the model's
+    own defaults (batch size, its own peak lr); ``epochs`` (default: the recipe's) is the same for
+    every model; ``fit_options`` (FitConfig fields, e.g. target_psnr) and ``model_options`` (e.g.
+    width, hidden_layers) apply to every model.
     ``on_epoch(model, seed, epoch)`` runs after each epoch, ``on_fit(model, seed, run)`` after each
     finished fit. Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, with
     ``interrupted`` set.
@@ -176,15 +183,15 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
     models, seeds = check_models(models), check_seeds(seeds)
     if epochs is not None and epochs < 1:
         raise InputError(f"--epochs {epochs}: must be at least 1")
-    preset_name, p = get_preset(preset, signal.in_dim)
-    epochs = epochs or p.epochs
-    comp = Comparison(signal, models, seeds, epochs, preset_name)
+    preset_name, _ = get_preset(preset, signal.in_dim)
+    epochs = epochs or FitConfig.resolve(preset_name, recipe, signal.in_dim).epochs
+    comp = Comparison(signal, models, seeds, epochs, preset_name, recipe)
     start = time.perf_counter()
     try:
         for seed in seeds:
             for model in models:
-                cfg = FitConfig.from_preset(preset_name, signal.in_dim, model=model, epochs=epochs, seed=seed,
-                                            device=device)
+                cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
+                                        **(fit_options or {}) | dict(epochs=epochs, seed=seed, device=device))
                 callbacks = []
                 if on_epoch is not None:
                     # fit() stops on a callback returning True; a progress hook must never do that
@@ -214,7 +221,7 @@ def write_comparison(out: OutputDir, comp: Comparison) -> None:
     out.write_json("table.json", comp.table())
     out.write_json("config.json", {
         "siren2_version": __version__, "models": comp.models, "seeds": comp.seeds, "epochs": comp.epochs,
-        "preset": comp.preset, "signal": sig.describe(), "interrupted": comp.interrupted,
+        "preset": comp.preset, "recipe": comp.recipe, "signal": sig.describe(), "interrupted": comp.interrupted,
         "finished": len(comp.runs), "planned": comp.planned, "wall_seconds": round(comp.seconds, 3),
         "fits": {f"{m}/seed{s}": r.config for (m, s), r in comp.runs.items()},
     })

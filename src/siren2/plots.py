@@ -263,17 +263,23 @@ def sensitivity(axes: dict[str, list[float]], psnr: np.ndarray, references: dict
     return _save(fig, path)
 
 
-def suite_curves(curves: dict[str, dict[str, list[float]]], path, title: str = "") -> Path:
-    """psnr_paper per epoch (mean over seeds), one panel per signal, one line per model."""
+def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], list[float]]]], path, title: str = "",
+                 xlabel: str = "epoch", targets: dict[str, float] | None = None) -> Path:
+    """psnr_paper per epoch (mean over seeds), one panel per signal, one line per model (or recipe).
+    A line given as (xs, ys) is drawn against xs (e.g. seconds, with ``xlabel``); ``targets`` draws
+    a dashed horizontal line per signal (e.g. the PSNR to reach)."""
     n = len(curves)
     cols = min(4, n)
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False, layout="constrained")
     for ax, (signal, per_model) in zip(axes.ravel(), curves.items()):
-        for k, (model, ys) in enumerate(per_model.items()):
-            ax.plot(np.arange(1, len(ys) + 1), ys, lw=1, color=f"C{k % 10}", label=model)
+        for k, (model, line) in enumerate(per_model.items()):
+            xs, ys = line if isinstance(line, tuple) else (np.arange(1, len(line) + 1), line)
+            ax.plot(xs, ys, lw=1, color=f"C{k % 10}", label=model)
+        if targets and signal in targets:
+            ax.axhline(targets[signal], color="0.4", lw=0.8, ls="--", label="target")
         ax.set_title(signal, fontsize=9)
-        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=8)
         ax.set_ylabel("psnr_paper (dB)", fontsize=8)
         ax.grid(alpha=0.3)
     for ax in axes.ravel()[n:]:

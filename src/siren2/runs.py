@@ -47,14 +47,14 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
             callbacks: list | None = None, validate=None) -> Run:
     """Build ``model_name`` for ``signal``, fit it, render it and score it.
 
-    ``fit_config`` defaults to the preset's schedule with the model's own defaults (e.g. FINER's
-    mini-batches; build it with ``FitConfig.from_preset(..., model=model_name)`` to keep them);
+    ``fit_config`` defaults to the default recipe on the preset with the model's own defaults (e.g.
+    FINER's mini-batches; build it with ``FitConfig.resolve(..., model=model_name)`` to keep them);
     ``model_options`` override the preset's shape; ``winner_options`` are s0, s1, rule, centroid.
     Scores compare against ``clean`` when given (for restoration), else against the signal itself.
     ``callbacks`` and ``validate`` go to :func:`~siren2.train.fit`.
     """
     preset_name, _ = get_preset(preset, signal.in_dim)
-    fit_config = fit_config or FitConfig.from_preset(preset_name, signal.in_dim, model=model_name)
+    fit_config = fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name)
     model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
                          **(winner_options or {}), **(model_options or {}))
     result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks)
@@ -68,14 +68,10 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
         "preset": preset_name,
         "fit": asdict(fit_config),
         "signal": signal.describe(),
-        "runtime": {
+        "runtime": result.record() | {
             "device": result.device,
             "engine": result.engine,
-            "seconds": round(result.seconds, 3),
             "seconds_per_epoch": round(result.seconds_per_epoch, 5),
-            "epochs_run": len(result.loss),
-            "best_epoch": result.best_epoch,
-            "interrupted": result.interrupted,
             "torch": torch.__version__,
             "numpy": np.__version__,
             "python": platform.python_version(),
@@ -185,7 +181,8 @@ def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | Non
     suffix = ".wav" if target.kind == "audio" else ".png" if target.kind == "image" else ".npy"
     save_signal(run.reconstruction, out / f"reconstruction{suffix}")
     out.write_json("metrics.json", {"metrics": run.metrics, "conventions": {
-        k: v for k, v in CONVENTIONS.items() if k in run.metrics}, "psnr_paper_per_epoch": run.result.psnr_history})
+        k: v for k, v in CONVENTIONS.items() if k in run.metrics}, **run.result.record(),
+        "psnr_paper_per_epoch": run.result.psnr_history})
     out.write_json("config.json", run.config | (extra_config or {}))
     save_model(run.model, out / "model.safetensors")
     plots.psnr_curves({run.name: run.result.psnr_history}, out / "psnr.png", title=target.source or "")

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -44,6 +44,8 @@ class SuiteSpec:
     epochs: int
     settings: dict
     corruption: CorruptionSpec | None = None  # restoration: corrupt with the seed, score against the clean
+    recipe: str = "paper"  # the paper's tables use the paper's recipe
+    model_options: dict = field(default_factory=dict)  # network shape over the preset's (width, hidden_layers)
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """(signal, model, seed) in run order: signal-major, then seed, then model."""
@@ -109,16 +111,17 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         if signal_name not in loaded:
             loaded[signal_name] = spec.signals[signal_name]()
         signal = loaded[signal_name]
-        cfg = FitConfig.from_preset(spec.preset, signal.in_dim, model=model, epochs=spec.epochs, seed=seed,
-                                    device=device)
+        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=model, epochs=spec.epochs,
+                                seed=seed, device=device)
         extra = {}
         try:
             if spec.corruption is None:
-                run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, callbacks=callbacks)
+                run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, model_options=spec.model_options,
+                              callbacks=callbacks)
             else:
                 c = spec.corruption.apply(signal, seed)
                 run = restore(c.signal, c.mask, model, fit_config=cfg, preset=spec.preset, clean=signal,
-                              callbacks=callbacks)
+                              model_options=spec.model_options, callbacks=callbacks)
                 extra = {"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}
         except KeyboardInterrupt:
             return records, True
@@ -129,6 +132,7 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
             "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": seed,
             "points": signal.num_points, "metrics": run.metrics,
             "psnr_paper_per_epoch": run.result.psnr_history, "seconds": run.result.seconds,
+            "seconds_at": [round(t, 4) for t in run.result.seconds_at],
             "parameters": run.config["model"]["parameters"], "config": run.config, **extra,
         }
         _write_atomic(path, rec)

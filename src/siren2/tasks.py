@@ -28,6 +28,7 @@ from .compare import STD_NOTE, TABLE_METRICS, summarize
 from .compare import _fmt as format_stat
 from .errors import InputError
 from .metrics import CONVENTIONS, metrics, psnr_paper, snr
+from .recipes import DEFAULT_RECIPE
 from .signals import Signal
 
 STOP_RULES = ("fixed", "holdout")
@@ -236,7 +237,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     if mask.shape != (n,):
         raise InputError(f"mask has {mask.size} values, the signal {n} samples")
     observed = signal.with_values(signal.values * mask[:, None])
-    fit_config = fit_config or FitConfig.from_preset(preset, signal.in_dim, model=model)
+    fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model)
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
     train_mask, validate = mask, None
     if stop == "holdout":
@@ -410,16 +411,16 @@ def _model_text(name: str, record: dict) -> str:
 
 
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
-             preset: str | None = None, fit_options: dict | None = None, model_options: dict | None = None,
-             holdout: float = HOLDOUT_FRACTION, on_run=None) -> Evaluation:
+             preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
+             model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION, on_run=None) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed), score all against it.
 
-    Each model trains on the preset's schedule with its own defaults, then ``fit_options`` (FitConfig
-    fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration (progress).
+    Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
+    (FitConfig fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration.
     """
     from .train import FitConfig
 
-    configs = {name: FitConfig.from_preset(preset, clean.in_dim, model=name, **(fit_options or {}))
+    configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name, **(fit_options or {}))
                for name in models}
     ev = Evaluation(clean, spec, stop, list(seeds), asdict(configs[models[0]]))
     for seed in seeds:

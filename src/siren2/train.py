@@ -1,14 +1,16 @@
-"""``fit()``: the one training loop (Adam + StepLR, full batch or mini-batch, best-state copy).
+"""``fit()``: the one training loop (Adam, a recipe's schedule, full batch or mini-batch, best-state copy).
 
 The step itself (loss and gradients) comes from :func:`siren2.engine.make_step`; this module only
-schedules it, tracks the loss and keeps a real copy of the best parameters (the reference code
-keeps a reference, so it returns the final state; SPEC §6).
+schedules it (:mod:`siren2.recipes`), tracks the loss, applies the stop rules and the divergence
+guard, and keeps a real copy of the best parameters (the reference code keeps a reference, so it
+returns the final state; SPEC §6).
 """
 
 from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -19,6 +21,7 @@ from torch import nn
 from .engine import make_step
 from .models import fit_defaults
 from .presets import get_preset
+from .recipes import DEFAULT_RECIPE, SCHEDULES, get_recipe
 
 
 def pick_device(name: str | None = None) -> torch.device:
@@ -42,12 +45,17 @@ def pick_device(name: str | None = None) -> torch.device:
 
 @dataclass
 class FitConfig:
-    """Training settings. Defaults are the paper's audio protocol (SPEC §5)."""
+    """Training settings, fully resolved. Defaults are the paper's audio protocol (SPEC §5); build
+    one from a preset and a recipe with :meth:`resolve`."""
 
     epochs: int = 1000
-    lr: float = 1e-4
+    lr: float = 1e-4  # the peak lr (the constant one before StepLR's decay)
     lr_step: int = 20  # StepLR step, in epochs
     lr_gamma: float = 0.99
+    schedule: str = "step"  # a key of siren2.recipes.SCHEDULES: "step" (the paper's StepLR) or "cosine"
+    warmup: float = 0.0  # cosine: linear warm-up over this fraction of the budget
+    lr_floor: float = 0.01  # cosine: the final lr, as a fraction of the peak
+    recipe: str = "paper"  # the recipe these settings came from (a record; see siren2.recipes)
     batch_size: int | None = None  # None: full batch, one step per epoch (the paper's SIREN)
     chunk_size: int | None = None  # split a full-batch step (gradient accumulation); None: by memory
     seed: int = 0
@@ -56,45 +64,89 @@ class FitConfig:
     compile: bool | None = None  # fuse the sine step with torch.compile (CPU); None: when the run is long
     tf32: bool = False  # CUDA only: TF32 matrix products (faster, less exact); off as the paper
     patience: int | None = None  # with fit(validate=...): epochs without improvement before stopping
+    target_psnr: float | None = None  # stop at the first epoch whose psnr_paper (fitted samples) reaches it
+    time_budget: float | None = None  # seconds: stop at the deadline (the best state is kept)
+    # Divergence guard: a non-finite loss, or guard_patience epochs in a row above guard_factor × the
+    # best loss, restores the best state and halves the lr; after guard_retries such events, stop.
+    guard_factor: float = 10.0
+    guard_patience: int = 10
+    guard_retries: int = 4
     progress: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
             raise ValueError(f"epochs must be at least 1, not {self.epochs}")
-        for name in ("batch_size", "chunk_size", "patience"):
+        for name in ("batch_size", "chunk_size", "patience", "lr_step", "guard_patience"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {', '.join(SCHEDULES)}")
+        for name in ("lr", "guard_factor"):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ValueError(f"{name} must be a positive number, not {getattr(self, name)}")
+        if not (0 <= self.warmup < 1 and 0 <= self.lr_floor <= 1 and self.lr_gamma > 0):
+            raise ValueError("warmup must lie in [0, 1), lr_floor in [0, 1] and lr_gamma be positive")
+        if self.target_psnr is not None and not math.isfinite(self.target_psnr):
+            raise ValueError(f"target-psnr must be a finite number of dB, not {self.target_psnr}")
+        if self.time_budget is not None and not (math.isfinite(self.time_budget) and self.time_budget > 0):
+            raise ValueError(f"time-budget must be a positive number of seconds, not {self.time_budget}")
 
     @classmethod
-    def from_preset(cls, preset: str | None, in_dim: int = 1, model: str | None = None, **overrides) -> "FitConfig":
-        """The preset's schedule, then model ``model``'s own defaults (e.g. FINER's 65,536-point
-        batches, see :func:`siren2.models.fit_defaults`), then ``overrides`` (None: not given)."""
+    def resolve(cls, preset: str | None = None, recipe: str = DEFAULT_RECIPE, in_dim: int = 1, model: str | None = None,
+                **overrides) -> "FitConfig":
+        """The one place settings compose: the preset's schedule (the paper's), then the recipe's
+        fields for an ``in_dim``-D signal, then model ``model``'s own defaults (e.g. FINER's
+        65,536-point batches, and its own peak lr under a recipe; see
+        :func:`siren2.models.fit_defaults`), then ``overrides`` (None: not given)."""
         _, p = get_preset(preset, in_dim)
         base = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
-        model_defaults = fit_defaults(model) if model is not None else {}
-        return cls(**(base | model_defaults | {k: v for k, v in overrides.items() if v is not None}))
+        model_defaults = fit_defaults(model, recipe) if model is not None else {}
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return cls(**(base | get_recipe(recipe).fields(in_dim) | model_defaults | given | {"recipe": recipe}))
+
+    def lr_at(self, epoch: int, progress: float) -> float:
+        """The scheduled lr of ``epoch`` (before the guard's cuts); ``progress`` in [0, 1]."""
+        return self.lr * SCHEDULES[self.schedule](self, epoch, progress)
+
+
+STOP_REASONS = ("epochs", "target_psnr", "time_budget", "patience", "callback", "diverged", "interrupted")
 
 
 @dataclass
 class FitResult:
-    """What a fit returns: the model (best state loaded), its loss history, timings."""
+    """What a fit returns: the model (best state loaded), its loss history, timings, why it stopped."""
 
     model: nn.Module
     loss: list[float] = field(default_factory=list)  # full-signal MSE per epoch (before its update)
     best_loss: float = math.inf
     best_epoch: int = -1
     seconds: float = 0.0
-    interrupted: bool = False
-    stopped_early: bool = False  # by a callback, or by ``patience`` on the validation score
+    stopped_by: str = "epochs"  # one of STOP_REASONS
+    guard_events: list[dict] = field(default_factory=list)  # the divergence guard's interventions
     val_loss: list[float] = field(default_factory=list)  # validate(model) per epoch, when given
     best_val_loss: float = math.inf
+    seconds_at: list[float] = field(default_factory=list)  # training seconds at the end of each epoch
+    lr: list[float] = field(default_factory=list)  # the learning rate of each epoch
     device: str = "cpu"
     engine: str = ""
 
     @property
+    def interrupted(self) -> bool:
+        return self.stopped_by == "interrupted"
+
+    @property
+    def stopped_early(self) -> bool:
+        """Stopped before its epoch budget by a rule (not by Ctrl-C)."""
+        return self.stopped_by not in ("epochs", "interrupted")
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.loss)
+
+    @property
     def psnr_history(self) -> list[float]:
         """psnr_paper per epoch: 10·log10(1/MSE) on [-1, 1] data."""
-        return [10 * math.log10(1 / max(m, 1e-30)) for m in self.loss]
+        return [10 * math.log10(1 / max(m, 1e-30)) if math.isfinite(m) else -math.inf for m in self.loss]
 
     @property
     def best_psnr(self) -> float:
@@ -104,6 +156,11 @@ class FitResult:
     def seconds_per_epoch(self) -> float:
         return self.seconds / max(len(self.loss), 1)
 
+    def record(self) -> dict:
+        """What metrics.json and config.json record of the run itself."""
+        return {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 3), "stopped_by": self.stopped_by,
+                "best_epoch": self.best_epoch, "guard_events": self.guard_events}
+
 
 def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.ndarray | None = None,
         validate: Callable[[nn.Module], float] | None = None,
@@ -111,11 +168,13 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     """Fit ``model`` to ``signal`` (its observed points where ``mask`` is 1) and return the best state.
 
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
-    evaluation. The best state is the one with the lowest training loss, or, when ``validate(model)``
-    is given (e.g. the error on held-out samples), the lowest validation score after an epoch; then
-    ``config.patience`` epochs without improvement stop the fit. ``callbacks(epoch, model, loss)``
-    run after each epoch (snapshots, logging); one that returns True stops the fit. Ctrl-C stops the
-    loop cleanly: the best state so far is kept and ``interrupted`` is set.
+    evaluation; the lr follows ``config``'s schedule. The best state is the one with the lowest
+    training loss, or, when ``validate(model)`` is given (e.g. the error on held-out samples), the
+    lowest validation score after an epoch; then ``config.patience`` epochs without improvement stop
+    the fit. Other stops: ``config.target_psnr`` (the training loss's psnr_paper reaches it),
+    ``config.time_budget`` (seconds), a callback ``callbacks(epoch, model, loss)`` returning True,
+    and Ctrl-C (the best state so far is kept). The divergence guard (see :class:`FitConfig`) warns,
+    restores the best state and halves the lr; ``stopped_by`` and ``guard_events`` say what happened.
     """
     config = config or FitConfig()
     device = pick_device(config.device)
@@ -131,15 +190,21 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     step = make_step(model, coords, target, mask_t, batch_size=batch, chunk_size=config.chunk_size,
                      engine=config.engine, compile=config.compile, epochs=config.epochs)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.lr_step, gamma=config.lr_gamma)
     result = FitResult(model=model, device=str(device), engine=step.name)
-    best_state, stale = None, 0
+    best_state, stale, bad, lr_scale = _copy_state(model), 0, 0, 1.0
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
     observed = None if mask_t is None else torch.nonzero(mask_t[:, 0] > 0)[:, 0]
     bar = _progress(config.epochs) if config.progress else None
     start = time.perf_counter()
     try:
         for epoch in range(config.epochs):
+            progress = epoch / config.epochs
+            if config.time_budget is not None:
+                progress = max(progress, (time.perf_counter() - start) / config.time_budget)
+            lr = config.lr_at(epoch, min(progress, 1.0)) * lr_scale
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            result.lr.append(lr)
             if batch is None:
                 loss_value = float(step())
                 if validate is None and loss_value < result.best_loss:
@@ -155,8 +220,8 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                 loss_value = evaluate_loss(model, coords, target, mask_t)
                 if validate is None and loss_value < result.best_loss:
                     best_state = _copy_state(model)
-            scheduler.step()
             result.loss.append(loss_value)
+            result.seconds_at.append(time.perf_counter() - start)
             if validate is None:
                 if loss_value < result.best_loss:
                     result.best_loss, result.best_epoch = loss_value, epoch
@@ -172,20 +237,47 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                 bar.update(1)
                 if epoch % 10 == 0 or epoch == config.epochs - 1:
                     bar.set_postfix(psnr=f"{result.psnr_history[-1]:.2f}", best=f"{result.best_psnr:.2f}")
+            # the divergence guard
+            finite = math.isfinite(loss_value)
+            bad = bad + 1 if not finite or loss_value > config.guard_factor * result.best_loss else 0
+            if not finite or bad >= config.guard_patience:
+                lr_scale *= 0.5
+                cause = "non-finite loss" if not finite else (
+                    f"loss above {config.guard_factor:g}x its best for {bad} epochs")
+                event = {"epoch": epoch, "cause": cause, "restored_epoch": result.best_epoch,
+                         "lr_scale": lr_scale}
+                result.guard_events.append(event)
+                model.load_state_dict(best_state)
+                if not finite:  # NaN moments would poison every later step; finite ones damp the restart
+                    optimizer.state.clear()
+                bad = 0
+                gave_up = len(result.guard_events) > config.guard_retries
+                warnings.warn(f"training diverged at epoch {epoch + 1} ({cause}); restored the best state "
+                              + ("and stopped" if gave_up else f"and cut the learning rate to {lr_scale:g}x"),
+                              RuntimeWarning, stacklevel=2)
+                if gave_up:
+                    result.stopped_by = "diverged"
+                    break
             stop = [bool(cb(epoch, model, loss_value)) for cb in callbacks or ()]
-            if any(stop) or (validate is not None and config.patience is not None and stale >= config.patience):
-                result.stopped_early = True
+            reason = ("callback" if any(stop)
+                      else "patience" if validate is not None and config.patience is not None
+                      and stale >= config.patience
+                      else "target_psnr" if config.target_psnr is not None and result.best_psnr >= config.target_psnr
+                      else "time_budget" if config.time_budget is not None
+                      and result.seconds_at[-1] >= config.time_budget
+                      else None)
+            if reason is not None:
+                result.stopped_by = reason
                 break
     except KeyboardInterrupt:
-        result.interrupted = True
+        result.stopped_by = "interrupted"
     finally:
         if bar is not None:
             bar.close()
         for p in model.parameters():
             p.grad = None
     result.seconds = time.perf_counter() - start
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    model.load_state_dict(best_state)
     return result
 
 

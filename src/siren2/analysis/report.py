@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import InputError
 from ..models import create_model, num_parameters, winner_models
 from ..presets import get_preset
+from ..recipes import DEFAULT_RECIPE
 from ..train import FitConfig, fit, pick_device
 from .ntk import DEFAULT_NTK_BUDGET, check_ntk_memory
 from .spectra import SubGrid, centroid, energy_above, median_frequency
@@ -52,6 +53,7 @@ class AnalysisConfig:
     sweep_epochs: int = 100
     memory_budget: float = DEFAULT_NTK_BUDGET  # bytes, for the NTK
     seed: int = 0
+    recipe: str = DEFAULT_RECIPE  # the training recipe of the snapshot and sweep fits
     device: str | None = None
     progress: bool = False
 
@@ -103,7 +105,7 @@ def _build(name: str, signal, config: AnalysisConfig, preset: str, **winner):
 
 
 def _fit_config(name: str, signal, config: AnalysisConfig, preset: str, epochs: int) -> FitConfig:
-    return FitConfig.from_preset(preset, signal.in_dim, model=name, epochs=epochs, seed=config.seed,
+    return FitConfig.resolve(preset, config.recipe, signal.in_dim, model=name, epochs=epochs, seed=config.seed,
                                  device=config.device, progress=config.progress)
 
 
