@@ -58,7 +58,7 @@ def spec_for(suite: str, recipe: str, names: list[str] | None, seed: int) -> Sui
         raise SystemExit(f"time_to_quality.py: {folder} not found (the paper's data lives in ../shared/data)")
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     files = [f for f in files if f in (s.get("clips") or files) and (not names or f in names)]
-    fit = FitConfig.resolve(s["preset"], recipe, 1 if kind == "audio" else 2, model="siren2")
+    fit = FitConfig.resolve(s["preset"], recipe, 1 if kind == "audio" else 2, model="siren2", width=s["width"])
     shape = dict(width=s["width"], hidden_layers=s["hidden_layers"])
     settings = {"suite": suite, "window": s["window"], **shape, "recipe": recipe,
                 "fit": {k: getattr(fit, k) for k in FIT_FIELDS}}
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         in_dim = 1 if s["folder"] == "audio" else 2
         params[suite] = num_parameters(create_model("siren2", in_dim=in_dim, s0=0.0, s1=0.0, width=s["width"],
                                                     hidden_layers=s["hidden_layers"]))
-        fits[suite] = {r: {k: getattr(FitConfig.resolve(s["preset"], r, in_dim, model="siren2"), k)
+        fits[suite] = {r: {k: getattr(FitConfig.resolve(s["preset"], r, in_dim, model="siren2", width=s["width"]), k)
                            for k in FIT_FIELDS} for r in RECIPES}
     fit_seconds = sum(r["seconds"] for r in records.values())
     timing = (f"{len(records)} fits, {fit_seconds / 60:.1f} min of training in all, on {machine_line()}"

@@ -43,14 +43,22 @@ def test_resolve_composes_preset_recipe_model_and_overrides():
     paper = FitConfig.resolve("paper_audio", "paper", 1, model="siren2")
     assert (paper.lr, paper.epochs, paper.schedule, paper.recipe) == (1e-4, 1000, "step", "paper")
     fast = FitConfig.resolve("paper_audio", "fast", 1, model="siren2")
-    assert fast.recipe == "fast" and fast.schedule == RECIPES["fast"].fields(1)["schedule"]
+    assert fast.recipe == "fast" and fast.schedule == RECIPES["fast"].fields(1, 222)["schedule"]
     assert fast.epochs < paper.epochs
     img = FitConfig.resolve("paper_image", "fast", 2, model="siren2")
-    assert img.epochs == RECIPES["fast"].fields(2)["epochs"]
+    assert img.epochs == RECIPES["fast"].fields(2, 256)["epochs"]
     user = FitConfig.resolve("paper_audio", "fast", 1, model="finer", lr=5e-4, epochs=7)
     assert (user.lr, user.epochs, user.batch_size) == (5e-4, 7, 65_536)  # the user wins; FINER keeps its batch
     with pytest.raises(ValueError, match="unknown recipe"):
         FitConfig.resolve("paper_audio", "nope", 1)
+
+
+def test_fast_peak_lr_scales_inversely_with_the_width():
+    narrow = FitConfig.resolve("paper_audio", "fast", 1, model="siren2", width=100)
+    wide = FitConfig.resolve("paper_audio", "fast", 1, model="siren2", width=200)
+    default = FitConfig.resolve("paper_audio", "fast", 1, model="siren2")  # the preset's 222
+    assert narrow.lr == pytest.approx(2 * wide.lr) and default.lr == pytest.approx(narrow.lr * 100 / 222)
+    assert FitConfig.resolve("paper_audio", "paper", 1, width=100).lr == 1e-4  # the paper's does not scale
 
 
 @pytest.mark.parametrize("bad", [dict(target_psnr=math.nan), dict(time_budget=-1.0), dict(time_budget=math.inf),

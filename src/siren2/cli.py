@@ -194,7 +194,8 @@ def cmd_fit(args) -> int:
         max_samples = PRESETS[args.preset or "paper_audio"].max_samples
     signal = load_signal(args.file, max_samples=max_samples or None, mono=not args.keep_channels)
     preset_name, _ = get_preset(args.preset, signal.in_dim)
-    cfg = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, model=args.model, **recipe_overrides(args),
+    cfg = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, model=args.model, width=args.width,
+                            **recipe_overrides(args),
                             lr_gamma=args.lr_gamma, batch_size=args.batch_size, chunk_size=args.chunk_size,
                             seed=args.seed, device=args.device, tf32=args.tf32, progress=not args.quiet)
     model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
@@ -411,7 +412,8 @@ def cmd_restore(args) -> int:
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
     preset, fit_options, model_options, holdout = _restore_settings(args, signal)
-    cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, seed=args.seed, **fit_options)
+    cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, width=args.width, seed=args.seed,
+                            **fit_options)
     run = restore(signal, mask, args.model, stop=args.stop, fit_config=cfg, holdout=holdout, preset=preset,
                   model_options=model_options, keep_observed=inpaint)
     with out:

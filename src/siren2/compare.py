@@ -191,6 +191,7 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
         for seed in seeds:
             for model in models:
                 cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
+                                        width=(model_options or {}).get("width"),
                                         **(fit_options or {}) | dict(epochs=epochs, seed=seed, device=device))
                 callbacks = []
                 if on_epoch is not None:

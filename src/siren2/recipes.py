@@ -6,9 +6,11 @@ recipe, the model's own defaults and the user's overrides into one config, once.
 
 * ``paper`` reproduces the paper's protocol exactly: the preset's Adam lr (1e-4), StepLR(20, γ)
   and epochs (SPEC §5). ``benchmarks/paper.py`` uses it.
-* ``fast`` is ours and the default of the ``siren2`` commands: Adam at a higher peak rate, a linear
-  warm-up over the first 5 % of the epochs, then a cosine decay to 1 % of the peak, over fewer
-  epochs (see the README's "Time to quality" for the measurements behind each number).
+* ``fast`` is ours and the default of the ``siren2`` commands: Adam at a peak rate that scales as
+  1/H with the hidden width H (Adam moves every weight by about the lr, so a wider layer moves its
+  output further per step), a linear warm-up over the first 10 % of the epochs, then a cosine decay
+  to 1 % of the peak, over fewer epochs (see the README's "Time to quality" for the measurements
+  behind each number).
 
 A schedule maps (config, epoch, progress) to a factor of the peak lr; ``progress`` is the fraction
 of the budget spent (epochs, or wall time under a time budget, whichever is further).
@@ -40,24 +42,31 @@ SCHEDULES: dict[str, Callable] = {"step": step_schedule, "cosine": cosine_schedu
 
 @dataclass(frozen=True)
 class Recipe:
-    """FitConfig fields per input dimension (1, 2, 3), applied over the preset's schedule."""
+    """FitConfig fields per input dimension (1, 2, 3), applied over the preset's schedule; with
+    ``lr_times_width``, the peak lr is that constant over the network's hidden width H."""
 
     description: str
     fit: dict[int, dict] = field(default_factory=dict)
+    lr_times_width: dict[int, float] = field(default_factory=dict)
 
-    def fields(self, in_dim: int) -> dict:
-        return dict(self.fit.get(in_dim, {}))
+    def fields(self, in_dim: int, width: int) -> dict:
+        out = dict(self.fit.get(in_dim, {}))
+        if in_dim in self.lr_times_width:
+            out["lr"] = self.lr_times_width[in_dim] / width
+        return out
 
 
 RECIPES: dict[str, Recipe] = {
     "paper": Recipe("the paper's protocol: the preset's Adam lr, StepLR(20, γ) and epochs (SPEC §5)"),
     "fast": Recipe(
-        "ours: Adam at a higher peak lr, 5% linear warm-up, cosine decay to 1% of the peak, fewer epochs",
+        "ours: Adam at a peak lr of 0.3/H (H the hidden width), 10% linear warm-up, cosine decay to 1% "
+        "of the peak, 300 epochs (images 500)",
         fit={
-            1: dict(schedule="cosine", lr=2e-3, epochs=300, warmup=0.05, lr_floor=0.01, lr_gamma=1.0),
-            2: dict(schedule="cosine", lr=2e-3, epochs=1000, warmup=0.05, lr_floor=0.01, lr_gamma=1.0),
-            3: dict(schedule="cosine", lr=2e-3, epochs=300, warmup=0.05, lr_floor=0.01, lr_gamma=1.0),
+            1: dict(schedule="cosine", epochs=300, warmup=0.1, lr_floor=0.01),
+            2: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01),
+            3: dict(schedule="cosine", epochs=300, warmup=0.1, lr_floor=0.01),
         },
+        lr_times_width={1: 0.3, 2: 0.3, 3: 0.3},
     ),
 }
 DEFAULT_RECIPE = "fast"  # what the siren2 commands use; the library's FitConfig() stays the paper's

@@ -54,7 +54,8 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
     ``callbacks`` and ``validate`` go to :func:`~siren2.train.fit`.
     """
     preset_name, _ = get_preset(preset, signal.in_dim)
-    fit_config = fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name)
+    fit_config = fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name,
+                                                 width=(model_options or {}).get("width"))
     model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
                          **(winner_options or {}), **(model_options or {}))
     result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks)

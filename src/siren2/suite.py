@@ -111,7 +111,8 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         if signal_name not in loaded:
             loaded[signal_name] = spec.signals[signal_name]()
         signal = loaded[signal_name]
-        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=model, epochs=spec.epochs,
+        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=model,
+                                width=spec.model_options.get("width"), epochs=spec.epochs,
                                 seed=seed, device=device)
         extra = {}
         try:

@@ -237,7 +237,8 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     if mask.shape != (n,):
         raise InputError(f"mask has {mask.size} values, the signal {n} samples")
     observed = signal.with_values(signal.values * mask[:, None])
-    fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model)
+    fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model,
+                                                 width=(model_options or {}).get("width"))
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
     train_mask, validate = mask, None
     if stop == "holdout":
@@ -420,7 +421,8 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     """
     from .train import FitConfig
 
-    configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name, **(fit_options or {}))
+    configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name,
+                                       width=(model_options or {}).get("width"), **(fit_options or {}))
                for name in models}
     ev = Evaluation(clean, spec, stop, list(seeds), asdict(configs[models[0]]))
     for seed in seeds:

@@ -93,16 +93,18 @@ class FitConfig:
 
     @classmethod
     def resolve(cls, preset: str | None = None, recipe: str = DEFAULT_RECIPE, in_dim: int = 1, model: str | None = None,
-                **overrides) -> "FitConfig":
+                width: int | None = None, **overrides) -> "FitConfig":
         """The one place settings compose: the preset's schedule (the paper's), then the recipe's
-        fields for an ``in_dim``-D signal, then model ``model``'s own defaults (e.g. FINER's
-        65,536-point batches, and its own peak lr under a recipe; see
-        :func:`siren2.models.fit_defaults`), then ``overrides`` (None: not given)."""
+        fields for an ``in_dim``-D signal and a network of hidden width ``width`` (default: the
+        preset's), then model ``model``'s own defaults (e.g. FINER's 65,536-point batches, and its
+        own peak lr under a recipe; see :func:`siren2.models.fit_defaults`), then ``overrides``
+        (None: not given)."""
         _, p = get_preset(preset, in_dim)
         base = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
         model_defaults = fit_defaults(model, recipe) if model is not None else {}
         given = {k: v for k, v in overrides.items() if v is not None}
-        return cls(**(base | get_recipe(recipe).fields(in_dim) | model_defaults | given | {"recipe": recipe}))
+        return cls(**(base | get_recipe(recipe).fields(in_dim, width or p.width) | model_defaults | given
+                      | {"recipe": recipe}))
 
     def lr_at(self, epoch: int, progress: float) -> float:
         """The scheduled lr of ``epoch`` (before the guard's cuts); ``progress`` in [0, 1]."""

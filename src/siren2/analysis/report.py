@@ -105,8 +105,9 @@ def _build(name: str, signal, config: AnalysisConfig, preset: str, **winner):
 
 
 def _fit_config(name: str, signal, config: AnalysisConfig, preset: str, epochs: int) -> FitConfig:
-    return FitConfig.resolve(preset, config.recipe, signal.in_dim, model=name, epochs=epochs, seed=config.seed,
-                                 device=config.device, progress=config.progress)
+    return FitConfig.resolve(preset, config.recipe, signal.in_dim, model=name,
+                             width=config.model_options.get("width"), epochs=epochs, seed=config.seed,
+                             device=config.device, progress=config.progress)
 
 
 def _sensitivity(signal, config: AnalysisConfig, preset: str, log) -> dict:
