@@ -61,6 +61,19 @@ def test_fast_peak_lr_scales_inversely_with_the_width():
     assert FitConfig.resolve("paper_audio", "paper", 1, width=100).lr == 1e-4  # the paper's does not scale
 
 
+def test_a_models_lr_factor_scales_the_recipes_rate_only(monkeypatch):
+    from dataclasses import replace
+
+    from siren2 import models
+
+    entry = models.get_entry("finer")
+    monkeypatch.setitem(models._REGISTRY, "finer", replace(entry, lr_factor={"fast": 0.5}))
+    base = FitConfig.resolve("paper_audio", "fast", 1, width=100)
+    assert FitConfig.resolve("paper_audio", "fast", 1, model="finer", width=100).lr == pytest.approx(base.lr / 2)
+    assert FitConfig.resolve("paper_audio", "paper", 1, model="finer").lr == 1e-4  # not under another recipe
+    assert FitConfig.resolve("paper_audio", "fast", 1, model="finer", lr=1e-3).lr == 1e-3  # the user wins
+
+
 @pytest.mark.parametrize("bad", [dict(target_psnr=math.nan), dict(time_budget=-1.0), dict(time_budget=math.inf),
                                  dict(lr=0.0), dict(schedule="linear"), dict(warmup=1.0)])
 def test_bad_settings_are_refused(bad):

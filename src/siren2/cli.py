@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .models import list_models
     from .presets import PRESETS
+    from .recipes import DEFAULT_RECIPE, RECIPES
     from .winner import RULES
 
     p = argparse.ArgumentParser(prog="siren2", description="Fit signals with SIREN and SIREN² (WINNER), and compare them with the paper's baselines.")
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="fit SIREN and SIREN² on a built-in high-frequency clip (no input needed)")
     d.add_argument("--out", type=Path, default=Path("siren2-demo"), help="output folder (default: siren2-demo)")
     d.add_argument("--epochs", type=int, default=300)
+    d.add_argument("--schedule", "--recipe", dest="recipe", default=DEFAULT_RECIPE, metavar="RECIPE",
+                   help=f"training recipe: {', '.join(RECIPES)} (default: {DEFAULT_RECIPE})")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--device", default=None)
     d.set_defaults(func=cmd_demo)
@@ -153,11 +156,12 @@ def cmd_demo(args) -> int:
 
     signal = demo_signal(seed=args.seed)
     shape = dict(hidden_layers=3, width=128)
-    cfg = FitConfig(epochs=args.epochs, lr=1e-4, lr_gamma=0.99, seed=args.seed, device=args.device, progress=True)
     print(f"siren2 demo: {signal.num_points} samples at {signal.sample_rate} Hz, energy at 6–20 kHz; "
-          f"3 x 128 sine MLPs, {args.epochs} full-batch epochs each")
+          f"3 x 128 sine MLPs, {args.epochs} full-batch epochs each, recipe {args.recipe}")
     runs = {}
     for label, name, opts in (("SIREN (ω_first 30)", "siren", dict(omega_first=30.0)), ("SIREN²", "siren2", {})):
+        cfg = FitConfig.resolve(None, args.recipe, 1, model=name, width=shape["width"], epochs=args.epochs,
+                                seed=args.seed, device=args.device, progress=True)
         runs[label] = run_fit(signal, name, fit_config=cfg, model_options=shape | opts)
         print(f"  {label:<20} psnr_paper {runs[label].metrics['psnr_paper']:6.2f} dB   "
               f"({runs[label].result.seconds:.1f} s)")
@@ -577,7 +581,7 @@ def cmd_analyze(args) -> int:
 
 def _add_bench_parser(sub) -> None:
     b = sub.add_parser("bench", help="run a benchmark script of the source checkout (e.g. 'bench paper audio')")
-    b.add_argument("script", choices=["paper", "time_to_quality", "fit_clip", "step_time", "restore"], help="benchmarks/<script>.py")
+    b.add_argument("script", choices=["paper", "time_to_quality", "fast_lr", "fit_clip", "step_time", "restore"], help="benchmarks/<script>.py")
     b.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (see 'siren2 bench SCRIPT --help')")
     b.set_defaults(func=cmd_bench)
 

@@ -46,6 +46,7 @@ class SuiteSpec:
     corruption: CorruptionSpec | None = None  # restoration: corrupt with the seed, score against the clean
     recipe: str = "paper"  # the paper's tables use the paper's recipe
     model_options: dict = field(default_factory=dict)  # network shape over the preset's (width, hidden_layers)
+    fit_options: dict = field(default_factory=dict)  # FitConfig fields over the recipe's (e.g. lr)
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """(signal, model, seed) in run order: signal-major, then seed, then model."""
@@ -112,8 +113,8 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
             loaded[signal_name] = spec.signals[signal_name]()
         signal = loaded[signal_name]
         cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=model,
-                                width=spec.model_options.get("width"), epochs=spec.epochs,
-                                seed=seed, device=device)
+                                width=spec.model_options.get("width"),
+                                **spec.fit_options | dict(epochs=spec.epochs, seed=seed, device=device))
         extra = {}
         try:
             if spec.corruption is None:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .engine import make_step
-from .models import fit_defaults
+from .models import fit_defaults, lr_factor
 from .presets import get_preset
 from .recipes import DEFAULT_RECIPE, SCHEDULES, get_recipe
 
@@ -96,15 +96,16 @@ class FitConfig:
                 width: int | None = None, **overrides) -> "FitConfig":
         """The one place settings compose: the preset's schedule (the paper's), then the recipe's
         fields for an ``in_dim``-D signal and a network of hidden width ``width`` (default: the
-        preset's), then model ``model``'s own defaults (e.g. FINER's 65,536-point batches, and its
-        own peak lr under a recipe; see :func:`siren2.models.fit_defaults`), then ``overrides``
-        (None: not given)."""
+        preset's), then model ``model``'s own defaults (e.g. FINER's 65,536-point batches; see
+        :func:`siren2.models.fit_defaults`) and its peak lr relative to the recipe's
+        (:func:`siren2.models.lr_factor`), then ``overrides`` (None: not given)."""
         _, p = get_preset(preset, in_dim)
-        base = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
-        model_defaults = fit_defaults(model, recipe) if model is not None else {}
+        fields = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
+        fields |= get_recipe(recipe).fields(in_dim, width or p.width)
+        if model is not None:
+            fields |= fit_defaults(model) | {"lr": fields["lr"] * lr_factor(model, recipe)}
         given = {k: v for k, v in overrides.items() if v is not None}
-        return cls(**(base | get_recipe(recipe).fields(in_dim, width or p.width) | model_defaults | given
-                      | {"recipe": recipe}))
+        return cls(**(fields | given | {"recipe": recipe}))
 
     def lr_at(self, epoch: int, progress: float) -> float:
         """The scheduled lr of ``epoch`` (before the guard's cuts); ``progress`` in [0, 1]."""

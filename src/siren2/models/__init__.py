@@ -3,8 +3,8 @@
 Every entry builds an :class:`~siren2.models.layers.INR` from its config dataclass, filled from a
 preset (shape, and hyper-parameters the preset sets) plus overrides. Adding a model is one
 :func:`register` call; nothing else needs to know about it. An entry also records the training
-settings where the paper's reference code differs from the preset, and its own peak lr under a
-recipe where it needs one (:func:`fit_defaults`).
+settings where the paper's reference code differs from the preset (:func:`fit_defaults`), and its
+peak lr relative to a recipe's where it needs its own (:func:`lr_factor`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class ModelEntry:
     defaults: Callable[[Preset], dict] = lambda p: {}  # hyper-parameters set per preset (SIREN's ω_first)
     winner: bool = False  # WINNER noise from the target's ψ after building (SIREN², FINER²)
     fit_defaults: dict = field(default_factory=dict)  # FitConfig fields where the paper's code differs
-    recipe_fit: dict = field(default_factory=dict)  # recipe name -> FitConfig fields (e.g. its own peak lr)
+    lr_factor: dict = field(default_factory=dict)  # recipe name -> its peak lr / the recipe's (tuned)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -39,10 +39,9 @@ _REGISTRY: dict[str, ModelEntry] = {}
 
 def register(name: str, description: str, config: type, build: Callable[..., INR], *,
              defaults: Callable[[Preset], dict] = lambda p: {}, winner: bool = False,
-             fit_defaults: dict | None = None, recipe_fit: dict | None = None) -> ModelEntry:
+             fit_defaults: dict | None = None, lr_factor: dict | None = None) -> ModelEntry:
     """Add model ``name``: ``build(config(...))`` makes it; see :class:`ModelEntry` for the rest."""
-    entry = ModelEntry(build, config, description, defaults, winner, dict(fit_defaults or {}),
-                       {k: dict(v) for k, v in (recipe_fit or {}).items()})
+    entry = ModelEntry(build, config, description, defaults, winner, dict(fit_defaults or {}), dict(lr_factor or {}))
     _REGISTRY[name] = entry
     return entry
 
@@ -63,12 +62,16 @@ def winner_models() -> list[str]:
     return [name for name, entry in _REGISTRY.items() if entry.winner]
 
 
-def fit_defaults(name: str, recipe: str = "paper") -> dict:
-    """The :class:`~siren2.train.FitConfig` fields model ``name`` sets over the preset's schedule and
-    ``recipe`` (e.g. ``{"batch_size": 65536}`` for FINER, and its own peak lr under ``fast``); empty
-    where the preset's schedule is the paper's."""
-    entry = get_entry(name)
-    return dict(entry.fit_defaults) | entry.recipe_fit.get(recipe, {})
+def fit_defaults(name: str) -> dict:
+    """The :class:`~siren2.train.FitConfig` fields model ``name`` sets over the preset's schedule
+    (e.g. ``{"batch_size": 65536}`` for FINER); empty where the preset's schedule is the paper's."""
+    return dict(get_entry(name).fit_defaults)
+
+
+def lr_factor(name: str, recipe: str) -> float:
+    """Model ``name``'s peak lr under ``recipe`` relative to the recipe's own (1: the same), tuned with
+    the budget SIREN²'s was (``benchmarks/fast_lr.py``)."""
+    return get_entry(name).lr_factor.get(recipe, 1.0)
 
 
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
@@ -162,7 +165,8 @@ register("relu_pe", "ReLU+PE: NeRF positional encoding (7 frequencies), then a R
          ReluPEConfig, build_relu_pe, fit_defaults=MINIBATCH)
 
 
-__all__ = ["create_model", "list_models", "register", "get_entry", "fit_defaults", "winner_models", "model_summary",
+__all__ = ["create_model", "list_models", "register", "get_entry", "fit_defaults", "lr_factor", "winner_models",
+           "model_summary",
            "apply_winner", "ModelEntry", "INR", "Dense", "Sine", "SineFamily", "Finer", "Gauss", "Gabor", "RealPart",
            "PositionalEncoding", "FourierFeatures", "MLPConfig", "SirenConfig", "RFFConfig", "FinerConfig",
            "WireConfig", "GaussConfig", "ReluPEConfig", "build_siren", "build_siren_rff", "build_finer", "build_wire",
