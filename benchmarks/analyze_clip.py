@@ -69,7 +69,7 @@ def main() -> int:
         run_dir = args.out or Path(f"/tmp/analyze_{path.stem}")
         code = cli_main(["analyze", str(path), "--models", "siren,siren2", "--out", str(run_dir), "--force",
                          "--epochs-at", args.epochs_at, "--points", str(args.points), "--sweep", args.sweep,
-                         "--sweep-epochs", str(args.sweep_epochs)])
+                         "--sweep-epochs", str(args.sweep_epochs), "--schedule", "paper"])
         if code:
             return code
     summary = json.loads((run_dir / "analysis.json").read_text())

@@ -4,6 +4,7 @@
     python benchmarks/paper.py image --scale quick --seeds 0,1,2 --resume
     python benchmarks/paper.py restore --scale quick --clips relay.wav     # denoise and inpaint relay
     python benchmarks/paper.py audio --scale full --seeds 0 --clips relay.wav --models siren,siren2
+    python benchmarks/paper.py audio --scale faithful --recipe fast --seeds 0   # the fair race under `fast`
     siren2 bench paper audio --scale quick        # the same, from the command line
 
 Scales:
@@ -17,12 +18,20 @@ Scales:
          linspace(-1, 1) would instead be 19x lower in frequency, easy for SIREN's ω_first = 3000.
          The same networks on fewer samples hold more parameters per sample than the paper's (~1),
          so absolute numbers are not the paper's; the comparison between models is the point.
+  faithful  about 1 parameter per sample, as the paper: audio the central 30,000 samples with
+         4 x 100 networks, images the central 128x128 with 5 x 64, the paper's epochs (1000, 4000).
+         On these windows the mini-batch models' 65,536-point batches are one full batch, so every
+         model takes one step per epoch (equal optimizer steps).
+
+``--recipe fast`` runs the suite under siren2's `fast` recipe (its epochs: 300 audio, 500 images;
+each model at its own peak rate) instead of the paper's: the fair race of every model under one
+budget. Its records and tables get a ``_fast`` suffix.
 
 Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay σ 0.05 noise, relay
 30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, full at the
 fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
 
-Each finished fit is one JSON record under benchmarks/results/paper_<suite>_<scale>/runs/;
+Each finished fit is one JSON record under benchmarks/results/paper_<suite>_<scale>[_fast]/runs/;
 ``--resume`` keeps complete records made with the same settings and reruns the rest (missing,
 corrupted, partial or stale). Writes benchmarks/results/paper_<suite>_<scale>.md/.json and
 figures (PSNR per epoch per signal, per-signal bar chart) beside them.
@@ -52,8 +61,10 @@ MODELS = ["siren", "siren2", "finer", "finer++", "wire", "gauss", "relu_pe", "si
 RESTORE_MODELS = ["siren", "siren2"]  # as benchmarks/restore.py (the restoration issue)
 FULL = {"audio": 150_000, "image": 512}  # samples of a clip, side of an image (SPEC §5)
 SCALES = {
-    "audio": {"full": dict(window=150_000, epochs=1000), "quick": dict(window=8_000, epochs=150)},
-    "image": {"full": dict(window=512, epochs=4000), "quick": dict(window=128, epochs=100)},
+    "audio": {"full": dict(window=150_000, epochs=1000), "quick": dict(window=8_000, epochs=150),
+              "faithful": dict(window=30_000, epochs=1000, width=100, hidden_layers=4)},
+    "image": {"full": dict(window=512, epochs=4000), "quick": dict(window=128, epochs=100),
+              "faithful": dict(window=128, epochs=4000, width=64, hidden_layers=5)},
 }
 PRESETS = {"audio": "paper_audio", "image": "paper_image"}
 METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
@@ -102,9 +113,9 @@ def estimate_seconds(spec: SuiteSpec, todo: list[tuple], device: str | None) -> 
     per_epoch = {}
     for model in sorted({m for _, m, _ in todo}):
         stamps = []
-        m = create_model(model, probe_signal, preset=spec.preset, seed=0)
-        cfg = FitConfig.resolve(spec.preset, spec.recipe, probe_signal.in_dim, model=model, epochs=6, device=device,
-                                compile=False)
+        m = create_model(model, probe_signal, preset=spec.preset, seed=0, **spec.model_options)
+        cfg = FitConfig.resolve(spec.preset, spec.recipe, probe_signal.in_dim, model=model,
+                                width=spec.model_options.get("width"), epochs=6, device=device, compile=False)
         fit(m, probe_signal, cfg, callbacks=[lambda *_: stamps.append(time.perf_counter()) and None])
         per_epoch[model] = float(np.median(np.diff(stamps)))
     return sum(per_epoch[m] for _, m, _ in todo) * spec.epochs
@@ -131,7 +142,8 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: di
     size = s["description"].rsplit(",", 1)[0]
     size = size[0].upper() + size[1:]
     lines = [f"# Paper suite `{suite}`, scale `{scale_name}`", "",
-             f"{size}; preset {spec.preset}; {spec.epochs} epochs; seeds {', '.join(map(str, spec.seeds))}; "
+             f"{size}; preset {spec.preset}; recipe `{spec.recipe}`; {spec.epochs} epochs; "
+             f"seeds {', '.join(map(str, spec.seeds))}; "
              f"each model with its own batch size where the paper's code differs (FINER, WIRE, Gauss, ReLU+PE: "
              f"65,536 points per step).", "",
              "psnr_paper = 10·log10(1/MSE) on [-1, 1] data (the paper's PSNR), of the best state by training loss, "
@@ -156,12 +168,13 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: di
         for sig, cells in per.items():
             lines.append(f"| {sig} | " + " | ".join(fmt(cells[m].get(k), digits) if m in cells else "–"
                                                     for m in models) + " |")
-    lines += ["", "## Parameters and time", "", "| model | parameters | seconds per fit (mean over all fits) |",
-              "|---|---:|---:|"]
+    points = s["window"] if suite == "audio" else s["window"] ** 2
+    lines += ["", "## Parameters and time", "",
+              "| model | parameters | per sample | seconds per fit (mean over all fits) |", "|---|---:|---:|---:|"]
     for m in models:
         cells = [c[m] for c in per.values() if m in c]
         secs = np.mean([c["seconds"]["mean"] for c in cells])
-        lines.append(f"| {m} | {cells[0]['parameters']:,} | {secs:.1f} |")
+        lines.append(f"| {m} | {cells[0]['parameters']:,} | {cells[0]['parameters'] / points:.2f} | {secs:.1f} |")
     lines += ["", "## Notes", ""] + notes(per, models, zero) + [
         f"- Scale `{scale_name}`: {spec.settings['description']}",
         "- The paper's numbers are second-hand (SPEC §7, a pre-v1 draft) and at the full protocol; quick-scale "
@@ -201,16 +214,27 @@ def notes(per: dict, models: list[str], zero: dict[str, float]) -> list[str]:
     return out
 
 
-def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names) -> SuiteSpec:
+def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names,
+                 recipe: str = "paper") -> SuiteSpec:
+    """The suite's spec. Under the paper recipe the settings are as they always were (stored
+    records stay valid); another recipe adds its name and epochs to them."""
     scale = SCALES[suite][scale_name]
     w = scale["window"]
+    shape = {k: scale[k] for k in ("width", "hidden_layers") if k in scale}
     description = (f"the central {w:,} of the clip's first 150,000 samples at their full-protocol coordinates"
                    if suite == "audio" else
                    f"the central {w}x{w} of the 512x512 image at its full-protocol coordinates")
+    if shape:
+        description += f", {shape['hidden_layers']} x {shape['width']}"
+    epochs = scale["epochs"]
+    extra = {}
+    if recipe != "paper":
+        epochs = FitConfig.resolve(PRESETS[suite], recipe, 1 if suite == "audio" else 2, width=shape.get("width")).epochs
+        extra = {"recipe": recipe, "epochs": epochs}
     return SuiteSpec(name=f"paper_{suite}_{scale_name}", signals=signal_loaders(suite, scale, names), models=models,
-                     seeds=seeds, preset=PRESETS[suite], epochs=scale["epochs"],
+                     seeds=seeds, preset=PRESETS[suite], epochs=epochs, recipe=recipe, model_options=shape,
                      settings=scale | {"suite": suite, "scale": scale_name,
-                                       "description": f"{description}, {scale['epochs']} epochs"})
+                                       "description": f"{description}, {epochs} epochs"} | extra)
 
 
 def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -> dict[str, SuiteSpec]:
@@ -277,7 +301,9 @@ def restore_markdown(scale_name: str, specs: dict, tables: dict, timing: str) ->
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Reproduce the paper's tables: fitting (audio, image) and restoration.")
     p.add_argument("suite", choices=["audio", "image", "restore"])
-    p.add_argument("--scale", choices=["quick", "full"], default="quick")
+    p.add_argument("--scale", choices=["quick", "faithful", "full"], default="quick")
+    p.add_argument("--recipe", choices=["paper", "fast"], default="paper",
+                   help="training recipe (default: the paper's; fast: the fair race under siren2's default)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--models", help=f"default: {','.join(MODELS)} (restore: siren,siren2)")
     p.add_argument("--clips", help="comma-separated file names (default: every file of the suite)")
@@ -289,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     models = check_models((args.models or ",".join(RESTORE_MODELS if args.suite == "restore" else MODELS)).split(","))
     seeds = check_seeds([int(s) for s in args.seeds.split(",")])
     names = args.clips.split(",") if args.clips else None
-    stem = f"paper_{args.suite}_{args.scale}"
+    stem = f"paper_{args.suite}_{args.scale}" + ("" if args.recipe == "paper" else f"_{args.recipe}")
     if args.suite == "restore":
+        if args.recipe != "paper" or args.scale == "faithful":
+            raise SystemExit("paper.py: the restore suite runs the paper's recipe at the quick or full scale")
         specs = restore_specs(args.scale, models, seeds, names)
         folders = {task: args.results / stem / "runs" / task for task in specs}
     else:
-        specs = {args.suite: fitting_spec(args.suite, args.scale, models, seeds, names)}
+        specs = {args.suite: fitting_spec(args.suite, args.scale, models, seeds, names, args.recipe)}
         folders = {args.suite: args.results / stem / "runs"}
 
     todo = {k: [j for j in spec.jobs() if not (args.resume and load_record(record_path(folders[k], *j), spec)[0])]

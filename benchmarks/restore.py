@@ -63,7 +63,8 @@ def main() -> int:
         print(f"{name}: {clean.num_points:,} points, {task['spec'].label()}, {epochs} epochs, stop {args.stop}")
         start = time.perf_counter()
         shape = {"width": args.width} if args.width else None
-        ev = evaluate(clean, task["spec"], models, seeds, stop=args.stop, fit_options=fit_options, model_options=shape,
+        ev = evaluate(clean, task["spec"], models, seeds, stop=args.stop, recipe="paper", fit_options=fit_options,
+                      model_options=shape,
                       on_run=lambda m, s, run: print(f"  {m:<8} seed {s}: psnr_paper {run.metrics['psnr_paper']:.2f} dB"
                                                      f" ({len(run.result.loss)} epochs, {run.result.seconds:.0f} s)",
                                                      flush=True))

@@ -422,3 +422,15 @@ def test_fit_bad_settings_exit_2(tmp_path, capsys, args, needle):
     code, _, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", *TINY, *args)
     assert code == 2 and len(err) == 1 and err[0].startswith("siren2: error:") and needle in err[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hf.wav"]
+
+
+@pytest.mark.parametrize("script", ["time_to_quality", "fast_lr", "paper"])
+def test_bench_finds_the_source_checkouts_scripts(capsys, script):
+    """`siren2 bench SCRIPT --help` runs benchmarks/SCRIPT.py from the checkout (the cli/ package's path)."""
+    code, stdout, _ = run_cli(capsys, "bench", script, "--help")
+    assert code == 0 and "usage:" in stdout and "--resume" in stdout
+
+
+def test_bench_script_errors_exit_2_with_one_line(capsys):
+    code, _, err = run_cli(capsys, "bench", "time_to_quality", "--suites", "nope")
+    assert code == 2 and len(err) == 1 and "unknown suite 'nope'" in err[0]

@@ -159,6 +159,17 @@ def test_cli_fit_records_recipe_and_stop(tmp_path, capsys):
     assert (cfg["fit"]["recipe"], cfg["fit"]["schedule"], cfg["fit"]["lr"]) == ("paper", "step", 1e-4)
 
 
+def test_cli_time_budget_is_recorded_in_metrics(tmp_path, capsys):
+    wav = write_hf_wav(tmp_path / "a.wav", n=1000)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(capsys, "fit", wav, "--out", out, "--width", 16, "--layers", 2, "--epochs", 100_000,
+                                "--time-budget", 0.5, "--quiet")
+    assert code == 0, err
+    met = json.loads((out / "metrics.json").read_text())
+    assert met["stopped_by"] == "time_budget" and 0.5 <= met["seconds"] < 1.0 and 1 < met["epochs_run"] < 100_000
+    assert "time budget spent" in stdout
+
+
 def test_cli_guard_warning_is_one_line_and_recorded(tmp_path, capsys):
     wav = write_hf_wav(tmp_path / "a.wav", n=1000)
     out = tmp_path / "out"

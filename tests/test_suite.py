@@ -125,3 +125,25 @@ def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_pat
     again = []
     run_suite(s, tmp_path, on_fit=lambda job, rec: again.append(job))
     assert again == []  # resume works the same
+
+
+def test_recipe_shape_and_fit_options_reach_every_fit(tmp_path):
+    s = spec(models=["siren2"], seeds=[0], recipe="fast", model_options={"width": 12}, fit_options={"lr": 2e-3})
+    records, _ = run_suite(s, tmp_path)
+    cfg = records[0]["config"]
+    assert cfg["fit"]["recipe"] == "fast" and cfg["fit"]["lr"] == 2e-3 and cfg["model"]["config"]["width"] == 12
+    assert len(records[0]["seconds_at"]) == 3 and records[0]["seconds_at"][-1] <= records[0]["seconds"] + 1e-3
+
+
+def test_a_record_ended_by_a_rule_is_complete_but_a_short_interrupted_one_is_not(tmp_path):
+    s = spec(models=["siren2"], seeds=[0], signals={"a.wav": lambda: tone(0.05)})
+    run_suite(s, tmp_path)
+    path = record_path(tmp_path, "a.wav", "siren2", 0)
+    rec = json.loads(path.read_text())
+    rec["psnr_paper_per_epoch"] = rec["psnr_paper_per_epoch"][:2]
+    rec["config"]["runtime"] |= {"stopped_by": "diverged", "epochs_run": 2}
+    path.write_text(json.dumps(rec))
+    assert load_record(path, s)[0] is not None
+    rec["config"]["runtime"]["stopped_by"] = "interrupted"
+    path.write_text(json.dumps(rec))
+    assert load_record(path, s) == (None, "incomplete metrics")

@@ -9,8 +9,8 @@ recipe, the model's own defaults and the user's overrides into one config, once.
 * ``fast`` is ours and the default of the ``siren2`` commands: Adam at a peak rate that scales as
   1/H with the hidden width H (Adam moves every weight by about the lr, so a wider layer moves its
   output further per step), a linear warm-up over the first 10 % of the epochs, then a cosine decay
-  to 1 % of the peak, over fewer epochs (see the README's "Time to quality" for the measurements
-  behind each number).
+  to 1 % of the peak, over 500 epochs (images 2000; see the README's "Training recipes" and "Time
+  to quality" for the measurements behind each number).
 
 A schedule maps (config, epoch, progress) to a factor of the peak lr; ``progress`` is the fraction
 of the budget spent (epochs, or wall time under a time budget, whichever is further).
@@ -33,7 +33,7 @@ def cosine_schedule(cfg, epoch: int, progress: float) -> float:
     w = cfg.warmup
     if w > 0 and progress < w:
         return min(1.0, (progress + 1 / cfg.epochs) / w)
-    t = min(1.0, (progress - w) / (1 - w)) if w < 1 else 1.0
+    t = min(1.0, (progress - w) / (1 - w))  # FitConfig keeps warmup < 1
     return cfg.lr_floor + (1 - cfg.lr_floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
@@ -59,14 +59,12 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "paper": Recipe("the paper's protocol: the preset's Adam lr, StepLR(20, γ) and epochs (SPEC §5)"),
     "fast": Recipe(
-        "ours: Adam at a peak lr of 0.3/H (H the hidden width), 10% linear warm-up, cosine decay to 1% "
-        "of the peak, 300 epochs (images 500)",
-        fit={
-            1: dict(schedule="cosine", epochs=300, warmup=0.1, lr_floor=0.01),
-            2: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01),
-            3: dict(schedule="cosine", epochs=300, warmup=0.1, lr_floor=0.01),
-        },
-        lr_times_width={1: 0.3, 2: 0.3, 3: 0.3},
+        "ours: Adam at a peak lr of 0.3/H for audio, 0.125/H for images and volumes (H the hidden width), "
+        "10% linear warm-up, cosine decay to 1% of the peak; 500 epochs (images 2000)",
+        fit={1: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01),
+             2: dict(schedule="cosine", epochs=2000, warmup=0.1, lr_floor=0.01),
+             3: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01)},  # volumes: not measured yet
+        lr_times_width={1: 0.3, 2: 0.125, 3: 0.125},
     ),
 }
 DEFAULT_RECIPE = "fast"  # what the siren2 commands use; the library's FitConfig() stays the paper's

@@ -71,8 +71,11 @@ def load_record(path: Path, spec: SuiteSpec) -> tuple[dict | None, str]:
         return None, "made with other settings"
     metrics = rec.get("metrics")
     curve = rec.get("psnr_paper_per_epoch")
+    runtime = (rec.get("config") or {}).get("runtime") or {}
+    ended_by_rule = runtime.get("stopped_by") not in (None, "epochs", "interrupted")  # e.g. the divergence guard
     if not isinstance(metrics, dict) or not isinstance(metrics.get("psnr_paper"), (int, float)) \
-            or not isinstance(curve, list) or len(curve) != spec.epochs:
+            or not isinstance(curve, list) \
+            or len(curve) != (runtime.get("epochs_run") if ended_by_rule else spec.epochs):
         return None, "incomplete metrics"
     return rec, ""
 

@@ -67,7 +67,7 @@ class FitConfig:
     target_psnr: float | None = None  # stop at the first epoch whose psnr_paper (fitted samples) reaches it
     time_budget: float | None = None  # seconds: stop at the deadline (the best state is kept)
     # Divergence guard: a non-finite loss, or guard_patience epochs in a row above guard_factor × the
-    # best loss, restores the best state and halves the lr; after guard_retries such events, stop.
+    # best loss so far, restores the best state and halves the lr; after guard_retries such events, stop.
     guard_factor: float = 10.0
     guard_patience: int = 10
     guard_retries: int = 4
@@ -112,9 +112,6 @@ class FitConfig:
         return self.lr * SCHEDULES[self.schedule](self, epoch, progress)
 
 
-STOP_REASONS = ("epochs", "target_psnr", "time_budget", "patience", "callback", "diverged", "interrupted")
-
-
 @dataclass
 class FitResult:
     """What a fit returns: the model (best state loaded), its loss history, timings, why it stopped."""
@@ -124,7 +121,7 @@ class FitResult:
     best_loss: float = math.inf
     best_epoch: int = -1
     seconds: float = 0.0
-    stopped_by: str = "epochs"  # one of STOP_REASONS
+    stopped_by: str = "epochs"  # epochs, target_psnr, time_budget, patience, callback, diverged or interrupted
     guard_events: list[dict] = field(default_factory=list)  # the divergence guard's interventions
     val_loss: list[float] = field(default_factory=list)  # validate(model) per epoch, when given
     best_val_loss: float = math.inf

@@ -1,0 +1,50 @@
+"""``siren2`` command line: thin subcommands over the library, one module per command family
+(fitting, restore, analyze, bench). The only package that prints or exits.
+
+Bad input (a missing or corrupt file, a folder that already holds results, a bad option value)
+ends with one line ``siren2: error: FILE: problem`` and exit code 2, leaving nothing on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from ..errors import InputError
+from . import analyze, bench, fitting, restore
+from .options import EXIT_USAGE
+
+
+def _warn_one_line(message, category, filename, lineno, file=None, line=None):
+    print(f"siren2: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = _warn_one_line
+    try:
+        return args.func(args) or 0
+    except (InputError, ValueError) as e:
+        print(f"siren2: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("siren2: interrupted", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    p = argparse.ArgumentParser(prog="siren2", description="Fit signals with SIREN and SIREN² (WINNER), and compare "
+                                "them with the paper's baselines.")
+    p.add_argument("--version", action="version", version=f"siren2 {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    for family in (fitting, restore, analyze, bench):
+        family.add_parsers(sub)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""What the command families share: the recipe options, the stop note, list parsing, the exit code."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+
+EXIT_USAGE = 2
+
+
+def add_schedule_option(p: argparse.ArgumentParser) -> None:
+    """--schedule (alias --recipe): the training recipe, checked when the settings resolve."""
+    from ..recipes import DEFAULT_RECIPE, RECIPES
+
+    p.add_argument("--schedule", "--recipe", dest="recipe", default=DEFAULT_RECIPE, metavar="RECIPE",
+                   help=f"training recipe: {', '.join(RECIPES)} (default: {DEFAULT_RECIPE}; 'paper' reproduces "
+                        "the paper's Adam 1e-4 + StepLR protocol)")
+
+
+def add_recipe_options(p: argparse.ArgumentParser, lr: bool = True) -> None:
+    """--schedule, --epochs, --lr and the stop rules: what every fitting command takes."""
+    add_schedule_option(p)
+    p.add_argument("--epochs", type=int, help="epoch budget (default: the recipe's)")
+    if lr:
+        p.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's, per model)")
+    p.add_argument("--target-psnr", type=float, metavar="DB",
+                   help="stop at the first epoch whose psnr_paper on the fitted samples reaches DB")
+    p.add_argument("--time-budget", type=float, metavar="SECONDS",
+                   help="stop at this many seconds of training, keeping the best state")
+
+
+def recipe_overrides(args) -> dict:
+    """The FitConfig fields of add_recipe_options (None: not given)."""
+    return dict(epochs=args.epochs, lr=getattr(args, "lr", None), target_psnr=args.target_psnr,
+                time_budget=args.time_budget)
+
+
+def stop_note(result) -> str:
+    """Why a fit stopped, when it was not the epoch budget."""
+    notes = {"interrupted": "interrupted: best state so far", "target_psnr": "reached the target PSNR",
+             "time_budget": "time budget spent", "diverged": "stopped by the divergence guard",
+             "patience": "stopped by the hold-out rule", "callback": "stopped by a callback"}
+    return f"  ({notes[result.stopped_by]})" if result.stopped_by in notes else ""
+
+
+def int_list(option: str, text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise InputError(f"{option} {text!r}: expected comma-separated integers, e.g. 0,1,2") from None

@@ -1,0 +1,176 @@
+"""``siren2 denoise``, ``inpaint`` and ``restore-eval``: restoration over siren2.tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import InputError
+from .options import add_recipe_options, int_list, recipe_overrides
+
+
+def add_parsers(sub) -> None:
+    from ..models import list_models
+    from ..presets import PRESETS
+    from ..tasks import HOLDOUT_FRACTION, MIN_GAP, PATIENCE, STOP_RULES
+
+    def common(p, stop: str) -> None:
+        p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
+        p.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+        p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
+        add_recipe_options(p)
+        p.add_argument("--stop", choices=STOP_RULES, default=stop,
+                       help=f"fixed: the epoch budget (the paper's protocol); holdout: stop when held-out observed "
+                            f"samples stop improving (default: {stop})")
+        p.add_argument("--holdout", type=float,
+                       help=f"holdout: fraction of the observed samples left out of training "
+                            f"(default {HOLDOUT_FRACTION})")
+        p.add_argument("--patience", type=int, help=f"holdout: epochs without improvement to stop (default {PATIENCE})")
+        p.add_argument("--width", type=int)
+        p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
+        p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    d = sub.add_parser("denoise", help="restore a noisy audio or image file (no clean reference needed)")
+    d.add_argument("file", type=Path)
+    d.add_argument("--model", default="siren2", choices=list(list_models()))
+    d.add_argument("--seed", type=int, default=0)
+    common(d, "holdout")
+    d.set_defaults(func=cmd_restore)
+
+    i = sub.add_parser("inpaint", help="fill missing samples of an audio file or pixels of an image")
+    i.add_argument("file", type=Path)
+    g = i.add_mutually_exclusive_group(required=True)
+    g.add_argument("--mask", type=Path, help="nonzero = observed, 0 = missing: audio a wav/flac or .npy of N values, "
+                   "images an image of the same size or .npy (H, W)")
+    g.add_argument("--gaps", choices=["auto"], help="audio: runs of exact zeros (digital silence) inside the clip "
+                   "are missing")
+    i.add_argument("--min-gap", type=int, default=MIN_GAP,
+                   help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
+    i.add_argument("--model", default="siren2", choices=list(list_models()))
+    i.add_argument("--seed", type=int, default=0)
+    common(i, "fixed")
+    i.set_defaults(func=cmd_restore)
+
+    e = sub.add_parser("restore-eval", help="corrupt a clean file, restore it with models x seeds, score vs clean")
+    e.add_argument("file", type=Path, help="the clean audio or image")
+    c = e.add_mutually_exclusive_group(required=True)
+    c.add_argument("--noise-std", type=float, help="Gaussian noise of this σ (of the [-1, 1] range)")
+    c.add_argument("--noise-snr", type=float, help="Gaussian noise at this SNR (dB)")
+    c.add_argument("--missing", type=float, help="this fraction of samples (pixels) missing at random")
+    c.add_argument("--gaps", help="audio: COUNTxLENGTHms gaps, e.g. 20x10ms")
+    e.add_argument("--models", default="siren,siren2", help="comma-separated (default: siren,siren2)")
+    e.add_argument("--seeds", default="0,1,2", help="comma-separated; each draws the corruption and the init")
+    e.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    common(e, "fixed")
+    e.set_defaults(func=cmd_restore_eval)
+
+
+def _restore_settings(args, signal) -> tuple[str, dict, dict, float]:
+    """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options
+    (the recipe is ``args.recipe``)."""
+    from ..presets import get_preset
+    from ..tasks import HOLDOUT_FRACTION
+
+    if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
+        raise InputError("--patience and --holdout apply to --stop holdout")
+    preset_name, _ = get_preset(args.preset, signal.in_dim)
+    fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
+        patience=args.patience, device=args.device, progress=not args.quiet)).items() if v is not None}
+    model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
+    return preset_name, fit_options, model_options, HOLDOUT_FRACTION if args.holdout is None else args.holdout
+
+
+def cmd_restore(args) -> int:
+    """denoise and inpaint: restore ``args.file``, write what 'siren2 fit' writes (+ mask.npy for inpaint)."""
+    import numpy as np
+
+    from ..runs import OutputDir, write_run
+    from ..signals import load_signal
+    from ..tasks import load_mask, restore, silence_mask
+    from ..train import FitConfig
+
+    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
+    signal = load_signal(args.file)
+    inpaint = args.command == "inpaint"
+    mask = None
+    if inpaint:
+        mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
+    preset, fit_options, model_options, holdout = _restore_settings(args, signal)
+    cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, width=args.width, seed=args.seed,
+                            **fit_options)
+    run = restore(signal, mask, args.model, stop=args.stop, fit_config=cfg, holdout=holdout, preset=preset,
+                  model_options=model_options, keep_observed=inpaint)
+    with out:
+        write_run(out, run, signal)
+        if inpaint:
+            np.save(out / "mask.npy", mask)
+    rec = run.config["restoration"]
+    how = (f"stopped at epoch {rec['epochs_run']} (best {rec['best_epoch'] + 1}) by the hold-out rule"
+           if rec["stopped_early"] else f"{rec['epochs_run']} epochs ({rec['rule']})")
+    missing = f", {1 - rec['observed_fraction']:.1%} of the samples missing" if inpaint else ""
+    print(f"{args.file}: {args.model}{missing}; {how}, {run.result.seconds:.1f} s on {run.result.device}")
+    print("  " + "  ".join(f"{k} {v:.4g}" for k, v in run.metrics.items()))
+    print(f"  outputs in {args.out}/")
+    return 0
+
+
+def cmd_restore_eval(args) -> int:
+    import numpy as np
+
+    from .. import plots
+    from ..compare import check_models, check_seeds
+    from ..presets import PRESETS
+    from ..runs import OutputDir
+    from ..signals import load_signal, save_signal
+    from ..tasks import CorruptionSpec, evaluate, parse_gaps
+
+    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
+    models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
+    seeds = check_seeds(int_list("--seeds", args.seeds))
+    if args.gaps is not None:
+        count, length_ms = parse_gaps(args.gaps)
+        spec = CorruptionSpec("gaps", count, length_ms)
+    else:
+        kind, value = next((k, v) for k, v in (("noise_std", args.noise_std), ("noise_snr", args.noise_snr),
+                                                ("missing", args.missing)) if v is not None)
+        spec = CorruptionSpec(kind, value)
+    max_samples = args.max_samples
+    if max_samples is None:  # the preset's audio length (images ignore it)
+        max_samples = PRESETS[args.preset or "paper_audio"].max_samples
+    clean = load_signal(args.file, max_samples=max_samples or None)
+    spec.apply(clean, seeds[0])  # a level that cannot be met fails here, before any fit
+    preset, fit_options, model_options, holdout = _restore_settings(args, clean)
+    print(f"{args.file}: {clean.num_points:,} points, {spec.label()}; {', '.join(models)} x seeds "
+          f"{', '.join(map(str, seeds))}, stop {args.stop}")
+
+    def on_run(model, seed, run):
+        m, rec = run.metrics, run.config["restoration"]
+        print(f"  {model:<10} seed {seed}: psnr_paper {m['psnr_paper']:.2f} dB, {rec['epochs_run']} epochs, "
+              f"{run.result.seconds:.1f} s", flush=True)
+
+    ev = evaluate(clean, spec, models, seeds, stop=args.stop, preset=preset, recipe=args.recipe,
+                  fit_options=fit_options,
+                  model_options=model_options, holdout=holdout, on_run=on_run)
+    suffix = {"audio": ".wav", "image": ".png"}.get(clean.kind, ".npy")
+    with out:
+        (out / "table.md").write_text(ev.table())
+        out.write_json("results.json", ev.to_json())
+        save_signal(clean.with_values(ev.example["corrupted"]), out / f"corrupted{suffix}")
+        for name in models:
+            save_signal(clean.with_values(ev.example[name]), out / f"restored_{name}{suffix}")
+        if spec.removes_samples:
+            np.save(out / "mask.npy", ev.example["mask"])
+        restored = {m: ev.example[m] for m in models}
+        first_missing = int(np.argmin(ev.example["mask"])) if spec.removes_samples else None  # the close-up
+        if clean.kind == "audio":
+            plots.restoration_audio(clean.values[:, 0], ev.example["corrupted"][:, 0],
+                                    {m: v[:, 0] for m, v in restored.items()}, clean.sample_rate,
+                                    out / "restoration.png", center=first_missing)
+        elif clean.kind == "image":
+            shape = (*clean.grid, clean.channels)
+            plots.restoration_image(clean.values.reshape(shape), ev.example["corrupted"].reshape(shape),
+                                    {m: v.reshape(shape) for m, v in restored.items()}, out / "restoration.png")
+    print()
+    print(ev.table(), end="")
+    print(f"\noutputs in {args.out}/ (files and figures of seed {seeds[0]})")
+    return 0

@@ -1,0 +1,49 @@
+"""Settings of the benchmark scripts that tables depend on (the scripts themselves run for minutes)."""
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import paper  # noqa: E402
+import time_to_quality as ttq  # noqa: E402
+from siren2 import FitConfig, create_model, num_parameters  # noqa: E402
+
+
+def params(in_dim, width, layers):
+    return num_parameters(create_model("siren2", in_dim=in_dim, s0=0.0, s1=0.0, width=width, hidden_layers=layers))
+
+
+@pytest.mark.parametrize("suite,in_dim,points", [("audio", 1, lambda w: w), ("image", 2, lambda w: w * w)])
+def test_faithful_scale_holds_about_one_parameter_per_sample(suite, in_dim, points):
+    s = paper.SCALES[suite]["faithful"]
+    ratio = params(in_dim, s["width"], s["hidden_layers"]) / points(s["window"])
+    assert 0.9 < ratio < 1.1, ratio
+    assert s["epochs"] == FitConfig.resolve(paper.PRESETS[suite], "paper", in_dim).epochs  # the paper's budget
+
+
+@pytest.mark.parametrize("suite", ["audio", "image", "full"])
+def test_time_to_quality_suites_hold_about_one_parameter_per_sample(suite):
+    s = ttq.SUITES[suite]
+    in_dim, points = (1, s["window"]) if s["folder"] == "audio" else (2, s["window"] ** 2)
+    assert 0.9 < params(in_dim, s["width"], s["hidden_layers"]) / points < 1.1
+
+
+def test_time_to_quality_reads_speedup_and_equal_time_psnr_off_the_curves():
+    paper_rec = {"signal": "x", "seed": 0, "psnr_paper_per_epoch": [10, 20, 30, 40], "seconds_at": [1, 2, 3, 4],
+                 "seconds": 4.0}
+    fast_rec = {"signal": "x", "seed": 0, "psnr_paper_per_epoch": [15, 41, 39, 45], "seconds_at": [0.5, 1, 1.5, 2],
+                "seconds": 2.0}
+    row = ttq.compare_pair(paper_rec, fast_rec)
+    assert row["target_psnr"] == 40 and row["paper_seconds_to_target"] == 4
+    assert row["fast_epochs_to_target"] == 2 and row["fast_seconds_to_target"] == 1 and row["speedup"] == 4
+    assert row["paper_psnr_at_0.3"] == 10 and row["fast_psnr_at_0.3"] == 41  # 1.2 s: paper's epoch 1, fast's 2
+    assert row["fast_psnr_at_1"] == 45  # fast ended at 2 s and keeps its final best
+    never = dict(fast_rec, psnr_paper_per_epoch=[1, 2, 3, 4])
+    assert ttq.compare_pair(paper_rec, never)["speedup"] is None
+    assert ttq.psnr_at(paper_rec, 0.5) == -math.inf
+    assert np.array_equal(ttq.best_so_far([1, 3, 2, float("nan")]), [1, 3, 3, 3])
