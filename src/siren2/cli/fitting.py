@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_recipe_options, add_schedule_option, int_list, recipe_overrides, stop_note
+from .options import add_recipe_options, add_schedule_option, models_and_seeds, recipe_overrides, stop_note
 
 
 def add_parsers(sub) -> None:
@@ -159,15 +159,14 @@ def cmd_fit(args) -> int:
 def cmd_compare(args) -> int:
     from tqdm.auto import tqdm
 
-    from ..compare import check_models, check_seeds, compare, write_comparison
+    from ..compare import compare, write_comparison
     from ..presets import PRESETS, get_preset
     from ..runs import OutputDir
     from ..signals import load_signal
     from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
-    seeds = check_seeds(int_list("--seeds", args.seeds))
+    models, seeds = models_and_seeds(args)
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs {args.epochs}: must be at least 1")
     max_samples = args.max_samples

@@ -44,6 +44,14 @@ def stop_note(result) -> str:
     return f"  ({notes[result.stopped_by]})" if result.stopped_by in notes else ""
 
 
+def models_and_seeds(args) -> tuple[list[str], list[int]]:
+    """--models and --seeds, checked (registered, no repeats, integers)."""
+    from ..compare import check_models, check_seeds
+
+    models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
+    return models, check_seeds(int_list("--seeds", args.seeds))
+
+
 def int_list(option: str, text: str) -> list[int]:
     try:
         return [int(v) for v in text.split(",")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_recipe_options, int_list, recipe_overrides
+from .options import add_recipe_options, models_and_seeds, recipe_overrides
 
 
 def add_parsers(sub) -> None:
@@ -118,15 +118,13 @@ def cmd_restore_eval(args) -> int:
     import numpy as np
 
     from .. import plots
-    from ..compare import check_models, check_seeds
     from ..presets import PRESETS
     from ..runs import OutputDir
     from ..signals import load_signal, save_signal
     from ..tasks import CorruptionSpec, evaluate, parse_gaps
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
-    seeds = check_seeds(int_list("--seeds", args.seeds))
+    models, seeds = models_and_seeds(args)
     if args.gaps is not None:
         count, length_ms = parse_gaps(args.gaps)
         spec = CorruptionSpec("gaps", count, length_ms)
