@@ -3,9 +3,9 @@
     python benchmarks/fast_lr.py --resume
     python benchmarks/fast_lr.py --models finer++,wire --factors 0.5,1,2
 
-For every model and every factor f, one fit with peak lr = f x the recipe's rate (0.3/H) and the
-recipe's budget (cosine, 300 epochs audio / 500 images), seed 0, on the two tuning signals SIREN²'s
-rate was chosen on: the central 30,000 samples of relay.wav (4 x 100) and the central 128x128 of
+For every model and every factor f, one fit with peak lr = f x the recipe's rate (0.3/H audio,
+0.1/H images) and the recipe's budget (cosine, 500 epochs audio / 2000 images), seed 0, on the two
+tuning signals SIREN²'s rate was chosen on: the central 30,000 samples of relay.wav (4 x 100) and the central 128x128 of
 camera.png (5 x 64), both at full-protocol coordinates (about 1 parameter per sample). The best
 factor per model and modality is what `siren2.models` records (``lr_factor``); the table says where
 a model is better off away from SIREN²'s rate. Each fit is one JSON record under
@@ -52,6 +52,14 @@ def spec_for(modality: str, model: str, factor: float) -> SuiteSpec:
                                "epochs": base.epochs, "schedule": base.schedule, "warmup": base.warmup})
 
 
+def describe(modality: str) -> str:
+    s = SIGNALS[modality]
+    base = FitConfig.resolve(s["preset"], "fast", 1 if s["kind"] == "audio" else 2, width=s["width"])
+    size = f"central {s['window']:,} samples" if s["kind"] == "audio" else f"central {s['window']}x{s['window']}"
+    return (f"{Path(s['path']).name}, {size}, {s['hidden_layers']} x {s['width']}, {base.epochs} epochs, "
+            f"rate x1 = {base.lr:.3g}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Tune each model's peak lr under the fast recipe.")
     p.add_argument("--models", default=",".join(list_models()))
@@ -86,9 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             break
     best = {m: {model: max(per, key=per.get) for model, per in cells.items()} for m, cells in table.items()}
     lines = ["# Peak learning rate of each model under the `fast` recipe", "",
-             "Best psnr_paper (dB) after the fast recipe's budget, seed 0, for peak lr = factor x 0.3/H. "
-             "Audio: relay.wav, central 30,000 samples, 4 x 100, 300 epochs; image: camera.png, central 128x128, "
-             "5 x 64, 500 epochs (about 1 parameter per sample). Bold: the best factor per model.", ""]
+             "Best psnr_paper (dB) after the fast recipe's budget, seed 0, for peak lr = factor x the recipe's "
+             "rate. " + "; ".join(f"{m}: {describe(m)}" for m in modalities) +
+             " (about 1 parameter per sample). Bold: the best factor per model.", ""]
     for modality, cells in table.items():
         fs = sorted({f for per in cells.values() for f in per})
         lines += [f"## {modality}", "", "| model | " + " | ".join(f"x{f:g}" for f in fs) + " |",

@@ -20,12 +20,17 @@ Scales:
          so absolute numbers are not the paper's; the comparison between models is the point.
   faithful  about 1 parameter per sample, as the paper: audio the central 30,000 samples with
          4 x 100 networks, images the central 128x128 with 5 x 64, the paper's epochs (1000, 4000).
-         On these windows the mini-batch models' 65,536-point batches are one full batch, so every
-         model takes one step per epoch (equal optimizer steps).
+         Two protocols in one table. The paper's: the mini-batch models (FINER, FINER++, FINER²,
+         WIRE, Gauss, ReLU+PE) keep the paper's optimizer steps per epoch, their batch scaled with
+         the window (150,000 / 65,536 -> 3 steps: 10,000-point batches; 512² / 65,536 -> 4 steps:
+         4,096-point batches), while SIREN, SIREN² and SIREN+RFF take one full-batch step. Equal
+         optimizer steps: the same mini-batch models again on full batch (labelled
+         ``<model>@fullbatch``), one step per epoch like the rest.
 
-``--recipe fast`` runs the suite under siren2's `fast` recipe (its epochs: 300 audio, 500 images;
-each model at its own peak rate) instead of the paper's: the fair race of every model under one
-budget. Its records and tables get a ``_fast`` suffix.
+``--recipe fast`` runs the suite under siren2's `fast` recipe (its epochs: 500 audio, 2000 images;
+every model on full batch at its own peak rate, ``siren2.models`` ``lr_factor``) instead of the
+paper's: the fair race of every model under one budget. Its records and tables get a ``_fast``
+suffix.
 
 Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay σ 0.05 noise, relay
 30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, full at the
@@ -40,6 +45,7 @@ figures (PSNR per epoch per signal, per-signal bar chart) beside them.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -50,7 +56,7 @@ from _common import DATA, RESULTS, machine, write_results
 from siren2 import FitConfig, crop, load_signal, plots
 from siren2.compare import check_models, check_seeds
 from siren2.metrics import CONVENTIONS, psnr_paper
-from siren2.models import create_model
+from siren2.models import create_model, fit_defaults
 from siren2.signals import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
 from siren2.train import fit
@@ -67,6 +73,8 @@ SCALES = {
               "faithful": dict(window=128, epochs=4000, width=64, hidden_layers=5)},
 }
 PRESETS = {"audio": "paper_audio", "image": "paper_image"}
+PAPER_BATCH = 65_536  # the reference code's mini-batch, in points (SPEC §4)
+FULLBATCH = "@fullbatch"  # label suffix: a mini-batch model on full batch (equal optimizer steps)
 METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
 # SPEC §7, second-hand from a pre-v1 draft: psnr_paper (dB), mean over clips (audio: over 12 clips,
 # 4 of which are not available here) and 5 seeds.
@@ -111,13 +119,15 @@ def estimate_seconds(spec: SuiteSpec, todo: list[tuple], device: str | None) -> 
     first = next(iter(spec.signals))
     probe_signal = spec.signals[first]()
     per_epoch = {}
-    for model in sorted({m for _, m, _ in todo}):
+    for label in sorted({m for _, m, _ in todo}):
         stamps = []
+        model, options = spec.variants.get(label, (label, {}))
         m = create_model(model, probe_signal, preset=spec.preset, seed=0, **spec.model_options)
         cfg = FitConfig.resolve(spec.preset, spec.recipe, probe_signal.in_dim, model=model,
-                                width=spec.model_options.get("width"), epochs=6, device=device, compile=False)
+                                width=spec.model_options.get("width"), epochs=6, device=device, compile=False,
+                                **options)
         fit(m, probe_signal, cfg, callbacks=[lambda *_: stamps.append(time.perf_counter()) and None])
-        per_epoch[model] = float(np.median(np.diff(stamps)))
+        per_epoch[label] = float(np.median(np.diff(stamps)))
     return sum(per_epoch[m] for _, m, _ in todo) * spec.epochs
 
 
@@ -143,44 +153,71 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: di
     size = size[0].upper() + size[1:]
     lines = [f"# Paper suite `{suite}`, scale `{scale_name}`", "",
              f"{size}; preset {spec.preset}; recipe `{spec.recipe}`; {spec.epochs} epochs; "
-             f"seeds {', '.join(map(str, spec.seeds))}; "
-             f"each model with its own batch size where the paper's code differs (FINER, WIRE, Gauss, ReLU+PE: "
-             f"65,536 points per step).", "",
+             f"seeds {', '.join(map(str, spec.seeds))}. " + batches_line(spec), "",
              "psnr_paper = 10·log10(1/MSE) on [-1, 1] data (the paper's PSNR), of the best state by training loss, "
              "mean ± sample std (ddof=1) over seeds.", ""]
-    lines += ["## psnr_paper (dB)", "", "The last column is the score of an all-zero output (10·log10(1/mean(y²))): "
-              "a model near it has not started to fit.", "",
-              "| signal | " + " | ".join(models) + " | zero output |", "|---|" + "---:|" * (len(models) + 1)]
-    for sig, cells in per.items():
-        lines.append(f"| {sig} | " + " | ".join(fmt(cells[m]["psnr_paper"]) if m in cells else "–"
-                                                for m in models) + f" | {zero[sig]:.2f} |")
-    lines.append("| **mean over signals** | " + " | ".join(
-        f"**{overall[m]['psnr_paper']:.2f}**" if m in overall else "–" for m in models)
-        + f" | {np.mean([zero[s] for s in per]):.2f} |")
-    paper = PAPER[suite]
-    for sig, nums in paper.items():
-        label = "paper (mean over its 12 clips)" if sig == "mean" else f"paper: {sig}"
-        lines.append(f"| {label} | " + " | ".join(f"{nums[m]:.1f}" if m in nums else "" for m in models) + " | |")
+    found = []
+    for title, cols in protocols(spec).items():
+        per_p = {sig: {h: cells[m] for h, m in cols.items() if m in cells} for sig, cells in per.items()}
+        overall_p = {h: overall[m] for h, m in cols.items() if m in overall}
+        heads = [h for h in cols if any(h in cells for cells in per_p.values())]
+        lines += [f"## psnr_paper (dB){': ' + title if title else ''}", "",
+                  "The last column is the score of an all-zero output (10·log10(1/mean(y²))): "
+                  "a model near it has not started to fit.", "",
+                  "| signal | " + " | ".join(heads) + " | zero output |", "|---|" + "---:|" * (len(heads) + 1)]
+        for sig, cells in per_p.items():
+            lines.append(f"| {sig} | " + " | ".join(fmt(cells[h]["psnr_paper"]) if h in cells else "–"
+                                                    for h in heads) + f" | {zero[sig]:.2f} |")
+        lines.append("| **mean over signals** | " + " | ".join(
+            f"**{overall_p[h]['psnr_paper']:.2f}**" if h in overall_p else "–" for h in heads)
+            + f" | {np.mean([zero[s] for s in per]):.2f} |")
+        for sig, nums in PAPER[suite].items():
+            label = "paper (mean over its 12 clips)" if sig == "mean" else f"paper: {sig}"
+            lines.append(f"| {label} | " + " | ".join(f"{nums[h]:.1f}" if h in nums else "" for h in heads) + " | |")
+        lines.append("")
+        found += ([f"- In {title}:"] if title else []) + [("  " if title else "") + n
+                                                          for n in notes(per_p, heads, zero)]
     for k in metrics[1:]:
-        lines += ["", f"## {k}", "", f"{CONVENTIONS[k]}.", "", "| signal | " + " | ".join(models) + " |",
+        lines += [f"## {k}", "", f"{CONVENTIONS[k]}.", "", "| signal | " + " | ".join(models) + " |",
                   "|---|" + "---:|" * len(models)]
         digits = 4 if k == "ssim" else 2
         for sig, cells in per.items():
             lines.append(f"| {sig} | " + " | ".join(fmt(cells[m].get(k), digits) if m in cells else "–"
                                                     for m in models) + " |")
+        lines.append("")
     points = s["window"] if suite == "audio" else s["window"] ** 2
-    lines += ["", "## Parameters and time", "",
+    lines += ["## Parameters and time", "",
               "| model | parameters | per sample | seconds per fit (mean over all fits) |", "|---|---:|---:|---:|"]
     for m in models:
         cells = [c[m] for c in per.values() if m in c]
         secs = np.mean([c["seconds"]["mean"] for c in cells])
         lines.append(f"| {m} | {cells[0]['parameters']:,} | {cells[0]['parameters'] / points:.2f} | {secs:.1f} |")
-    lines += ["", "## Notes", ""] + notes(per, models, zero) + [
+    lines += ["", "## Notes", ""] + found + [
         f"- Scale `{scale_name}`: {spec.settings['description']}",
         "- The paper's numbers are second-hand (SPEC §7, a pre-v1 draft) and at the full protocol; quick-scale "
         "numbers are not comparable to them in absolute terms.",
         f"- {timing}"]
     return "\n".join(lines) + "\n"
+
+
+def batches_line(spec: SuiteSpec) -> str:
+    if any(m.endswith(FULLBATCH) for m in spec.models):
+        return ("Mini-batch models (FINER, FINER++, FINER², WIRE, Gauss, ReLU+PE) both at the paper's optimizer "
+                "steps per epoch and on full batch (`@fullbatch`): see the two psnr_paper tables.")
+    return ("Each model with its own batch size where the paper's code differs (FINER, FINER++, FINER², WIRE, Gauss, "
+            "ReLU+PE: 65,536 points per step; on a window of fewer points, one full batch).")
+
+
+def protocols(spec: SuiteSpec) -> dict[str, dict[str, str]]:
+    """The psnr tables of a suite: title -> {column header: job label}. A suite with
+    ``@fullbatch`` variants gets two, the paper's protocol and equal optimizer steps."""
+    base = [m for m in spec.models if not m.endswith(FULLBATCH)]
+    if not any(m.endswith(FULLBATCH) for m in spec.models):
+        return {"": {m: m for m in base}}
+    return {f"the paper's protocol (mini-batch models: {spec.settings['steps_per_epoch']} steps per epoch of "
+            f"{spec.settings['batch_size']:,} points; SIREN, SIREN², SIREN+RFF: 1 full-batch step)": {m: m for m in base},
+            "equal optimizer steps (every model: 1 full-batch step per epoch)":
+                {m: m + FULLBATCH if m + FULLBATCH in spec.models else m for m in base}}
 
 
 def machine_line() -> str:
@@ -214,12 +251,36 @@ def notes(per: dict, models: list[str], zero: dict[str, float]) -> list[str]:
     return out
 
 
+def minibatch(suite: str, window: int) -> dict:
+    """The paper's optimizer steps per epoch at the full protocol (the reference code's 65,536-point
+    batches over 150,000 samples or 512² pixels), and the batch that keeps them on ``window``."""
+    full = FULL["audio"] if suite == "audio" else FULL["image"] ** 2
+    points = window if suite == "audio" else window ** 2
+    steps = math.ceil(full / PAPER_BATCH)
+    return {"steps_per_epoch": steps, "batch_size": math.ceil(points / steps), "points": points}
+
+
+def protocol_variants(suite: str, window: int, models: list[str]) -> tuple[list[str], dict]:
+    """Job labels and variants of the faithful scale: each mini-batch model at the paper's steps
+    per epoch, and again as ``<model>@fullbatch`` (one step per epoch, as SIREN²)."""
+    mb = minibatch(suite, window)
+    batched = [m for m in models if fit_defaults(m).get("batch_size")]
+    variants = {m: (m, {"batch_size": mb["batch_size"]}) for m in batched}
+    variants |= {m + FULLBATCH: (m, {"batch_size": mb["points"]}) for m in batched}
+    return models + [m + FULLBATCH for m in batched], variants
+
+
 def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names,
                  recipe: str = "paper") -> SuiteSpec:
     """The suite's spec. Under the paper recipe the settings are as they always were (stored
-    records stay valid); another recipe adds its name and epochs to them."""
+    records stay valid); another recipe adds its name and epochs to them. The faithful scale under
+    the paper recipe runs both protocols (:func:`protocol_variants`)."""
     scale = SCALES[suite][scale_name]
     w = scale["window"]
+    labels, variants, extra = models, {}, {}
+    if scale_name == "faithful" and recipe == "paper":
+        labels, variants = protocol_variants(suite, w, models)
+        extra = {k: v for k, v in minibatch(suite, w).items() if k != "points"}
     shape = {k: scale[k] for k in ("width", "hidden_layers") if k in scale}
     description = (f"the central {w:,} of the clip's first 150,000 samples at their full-protocol coordinates"
                    if suite == "audio" else
@@ -227,14 +288,15 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
     if shape:
         description += f", {shape['hidden_layers']} x {shape['width']}"
     epochs = scale["epochs"]
-    extra = {}
     if recipe != "paper":
         epochs = FitConfig.resolve(PRESETS[suite], recipe, 1 if suite == "audio" else 2, width=shape.get("width")).epochs
         extra = {"recipe": recipe, "epochs": epochs}
-    return SuiteSpec(name=f"paper_{suite}_{scale_name}", signals=signal_loaders(suite, scale, names), models=models,
+    if suite == "audio" and scale_name == "faithful":
+        extra["audio_peak"] = "whole file"  # divided by the file's peak, then cut (signals.load_audio)
+    return SuiteSpec(name=f"paper_{suite}_{scale_name}", signals=signal_loaders(suite, scale, names), models=labels,
                      seeds=seeds, preset=PRESETS[suite], epochs=epochs, recipe=recipe, model_options=shape,
-                     settings=scale | {"suite": suite, "scale": scale_name,
-                                       "description": f"{description}, {epochs} epochs"} | extra)
+                     variants=variants,
+                     settings=scale | {"suite": suite, "scale": scale_name, "description": f"{description}, {epochs} epochs"} | extra)
 
 
 def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -> dict[str, SuiteSpec]:

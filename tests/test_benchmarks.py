@@ -47,3 +47,20 @@ def test_time_to_quality_reads_speedup_and_equal_time_psnr_off_the_curves():
     assert ttq.compare_pair(paper_rec, never)["speedup"] is None
     assert ttq.psnr_at(paper_rec, 0.5) == -math.inf
     assert np.array_equal(ttq.best_so_far([1, 3, 2, float("nan")]), [1, 3, 3, 3])
+
+
+@pytest.mark.parametrize("suite,steps,batch", [("audio", 3, 10_000), ("image", 4, 4_096)])
+def test_faithful_scale_keeps_the_papers_minibatch_steps_per_epoch(suite, steps, batch):
+    # the reference code: 65,536-point batches over 150,000 samples (3 steps) or 512² pixels (4 steps)
+    mb = paper.minibatch(suite, paper.SCALES[suite]["faithful"]["window"])
+    assert mb["steps_per_epoch"] == steps and mb["batch_size"] == batch
+    assert math.ceil(mb["points"] / mb["batch_size"]) == steps  # the window takes as many steps
+
+
+def test_faithful_scale_runs_each_minibatch_model_under_both_protocols():
+    models = ["siren", "siren2", "finer++", "wire"]
+    labels, variants = paper.protocol_variants("audio", 30_000, models)
+    assert labels == models + ["finer++@fullbatch", "wire@fullbatch"]
+    assert variants["finer++"] == ("finer++", {"batch_size": 10_000})
+    assert variants["wire@fullbatch"] == ("wire", {"batch_size": 30_000})  # one step per epoch, as SIREN²
+    assert "siren2" not in variants  # full batch already

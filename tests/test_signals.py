@@ -184,7 +184,9 @@ def test_max_samples_truncates(tmp_path):
     path = _write_wav_int16(tmp_path / "long.wav", x)
     s = load_signal(path, max_samples=100)
     assert s.values.shape == (100, 1) and s.grid == (100,)
-    assert float(np.max(np.abs(s.values))) == 1.0  # normalized on what was kept
+    # as the paper's code: divided by the whole file's peak (beyond the cut), then cut
+    assert s.peak == pytest.approx(32767 / 32768)
+    assert float(np.max(np.abs(s.values))) == pytest.approx(10000 / 32767, rel=1e-6)
     np.testing.assert_allclose(s.values[:, 0] * s.peak, x[:100, 0] / 32768, atol=1e-6)
     assert load_signal(path, max_samples=5000).values.shape == (1000, 1)  # longer than the file: all of it
 

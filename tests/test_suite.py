@@ -147,3 +147,16 @@ def test_a_record_ended_by_a_rule_is_complete_but_a_short_interrupted_one_is_not
     rec["config"]["runtime"]["stopped_by"] = "interrupted"
     path.write_text(json.dumps(rec))
     assert load_record(path, s) == (None, "incomplete metrics")
+
+
+def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path):
+    s = spec(models=["finer", "finer@b64"], seeds=[0], signals={"a.wav": lambda: tone(0.05)},
+             variants={"finer@b64": ("finer", {"batch_size": 64})})
+    records, _ = run_suite(s, tmp_path)
+    by = {r["model"]: r for r in records}
+    assert set(by) == {"finer", "finer@b64"}
+    assert by["finer@b64"]["config"]["model"]["name"] == by["finer"]["config"]["model"]["name"] == "finer"
+    assert by["finer@b64"]["config"]["fit"]["batch_size"] == 64
+    assert by["finer"]["config"]["fit"]["batch_size"] == 65_536  # the registry's default
+    assert record_path(tmp_path, "a.wav", "finer@b64", 0).exists()
+    assert set(aggregate(records, ["psnr_paper"])["per_signal"]["a.wav"]) == {"finer", "finer@b64"}

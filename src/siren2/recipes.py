@@ -59,12 +59,12 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "paper": Recipe("the paper's protocol: the preset's Adam lr, StepLR(20, γ) and epochs (SPEC §5)"),
     "fast": Recipe(
-        "ours: Adam at a peak lr of 0.3/H for audio, 0.125/H for images and volumes (H the hidden width), "
+        "ours: Adam at a peak lr of 0.3/H for audio, 0.1/H for images and volumes (H the hidden width), "
         "10% linear warm-up, cosine decay to 1% of the peak; 500 epochs (images 2000)",
         fit={1: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01),
              2: dict(schedule="cosine", epochs=2000, warmup=0.1, lr_floor=0.01),
              3: dict(schedule="cosine", epochs=500, warmup=0.1, lr_floor=0.01)},  # volumes: not measured yet
-        lr_times_width={1: 0.3, 2: 0.125, 3: 0.125},
+        lr_times_width={1: 0.3, 2: 0.1, 3: 0.1},
     ),
 }
 DEFAULT_RECIPE = "fast"  # what the siren2 commands use; the library's FitConfig() stays the paper's

@@ -156,13 +156,15 @@ def _check_finite(path: Path, data: np.ndarray) -> None:
 
 
 def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True) -> Signal:
-    """Read audio with soundfile. As the paper: mono mix, divided by max|x|, first ``max_samples``."""
+    """Read audio with soundfile. As the paper's code: mono mix, divided by max|x| of the whole
+    file, then the first ``max_samples`` (so a cut's own peak may lie below 1)."""
     import soundfile as sf
 
     path = _check_readable(path)
     try:
         info = sf.info(str(path))
         data, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=max_samples or -1)
+        peak = _file_peak(path, mono) if max_samples and info.frames > max_samples else None
     except (RuntimeError, sf.LibsndfileError) as e:  # corrupt or not audio
         raise InputError(f"{path}: cannot read audio ({_first_line(e)})") from None
     if data.shape[0] == 0:
@@ -170,7 +172,7 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
     _check_finite(path, data)
     if mono:
         data = data.mean(axis=1, keepdims=True)
-    peak = float(np.max(np.abs(data)))
+    peak = float(np.max(np.abs(data))) if peak is None else peak
     if peak == 0.0:
         warnings.warn(f"{path}: audio is silent (all zeros)", stacklevel=2)
         peak = 1.0
@@ -183,6 +185,17 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
         subtype=info.subtype,
         source=str(path),
     )
+
+
+def _file_peak(path: Path, mono: bool) -> float:
+    """max|x| over every frame of the file (of the mono mix when ``mono``), read in blocks."""
+    import soundfile as sf
+
+    peak = 0.0
+    for block in sf.blocks(str(path), blocksize=1 << 16, dtype="float64", always_2d=True):
+        _check_finite(path, block)
+        peak = max(peak, float(np.max(np.abs(block.mean(axis=1) if mono else block), initial=0.0)))
+    return peak
 
 
 def load_image(path: str | os.PathLike) -> Signal:

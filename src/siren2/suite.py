@@ -47,6 +47,9 @@ class SuiteSpec:
     recipe: str = "paper"  # the paper's tables use the paper's recipe
     model_options: dict = field(default_factory=dict)  # network shape over the preset's (width, hidden_layers)
     fit_options: dict = field(default_factory=dict)  # FitConfig fields over the recipe's (e.g. lr)
+    # A job's model may be a variant: label -> (registered model, FitConfig fields over the model's),
+    # e.g. {"finer@fullbatch": ("finer", {"batch_size": 30_000})}; other labels are registered models.
+    variants: dict[str, tuple[str, dict]] = field(default_factory=dict)
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """(signal, model, seed) in run order: signal-major, then seed, then model."""
@@ -115,17 +118,18 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         if signal_name not in loaded:
             loaded[signal_name] = spec.signals[signal_name]()
         signal = loaded[signal_name]
-        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=model,
+        name, options = spec.variants.get(model, (model, {}))
+        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=name,
                                 width=spec.model_options.get("width"),
-                                **spec.fit_options | dict(epochs=spec.epochs, seed=seed, device=device))
+                                **spec.fit_options | options | dict(epochs=spec.epochs, seed=seed, device=device))
         extra = {}
         try:
             if spec.corruption is None:
-                run = run_fit(signal, model, preset=spec.preset, fit_config=cfg, model_options=spec.model_options,
+                run = run_fit(signal, name, preset=spec.preset, fit_config=cfg, model_options=spec.model_options,
                               callbacks=callbacks)
             else:
                 c = spec.corruption.apply(signal, seed)
-                run = restore(c.signal, c.mask, model, fit_config=cfg, preset=spec.preset, clean=signal,
+                run = restore(c.signal, c.mask, name, fit_config=cfg, preset=spec.preset, clean=signal,
                               model_options=spec.model_options, callbacks=callbacks)
                 extra = {"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}
         except KeyboardInterrupt:
