@@ -64,3 +64,17 @@ def test_faithful_scale_runs_each_minibatch_model_under_both_protocols():
     assert variants["finer++"] == ("finer++", {"batch_size": 10_000})
     assert variants["wire@fullbatch"] == ("wire", {"batch_size": 30_000})  # one step per epoch, as SIREN²
     assert "siren2" not in variants  # full batch already
+
+
+def test_full_gap_parses_runs_and_reads_the_marks_off_the_best_so_far_curve():
+    import full_gap
+
+    assert full_gap.parse_runs("paper:1000,fast:20") == [("paper", 1000), ("fast", 20)]
+    for bad in ("adam:10", "fast:", "fast:-3", "paper"):
+        with pytest.raises(SystemExit, match="bad run"):
+            full_gap.parse_runs(bad)
+    curve = [float(x) for x in range(1, 201)]
+    curve[150] = 0.0  # a dip does not lower the best so far
+    r = full_gap.row("fast, 200 epochs", {"psnr_paper_per_epoch": curve, "seconds": 9.0})
+    assert r["at"] == {100: 100.0, 200: 200.0} and r["best"] == 200.0
+    assert r["last_10pct_db_per_100_epochs"] == pytest.approx(100.0)  # +20 dB over the last 20 epochs
