@@ -33,8 +33,9 @@ paper's: the fair race of every model under one budget. Its records and tables g
 suffix.
 
 Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay σ 0.05 noise, relay
-30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, full at the
-fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
+30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, faithful at
+the faithful fitting scale's windows, networks and epochs (camera's central 128² with 5 x 64,
+relay's central 30,000 samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
 
 Each finished fit is one JSON record under benchmarks/results/paper_<suite>_<scale>[_fast]/runs/;
 ``--resume`` keeps complete records made with the same settings and reruns the rest (missing,
@@ -301,8 +302,10 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
 
 def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -> dict[str, SuiteSpec]:
     """One suite per restoration task of benchmarks/restore.py: at ``quick`` its settings (camera
-    box-downsampled to 256², relay's first 30,000 samples), at ``full`` the fitting protocol's size
-    and epochs (512², 150,000 samples)."""
+    box-downsampled to 256², relay's first 30,000 samples), at ``faithful`` the faithful fitting
+    scale's window, network and epochs (central 128² with 5 x 64, central 30,000 samples with
+    4 x 100: about 1 parameter per sample), at ``full`` the fitting protocol's size and epochs
+    (512², 150,000 samples)."""
     specs = {}
     for task, t in RESTORE_TASKS.items():
         path = DATA / t["path"]
@@ -311,21 +314,30 @@ def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -
         if not path.exists():
             raise SystemExit(f"paper.py: {path} not found (the paper's data lives in ../shared/data)")
         audio = path.parent.name == "audio"
+        kind = "audio" if audio else "image"
+        shape = {}
         if scale_name == "full":
             settings = {"max_samples": FULL["audio"]} if audio else {}
-            epochs = SCALES["audio" if audio else "image"]["full"]["epochs"]
+            epochs = SCALES[kind]["full"]["epochs"]
+        elif scale_name == "faithful":
+            f = SCALES[kind]["faithful"]
+            shape = {k: f[k] for k in ("width", "hidden_layers")}
+            settings = {"window": f["window"], **shape} | ({"audio_peak": "whole file"} if audio else {})
+            epochs = f["epochs"]
         else:
             settings = {k: t[k] for k in ("max_samples", "downsample") if k in t}
             epochs = t["epochs"]
 
-        def load(path=path, settings=settings):
+        def load(path=path, settings=settings, kind=kind):
+            if "window" in settings:
+                return window(kind, path, settings["window"])
             clean = load_signal(path, max_samples=settings.get("max_samples"))
             return box_downsample(clean, settings["downsample"]) if "downsample" in settings else clean
 
         spec = t["spec"]
         specs[task] = SuiteSpec(
             name=f"paper_restore_{scale_name}_{task}", signals={path.name: load}, models=models, seeds=seeds,
-            preset="paper_audio" if audio else "paper_image", epochs=epochs, corruption=spec,
+            preset="paper_audio" if audio else "paper_image", epochs=epochs, corruption=spec, model_options=shape,
             settings=settings | {"suite": "restore", "task": task, "scale": scale_name, "epochs": epochs,
                                  "corruption": [spec.kind, spec.value, spec.length_ms],
                                  "description": f"{spec.label()}, {epochs} epochs"})
@@ -379,8 +391,8 @@ def main(argv: list[str] | None = None) -> int:
     names = args.clips.split(",") if args.clips else None
     stem = f"paper_{args.suite}_{args.scale}" + ("" if args.recipe == "paper" else f"_{args.recipe}")
     if args.suite == "restore":
-        if args.recipe != "paper" or args.scale == "faithful":
-            raise SystemExit("paper.py: the restore suite runs the paper's recipe at the quick or full scale")
+        if args.recipe != "paper":
+            raise SystemExit("paper.py: the restore suite runs the paper's recipe")
         specs = restore_specs(args.scale, models, seeds, names)
         folders = {task: args.results / stem / "runs" / task for task in specs}
     else:

@@ -78,3 +78,15 @@ def test_full_gap_parses_runs_and_reads_the_marks_off_the_best_so_far_curve():
     r = full_gap.row("fast, 200 epochs", {"psnr_paper_per_epoch": curve, "seconds": 9.0})
     assert r["at"] == {100: 100.0, 200: 200.0} and r["best"] == 200.0
     assert r["last_10pct_db_per_100_epochs"] == pytest.approx(100.0)  # +20 dB over the last 20 epochs
+
+
+def test_faithful_restore_suites_use_the_faithful_windows_and_networks():
+    if not (paper.DATA / "images" / "camera.png").exists() or not (paper.DATA / "audio" / "relay.wav").exists():
+        pytest.skip("needs the shared camera.png and relay.wav (../shared/data)")
+    specs = paper.restore_specs("faithful", ["siren", "siren2"], [0], None)
+    camera = specs["camera-noise"]
+    assert camera.model_options == {"width": 64, "hidden_layers": 5} and camera.epochs == 4000
+    assert camera.signals["camera.png"]().grid == (128, 128)
+    relay = specs["relay-missing"]
+    assert relay.model_options == {"width": 100, "hidden_layers": 4} and relay.epochs == 1000
+    assert relay.signals["relay.wav"]().num_points == 30_000
