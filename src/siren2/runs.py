@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -130,9 +129,10 @@ def load_model(run_dir) -> tuple[torch.nn.Module, dict]:
 class OutputDir:
     """A run's output folder, written all at once.
 
-    Files go to a hidden staging folder beside ``path``; on success they are moved in (each by an
-    atomic rename), on failure the staging folder is removed. A folder that already holds files
-    is refused unless ``force``.
+    Files go to a hidden staging folder beside ``path``; on success the staging folder is renamed
+    onto ``path`` (one atomic rename: a kill at any moment leaves all of the run or none of it), or,
+    over a folder that holds files (``force``), its files are moved in one by one; on failure the
+    staging folder is removed. A folder that already holds files is refused unless ``force``.
     """
 
     def __init__(self, path, force: bool = False) -> None:
@@ -146,15 +146,18 @@ class OutputDir:
     def __enter__(self) -> "OutputDir":
         parent = self.path.parent
         parent.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.tmp-", dir=parent))
+        self.staging = parent / f".{self.path.name}.tmp-{os.urandom(6).hex()}"
+        self.staging.mkdir()  # the umask's permissions, as the folder it becomes
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
-                self.path.mkdir(exist_ok=True)
-                for f in sorted(self.staging.iterdir()):
-                    os.replace(f, self.path / f.name)
+                if self.path.is_dir() and any(self.path.iterdir()):
+                    for f in sorted(self.staging.iterdir()):
+                        os.replace(f, self.path / f.name)
+                else:
+                    os.replace(self.staging, self.path)  # a new or empty folder: all at once
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
 

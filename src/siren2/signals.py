@@ -9,7 +9,9 @@ had in the whole signal (its ``extent``), so every frequency a model sees is wha
 
 from __future__ import annotations
 
+import contextlib
 import os
+import struct
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -103,25 +105,34 @@ def grid_coords(grid: tuple[int, ...], extent: tuple[tuple[float, float], ...] |
 
 # ---------------------------------------------------------------------------------------- loading
 
+MAX_POINTS = 50_000_000  # refuse a signal of more samples or pixels than this (a flag raises it)
+MIN_POINTS = 16  # warn below this many: ψ and a fit mean little there
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
-def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True) -> Signal:
-    """Load audio or an image, chosen by the file's content (its suffix only breaks ties)."""
+def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True,
+                max_points: int = MAX_POINTS) -> Signal:
+    """Load audio or an image, chosen by the file's content (its suffix only breaks ties).
+
+    A signal of more than ``max_points`` samples (audio, after the ``max_samples`` cut) or pixels
+    is refused before it is decoded; one of fewer than :data:`MIN_POINTS` gets a warning."""
     path = _check_readable(path)
     with open(path, "rb") as f:
         head = f.read(16)
-    if _looks_like_audio(head):
-        return load_audio(path, max_samples=max_samples, mono=mono)
-    if _looks_like_image(head):
-        return load_image(path)
     suffix = path.suffix.lower()
-    if suffix in AUDIO_SUFFIXES:
-        return load_audio(path, max_samples=max_samples, mono=mono)
-    if suffix in IMAGE_SUFFIXES:
-        return load_image(path)
-    raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, or an image: png/jpeg/bmp/tiff)")
+    if _looks_like_audio(head) or (not _looks_like_image(head) and suffix in AUDIO_SUFFIXES):
+        signal = load_audio(path, max_samples=max_samples, mono=mono, max_points=max_points)
+    elif _looks_like_image(head) or suffix in IMAGE_SUFFIXES:
+        signal = load_image(path, max_points=max_points)
+    else:
+        raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, or an image: png/jpeg/bmp/tiff)")
+    if signal.num_points < MIN_POINTS:
+        unit = "samples" if signal.kind == "audio" else "pixels"
+        warnings.warn(f"{path}: only {signal.num_points} {unit}; too few for ψ (the spectral centroid) or a fit "
+                      "to mean much", stacklevel=2)
+    return signal
 
 
 def _looks_like_audio(head: bytes) -> bool:
@@ -155,7 +166,8 @@ def _check_finite(path: Path, data: np.ndarray) -> None:
         raise InputError(f"{path}: contains NaN or infinite samples")
 
 
-def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True) -> Signal:
+def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True,
+               max_points: int = MAX_POINTS) -> Signal:
     """Read audio with soundfile. As the paper's code: mono mix, divided by max|x| of the whole
     file, then the first ``max_samples`` (so a cut's own peak may lie below 1)."""
     import soundfile as sf
@@ -163,12 +175,20 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
     path = _check_readable(path)
     try:
         info = sf.info(str(path))
+        frames = min(info.frames, max_samples or info.frames)
+        if frames * (1 if mono else info.channels) > max_points:
+            raise InputError(f"{path}: {frames:,} samples, above the limit of {max_points:,} "
+                             "(cut with --max-samples, or raise --max-points)")
         data, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=max_samples or -1)
         peak = _file_peak(path, mono) if max_samples and info.frames > max_samples else None
     except (RuntimeError, sf.LibsndfileError) as e:  # corrupt or not audio
         raise InputError(f"{path}: cannot read audio ({_first_line(e)})") from None
     if data.shape[0] == 0:
         raise InputError(f"{path}: audio has no samples")
+    short = _wav_shortfall(path)
+    if short and (max_samples is None or data.shape[0] < max_samples):
+        warnings.warn(f"{path}: truncated: its header promises {short[0]:,} samples, the file holds {short[1]:,}",
+                      stacklevel=2)
     _check_finite(path, data)
     if mono:
         data = data.mean(axis=1, keepdims=True)
@@ -187,6 +207,30 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
     )
 
 
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """(samples a WAV header's data chunk declares, samples the file holds) when it holds fewer;
+    None for a whole file, or one that is not a plain RIFF/RIFX WAV."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        order, block, size_on_disk = ("<" if head[:4] == b"RIFF" else ">"), 0, os.fstat(f.fileno()).st_size
+        while len(chunk := f.read(8)) == 8:
+            cid, size = chunk[:4], struct.unpack(order + "I", chunk[4:])[0]
+            if cid == b"fmt ":
+                fmt = f.read(min(size, 16))
+                block = struct.unpack(order + "H", fmt[12:14])[0] if len(fmt) >= 14 else 0
+                f.seek(size - len(fmt) + (size & 1), 1)
+            elif cid == b"data":
+                held = size_on_disk - f.tell()
+                if block and held < size:
+                    return size // block, held // block
+                return None
+            else:
+                f.seek(size + (size & 1), 1)
+    return None
+
+
 def _file_peak(path: Path, mono: bool) -> float:
     """max|x| over every frame of the file (of the mono mix when ``mono``), read in blocks."""
     import soundfile as sf
@@ -198,13 +242,18 @@ def _file_peak(path: Path, mono: bool) -> float:
     return peak
 
 
-def load_image(path: str | os.PathLike) -> Signal:
-    """Read an image with Pillow; 8-bit x ↦ x/127.5 − 1 (SPEC §5), 16-bit x ↦ x/32767.5 − 1."""
+def load_image(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Signal:
+    """Read an image with Pillow; 8-bit x ↦ x/127.5 − 1 (SPEC §5), 16-bit x ↦ x/32767.5 − 1.
+    One of more than ``max_points`` pixels is refused before it is decoded."""
     from PIL import Image, UnidentifiedImageError
 
     path = _check_readable(path)
+    too_big = f"above the limit of {max_points:,} pixels (raise --max-points)"
     try:
-        with Image.open(path) as im:
+        with _pixel_limit(Image, max_points), Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_points:
+                raise InputError(f"{path}: image is {w}x{h} = {w * h:,} pixels, {too_big}")
             im.load()
             mode = im.mode
             if mode == "P":
@@ -222,6 +271,10 @@ def load_image(path: str | os.PathLike) -> Signal:
                 arr, bits = np.asarray(im, dtype=np.float64), 8
             else:
                 arr, bits = np.asarray(im.convert("RGB"), dtype=np.float64), 8
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{path}: image {too_big} ({_first_line(e)})") from None
+    except InputError:
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{path}: cannot read image ({_first_line(e)})") from None
     if arr.ndim == 2:
@@ -238,6 +291,20 @@ def load_image(path: str | os.PathLike) -> Signal:
         source=str(path),
         meta={"mode": mode},
     )
+
+
+@contextlib.contextmanager
+def _pixel_limit(Image, max_points: int):
+    """Pillow's decompression-bomb check at our limit (it errors at twice it; we refuse above it),
+    without its warning in between."""
+    old = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_points
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = old
 
 
 def _first_line(e: BaseException) -> str:

@@ -173,7 +173,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     lowest validation score after an epoch; then ``config.patience`` epochs without improvement stop
     the fit. Other stops: ``config.target_psnr`` (the training loss's psnr_paper reaches it),
     ``config.time_budget`` (seconds), a callback ``callbacks(epoch, model, loss)`` returning True,
-    and Ctrl-C (the best state so far is kept). The divergence guard (see :class:`FitConfig`) warns,
+    and Ctrl-C (the best state so far is kept; before the first epoch ends, KeyboardInterrupt propagates). The divergence guard (see :class:`FitConfig`) warns,
     restores the best state and halves the lr; ``stopped_by`` and ``guard_events`` say what happened.
     """
     config = config or FitConfig()
@@ -270,6 +270,8 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                 result.stopped_by = reason
                 break
     except KeyboardInterrupt:
+        if not result.loss:
+            raise  # before the first epoch ended there is no state to keep: a plain interrupt
         result.stopped_by = "interrupted"
     finally:
         if bar is not None:

@@ -2,13 +2,16 @@
 (fitting, restore, analyze, bench). The only package that prints or exits.
 
 Bad input (a missing or corrupt file, a folder that already holds results, a bad option value)
-ends with one line ``siren2: error: FILE: problem`` and exit code 2, leaving nothing on disk.
+or an output that cannot be written ends with one line ``siren2: error: FILE: problem`` and exit
+code 2, leaving nothing on disk. SIGTERM stops a run as Ctrl-C does (exit 130).
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import warnings
 
 from ..errors import InputError
@@ -20,18 +23,31 @@ def _warn_one_line(message, category, filename, lineno, file=None, line=None):
     print(f"siren2: warning: {message}", file=sys.stderr)
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM stops a run as Ctrl-C does: staging removed, finished work kept
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _warn_one_line
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return args.func(args) or 0
     except (InputError, ValueError) as e:
         print(f"siren2: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as e:  # an output that cannot be written (read-only, missing, disk full)
+        where = e.filename or getattr(args, "out", None) or "output"
+        print(f"siren2: error: {where}: {e.strerror or str(e).splitlines()[0]}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("siren2: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +60,3 @@ def build_parser() -> argparse.ArgumentParser:
     for family in (fitting, restore, analyze, bench):
         family.add_parsers(sub)
     return p
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_schedule_option, int_list
+from .options import add_input_options, add_schedule_option, int_list, load_input
 
 
 def add_parsers(sub) -> None:
@@ -33,7 +33,7 @@ def add_parsers(sub) -> None:
                    help="psnr_paper after a short fit per noise scale; give it twice for an (s0, s1) grid")
     a.add_argument("--sweep-epochs", type=int, default=100, help="epochs of each sweep fit (default: 100)")
     a.add_argument("--ntk-memory", type=float, default=4.0, help="NTK memory budget in GiB (default: 4)")
-    a.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    add_input_options(a)
     a.add_argument("--seed", type=int, default=0)
     a.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
     a.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -54,13 +54,11 @@ def _sweep_axes(specs: list[str]) -> dict[str, list[float]]:
 def cmd_analyze(args) -> int:
     from ..analysis import AnalysisConfig, analyze
     from ..compare import check_models
-    from ..presets import PRESETS
     from ..runs import OutputDir
-    from ..signals import demo_signal, load_signal
+    from ..signals import demo_signal
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    max_samples = PRESETS[args.preset or "paper_audio"].max_samples if args.max_samples is None else args.max_samples
-    signal = load_signal(args.file, max_samples=max_samples or None) if args.file else demo_signal(seed=args.seed)
+    signal = load_input(args) if args.file else demo_signal(seed=args.seed)
     shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
     models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
     config = AnalysisConfig(models=tuple(models), preset=args.preset, model_options=shape, s0=args.s0, s1=args.s1,

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_recipe_options, add_schedule_option, models_and_seeds, recipe_overrides, stop_note
+from .options import (add_input_options, add_recipe_options, add_schedule_option, load_input, models_and_seeds,
+                      recipe_overrides, stop_note)
 
 
 def add_parsers(sub) -> None:
@@ -40,7 +41,7 @@ def add_parsers(sub) -> None:
                    help="ψ of the flattened signal (the paper's choice) or along the grid's last axis")
     f.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
     f.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
-    f.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    add_input_options(f)
     f.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
     f.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
                    "one at least the signal's size is a full batch)")
@@ -61,7 +62,7 @@ def add_parsers(sub) -> None:
     add_recipe_options(c, lr=False)
     c.add_argument("--width", type=int, help="hidden width H of every model (default: the preset's)")
     c.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L of every model")
-    c.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    add_input_options(c)
     c.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_compare)
@@ -121,16 +122,12 @@ def cmd_demo(args) -> int:
 
 def cmd_fit(args) -> int:
     from ..models import winner_models
-    from ..presets import PRESETS, get_preset
+    from ..presets import get_preset
     from ..runs import OutputDir, run_fit, write_run
-    from ..signals import load_signal
     from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    max_samples = args.max_samples
-    if max_samples is None:  # the preset's audio length (images ignore it)
-        max_samples = PRESETS[args.preset or "paper_audio"].max_samples
-    signal = load_signal(args.file, max_samples=max_samples or None, mono=not args.keep_channels)
+    signal = load_input(args, mono=not args.keep_channels)
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     cfg = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, model=args.model, width=args.width,
                             **recipe_overrides(args),
@@ -160,19 +157,15 @@ def cmd_compare(args) -> int:
     from tqdm.auto import tqdm
 
     from ..compare import compare, write_comparison
-    from ..presets import PRESETS, get_preset
+    from ..presets import get_preset
     from ..runs import OutputDir
-    from ..signals import load_signal
     from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     models, seeds = models_and_seeds(args)
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs {args.epochs}: must be at least 1")
-    max_samples = args.max_samples
-    if max_samples is None:  # the preset's audio length (images ignore it)
-        max_samples = PRESETS[args.preset or "paper_audio"].max_samples
-    signal = load_signal(args.file, max_samples=max_samples or None)
+    signal = load_input(args)
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     epochs = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, epochs=args.epochs).epochs
     shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}

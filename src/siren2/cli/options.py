@@ -1,4 +1,5 @@
-"""What the command families share: the recipe options, the stop note, list parsing, the exit code."""
+"""What the command families share: input loading, the recipe options, the stop note, list parsing,
+the exit code."""
 
 from __future__ import annotations
 
@@ -7,6 +8,32 @@ import argparse
 from ..errors import InputError
 
 EXIT_USAGE = 2
+
+
+def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> None:
+    """--max-samples (audio cut; the preset's by default) and --max-points (the size limit)."""
+    from ..signals import MAX_POINTS
+
+    if max_samples:
+        p.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    p.add_argument("--max-points", type=int, default=MAX_POINTS,
+                   help=f"refuse a file of more samples or pixels (default: {MAX_POINTS:,})")
+
+
+def load_input(args, file=None, mono: bool = True):
+    """The signal of ``file`` (default ``args.file``) under add_input_options: audio cut to
+    --max-samples (default: the preset's length, 0 = all), anything over --max-points refused."""
+    from ..presets import PRESETS
+    from ..signals import load_signal
+
+    if args.max_points < 1:
+        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
+    max_samples = getattr(args, "max_samples", 0)
+    if max_samples is None:  # the preset's audio length (images ignore it)
+        max_samples = PRESETS[getattr(args, "preset", None) or "paper_audio"].max_samples
+    if max_samples is not None and max_samples < 0:
+        raise InputError(f"--max-samples must be 0 (all) or more, not {max_samples}")
+    return load_signal(file or args.file, max_samples=max_samples or None, mono=mono, max_points=args.max_points)
 
 
 def add_schedule_option(p: argparse.ArgumentParser) -> None:

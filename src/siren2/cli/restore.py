@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_recipe_options, models_and_seeds, recipe_overrides
+from .options import add_input_options, add_recipe_options, load_input, models_and_seeds, recipe_overrides
 
 
 def add_parsers(sub) -> None:
@@ -34,6 +34,7 @@ def add_parsers(sub) -> None:
     d.add_argument("file", type=Path)
     d.add_argument("--model", default="siren2", choices=list(list_models()))
     d.add_argument("--seed", type=int, default=0)
+    add_input_options(d, max_samples=False)
     common(d, "holdout")
     d.set_defaults(func=cmd_restore)
 
@@ -48,6 +49,7 @@ def add_parsers(sub) -> None:
                    help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
     i.add_argument("--model", default="siren2", choices=list(list_models()))
     i.add_argument("--seed", type=int, default=0)
+    add_input_options(i, max_samples=False)
     common(i, "fixed")
     i.set_defaults(func=cmd_restore)
 
@@ -60,7 +62,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--gaps", help="audio: COUNTxLENGTHms gaps, e.g. 20x10ms")
     e.add_argument("--models", default="siren,siren2", help="comma-separated (default: siren,siren2)")
     e.add_argument("--seeds", default="0,1,2", help="comma-separated; each draws the corruption and the init")
-    e.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
+    add_input_options(e)
     common(e, "fixed")
     e.set_defaults(func=cmd_restore_eval)
 
@@ -85,12 +87,11 @@ def cmd_restore(args) -> int:
     import numpy as np
 
     from ..runs import OutputDir, write_run
-    from ..signals import load_signal
     from ..tasks import load_mask, restore, silence_mask
     from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    signal = load_signal(args.file)
+    signal = load_input(args)
     inpaint = args.command == "inpaint"
     mask = None
     if inpaint:
@@ -118,9 +119,8 @@ def cmd_restore_eval(args) -> int:
     import numpy as np
 
     from .. import plots
-    from ..presets import PRESETS
     from ..runs import OutputDir
-    from ..signals import load_signal, save_signal
+    from ..signals import save_signal
     from ..tasks import CorruptionSpec, evaluate, parse_gaps
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
@@ -132,10 +132,7 @@ def cmd_restore_eval(args) -> int:
         kind, value = next((k, v) for k, v in (("noise_std", args.noise_std), ("noise_snr", args.noise_snr),
                                                 ("missing", args.missing)) if v is not None)
         spec = CorruptionSpec(kind, value)
-    max_samples = args.max_samples
-    if max_samples is None:  # the preset's audio length (images ignore it)
-        max_samples = PRESETS[args.preset or "paper_audio"].max_samples
-    clean = load_signal(args.file, max_samples=max_samples or None)
+    clean = load_input(args)
     spec.apply(clean, seeds[0])  # a level that cannot be met fails here, before any fit
     preset, fit_options, model_options, holdout = _restore_settings(args, clean)
     print(f"{args.file}: {clean.num_points:,} points, {spec.label()}; {', '.join(models)} x seeds "
