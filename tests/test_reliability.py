@@ -220,3 +220,40 @@ def test_a_signal_during_fit_leaves_the_whole_run_or_nothing(tmp_path, sig):
         runtime = json.loads((out / "config.json").read_text())["runtime"]
         assert runtime["stopped_by"] == "interrupted"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+# ------------------------------------------------------------------------------------- found by fuzzing
+
+
+def test_render_refuses_an_output_over_max_points(tmp_path, capsys):
+    src = write_hf_wav(tmp_path / "hf.wav")
+    assert run_cli(capsys, "fit", src, "--out", tmp_path / "run", *TINY)[0] == 0
+    code, stdout, err = run_cli(capsys, "render", tmp_path / "run", "--out", tmp_path / "x.wav",
+                                "--sample-rate", "99999999999")
+    assert code == 2 and len(err) == 1 and "above the limit of 50,000,000" in err[0], err
+    assert not (tmp_path / "x.wav").exists()
+
+
+@pytest.mark.parametrize("value", ["-30", "0", "nan", "inf"])
+def test_a_frequency_that_is_not_a_positive_number_is_a_clean_error(tmp_path, capsys, value):
+    src = write_hf_wav(tmp_path / "hf.wav")
+    code, stdout, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", "--omega0", value, *TINY)
+    assert_clean_error(code, stdout, err, "omega0", tmp_path, ["hf.wav"])
+
+
+def test_a_mask_with_a_damaged_npy_header_is_a_clean_error(tmp_path, capsys):
+    src = write_hf_wav(tmp_path / "hf.wav", n=200)
+    mask = tmp_path / "mask.npy"
+    np.save(mask, (np.arange(200) % 3 > 0).astype(np.float32))
+    data = mask.read_bytes()
+    mask.write_bytes(data[:20] + b"(" + data[21:])  # an unclosed bracket in the header's dict: a TokenError
+    code, stdout, err = run_cli(capsys, "inpaint", src, "--mask", mask, "--out", tmp_path / "run", *TINY)
+    assert_clean_error(code, stdout, err, "mask.npy", tmp_path, ["hf.wav", "mask.npy"])
+
+
+def test_a_network_too_big_for_memory_is_a_clean_error(tmp_path, capsys):
+    src = write_hf_wav(tmp_path / "hf.wav")
+    code, stdout, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", "--epochs", "1", "--width",
+                                "10000000", "--layers", "2", "--quiet")  # a 10⁷ x 10⁷ weight: 400 TB
+    assert code == 2 and stdout == "" and len(err) == 1 and "out of memory" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hf.wav"]

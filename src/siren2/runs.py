@@ -9,6 +9,7 @@ or refused run leaves nothing partial; :func:`save_model` / :func:`load_model` u
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -24,7 +25,7 @@ from .errors import InputError
 from .metrics import CONVENTIONS, metrics
 from .models import create_model, num_parameters
 from .presets import get_preset
-from .signals import Signal, grid_coords, save_signal
+from .signals import MAX_POINTS, Signal, grid_coords, save_signal
 from .train import FitConfig, FitResult, fit, pick_device, predict
 
 
@@ -200,23 +201,30 @@ def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | Non
 
 
 def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | None = None,
-           device: str | None = None) -> Signal:
-    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous)."""
+           device: str | None = None, max_points: int = MAX_POINTS) -> Signal:
+    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous);
+    more than ``max_points`` output samples or pixels are refused."""
     model, config = load_model(run_dir)
+    try:
+        sig = config["signal"]
+        grid = tuple(int(g) for g in sig["grid"])
+        if sig["kind"] == "audio":
+            rate = sample_rate or int(sig["sample_rate"])
+            grid = (max(1, round(grid[0] * rate / int(sig["sample_rate"]))),)
+            meta = dict(sample_rate=rate, peak=float(sig["peak"]), subtype=sig["subtype"])
+        elif sig["kind"] == "image":
+            grid = size or grid
+            meta = dict(bit_depth=int(sig["bit_depth"]))
+        else:
+            meta = {}
+        extent = tuple(map(tuple, sig["extent"])) if "extent" in sig else None
+    except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as e:
+        raise InputError(f"{Path(run_dir) / 'config.json'}: not a valid siren2 run config (signal: {e})") from None
+    if math.prod(grid) > max_points:
+        raise InputError(f"{run_dir}: rendering {math.prod(grid):,} points, above the limit of {max_points:,} "
+                         "(raise --max-points)")
     model.to(pick_device(device))
-    sig = config["signal"]
-    grid = tuple(sig["grid"])
-    if sig["kind"] == "audio":
-        rate = sample_rate or sig["sample_rate"]
-        grid = (max(1, round(grid[0] * rate / sig["sample_rate"])),)
-        meta = dict(sample_rate=rate, peak=sig["peak"], subtype=sig["subtype"])
-    elif sig["kind"] == "image":
-        grid = size or grid
-        meta = dict(bit_depth=sig["bit_depth"])
-    else:
-        meta = {}
     t0 = time.perf_counter()
-    extent = tuple(map(tuple, sig["extent"])) if "extent" in sig else None
     values = predict(model, grid_coords(grid, extent)).numpy()
     out = Signal(values=values, grid=grid, kind=sig["kind"], source=str(run_dir), extent=extent, **meta)
     out.meta["render_seconds"] = time.perf_counter() - t0

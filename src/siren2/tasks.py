@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import tokenize
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -159,7 +160,8 @@ def load_mask(path, signal: Signal) -> np.ndarray:
             arr = sf.read(str(path), dtype="float64", always_2d=True)[0]
         else:
             arr = _read_mask_image(path)
-    except (ValueError, OSError, RuntimeError) as e:
+    except (ValueError, OSError, RuntimeError, SyntaxError, EOFError, MemoryError, tokenize.TokenError) as e:
+        # (a damaged .npy header fails in numpy's parser with any of the last four)
         text = str(e).strip().splitlines()
         raise InputError(f"{path}: cannot read mask ({text[0] if text else type(e).__name__})") from None
     if not np.all(np.isfinite(arr)):

@@ -38,6 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, ValueError) as e:
         print(f"siren2: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
+    except MemoryError:
+        print("siren2: error: out of memory (try a smaller --width, --batch-size or --chunk-size)", file=sys.stderr)
+        return EXIT_USAGE
+    except RuntimeError as e:  # PyTorch reports a failed allocation as a RuntimeError
+        if "allocate" not in str(e) and "out of memory" not in str(e):
+            raise
+        print(f"siren2: error: out of memory ({str(e).splitlines()[0][-120:]}); try a smaller --width, "
+              "--batch-size or --chunk-size", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as e:  # an output that cannot be written (read-only, missing, disk full)
         where = e.filename or getattr(args, "out", None) or "output"
         print(f"siren2: error: {where}: {e.strerror or str(e).splitlines()[0]}", file=sys.stderr)

@@ -80,6 +80,7 @@ def add_parsers(sub) -> None:
     g.add_argument("--sample-rate", type=int, help="audio: render at this rate (e.g. 2x the original)")
     g.add_argument("--size", help="image: HxW, e.g. 1024x1024")
     r.add_argument("--device", default=None)
+    add_input_options(r, max_samples=False)
     r.set_defaults(func=cmd_render)
 
 
@@ -235,7 +236,10 @@ def cmd_render(args) -> int:
             raise InputError(f"--size {args.size!r}: expected HxW with positive sizes, e.g. 1024x1024") from None
     if args.sample_rate is not None and args.sample_rate < 1:
         raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
-    signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device)
+    if args.max_points < 1:
+        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
+    signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device,
+                    max_points=args.max_points)
     save_signal(signal, args.out)
     desc = f"{signal.grid[0]} samples at {signal.sample_rate} Hz" if signal.kind == "audio" else \
         "x".join(map(str, signal.grid))

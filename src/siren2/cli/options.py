@@ -17,7 +17,7 @@ def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> N
     if max_samples:
         p.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
     p.add_argument("--max-points", type=int, default=MAX_POINTS,
-                   help=f"refuse a file of more samples or pixels (default: {MAX_POINTS:,})")
+                   help=f"refuse a signal of more samples or pixels (default: {MAX_POINTS:,})")
 
 
 def load_input(args, file=None, mono: bool = True):

@@ -8,7 +8,7 @@ initialization (FINER: another activation; SIREN+RFF: an encoding in front); see
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
@@ -29,6 +29,10 @@ class MLPConfig:
         for name in ("in_dim", "out_dim", "hidden_layers", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        for f in fields(self):  # every frequency and scale (ω, σ, ...) is a positive number
+            value = getattr(self, f.name)
+            if "float" in str(f.type) and value is not None and not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{f.name} must be a positive number, not {value}")
 
 
 @dataclass
