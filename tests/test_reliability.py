@@ -257,3 +257,41 @@ def test_a_network_too_big_for_memory_is_a_clean_error(tmp_path, capsys):
                                 "10000000", "--layers", "2", "--quiet")  # a 10⁷ x 10⁷ weight: 400 TB
     assert code == 2 and stdout == "" and len(err) == 1 and "out of memory" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hf.wav"]
+
+
+SUITE_SCRIPT = """
+import sys, numpy as np
+from siren2 import Signal
+from siren2.suite import SuiteSpec, run_suite
+
+def tone(f, n=4000):
+    return Signal(values=np.sin(2 * np.pi * f * np.arange(n))[:, None], grid=(n,), kind="audio", sample_rate=8000)
+
+spec = SuiteSpec(name="kill", signals={"a.wav": lambda: tone(0.05), "b.wav": lambda: tone(0.2)},
+                 models=["siren2"], seeds=[0, 1, 2], preset="paper_audio", epochs=int(sys.argv[2]),
+                 settings={"epochs": int(sys.argv[2])}, model_options={"width": 16, "hidden_layers": 2})
+records, _ = run_suite(spec, sys.argv[1])
+print(len(records))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_suite_keeps_its_finished_records_and_resume_completes_it(tmp_path, sig):
+    script = tmp_path / "suite.py"
+    script.write_text(SUITE_SCRIPT)
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, str(script), str(runs), "300"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: runs.is_dir() and len(list(runs.glob("*.json"))) >= 2, timeout=300)
+    proc.send_signal(sig)
+    proc.communicate(timeout=120)
+    finished = sorted(p.name for p in runs.glob("*.json"))
+    assert 2 <= len(finished) < 6
+    for p in runs.glob("*.json"):  # every record in place is whole
+        assert json.loads(p.read_text())["complete"] is True
+    done = subprocess.run([sys.executable, str(script), str(runs), "300"], capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0 and done.stdout.strip() == "6", done.stderr
+    assert len(list(runs.glob("*.json"))) == 6
+    assert set(finished) <= {p.name for p in runs.glob("*.json")}
