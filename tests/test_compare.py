@@ -85,7 +85,7 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
                                 "--out", out, *TINY_CLI)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted([
-        "table.md", "table.json", "config.json", "psnr.png", "spectrograms.png",
+        "table.md", "table.json", "config.json", "psnr.png", "spectrograms.png", "fits",
         "reconstruction_siren.wav", "reconstruction_finer++.wav"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     lines = [line for line in stdout.splitlines() if line.startswith("  ") and " seed " in line]
@@ -165,3 +165,38 @@ def test_cli_models_lists_parameter_counts(capsys):
     assert code == 0 and "264,707" in out
     code, _, err = run_cli(capsys, "models", "--channels", "0")
     assert code == 2 and len(err) == 1
+
+
+def test_cli_compare_resume_keeps_the_finished_fits_and_runs_the_rest(tmp_path, capsys, monkeypatch):
+    src = write_hf_wav(tmp_path / "tiny.wav")
+    real, calls = compare_mod.run_fit, []
+
+    def flaky(*args, **kwargs):  # Ctrl-C while the third fit starts
+        calls.append(args[1])
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare_mod, "run_fit", flaky)
+    argv = ["compare", src, "--models", "siren,relu_pe", "--seeds", "0,1", "--out", tmp_path / "cmp", *TINY_CLI]
+    assert run_cli(capsys, *argv)[0] == 0
+    first = json.loads((tmp_path / "cmp" / "table.json").read_text())
+    assert first["interrupted"] and first["finished"] == 2
+
+    calls.clear()
+    code, stdout, err = run_cli(capsys, *argv, "--resume")
+    assert code == 0 and "2 fits kept" in stdout, err
+    assert calls == ["siren", "relu_pe"]  # only seed 1's fits ran
+    table = json.loads((tmp_path / "cmp" / "table.json").read_text())
+    assert not table["interrupted"] and table["finished"] == 4
+    kept = {(f["model"], f["seed"]): f["metrics"] for f in first["fits"]}
+    now = {(f["model"], f["seed"]): f["metrics"] for f in table["fits"]}
+    assert all(now[k] == kept[k] for k in kept)  # the kept fits' scores are the stored ones
+    assert len(list((tmp_path / "cmp" / "fits").glob("*.safetensors"))) == 4
+
+    # another budget is another comparison: refused, nothing touched
+    before = (tmp_path / "cmp" / "table.json").read_text()
+    code, _, err = run_cli(capsys, *argv[:-len(TINY_CLI)], "--epochs", "9", *TINY_CLI[2:], "--resume")
+    assert code == 2 and len(err) == 1 and "other epochs" in err[0]
+    assert (tmp_path / "cmp" / "table.json").read_text() == before
+

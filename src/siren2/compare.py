@@ -4,12 +4,15 @@
 the next, so an interrupted run still holds comparable fits) with each model's own training
 defaults (:func:`siren2.models.fit_defaults`) and the same number of epochs, and returns a
 :class:`Comparison`; :func:`write_comparison` writes its table, curves, reconstructions and
-figures into an :class:`~siren2.runs.OutputDir`. Ctrl-C stops the loop: every finished fit is
-kept, the fit in progress is dropped (its budget differs from the others').
+figures into an :class:`~siren2.runs.OutputDir`, each fit's state under ``fits/``. Ctrl-C
+stops the loop: every finished fit is kept, the fit in progress is dropped (its budget differs
+from the others'); :func:`finished_fits` reads the fits back, so that ``compare(done=...)``
+resumes an interrupted comparison.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 import time
@@ -25,7 +28,7 @@ from .metrics import CONVENTIONS
 from .models import list_models
 from .presets import get_preset
 from .recipes import DEFAULT_RECIPE
-from .runs import OutputDir, Run, run_fit
+from .runs import OutputDir, Run, load_fit, run_fit, save_fit
 from .signals import Signal, save_signal
 from .train import FitConfig
 
@@ -75,6 +78,7 @@ class Comparison:
     preset: str
     recipe: str
     runs: dict[tuple[str, int], Run] = field(default_factory=dict)
+    settings: dict = field(default_factory=dict)  # what makes two comparisons the same (for resuming)
     interrupted: bool = False
     seconds: float = 0.0  # wall time of the whole comparison
 
@@ -165,9 +169,18 @@ def _fmt(key: str, s: dict) -> str:
     return f(s["mean"]) if s["std"] is None else f"{f(s['mean'])} ± {f(s['std'])}"
 
 
+def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epochs: int, preset: str, recipe: str,
+                        fit_options: dict | None = None, model_options: dict | None = None) -> dict:
+    """What makes two comparisons the same one (a resumed comparison must match it)."""
+    return {"models": list(models), "seeds": list(seeds), "epochs": epochs, "preset": preset, "recipe": recipe,
+            "signal": signal.describe(), "model_options": dict(model_options or {}),
+            "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None and k != "epochs"}}
+
+
 def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str | None = None,
             recipe: str = DEFAULT_RECIPE, epochs: int | None = None, device: str | None = None,
             fit_options: dict | None = None, model_options: dict | None = None,
+            done: dict[tuple[str, int], Run] | None = None,
             on_epoch: Callable[[str, int, int], None] | None = None,
             on_fit: Callable[[str, int, Run], None] | None = None) -> Comparison:
     """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
@@ -175,7 +188,8 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
     Each fit uses ``recipe`` over the preset (default: by the signal's dimension) with the model's
     own defaults (batch size, its own peak lr); ``epochs`` (default: the recipe's) is the same for
     every model; ``fit_options`` (FitConfig fields, e.g. target_psnr) and ``model_options`` (e.g.
-    width, hidden_layers) apply to every model.
+    width, hidden_layers) apply to every model. ``done`` holds fits finished earlier (see
+    :func:`finished_fits`), which are kept and not rerun.
     ``on_epoch(model, seed, epoch)`` runs after each epoch, ``on_fit(model, seed, run)`` after each
     finished fit. Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, with
     ``interrupted`` set.
@@ -185,11 +199,14 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
         raise InputError(f"--epochs {epochs}: must be at least 1")
     preset_name, _ = get_preset(preset, signal.in_dim)
     epochs = epochs or FitConfig.resolve(preset_name, recipe, signal.in_dim).epochs
-    comp = Comparison(signal, models, seeds, epochs, preset_name, recipe)
+    settings = comparison_settings(signal, models, seeds, epochs, preset_name, recipe, fit_options, model_options)
+    comp = Comparison(signal, models, seeds, epochs, preset_name, recipe, dict(done or {}), settings)
     start = time.perf_counter()
     try:
         for seed in seeds:
             for model in models:
+                if (model, seed) in comp.runs:
+                    continue
                 cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
                                         width=(model_options or {}).get("width"),
                                         **(fit_options or {}) | dict(epochs=epochs, seed=seed, device=device))
@@ -224,8 +241,10 @@ def write_comparison(out: OutputDir, comp: Comparison) -> None:
         "siren2_version": __version__, "models": comp.models, "seeds": comp.seeds, "epochs": comp.epochs,
         "preset": comp.preset, "recipe": comp.recipe, "signal": sig.describe(), "interrupted": comp.interrupted,
         "finished": len(comp.runs), "planned": comp.planned, "wall_seconds": round(comp.seconds, 3),
-        "fits": {f"{m}/seed{s}": r.config for (m, s), r in comp.runs.items()},
+        "settings": comp.settings, "fits": {f"{m}/seed{s}": r.config for (m, s), r in comp.runs.items()},
     })
+    for (m, s), run in comp.runs.items():
+        save_fit(run, out / "fits", f"{m}__seed{s}")
     curves, bands, firsts = {}, {}, {}
     for model in comp.finished_models():
         fits = comp.runs_of(model)
@@ -248,3 +267,24 @@ def write_comparison(out: OutputDir, comp: Comparison) -> None:
         h, w = sig.grid
         plots.image_fit(sig.values.reshape(h, w, -1), {m: r.values.reshape(h, w, -1) for m, r in firsts.items()},
                         out / "fft_error.png")
+
+
+def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int], Run]:
+    """The fits a comparison written to ``folder`` finished, if it was run with ``settings`` (the
+    :attr:`Comparison.settings` of the comparison to resume); an error names what differs."""
+    folder = Path(folder)
+    try:
+        config = json.loads((folder / "config.json").read_text())
+        stored = config["settings"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
+        raise InputError(f"{folder}: not the output of 'siren2 compare' to resume ({type(e).__name__})") from None
+    differ = [k for k in settings if json.dumps(stored.get(k), sort_keys=True, default=str)
+              != json.dumps(settings[k], sort_keys=True, default=str)]
+    if differ:
+        raise InputError(f"{folder}: holds a comparison with other {', '.join(differ)}; "
+                         "resume with the same file and options, or choose another --out")
+    fits = {}
+    for key in config.get("fits", {}):
+        model, _, seed = key.partition("/seed")
+        fits[(model, int(seed))] = load_fit(folder / "fits", f"{model}__seed{seed}", signal)
+    return fits

@@ -101,6 +101,41 @@ def save_model(model, path) -> Path:
     return path
 
 
+RESULT_FIELDS = ("loss", "best_loss", "best_epoch", "seconds", "stopped_by", "guard_events", "val_loss",
+                 "best_val_loss", "seconds_at", "lr", "device", "engine")
+
+
+def save_fit(run: Run, folder, stem: str) -> None:
+    """One finished fit as ``stem``.safetensors (the best state) and ``stem``.json (its config,
+    scores and history), enough for :func:`load_fit` to rebuild the :class:`Run`."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(run.model, folder / f"{stem}.safetensors")
+    record = {"name": run.name, "config": run.config, "metrics": run.metrics,
+              "result": {k: getattr(run.result, k) for k in RESULT_FIELDS}}
+    (folder / f"{stem}.json").write_text(json.dumps(record, default=_jsonable) + "\n")
+
+
+def load_fit(folder, stem: str, signal: Signal) -> Run:
+    """The :class:`Run` that :func:`save_fit` stored (its reconstruction of ``signal`` recomputed)."""
+    from safetensors.torch import load_file
+
+    path = Path(folder) / f"{stem}.json"
+    try:
+        record = json.loads(path.read_text())
+        rec = record["config"]["model"]
+        shape = dict(rec["config"])
+        in_dim, out_dim = shape.pop("in_dim"), shape.pop("out_dim")
+        winner = {k: rec["winner"][k] for k in ("s0", "s1")} if rec.get("winner") else {}
+        model = create_model(rec["name"], in_dim=in_dim, out_dim=out_dim, **winner, **shape)
+        model.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))
+        result = FitResult(model=model, **{k: record["result"][k] for k in RESULT_FIELDS})
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise InputError(f"{path}: cannot resume this fit ({str(e).splitlines()[0]})") from None
+    values = predict(model, signal.coords()).numpy()
+    return Run(record["name"], model, result, signal.with_values(values), record["metrics"], record["config"])
+
+
 def load_model(run_dir) -> tuple[torch.nn.Module, dict]:
     """Rebuild the model of a ``siren2 fit`` output folder from config.json and model.safetensors."""
     from safetensors import SafetensorError
@@ -156,6 +191,8 @@ class OutputDir:
             if exc_type is None:
                 if self.path.is_dir() and any(self.path.iterdir()):
                     for f in sorted(self.staging.iterdir()):
+                        if f.is_dir() and (self.path / f.name).is_dir():  # a subfolder (fits/) is replaced whole
+                            shutil.rmtree(self.path / f.name)
                         os.replace(f, self.path / f.name)
                 else:
                     os.replace(self.staging, self.path)  # a new or empty folder: all at once

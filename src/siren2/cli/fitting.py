@@ -58,6 +58,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--seeds", default="0", help="comma-separated integers (default: 0)")
     c.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     c.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    c.add_argument("--resume", action="store_true", help="keep the fits an interrupted comparison in --out "
+                   "finished (same file and options) and run the rest")
     c.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
     add_recipe_options(c, lr=False)
     c.add_argument("--width", type=int, help="hidden width H of every model (default: the preset's)")
@@ -157,12 +159,12 @@ def cmd_fit(args) -> int:
 def cmd_compare(args) -> int:
     from tqdm.auto import tqdm
 
-    from ..compare import compare, write_comparison
+    from ..compare import compare, comparison_settings, finished_fits, write_comparison
     from ..presets import get_preset
     from ..runs import OutputDir
     from ..train import FitConfig
 
-    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
+    out = OutputDir(args.out, force=args.force or args.resume)  # refuse early, before any work
     models, seeds = models_and_seeds(args)
     if args.epochs is not None and args.epochs < 1:
         raise InputError(f"--epochs {args.epochs}: must be at least 1")
@@ -170,9 +172,15 @@ def cmd_compare(args) -> int:
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     epochs = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, epochs=args.epochs).epochs
     shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
+    fit_options = recipe_overrides(args) | {"epochs": None}
+    done = {}
+    if args.resume and args.out.is_dir() and any(args.out.iterdir()):
+        done = finished_fits(args.out, signal, comparison_settings(signal, models, seeds, epochs, preset_name,
+                                                                   args.recipe, fit_options, shape))
     print(f"{args.file}: {signal.num_points:,} points; {len(models)} models x {len(seeds)} seeds, "
-          f"{epochs} epochs each, preset {preset_name}, recipe {args.recipe}")
-    bar = tqdm(total=len(models) * len(seeds) * epochs, unit="epoch", dynamic_ncols=True, leave=False,
+          f"{epochs} epochs each, preset {preset_name}, recipe {args.recipe}"
+          + (f"; {len(done)} fits kept from {args.out}/" if done else ""))
+    bar = tqdm(total=(len(models) * len(seeds) - len(done)) * epochs, unit="epoch", dynamic_ncols=True, leave=False,
                disable=args.quiet)
 
     def on_fit(model, seed, run):
@@ -182,8 +190,8 @@ def cmd_compare(args) -> int:
 
     try:
         comp = compare(signal, models, seeds, preset=preset_name, recipe=args.recipe, epochs=epochs,
-                       device=args.device, fit_options=recipe_overrides(args) | {"epochs": None},
-                       model_options=shape, on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
+                       device=args.device, fit_options=fit_options, model_options=shape, done=done,
+                       on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
     finally:
         bar.close()
     if not comp.runs:
