@@ -114,13 +114,17 @@ def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
                                 "--seeds", "0,1", "--out", out, *TINY)
     assert code == 0, err
     assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
-            "restored_siren2.wav", "mask.npy"} == {p.name for p in out.iterdir()}
+            "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "mask.npy"} == {
+        p.name for p in out.iterdir()}
     table = (out / "table.md").read_text()
-    for text in ("| corrupted input |", "| siren |", "| siren2 |", "30% of the samples missing",
+    for text in ("| corrupted input |", "| siren |", "| siren2 |", "| linear |", "| cubic |",
+                 "linear: linear interpolation over the observed samples", "30% of the samples missing",
                  "fixed budget of 40 epochs", "the paper's PSNR", "ddof=1"):
         assert text in table and text in stdout
     res = json.loads((out / "results.json").read_text())
-    assert res["seeds"] == [0, 1] and len(res["scores"]["siren2"]) == 2
+    assert res["seeds"] == [0, 1] and len(res["scores"]["siren2"]) == 2 and len(res["scores"]["cubic"]) == 2
+    # smooth tones with 30% missing: interpolation is far above the zero-filled input
+    assert res["summary"]["linear"]["psnr_paper"]["mean"] > res["summary"]["corrupted input"]["psnr_paper"]["mean"] + 5
     assert [c["measured_fraction"] for c in res["corruptions"]] == pytest.approx([0.3, 0.3])
     assert res["summary"]["siren"]["psnr_paper"]["std"] is not None
     assert res["models"]["siren2"]["winner"]["s0"] > 0
@@ -133,8 +137,8 @@ def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren",
                                 "--seeds", "3", "--stop", "holdout", "--patience", "10", "--out", out, *TINY)
     assert code == 0, err
-    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png"} == {
-        p.name for p in out.iterdir()}
+    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png",
+            "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} == {p.name for p in out.iterdir()}
     res = json.loads((out / "results.json").read_text())
     assert res["stop"] == "holdout" and res["scores"]["siren"][0]["patience"] == 10
     assert res["corruptions"][0]["measured_std"] == pytest.approx(0.1, rel=0.1)
@@ -170,3 +174,23 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, case)
     code, stdout, err = run_cli(capsys, *args, "--out", out, *TINY)
     assert code == 2 and len(err) == 1 and err[0].startswith("siren2: error: "), err
     assert not out.exists() and hidden_entries(tmp_path) == []
+
+
+@pytest.mark.parametrize("choice,expected", [("none", set()), ("tv", {"tv"})])
+def test_restore_eval_baselines_can_be_chosen_or_left_out(tmp_path, capsys, choice, expected):
+    clean = write_png(tmp_path / "clean.png")
+    out = tmp_path / "eval"
+    code, _, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren", "--seeds", "0",
+                           "--baselines", choice, "--out", out, *TINY)
+    assert code == 0, err
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["scores"]) == {"corrupted input", "siren"} | expected
+
+
+def test_restore_eval_refuses_a_baseline_for_another_task(tmp_path, capsys):
+    clean = write_png(tmp_path / "clean.png")
+    code, _, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren",
+                           "--baselines", "cubic", "--out", tmp_path / "eval", *TINY)
+    assert code == 2 and len(err) == 1 and "--baselines 'cubic'" in err[0] and "wavelet" in err[0]
+    assert not (tmp_path / "eval").exists()
+

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 import tokenize
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -388,7 +389,7 @@ class Evaluation:
             cells = [format_stat(k, stats[k]) for k in cols]
             epochs = format_stat("seconds", stats["epochs_run"]) if "epochs_run" in stats else "–"
             secs = format_stat("seconds", stats["seconds"]) if "seconds" in stats else "–"
-            params = f"{rec['parameters']:,}" if rec else "–"
+            params = f"{rec['parameters']:,}" if rec and "parameters" in rec else "–"
             lines.append(f"| {row} | {params} | " + " | ".join(cells) + f" | {epochs} | {secs} |")
         shapes = "; ".join(_model_text(m, r) for m, r in self.models.items())
         lines += ["", f"Models: {shapes}."]
@@ -405,6 +406,8 @@ class Evaluation:
 
 def _model_text(name: str, record: dict) -> str:
     """'siren2: 4 hidden x 222, full batch, ψ 0.631, s0 3458.0, s1 1.893 (first seed)'."""
+    if "classical" in record:
+        return f"{name}: {record['classical']}"
     c, batch, w = record["config"], record["fit"]["batch_size"], record.get("winner") or {}
     text = f"{name}: {c['hidden_layers']} hidden x {c['width']}, "
     text += f"{batch} points per step" if batch else "full batch"
@@ -415,12 +418,15 @@ def _model_text(name: str, record: dict) -> str:
 
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
              preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
-             model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION, on_run=None) -> Evaluation:
-    """Corrupt ``clean`` with each seed, restore it with each model (same seed), score all against it.
+             model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION,
+             baselines: list[str] = (), on_run=None) -> Evaluation:
+    """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
+    baseline (:mod:`siren2.classical`), and score all against it.
 
     Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
     (FitConfig fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration.
     """
+    from .classical import BASELINES, run_baseline
     from .train import FitConfig
 
     configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name,
@@ -445,6 +451,14 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
                 ev.models[name] = run.config["model"] | {"fit": run.config["fit"]}
             if on_run is not None:
                 on_run(name, seed, run)
+        for name in baselines:
+            start = time.perf_counter()
+            estimate = run_baseline(name, c.signal, c.mask)
+            ev.scores.setdefault(name, []).append(metrics(clean, estimate) | _filled(ev, c, estimate)
+                                                  | {"seconds": time.perf_counter() - start})
+            if first:
+                ev.example[name] = estimate
+                ev.models[name] = {"classical": BASELINES[name].description}
     return ev
 
 

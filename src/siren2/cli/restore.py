@@ -62,6 +62,9 @@ def add_parsers(sub) -> None:
     c.add_argument("--gaps", help="audio: COUNTxLENGTHms gaps, e.g. 20x10ms")
     e.add_argument("--models", default="siren,siren2", help="comma-separated (default: siren,siren2)")
     e.add_argument("--seeds", default="0,1,2", help="comma-separated; each draws the corruption and the init")
+    e.add_argument("--baselines", default="auto", help="classical baselines scored beside the models: auto (those "
+                   "for the signal and corruption: wavelet, tv, nl_means for noisy images, wiener for noisy audio, "
+                   "linear and cubic interpolation for missing samples), none, or a comma-separated list")
     add_input_options(e)
     common(e, "fixed")
     e.set_defaults(func=cmd_restore_eval)
@@ -121,6 +124,7 @@ def cmd_restore_eval(args) -> int:
     from .. import plots
     from ..runs import OutputDir
     from ..signals import save_signal
+    from ..classical import BASELINES, baselines_for
     from ..tasks import CorruptionSpec, evaluate, parse_gaps
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
@@ -134,6 +138,17 @@ def cmd_restore_eval(args) -> int:
         spec = CorruptionSpec(kind, value)
     clean = load_input(args)
     spec.apply(clean, seeds[0])  # a level that cannot be met fails here, before any fit
+    task = "inpaint" if spec.removes_samples else "denoise"
+    if args.baselines == "auto":
+        baselines = baselines_for(clean.kind, task)
+    elif args.baselines == "none":
+        baselines = []
+    else:
+        baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+        for b in baselines:
+            if b not in BASELINES or clean.kind not in BASELINES[b].kinds or BASELINES[b].task != task:
+                raise InputError(f"--baselines {b!r}: not a classical baseline for {task} on {clean.kind} "
+                                 f"(choose from {', '.join(baselines_for(clean.kind, task)) or 'none'})")
     preset, fit_options, model_options, holdout = _restore_settings(args, clean)
     print(f"{args.file}: {clean.num_points:,} points, {spec.label()}; {', '.join(models)} x seeds "
           f"{', '.join(map(str, seeds))}, stop {args.stop}")
@@ -145,17 +160,17 @@ def cmd_restore_eval(args) -> int:
 
     ev = evaluate(clean, spec, models, seeds, stop=args.stop, preset=preset, recipe=args.recipe,
                   fit_options=fit_options,
-                  model_options=model_options, holdout=holdout, on_run=on_run)
+                  model_options=model_options, holdout=holdout, baselines=baselines, on_run=on_run)
     suffix = {"audio": ".wav", "image": ".png"}.get(clean.kind, ".npy")
     with out:
         (out / "table.md").write_text(ev.table())
         out.write_json("results.json", ev.to_json())
         save_signal(clean.with_values(ev.example["corrupted"]), out / f"corrupted{suffix}")
-        for name in models:
+        for name in [*models, *baselines]:
             save_signal(clean.with_values(ev.example[name]), out / f"restored_{name}{suffix}")
         if spec.removes_samples:
             np.save(out / "mask.npy", ev.example["mask"])
-        restored = {m: ev.example[m] for m in models}
+        restored = {m: ev.example[m] for m in [*models, *baselines]}
         first_missing = int(np.argmin(ev.example["mask"])) if spec.removes_samples else None  # the close-up
         if clean.kind == "audio":
             plots.restoration_audio(clean.values[:, 0], ev.example["corrupted"][:, 0],
