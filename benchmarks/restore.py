@@ -17,7 +17,8 @@ import time
 from _common import DATA, machine, write_results
 
 from siren2 import Signal, load_signal
-from siren2.tasks import CorruptionSpec, evaluate
+from siren2.corruptions import CorruptionSpec
+from siren2.evaluation import evaluate
 
 TASKS = {
     "camera-noise": dict(path="images/camera.png", spec=CorruptionSpec("noise_std", 0.1), downsample=2, epochs=150),
@@ -43,7 +44,7 @@ def main() -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--epochs", type=int, help="override every task's budget")
     p.add_argument("--stop", choices=["fixed", "holdout"], default="fixed")
-    p.add_argument("--patience", type=int, help="holdout: epochs without improvement (default: siren2.tasks.PATIENCE)")
+    p.add_argument("--patience", type=int, help="holdout: epochs without improvement (default: siren2.restoration.PATIENCE)")
     p.add_argument("--width", type=int, help="hidden width of every model (default: the preset's)")
     p.add_argument("--device", default=None)
     args = p.parse_args()

@@ -8,7 +8,7 @@ from siren2 import Signal
 from siren2.classical import BASELINES, baselines_for, run_baseline
 from siren2.errors import InputError
 from siren2.metrics import metrics
-from siren2.tasks import add_noise, drop_samples
+from siren2.corruptions import add_noise, drop_samples
 
 
 def smooth_image(channels=1, n=64):

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from siren2 import Signal, create_model
 from siren2.engine import AutogradStep, SineMLPStep, make_step, supports_sine_mlp
 from siren2.models import create_model as cm
 

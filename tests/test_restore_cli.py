@@ -1,7 +1,7 @@
 """``siren2 denoise``, ``inpaint`` and ``restore-eval`` end to end, in-process through siren2.cli.main.
 
 Tiny settings (2 x 16 networks, tens of epochs, 2000 samples or 16 x 24 pixels); restoration
-quality itself is tested in test_tasks.py.
+quality itself is tested in test_restoration.py.
 """
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def test_interrupt_keeps_finished_records(tmp_path):
 def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_path):
     from siren2.metrics import psnr_paper
     from siren2.suite import INPUT
-    from siren2.tasks import CorruptionSpec
+    from siren2.corruptions import CorruptionSpec
 
     noise = CorruptionSpec("noise_std", 0.1)
     s = spec(corruption=noise, settings={"scale": "tiny", "epochs": 3, "corruption": "noise_std 0.1"})

@@ -24,7 +24,8 @@ from .compare import summarize
 from .metrics import metrics
 from .runs import run_fit
 from .signals import Signal
-from .tasks import CorruptionSpec, restore
+from .corruptions import CorruptionSpec
+from .restoration import restore
 from .train import FitConfig
 
 RECORD_FORMAT = 1

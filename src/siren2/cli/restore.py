@@ -1,4 +1,4 @@
-"""``siren2 denoise``, ``inpaint`` and ``restore-eval``: restoration over siren2.tasks."""
+"""``siren2 denoise``, ``inpaint`` and ``restore-eval``: over siren2.corruptions, restoration and evaluation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from .options import add_input_options, add_recipe_options, load_input, models_a
 def add_parsers(sub) -> None:
     from ..models import list_models
     from ..presets import PRESETS
-    from ..tasks import HOLDOUT_FRACTION, MIN_GAP, PATIENCE, STOP_RULES
+    from ..corruptions import MIN_GAP
+    from ..restoration import HOLDOUT_FRACTION, PATIENCE, STOP_RULES
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -74,7 +75,7 @@ def _restore_settings(args, signal) -> tuple[str, dict, dict, float]:
     """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options
     (the recipe is ``args.recipe``)."""
     from ..presets import get_preset
-    from ..tasks import HOLDOUT_FRACTION
+    from ..restoration import HOLDOUT_FRACTION
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
@@ -90,7 +91,8 @@ def cmd_restore(args) -> int:
     import numpy as np
 
     from ..runs import OutputDir, write_run
-    from ..tasks import load_mask, restore, silence_mask
+    from ..corruptions import load_mask, silence_mask
+    from ..restoration import restore
     from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
@@ -125,7 +127,8 @@ def cmd_restore_eval(args) -> int:
     from ..runs import OutputDir
     from ..signals import save_signal
     from ..classical import BASELINES, baselines_for
-    from ..tasks import CorruptionSpec, evaluate, parse_gaps
+    from ..corruptions import CorruptionSpec, parse_gaps
+    from ..evaluation import evaluate
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     models, seeds = models_and_seeds(args)

@@ -1,4 +1,4 @@
-"""Restoration (siren2.tasks): corruptions hit their levels, the masked fit ignores missing samples,
+"""Restoration (siren2.corruptions, restoration, evaluation): corruptions hit their levels, the masked fit ignores missing samples,
 restoration beats the corrupted input on simple generated signals, hold-out stopping, mask files.
 
 Tiny networks (2 x 32) on 2000-sample clips and 32-64 pixel images; one torch thread (tiny matrices
@@ -17,8 +17,10 @@ from PIL import Image
 
 from siren2 import FitConfig, InputError, Signal, create_model, fit, predict
 from siren2.metrics import psnr_paper, snr
-from siren2.tasks import (CorruptionSpec, add_noise, drop_gaps, drop_samples, evaluate, load_mask, parse_gaps,
-                          restore, runs, silence_mask, split_holdout)
+from siren2.corruptions import (CorruptionSpec, add_noise, drop_gaps, drop_samples, load_mask, parse_gaps, runs,
+                                silence_mask)
+from siren2.evaluation import evaluate
+from siren2.restoration import restore, split_holdout
 
 SMOOTH = dict(hidden_layers=2, width=32, omega_first=30.0)  # SIREN with a low first frequency: a smooth prior
 FAST = FitConfig(epochs=300, lr=1e-3, seed=0)

@@ -1,0 +1,157 @@
+"""Evaluation: corrupt a clean signal, restore it with models and classical baselines over seeds,
+and score everything (the corrupted input too, the floor) against the clean signal; the library
+behind ``siren2 restore-eval``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .compare import STD_NOTE, TABLE_METRICS, summarize
+from .compare import _fmt as format_stat
+from .corruptions import Corruption, CorruptionSpec
+from .metrics import CONVENTIONS, metrics, psnr_paper
+from .recipes import DEFAULT_RECIPE
+from .restoration import HOLDOUT_FRACTION, fill_missing, restore
+from .signals import Signal
+
+FLOOR = "corrupted input"
+
+
+@dataclass
+class Evaluation:
+    """Scores of every restoration (and of the corrupted input, the floor) against the clean signal."""
+
+    clean: Signal
+    spec: CorruptionSpec
+    stop: str
+    seeds: list[int]
+    fit: dict  # the first model's FitConfig: the shared schedule (each model's own is in ``models``)
+    scores: dict[str, list[dict]] = field(default_factory=dict)  # row -> per seed: metrics and run facts
+    corruptions: list[dict] = field(default_factory=list)  # per seed: requested and measured levels
+    models: dict[str, dict] = field(default_factory=dict)  # model -> its record (shape, parameters, WINNER)
+    example: dict[str, np.ndarray] = field(default_factory=dict)  # first seed: "corrupted", "mask", each model
+
+    def columns(self) -> list[str]:
+        return TABLE_METRICS.get(self.clean.kind, ["psnr_paper"]) + (
+            ["filled_psnr_paper"] if self.spec.removes_samples else [])
+
+    def summary(self) -> dict[str, dict[str, dict]]:
+        """row -> numeric field -> :func:`~siren2.compare.summarize` over seeds (mean, std ddof 1, values)."""
+        return {row: {k: summarize([r[k] for r in per_seed]) for k, v in per_seed[0].items()
+                      if isinstance(v, (int, float))} for row, per_seed in self.scores.items()}
+
+    def stop_text(self) -> str:
+        f = self.fit
+        if self.stop == "fixed":
+            return (f"fixed budget of {f['epochs']} epochs; the state with the lowest training loss on the "
+                    f"observed samples is returned (the paper's protocol)")
+        rec = next(r for row, rs in self.scores.items() if row != FLOOR for r in rs)
+        return (f"hold-out: {rec['holdout_fraction']:.0%} of the observed samples left out of training; stop after "
+                f"{rec['patience']} epochs without improvement of their MSE (at most {f['epochs']} epochs) and "
+                f"return the state with the lowest held-out MSE")
+
+    def table(self) -> str:
+        """A markdown table, mean ± sample std over seeds, with the protocol and conventions stated."""
+        c, f, summary = self.clean, self.fit, self.summary()
+        where = (f"{c.num_points} samples at {c.sample_rate} Hz" if c.kind == "audio"
+                 else "x".join(map(str, c.grid)) + " " + c.kind)
+        lines = [
+            f"**{Path(c.source or 'signal').name}** ({where}), {self.spec.label()}; seeds "
+            f"{', '.join(map(str, self.seeds))} (each seed draws the corruption and the initialization). "
+            f"Values: {STD_NOTE}.", "",
+            f"Budget: Adam lr {f['lr']:g}, StepLR({f['lr_step']}, {f['lr_gamma']:g}); "
+            f"stopping rule: {self.stop_text()}.", "",
+            "PSNR convention: `psnr_paper` = 10·log10(1/MSE) in dB on [-1, 1] data against the clean signal (the "
+            "paper's PSNR), of the returned state (not a maximum over epochs, which would need the clean signal). "
+            + "; ".join(f"`{k}`: {CONVENTIONS[k]}" for k in self.columns()[1:]) + ".", "",
+        ]
+        cols = self.columns()
+        lines += ["| input | parameters | " + " | ".join(cols) + " | epochs run | s per fit |",
+                  "|---" * (len(cols) + 4) + "|"]
+        for row, stats in summary.items():
+            rec = self.models.get(row)
+            cells = [format_stat(k, stats[k]) for k in cols]
+            epochs = format_stat("seconds", stats["epochs_run"]) if "epochs_run" in stats else "–"
+            secs = format_stat("seconds", stats["seconds"]) if "seconds" in stats else "–"
+            params = f"{rec['parameters']:,}" if rec and "parameters" in rec else "–"
+            lines.append(f"| {row} | {params} | " + " | ".join(cells) + f" | {epochs} | {secs} |")
+        shapes = "; ".join(_model_text(m, r) for m, r in self.models.items())
+        lines += ["", f"Models: {shapes}."]
+        if self.spec.removes_samples:
+            lines += ["", "The corrupted input's missing samples read 0."]
+        return "\n".join(lines) + "\n"
+
+    def to_json(self) -> dict:
+        return {"clean": self.clean.describe(), "corruption": asdict(self.spec) | {"label": self.spec.label()},
+                "stop": self.stop, "stop_rule": self.stop_text(), "seeds": self.seeds, "fit": self.fit,
+                "models": self.models, "corruptions": self.corruptions, "scores": self.scores,
+                "summary": self.summary(), "conventions": {k: CONVENTIONS[k] for k in self.columns()}}
+
+
+def _model_text(name: str, record: dict) -> str:
+    """'siren2: 4 hidden x 222, full batch, ψ 0.631, s0 3458.0, s1 1.893 (first seed)'."""
+    if "classical" in record:
+        return f"{name}: {record['classical']}"
+    c, batch, w = record["config"], record["fit"]["batch_size"], record.get("winner") or {}
+    text = f"{name}: {c['hidden_layers']} hidden x {c['width']}, "
+    text += f"{batch} points per step" if batch else "full batch"
+    if w.get("psi") is not None:
+        text += f", ψ {w['psi']:.3f}, s0 {w['s0']:.1f}, s1 {w['s1']:.3f} (first seed)"
+    return text
+
+
+def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
+             preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
+             model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION,
+             baselines: list[str] = (), on_run=None) -> Evaluation:
+    """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
+    baseline (:mod:`siren2.classical`), and score all against it.
+
+    Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
+    (FitConfig fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration.
+    """
+    from .classical import BASELINES, run_baseline
+    from .train import FitConfig
+
+    configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name,
+                                       width=(model_options or {}).get("width"), **(fit_options or {}))
+               for name in models}
+    ev = Evaluation(clean, spec, stop, list(seeds), asdict(configs[models[0]]))
+    for seed in seeds:
+        c = spec.apply(clean, seed)
+        ev.corruptions.append(c.info)
+        ev.scores.setdefault(FLOOR, []).append(metrics(clean, c.signal.values) | _filled(ev, c, c.signal.values))
+        first = not ev.example
+        if first:
+            ev.example = {"corrupted": c.signal.values, "mask": c.mask}
+        for name in models:
+            run = restore(c.signal, c.mask, name, stop=stop, fit_config=replace(configs[name], seed=seed),
+                          holdout=holdout, preset=preset, model_options=model_options, clean=clean)
+            scores = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}
+            ev.scores.setdefault(name, []).append(scores | _filled(ev, c, run.reconstruction.values)
+                                                  | run.config["restoration"] | {"seconds": run.result.seconds})
+            if first:
+                ev.example[name] = run.reconstruction.values
+                ev.models[name] = run.config["model"] | {"fit": run.config["fit"]}
+            if on_run is not None:
+                on_run(name, seed, run)
+        for name in baselines:
+            start = time.perf_counter()
+            estimate = run_baseline(name, c.signal, c.mask)
+            ev.scores.setdefault(name, []).append(metrics(clean, estimate) | _filled(ev, c, estimate)
+                                                  | {"seconds": time.perf_counter() - start})
+            if first:
+                ev.example[name] = estimate
+                ev.models[name] = {"classical": BASELINES[name].description}
+    return ev
+
+
+def _filled(ev: Evaluation, c: Corruption, estimate: np.ndarray) -> dict:
+    if not ev.spec.removes_samples:
+        return {}
+    return {"filled_psnr_paper": psnr_paper(ev.clean.values, fill_missing(c.signal, c.mask, estimate).values)}

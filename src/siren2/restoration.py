@@ -1,0 +1,112 @@
+"""Restoration (SPEC §5): fitting only what is observed, and knowing when to stop.
+
+:func:`restore` fits a model on the observed samples of a damaged signal (the loss is masked) and
+renders it everywhere. Two stopping rules:
+
+* ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
+* ``holdout``: a random fraction of the observed samples is left out of training, the fit stops
+  after ``patience`` epochs without improvement of their MSE and returns the state with the lowest
+  one. It needs no clean reference, and stops before a long fit reproduces the noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from .corruptions import _HOLDOUT, _rng
+from .errors import InputError
+from .metrics import psnr_paper
+from .signals import Signal
+
+STOP_RULES = ("fixed", "holdout")
+HOLDOUT_FRACTION = 0.1  # of the observed samples
+PATIENCE = 100  # epochs without improvement of the held-out error
+
+
+def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out a random ``fraction`` of the observed samples: (training mask, held-out indices)."""
+    observed = np.flatnonzero(mask)
+    k = max(1, round(fraction * observed.size)) if 0 < fraction < 1 else 0
+    if not 0 < k < observed.size:
+        raise InputError(f"hold-out fraction {fraction}: must be in (0, 1) and leave samples to train on "
+                         f"({observed.size} observed)")
+    held = np.sort(_rng(seed, _HOLDOUT).choice(observed, size=k, replace=False))
+    train = mask.astype(np.float32)
+    train[held] = 0
+    return train, held
+
+
+def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
+            fit_config=None, holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
+            model_options: dict | None = None, winner_options: dict | None = None, clean: Signal | None = None,
+            keep_observed: bool = False, callbacks: list | None = None):
+    """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
+
+    Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
+    they held cannot matter. ``stop`` is ``fixed`` (``fit_config.epochs``) or ``holdout`` (a
+    ``holdout`` fraction of the observed samples, ``fit_config.patience`` or :data:`PATIENCE`).
+    Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
+    ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
+    from the fit (the fit itself stays in the model). ``callbacks`` go to :func:`~siren2.train.fit`.
+    Returns a :class:`~siren2.runs.Run` whose ``config["restoration"]`` records the rule and how it
+    ended.
+    """
+    from .runs import run_fit
+    from .train import FitConfig
+
+    if stop not in STOP_RULES:
+        raise InputError(f"stopping rule {stop!r}: choose from {', '.join(STOP_RULES)}")
+    n = signal.num_points
+    mask = np.ones(n, np.float32) if mask is None else np.asarray(mask, np.float32).reshape(-1)
+    if mask.shape != (n,):
+        raise InputError(f"mask has {mask.size} values, the signal {n} samples")
+    observed = signal.with_values(signal.values * mask[:, None])
+    fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model,
+                                                 width=(model_options or {}).get("width"))
+    record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
+    train_mask, validate = mask, None
+    if stop == "holdout":
+        train_mask, held = split_holdout(mask, holdout, fit_config.seed)
+        validate = _heldout_mse(observed, held)
+        fit_config = replace(fit_config, patience=fit_config.patience or PATIENCE)
+        record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "patience": fit_config.patience}
+    run = run_fit(observed, model, preset=preset, fit_config=fit_config, model_options=model_options,
+                  winner_options=winner_options, mask=None if train_mask.all() else train_mask, clean=clean,
+                  validate=validate, callbacks=callbacks)
+    result = run.result
+    record |= {"epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
+    if stop == "holdout":
+        record["best_holdout_mse"] = result.best_val_loss
+    run.config["restoration"] = record
+    if clean is None:
+        run.metrics = observed_scores(observed, run.reconstruction.values, mask) | {
+            "best_epoch_psnr_paper": result.best_psnr}
+        if stop == "holdout":
+            run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(result.best_val_loss, 1e-30))
+    if keep_observed:
+        run.reconstruction = fill_missing(observed, mask, run.reconstruction.values)
+    return run
+
+
+def _heldout_mse(signal: Signal, held: np.ndarray):
+    """validate(model): the MSE of the model on the held-out samples."""
+    from .train import predict
+
+    coords, target = signal.coords()[torch.from_numpy(held)], torch.from_numpy(signal.values[held])
+    return lambda model: float((predict(model, coords) - target).square().mean())
+
+
+def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:
+    """``signal`` where observed, ``estimate`` where missing."""
+    return signal.with_values(np.where(mask[:, None] > 0, signal.values, estimate.reshape(signal.values.shape)))
+
+
+def observed_scores(signal: Signal, estimate: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Without a clean reference: how closely the fit follows the observed samples."""
+    obs = mask > 0
+    y, e = signal.values[obs].astype(np.float64), np.asarray(estimate, np.float64).reshape(signal.values.shape)[obs]
+    return {"observed_psnr_paper": psnr_paper(y, e), "residual_std": float((e - y).std())}
