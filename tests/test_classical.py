@@ -54,11 +54,23 @@ def test_interpolation_fills_missing_samples_far_better_than_zeros(name, make):
 
 
 def test_every_baseline_is_registered_with_a_kind_and_a_task_and_refuses_others():
-    assert set(baselines_for("image", "denoise")) == {"wavelet", "tv", "nl_means"}
+    from siren2.classical import installed
+
+    assert set(baselines_for("image", "denoise")) == {"wavelet", "tv", "nl_means"} | (
+        {"bm3d"} if installed("bm3d") else set())
     assert baselines_for("audio", "denoise") == ["wiener"]
     assert set(baselines_for("audio", "inpaint")) == set(baselines_for("image", "inpaint")) == {"linear", "cubic"}
     assert all(b.task in ("denoise", "inpaint") for b in BASELINES.values())
     with pytest.raises(InputError, match="applies to image"):
         run_baseline("wavelet", smooth_audio())
     with pytest.raises(InputError, match="unknown classical baseline"):
+        run_baseline("bm4d", smooth_image())
+
+
+def test_bm3d_without_its_package_is_a_clean_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # as if the restore extra were not installed
+    with pytest.raises(InputError, match=r"pip install 'siren2\[restore\]'"):
         run_baseline("bm3d", smooth_image())
+

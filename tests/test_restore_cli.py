@@ -137,8 +137,11 @@ def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren",
                                 "--seeds", "3", "--stop", "holdout", "--patience", "10", "--out", out, *TINY)
     assert code == 0, err
+    from siren2.classical import installed
+
     assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png",
-            "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} == {p.name for p in out.iterdir()}
+            "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} | (
+        {"restored_bm3d.png"} if installed("bm3d") else set()) == {p.name for p in out.iterdir()}
     res = json.loads((out / "results.json").read_text())
     assert res["stop"] == "holdout" and res["scores"]["siren"][0]["patience"] == 10
     assert res["corruptions"][0]["measured_std"] == pytest.approx(0.1, rel=0.1)

@@ -6,7 +6,8 @@ from the damaged signal alone (never the clean one):
 
 * images, denoising: scikit-image's ``denoise_wavelet`` (BayesShrink, soft), ``denoise_tv_chambolle``
   (weight = the estimated noise σ) and ``denoise_nl_means`` (h = 0.8 σ̂, fast mode), σ̂ from
-  ``estimate_sigma``;
+  ``estimate_sigma``; BM3D (the ``bm3d`` package, σ = σ̂) when the ``restore`` extra is installed
+  (``pip install siren2[restore]``; its licence allows non-commercial use only);
 * audio, denoising: SciPy's adaptive Wiener filter (``scipy.signal.wiener``, 5-sample window,
   noise power estimated from the signal);
 * inpainting (audio and images): linear and cubic interpolation over the observed samples
@@ -77,6 +78,24 @@ def nl_means(signal: Signal, mask: np.ndarray) -> np.ndarray:
                                           patch_distance=6, channel_axis=axis))
 
 
+def bm3d(signal: Signal, mask: np.ndarray) -> np.ndarray:
+    try:
+        import bm3d as bm3d_package
+    except ImportError:
+        raise InputError("baseline 'bm3d' needs the bm3d package: pip install 'siren2[restore]'") from None
+    img, axis = _image(signal)
+    sigma = _sigma(img, axis)
+    if axis is None:
+        return _back(signal, bm3d_package.bm3d(img, sigma_psd=sigma))
+    return _back(signal, np.stack([bm3d_package.bm3d(img[:, :, c], sigma_psd=sigma) for c in range(img.shape[2])], -1))
+
+
+def installed(package: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(package) is not None
+
+
 def wiener(signal: Signal, mask: np.ndarray) -> np.ndarray:
     from scipy.signal import wiener as scipy_wiener
 
@@ -117,6 +136,7 @@ BASELINES: dict[str, Baseline] = {
     "wavelet": Baseline("scikit-image denoise_wavelet (BayesShrink, soft)", ("image",), "denoise", wavelet),
     "tv": Baseline("scikit-image denoise_tv_chambolle (weight = estimated σ)", ("image",), "denoise", tv),
     "nl_means": Baseline("scikit-image denoise_nl_means (h = 0.8 σ̂, 5x5 patches)", ("image",), "denoise", nl_means),
+    "bm3d": Baseline("BM3D (bm3d package, σ = estimated σ; the restore extra)", ("image",), "denoise", bm3d),
     "wiener": Baseline("scipy.signal.wiener (5 samples)", ("audio",), "denoise", wiener),
     "linear": Baseline("linear interpolation over the observed samples", ("audio", "image"), "inpaint",
                        _interpolate("linear")),
@@ -126,8 +146,10 @@ BASELINES: dict[str, Baseline] = {
 
 
 def baselines_for(kind: str, task: str) -> list[str]:
-    """The baselines that apply to a ``kind`` signal ("audio", "image") and ``task``."""
-    return [name for name, b in BASELINES.items() if kind in b.kinds and b.task == task]
+    """The baselines that apply to a ``kind`` signal ("audio", "image") and ``task`` (BM3D only where
+    its package is installed)."""
+    return [name for name, b in BASELINES.items() if kind in b.kinds and b.task == task
+            and (name != "bm3d" or installed("bm3d"))]
 
 
 def run_baseline(name: str, signal: Signal, mask: np.ndarray | None = None) -> np.ndarray:
