@@ -114,7 +114,7 @@ def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
                                 "--seeds", "0,1", "--out", out, *TINY)
     assert code == 0, err
     assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
-            "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "mask.npy"} == {
+            "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "mask.npy", "example.npz"} == {
         p.name for p in out.iterdir()}
     table = (out / "table.md").read_text()
     for text in ("| corrupted input |", "| siren |", "| siren2 |", "| linear |", "| cubic |",
@@ -139,7 +139,7 @@ def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
     assert code == 0, err
     from siren2.classical import installed
 
-    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png",
+    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png", "example.npz",
             "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} | (
         {"restored_bm3d.png"} if installed("bm3d") else set()) == {p.name for p in out.iterdir()}
     res = json.loads((out / "results.json").read_text())
@@ -196,4 +196,38 @@ def test_restore_eval_refuses_a_baseline_for_another_task(tmp_path, capsys):
                            "--baselines", "cubic", "--out", tmp_path / "eval", *TINY)
     assert code == 2 and len(err) == 1 and "--baselines 'cubic'" in err[0] and "wavelet" in err[0]
     assert not (tmp_path / "eval").exists()
+
+
+def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, capsys, monkeypatch):
+    import siren2.evaluation as evaluation
+
+    clean = write_wav(tmp_path / "clean.wav", tones(), "FLOAT")
+    real, calls = evaluation.restore, []
+
+    def flaky(*args, **kwargs):  # Ctrl-C in the second seed's second fit
+        calls.append(kwargs["fit_config"].seed)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "restore", flaky)
+    argv = ["restore-eval", clean, "--noise-std", "0.05", "--models", "siren,siren2", "--seeds", "0,1,2",
+            "--out", tmp_path / "eval", *TINY]
+    code, stdout, _ = run_cli(capsys, *argv)
+    assert code == 0 and "interrupted: 1 of 3 seeds finished" in stdout
+    first = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert first["seeds"] == [0] and first["interrupted"] and "Interrupted: 1 of 3 seeds" in (
+        tmp_path / "eval" / "table.md").read_text()
+
+    calls.clear()
+    monkeypatch.setattr(evaluation, "restore", lambda *a, **k: calls.append(k["fit_config"].seed) or real(*a, **k))
+    code, stdout, err = run_cli(capsys, *argv, "--resume")
+    assert code == 0 and "seeds 0 kept" in stdout, err
+    assert calls == [1, 1, 2, 2]  # seed 0 was not rerun
+    res = json.loads((tmp_path / "eval" / "results.json").read_text())
+    assert res["seeds"] == [0, 1, 2] and not res["interrupted"] and len(res["scores"]["siren2"]) == 3
+    assert res["scores"]["siren2"][0] == first["scores"]["siren2"][0]
+
+    code, _, err = run_cli(capsys, *argv[:-len(TINY)], "--epochs", "7", *TINY[2:], "--resume")
+    assert code == 2 and len(err) == 1 and "other fit_options" in err[0]
 

@@ -1,10 +1,12 @@
 """Evaluation: corrupt a clean signal, restore it with models and classical baselines over seeds,
 and score everything (the corrupted input too, the floor) against the clean signal; the library
-behind ``siren2 restore-eval``.
+behind ``siren2 restore-eval``. Seeds run one after the other; Ctrl-C keeps the seeds that
+finished, and :func:`finished_evaluation` reads them back so that ``evaluate(done=...)`` resumes.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -14,6 +16,7 @@ import numpy as np
 from .compare import STD_NOTE, TABLE_METRICS, summarize
 from .compare import _fmt as format_stat
 from .corruptions import Corruption, CorruptionSpec
+from .errors import InputError
 from .metrics import CONVENTIONS, metrics, psnr_paper
 from .recipes import DEFAULT_RECIPE
 from .restoration import HOLDOUT_FRACTION, fill_missing, restore
@@ -29,12 +32,14 @@ class Evaluation:
     clean: Signal
     spec: CorruptionSpec
     stop: str
-    seeds: list[int]
+    seeds: list[int]  # the seeds finished (every model and baseline), in order
     fit: dict  # the first model's FitConfig: the shared schedule (each model's own is in ``models``)
     scores: dict[str, list[dict]] = field(default_factory=dict)  # row -> per seed: metrics and run facts
     corruptions: list[dict] = field(default_factory=list)  # per seed: requested and measured levels
     models: dict[str, dict] = field(default_factory=dict)  # model -> its record (shape, parameters, WINNER)
     example: dict[str, np.ndarray] = field(default_factory=dict)  # first seed: "corrupted", "mask", each model
+    settings: dict = field(default_factory=dict)  # what makes two evaluations the same one (for resuming)
+    interrupted: bool = False
 
     def columns(self) -> list[str]:
         return TABLE_METRICS.get(self.clean.kind, ["psnr_paper"]) + (
@@ -84,13 +89,18 @@ class Evaluation:
         lines += ["", f"Models: {shapes}."]
         if self.spec.removes_samples:
             lines += ["", "The corrupted input's missing samples read 0."]
+        if self.interrupted:
+            planned = self.settings.get("seeds", self.seeds)
+            lines += ["", f"Interrupted: {len(self.seeds)} of {len(planned)} seeds finished; the table shows those "
+                      "(`--resume` runs the rest)."]
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict:
         return {"clean": self.clean.describe(), "corruption": asdict(self.spec) | {"label": self.spec.label()},
                 "stop": self.stop, "stop_rule": self.stop_text(), "seeds": self.seeds, "fit": self.fit,
                 "models": self.models, "corruptions": self.corruptions, "scores": self.scores,
-                "summary": self.summary(), "conventions": {k: CONVENTIONS[k] for k in self.columns()}}
+                "summary": self.summary(), "conventions": {k: CONVENTIONS[k] for k in self.columns()},
+                "settings": self.settings, "interrupted": self.interrupted}
 
 
 def _model_text(name: str, record: dict) -> str:
@@ -105,49 +115,109 @@ def _model_text(name: str, record: dict) -> str:
     return text
 
 
+def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str,
+                        preset: str | None, recipe: str, fit_options: dict | None, model_options: dict | None,
+                        holdout: float, baselines: list[str] = ()) -> dict:
+    """What makes two evaluations the same one (a resumed evaluation must match it)."""
+    return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
+            "baselines": list(baselines), "seeds": list(seeds), "stop": stop, "preset": preset, "recipe": recipe,
+            "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None},
+            "model_options": dict(model_options or {}), "holdout": holdout}
+
+
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
              preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
              model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION,
-             baselines: list[str] = (), on_run=None) -> Evaluation:
+             baselines: list[str] = (), done: Evaluation | None = None, on_run=None) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
     baseline (:mod:`siren2.classical`), and score all against it.
 
     Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
     (FitConfig fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration.
+    ``done`` (from :func:`finished_evaluation`) holds the seeds an interrupted evaluation finished;
+    they are kept and not rerun. Ctrl-C returns the finished seeds (``interrupted`` set), or, before
+    the first one, raises KeyboardInterrupt.
     """
-    from .classical import BASELINES, run_baseline
     from .train import FitConfig
 
     configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name,
                                        width=(model_options or {}).get("width"), **(fit_options or {}))
                for name in models}
-    ev = Evaluation(clean, spec, stop, list(seeds), asdict(configs[models[0]]))
-    for seed in seeds:
-        c = spec.apply(clean, seed)
-        ev.corruptions.append(c.info)
-        ev.scores.setdefault(FLOOR, []).append(metrics(clean, c.signal.values) | _filled(ev, c, c.signal.values))
-        first = not ev.example
+    settings = evaluation_settings(clean, spec, models, seeds, stop=stop, preset=preset, recipe=recipe,
+                                   fit_options=fit_options, model_options=model_options, holdout=holdout,
+                                   baselines=baselines)
+    ev = done or Evaluation(clean, spec, stop, [], asdict(configs[models[0]]))
+    ev.settings, ev.interrupted = settings, False
+    try:
+        for seed in seeds:
+            if seed not in ev.seeds:
+                _evaluate_seed(ev, seed, configs, baselines, stop=stop, preset=preset, model_options=model_options,
+                               holdout=holdout, on_run=on_run)
+    except KeyboardInterrupt:
+        if not ev.seeds:
+            raise
+        ev.interrupted = True
+    return ev
+
+
+def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop, preset, model_options, holdout,
+                   on_run) -> None:
+    """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
+    from .classical import BASELINES, run_baseline
+
+    clean, scores, models, example = ev.clean, {}, {}, {}
+    c = ev.spec.apply(clean, seed)
+    scores[FLOOR] = metrics(clean, c.signal.values) | _filled(ev, c, c.signal.values)
+    first = not ev.example
+    if first:
+        example = {"corrupted": c.signal.values, "mask": c.mask}
+    for name in configs:
+        run = restore(c.signal, c.mask, name, stop=stop, fit_config=replace(configs[name], seed=seed),
+                      holdout=holdout, preset=preset, model_options=model_options, clean=clean)
+        if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
+            raise KeyboardInterrupt
+        kept = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}
+        scores[name] = (kept | _filled(ev, c, run.reconstruction.values) | run.config["restoration"]
+                        | {"seconds": run.result.seconds})
         if first:
-            ev.example = {"corrupted": c.signal.values, "mask": c.mask}
-        for name in models:
-            run = restore(c.signal, c.mask, name, stop=stop, fit_config=replace(configs[name], seed=seed),
-                          holdout=holdout, preset=preset, model_options=model_options, clean=clean)
-            scores = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}
-            ev.scores.setdefault(name, []).append(scores | _filled(ev, c, run.reconstruction.values)
-                                                  | run.config["restoration"] | {"seconds": run.result.seconds})
-            if first:
-                ev.example[name] = run.reconstruction.values
-                ev.models[name] = run.config["model"] | {"fit": run.config["fit"]}
-            if on_run is not None:
-                on_run(name, seed, run)
-        for name in baselines:
-            start = time.perf_counter()
-            estimate = run_baseline(name, c.signal, c.mask)
-            ev.scores.setdefault(name, []).append(metrics(clean, estimate) | _filled(ev, c, estimate)
-                                                  | {"seconds": time.perf_counter() - start})
-            if first:
-                ev.example[name] = estimate
-                ev.models[name] = {"classical": BASELINES[name].description}
+            example[name] = run.reconstruction.values
+            models[name] = run.config["model"] | {"fit": run.config["fit"]}
+        if on_run is not None:
+            on_run(name, seed, run)
+    for name in baselines:
+        start = time.perf_counter()
+        estimate = run_baseline(name, c.signal, c.mask)
+        scores[name] = metrics(clean, estimate) | _filled(ev, c, estimate) | {"seconds": time.perf_counter() - start}
+        if first:
+            example[name] = estimate
+            models[name] = {"classical": BASELINES[name].description}
+    for row, rec in scores.items():
+        ev.scores.setdefault(row, []).append(rec)
+    ev.corruptions.append(c.info)
+    ev.models |= models
+    ev.example |= example
+    ev.seeds.append(seed)
+
+
+def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: dict) -> Evaluation:
+    """The seeds an evaluation written to ``folder`` (results.json, example.npz) finished, if it ran
+    with ``settings`` (:func:`evaluation_settings`); an error names what differs."""
+    folder = Path(folder)
+    try:
+        res = json.loads((folder / "results.json").read_text())
+        with np.load(folder / "example.npz", allow_pickle=False) as z:
+            example = {k: z[k] for k in z.files}
+        stored = res["settings"]
+        ev = Evaluation(clean, spec, res["stop"], list(res["seeds"]), res["fit"], res["scores"], res["corruptions"],
+                        res["models"], example, stored)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError(f"{folder}: not the output of 'siren2 restore-eval' to resume ({type(e).__name__})") from None
+    wanted = settings
+    differ = [k for k in wanted if json.dumps(stored.get(k), sort_keys=True, default=str)
+              != json.dumps(wanted[k], sort_keys=True, default=str)]
+    if differ:
+        raise InputError(f"{folder}: holds an evaluation with other {', '.join(differ)}; "
+                         "resume with the same file and options, or choose another --out")
     return ev
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import InputError
@@ -63,6 +64,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--gaps", help="audio: COUNTxLENGTHms gaps, e.g. 20x10ms")
     e.add_argument("--models", default="siren,siren2", help="comma-separated (default: siren,siren2)")
     e.add_argument("--seeds", default="0,1,2", help="comma-separated; each draws the corruption and the init")
+    e.add_argument("--resume", action="store_true", help="keep the seeds an interrupted evaluation in --out "
+                   "finished (same file and options) and run the rest")
     e.add_argument("--baselines", default="auto", help="classical baselines scored beside the models: auto (those "
                    "for the signal and corruption: wavelet, tv, nl_means for noisy images, wiener for noisy audio, "
                    "linear and cubic interpolation for missing samples), none, or a comma-separated list")
@@ -128,9 +131,9 @@ def cmd_restore_eval(args) -> int:
     from ..signals import save_signal
     from ..classical import BASELINES, baselines_for
     from ..corruptions import CorruptionSpec, parse_gaps
-    from ..evaluation import evaluate
+    from ..evaluation import evaluate, evaluation_settings, finished_evaluation
 
-    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
+    out = OutputDir(args.out, force=args.force or args.resume)  # refuse early, before any work
     models, seeds = models_and_seeds(args)
     if args.gaps is not None:
         count, length_ms = parse_gaps(args.gaps)
@@ -161,13 +164,22 @@ def cmd_restore_eval(args) -> int:
         print(f"  {model:<10} seed {seed}: psnr_paper {m['psnr_paper']:.2f} dB, {rec['epochs_run']} epochs, "
               f"{run.result.seconds:.1f} s", flush=True)
 
-    ev = evaluate(clean, spec, models, seeds, stop=args.stop, preset=preset, recipe=args.recipe,
-                  fit_options=fit_options,
-                  model_options=model_options, holdout=holdout, baselines=baselines, on_run=on_run)
+    options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
+                   model_options=model_options, holdout=holdout, baselines=baselines)
+    done = None
+    if args.resume and args.out.is_dir() and any(args.out.iterdir()):
+        done = finished_evaluation(args.out, clean, spec, evaluation_settings(clean, spec, models, seeds, **options))
+        print(f"  seeds {', '.join(map(str, done.seeds))} kept from {args.out}/")
+    try:
+        ev = evaluate(clean, spec, models, seeds, done=done, on_run=on_run, **options)
+    except KeyboardInterrupt:
+        print("siren2: interrupted before any seed finished; nothing written", file=sys.stderr)
+        return 130
     suffix = {"audio": ".wav", "image": ".png"}.get(clean.kind, ".npy")
     with out:
         (out / "table.md").write_text(ev.table())
         out.write_json("results.json", ev.to_json())
+        np.savez(out / "example.npz", **ev.example)  # the first seed's arrays, for --resume
         save_signal(clean.with_values(ev.example["corrupted"]), out / f"corrupted{suffix}")
         for name in [*models, *baselines]:
             save_signal(clean.with_values(ev.example[name]), out / f"restored_{name}{suffix}")
@@ -185,5 +197,6 @@ def cmd_restore_eval(args) -> int:
                                     {m: v.reshape(shape) for m, v in restored.items()}, out / "restoration.png")
     print()
     print(ev.table(), end="")
-    print(f"\noutputs in {args.out}/ (files and figures of seed {seeds[0]})")
+    note = f"interrupted: {len(ev.seeds)} of {len(seeds)} seeds finished; " if ev.interrupted else ""
+    print(f"\n{note}outputs in {args.out}/ (files and figures of seed {ev.seeds[0]})")
     return 0
