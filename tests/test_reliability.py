@@ -295,3 +295,27 @@ def test_a_killed_suite_keeps_its_finished_records_and_resume_completes_it(tmp_p
     assert done.returncode == 0 and done.stdout.strip() == "6", done.stderr
     assert len(list(runs.glob("*.json"))) == 6
     assert set(finished) <= {p.name for p in runs.glob("*.json")}
+
+
+@pytest.mark.slow
+def test_sigterm_during_compare_keeps_finished_fits_and_resume_completes(tmp_path):
+    src = write_hf_wav(tmp_path / "hf.wav", n=2000)
+    out = tmp_path / "cmp"
+    argv = ["compare", src, "--models", "siren,siren2", "--seeds", "0,1", "--epochs", "400", "--width", "16",
+            "--layers", "2", "--quiet", "--out", out]
+    log = tmp_path / "stdout.txt"
+    with open(log, "w") as stdout:
+        proc = subprocess.Popen([sys.executable, "-m", "siren2", *map(str, argv)], cwd=tmp_path, stdout=stdout,
+                                stderr=subprocess.PIPE, text=True)
+        assert _wait_for(lambda: " seed 0:" in log.read_text(), timeout=300)  # the first fit has finished
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=300)
+    assert "Traceback" not in err and proc.returncode == 0, err
+    first = json.loads((out / "table.json").read_text())
+    assert first["interrupted"] and 1 <= first["finished"] < 4
+    done = subprocess.run([sys.executable, "-m", "siren2", *map(str, argv), "--resume"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    table = json.loads((out / "table.json").read_text())
+    assert not table["interrupted"] and table["finished"] == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
