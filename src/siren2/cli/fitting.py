@@ -6,15 +6,13 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import (add_input_options, add_recipe_options, add_schedule_option, load_input, models_and_seeds,
-                      recipe_overrides, stop_note)
+from .options import (add_input_options, add_recipe_options, add_schedule_option, checked_max_points,
+                      input_max_samples, load_input, models_and_seeds, recipe_overrides, stop_note)
 
 
 def add_parsers(sub) -> None:
     """demo, fit, compare, models, render."""
-    from ..models import list_models
     from ..presets import PRESETS
-    from ..winner import RULES
 
     d = sub.add_parser("demo", help="fit SIREN and SIREN² on a built-in high-frequency clip (no input needed)")
     d.add_argument("--out", type=Path, default=Path("siren2-demo"), help="output folder (default: siren2-demo)")
@@ -28,28 +26,7 @@ def add_parsers(sub) -> None:
     f.add_argument("file", type=Path)
     f.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     f.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
-    f.add_argument("--model", default="siren2", choices=list(list_models()))
-    f.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
-    add_recipe_options(f)
-    f.add_argument("--width", type=int)
-    f.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
-    f.add_argument("--lr-gamma", type=float, help="StepLR's γ (the paper recipe's schedule)")
-    f.add_argument("--omega0", type=float, help="ω0 of the hidden sines (default 30)")
-    f.add_argument("--omega-first", type=float, help="ω of the first sine (SIREN: 3000 audio, 30 images)")
-    f.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
-    f.add_argument("--centroid", default="flattened", choices=["flattened", "grid"],
-                   help="ψ of the flattened signal (the paper's choice) or along the grid's last axis")
-    f.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
-    f.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
-    add_input_options(f)
-    f.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
-    f.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
-                   "one at least the signal's size is a full batch)")
-    f.add_argument("--chunk-size", type=int, help="split the full-batch step into chunks (large signals)")
-    f.add_argument("--seed", type=int, default=0)
-    f.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
-    f.add_argument("--tf32", action="store_true", help="CUDA: TF32 matrix products (faster, less exact)")
-    f.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_fit_options(f)
     f.set_defaults(func=cmd_fit)
 
     c = sub.add_parser("compare", help="fit several models x seeds on one file with one budget; table and figures")
@@ -84,6 +61,52 @@ def add_parsers(sub) -> None:
     r.add_argument("--device", default=None)
     add_input_options(r, max_samples=False)
     r.set_defaults(func=cmd_render)
+
+
+def add_fit_options(p) -> None:
+    """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
+    from ..models import list_models
+    from ..presets import PRESETS
+    from ..winner import RULES
+
+    p.add_argument("--model", default="siren2", choices=list(list_models()))
+    p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
+    add_recipe_options(p)
+    p.add_argument("--width", type=int)
+    p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
+    p.add_argument("--lr-gamma", type=float, help="StepLR's γ (the paper recipe's schedule)")
+    p.add_argument("--omega0", type=float, help="ω0 of the hidden sines (default 30)")
+    p.add_argument("--omega-first", type=float, help="ω of the first sine (SIREN: 3000 audio, 30 images)")
+    p.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
+    p.add_argument("--centroid", default="flattened", choices=["flattened", "grid"],
+                   help="ψ of the flattened signal (the paper's choice) or along the grid's last axis")
+    p.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
+    p.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
+    add_input_options(p)
+    p.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
+    p.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
+                   "one at least the signal's size is a full batch)")
+    p.add_argument("--chunk-size", type=int, help="split the full-batch step into chunks (large signals)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
+    p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matrix products (faster, less exact)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def fit_job(args, path, out, force: bool = False):
+    """The :class:`~siren2.many.FitJob` of add_fit_options' values for one input."""
+    from ..many import FitJob
+
+    return FitJob(
+        path=str(path), out=str(out), model=args.model, preset=args.preset, recipe=args.recipe,
+        fit_fields=recipe_overrides(args) | dict(lr_gamma=args.lr_gamma, batch_size=args.batch_size,
+                                                 chunk_size=args.chunk_size, seed=args.seed, device=args.device,
+                                                 tf32=args.tf32),
+        model_options={k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
+                                              omega_first=args.omega_first).items() if v is not None},
+        winner_options=dict(s0=args.s0, s1=args.s1, rule=args.rule, centroid=args.centroid),
+        max_samples=input_max_samples(args), max_points=checked_max_points(args), mono=not args.keep_channels,
+        force=force)
 
 
 def cmd_demo(args) -> int:
@@ -124,31 +147,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from ..models import winner_models
-    from ..presets import get_preset
-    from ..runs import OutputDir, run_fit, write_run
-    from ..train import FitConfig
+    from ..many import fit_file
 
-    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    signal = load_input(args, mono=not args.keep_channels)
-    preset_name, _ = get_preset(args.preset, signal.in_dim)
-    cfg = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, model=args.model, width=args.width,
-                            **recipe_overrides(args),
-                            lr_gamma=args.lr_gamma, batch_size=args.batch_size, chunk_size=args.chunk_size,
-                            seed=args.seed, device=args.device, tf32=args.tf32, progress=not args.quiet)
-    model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
-                                            omega_first=args.omega_first).items() if v is not None}
-    winner = args.model in winner_models()
-    winner_options = dict(s0=args.s0, s1=args.s1, rule=args.rule, centroid=args.centroid)
-    if not winner and (args.s0 is not None or args.s1 is not None):
-        raise InputError(f"--s0/--s1 apply to WINNER models only ({', '.join(winner_models())}), not {args.model!r}")
-    run = run_fit(signal, args.model, preset=preset_name, fit_config=cfg, model_options=model_options,
-                  winner_options=winner_options if winner else None)
-    with out:
-        write_run(out, run, signal)
+    run = fit_file(fit_job(args, args.file, args.out, force=args.force), progress=not args.quiet)
     m, w = run.metrics, run.model.winner
     extra = f"  ψ {w.psi:.3f}  s0 {w.s0:.1f}  s1 {w.s1:.3f}" if w is not None and w.psi is not None else ""
-    print(f"{args.file}: {args.model}, {run.config['model']['parameters']:,} parameters, recipe {cfg.recipe}, "
+    print(f"{args.file}: {args.model}, {run.config['model']['parameters']:,} parameters, recipe {run.config['fit']['recipe']}, "
           f"{len(run.result.loss)} epochs in {run.result.seconds:.1f} s on {run.result.device}"
           f"{stop_note(run.result)}")
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in m.items()) + extra)
@@ -244,10 +248,8 @@ def cmd_render(args) -> int:
             raise InputError(f"--size {args.size!r}: expected HxW with positive sizes, e.g. 1024x1024") from None
     if args.sample_rate is not None and args.sample_rate < 1:
         raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
-    if args.max_points < 1:
-        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
     signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device,
-                    max_points=args.max_points)
+                    max_points=checked_max_points(args))
     save_signal(signal, args.out)
     desc = f"{signal.grid[0]} samples at {signal.sample_rate} Hz" if signal.kind == "audio" else \
         "x".join(map(str, signal.grid))

@@ -20,20 +20,31 @@ def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> N
                    help=f"refuse a signal of more samples or pixels (default: {MAX_POINTS:,})")
 
 
-def load_input(args, file=None, mono: bool = True):
-    """The signal of ``file`` (default ``args.file``) under add_input_options: audio cut to
-    --max-samples (default: the preset's length, 0 = all), anything over --max-points refused."""
+def input_max_samples(args) -> int | None:
+    """--max-samples resolved: the preset's audio length by default, 0 = all (None)."""
     from ..presets import PRESETS
-    from ..signals import load_signal
 
-    if args.max_points < 1:
-        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
     max_samples = getattr(args, "max_samples", 0)
     if max_samples is None:  # the preset's audio length (images ignore it)
         max_samples = PRESETS[getattr(args, "preset", None) or "paper_audio"].max_samples
     if max_samples is not None and max_samples < 0:
         raise InputError(f"--max-samples must be 0 (all) or more, not {max_samples}")
-    return load_signal(file or args.file, max_samples=max_samples or None, mono=mono, max_points=args.max_points)
+    return max_samples or None
+
+
+def checked_max_points(args) -> int:
+    if args.max_points < 1:
+        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
+    return args.max_points
+
+
+def load_input(args, file=None, mono: bool = True):
+    """The signal of ``file`` (default ``args.file``) under add_input_options: audio cut to
+    --max-samples (default: the preset's length, 0 = all), anything over --max-points refused."""
+    from ..signals import load_signal
+
+    return load_signal(file or args.file, max_samples=input_max_samples(args), mono=mono,
+                       max_points=checked_max_points(args))
 
 
 def add_schedule_option(p: argparse.ArgumentParser) -> None:
