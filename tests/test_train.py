@@ -103,6 +103,18 @@ def test_validation_selects_best_state_and_patience_stops():
         assert torch.equal(v, snapshots[1][k])
 
 
+def test_patience_counts_only_after_the_warm_up():
+    sig = hf_signal(256)
+    model = create_model("siren2", sig, hidden_layers=2, width=8, seed=0)
+    scores = iter([1.0] + [2.0] * 49)  # never better than the first epoch
+    cfg = FitConfig(epochs=50, lr=1e-3, schedule="cosine", warmup=0.2, patience=3)  # warm-up: 10 epochs
+    res = fit(model, sig, cfg, validate=lambda m: next(scores))
+    assert res.stopped_by == "patience" and len(res.loss) == 10 + 3 and res.best_epoch == 0
+    paper = fit(create_model("siren2", sig, hidden_layers=2, width=8, seed=0), sig,
+                FitConfig(epochs=50, lr=1e-3, patience=3), validate=lambda m: 2.0)  # no warm-up: as before
+    assert len(paper.loss) == 4
+
+
 def test_callback_returning_true_stops():
     sig = hf_signal(256)
     model = create_model("siren2", sig, hidden_layers=2, width=8, seed=0)

@@ -170,11 +170,13 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
     evaluation; the lr follows ``config``'s schedule. The best state is the one with the lowest
     training loss, or, when ``validate(model)`` is given (e.g. the error on held-out samples), the
-    lowest validation score after an epoch; then ``config.patience`` epochs without improvement stop
-    the fit. Other stops: ``config.target_psnr`` (the training loss's psnr_paper reaches it),
-    ``config.time_budget`` (seconds), a callback ``callbacks(epoch, model, loss)`` returning True,
-    and Ctrl-C (the best state so far is kept; before the first epoch ends, KeyboardInterrupt propagates). The divergence guard (see :class:`FitConfig`) warns,
-    restores the best state and halves the lr; ``stopped_by`` and ``guard_events`` say what happened.
+    lowest validation score after an epoch; then ``config.patience`` epochs without improvement
+    (counted after the warm-up) stop the fit. Other stops: ``config.target_psnr`` (the training
+    loss's psnr_paper reaches it), ``config.time_budget`` (seconds), a callback
+    ``callbacks(epoch, model, loss)`` returning True, and Ctrl-C (the best state so far is kept;
+    before the first epoch ends, KeyboardInterrupt propagates). The divergence guard (see
+    :class:`FitConfig`) warns, restores the best state and halves the lr; ``stopped_by`` and
+    ``guard_events`` say what happened.
     """
     config = config or FitConfig()
     device = pick_device(config.device)
@@ -192,6 +194,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = FitResult(model=model, device=str(device), engine=step.name)
     best_state, stale, bad, lr_scale = _copy_state(model), 0, 0, 1.0
+    warm_epochs = math.ceil(config.warmup * config.epochs) if config.schedule == "cosine" else 0
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
     observed = None if mask_t is None else torch.nonzero(mask_t[:, 0] > 0)[:, 0]
     bar = _progress(config.epochs) if config.progress else None
@@ -231,7 +234,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                 result.val_loss.append(score)
                 if score < result.best_val_loss:
                     result.best_val_loss, result.best_epoch, best_state, stale = score, epoch, _copy_state(model), 0
-                else:
+                elif epoch >= warm_epochs:  # the warm-up's rising rate is not a plateau: patience starts after it
                     stale += 1
             if bar is not None:
                 bar.update(1)
