@@ -52,6 +52,13 @@ def spec_for(modality: str, model: str, factor: float) -> SuiteSpec:
                                "epochs": base.epochs, "schedule": base.schedule, "warmup": base.warmup})
 
 
+def finished_factors(runs_dir: Path, modality: str, model: str) -> set[float]:
+    """Factors with a run folder for this modality and model (what an earlier invocation ran)."""
+    prefix = f"{modality}_{model}_"
+    tails = [d.name[len(prefix):] for d in runs_dir.glob(prefix + "*") if d.is_dir()]
+    return {float(t) for t in tails if "_" not in t}  # not siren_rff's folders for siren
+
+
 def describe(modality: str) -> str:
     s = SIGNALS[modality]
     base = FitConfig.resolve(s["preset"], "fast", 1 if s["kind"] == "audio" else 2, width=s["width"])
@@ -75,17 +82,19 @@ def main(argv: list[str] | None = None) -> int:
     runs_dir = args.results / "fast_lr" / "runs"
     table: dict[str, dict[str, dict[float, float]]] = {}
     interrupted = False
-    for modality in modalities:
-        for model in models:
-            for f in factors:
+    for modality in SIGNALS:  # the table holds every finished record; only the requested cells run
+        for model in list_models():
+            run = set(factors) if modality in modalities and model in models else set()
+            for f in sorted(run | finished_factors(runs_dir, modality, model)):
                 spec = spec_for(modality, model, f)
-                recs, interrupted = run_suite(spec, runs_dir / f"{modality}_{model}_{f:g}", resume=args.resume,
-                                              device=args.device)
+                recs, interrupted = run_suite(spec, runs_dir / f"{modality}_{model}_{f:g}",
+                                              resume=args.resume or f not in run, device=args.device)
                 for rec in recs:
                     best = max(rec["psnr_paper_per_epoch"])
                     table.setdefault(modality, {}).setdefault(model, {})[f] = best
-                    print(f"{modality} {model} x{f:g} (lr {spec.settings['lr']:.3g}): best psnr_paper {best:.2f} dB "
-                          f"in {rec['seconds']:.1f} s", flush=True)
+                    if f in run:
+                        print(f"{modality} {model} x{f:g} (lr {spec.settings['lr']:.3g}): best psnr_paper "
+                              f"{best:.2f} dB in {rec['seconds']:.1f} s", flush=True)
                 if interrupted:
                     break
             if interrupted:
@@ -95,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     best = {m: {model: max(per, key=per.get) for model, per in cells.items()} for m, cells in table.items()}
     lines = ["# Peak learning rate of each model under the `fast` recipe", "",
              "Best psnr_paper (dB) after the fast recipe's budget, seed 0, for peak lr = factor x the recipe's "
-             "rate. " + "; ".join(f"{m}: {describe(m)}" for m in modalities) +
+             "rate. " + "; ".join(f"{m}: {describe(m)}" for m in table) +
              " (about 1 parameter per sample). Bold: the best factor per model.", ""]
     for modality, cells in table.items():
         fs = sorted({f for per in cells.values() for f in per})

@@ -67,11 +67,23 @@ def test_a_models_lr_factor_scales_the_recipes_rate_only(monkeypatch):
     from siren2 import models
 
     entry = models.get_entry("finer")
-    monkeypatch.setitem(models._REGISTRY, "finer", replace(entry, lr_factor={"fast": 0.5}))
+    monkeypatch.setitem(models._REGISTRY, "finer", replace(entry, lr_factor={"fast": {1: 0.5}}))
     base = FitConfig.resolve("paper_audio", "fast", 1, width=100)
     assert FitConfig.resolve("paper_audio", "fast", 1, model="finer", width=100).lr == pytest.approx(base.lr / 2)
     assert FitConfig.resolve("paper_audio", "paper", 1, model="finer").lr == 1e-4  # not under another recipe
     assert FitConfig.resolve("paper_audio", "fast", 1, model="finer", lr=1e-3).lr == 1e-3  # the user wins
+    image = FitConfig.resolve("paper_image", "fast", 2, width=64)
+    assert FitConfig.resolve("paper_image", "fast", 2, model="finer", width=64).lr == image.lr  # audio's only
+
+
+def test_the_registry_records_the_tuned_image_rates():
+    """benchmarks/results/fast_lr.md: under fast on images SIREN is best at 2x SIREN²'s rate, WIRE at 8x,
+    ReLU+PE at 16x; SIREN² and the rest at 1x; audio and the paper recipe untouched."""
+    from siren2.models import lr_factor
+
+    assert [lr_factor(m, "fast", 2) for m in ("siren", "wire", "relu_pe", "finer++")] == [2.0, 8.0, 16.0, 1.0]
+    assert lr_factor("siren", "fast", 1) == 1.0
+    assert lr_factor("siren2", "fast", 2) == 1.0 and lr_factor("siren", "paper", 2) == 1.0
 
 
 @pytest.mark.parametrize("bad", [dict(target_psnr=math.nan), dict(time_budget=-1.0), dict(time_budget=math.inf),

@@ -60,6 +60,26 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     assert code == 0 and rec["rule"] == "fixed" and rec["epochs_run"] == 40 and "40 epochs (fixed)" in stdout
 
 
+def test_restoration_reads_psi_above_the_noise_floor_unless_told_otherwise(tmp_path, capsys):
+    """WINNER's ψ on a noisy file: above the white floor by default (near the clean tones' ψ), recorded;
+    --centroid flattened gives the paper's ψ, which the noise pulls up; --s0/--s1 win over both."""
+    from siren2.winner import spectral_centroid
+
+    x = tones(8000)
+    noisy = write_wav(tmp_path / "noisy.wav", x + 0.1 * np.random.default_rng(0).standard_normal(8000), "FLOAT")
+    winner = {}
+    for name, extra in {"auto": [], "flat": ["--centroid", "flattened"], "given": ["--s0", "100", "--s1", "0.5"]}.items():
+        code, _, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / name, "--stop", "fixed", *TINY,
+                               "--epochs", "2", *extra)
+        assert code == 0, err
+        winner[name] = json.loads((tmp_path / name / "config.json").read_text())["model"]["winner"]
+    assert winner["auto"]["centroid"] == "above_floor" and winner["flat"]["centroid"] == "flattened"
+    assert winner["auto"]["psi"] == pytest.approx(spectral_centroid(x), abs=0.01)
+    assert winner["flat"]["psi"] > winner["auto"]["psi"] + 0.1
+    assert winner["auto"]["s0"] < winner["flat"]["s0"]
+    assert (winner["given"]["s0"], winner["given"]["s1"]) == (100.0, 0.5)
+
+
 def test_inpaint_with_a_mask_keeps_the_observed_samples(tmp_path, capsys):
     x = tones()
     mask = np.ones(2000)
@@ -164,6 +184,7 @@ BAD = {
     "negative-noise": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "-0.1"),
     "unknown-model": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "0.1", "--models", "siren,nope"),
     "holdout-fraction": lambda p: ("denoise", p / "in.wav", "--holdout", "1.5"),
+    "s0-without-winner": lambda p: ("denoise", p / "in.wav", "--model", "siren", "--s0", "100"),
 }
 
 

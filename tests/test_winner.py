@@ -125,3 +125,29 @@ def test_siren_init_is_a_plain_function_on_a_model():
             p.fill_(5.0)
     siren_init_(m, omega0=30.0)
     assert m.hidden[1].linear.weight.abs().max() <= math.sqrt(6 / 8) / 30
+
+
+def test_floor_centroid_sees_through_white_noise_and_missing_samples():
+    """ψ above the white floor: a low tone keeps its ψ under noise and random zeros; the paper's ψ doesn't."""
+    from siren2.winner import floor_centroid
+
+    rng = np.random.default_rng(0)
+    x = 0.5 * np.sin(2 * np.pi * 0.02 * np.arange(30_000) + 0.3)  # ψ = 0.04
+    noisy = x + 0.1 * rng.standard_normal(x.size)
+    holes = x * (rng.random(x.size) > 0.3)
+    clean_psi = spectral_centroid(x)
+    assert clean_psi == pytest.approx(0.04, abs=0.005)
+    for damaged in (noisy, holes):
+        assert spectral_centroid(damaged) > 0.2  # the floor pulls the paper's ψ towards 0.5
+        assert floor_centroid(damaged) == pytest.approx(clean_psi, abs=0.01)
+    assert floor_centroid(x) == pytest.approx(clean_psi, abs=0.01)
+    assert floor_centroid(rng.standard_normal(30_000)) == 0.0  # white noise is all floor
+
+
+def test_resolve_scales_records_how_psi_was_read():
+    sig = Signal(values=tone(0.1), grid=(4000,), kind="audio", sample_rate=16000)
+    assert resolve_scales(sig).centroid == "flattened"
+    above = resolve_scales(sig, centroid="above_floor")
+    assert above.asdict()["centroid"] == "above_floor" and above.psi == pytest.approx(0.2, abs=0.01)
+    with pytest.raises(ValueError, match="centroid"):
+        resolve_scales(sig, centroid="median")

@@ -18,6 +18,7 @@ from .compare import _fmt as format_stat
 from .corruptions import Corruption, CorruptionSpec
 from .errors import InputError
 from .metrics import CONVENTIONS, metrics, psnr_paper
+from .models import winner_models
 from .recipes import DEFAULT_RECIPE
 from .restoration import HOLDOUT_FRACTION, fill_missing, restore
 from .signals import Signal
@@ -117,23 +118,25 @@ def _model_text(name: str, record: dict) -> str:
 
 def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str,
                         preset: str | None, recipe: str, fit_options: dict | None, model_options: dict | None,
-                        holdout: float, baselines: list[str] = ()) -> dict:
+                        holdout: float, baselines: list[str] = (), winner_options: dict | None = None) -> dict:
     """What makes two evaluations the same one (a resumed evaluation must match it)."""
     return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
             "baselines": list(baselines), "seeds": list(seeds), "stop": stop, "preset": preset, "recipe": recipe,
             "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None},
-            "model_options": dict(model_options or {}), "holdout": holdout}
+            "model_options": dict(model_options or {}), "holdout": holdout,
+            "winner_options": {k: v for k, v in (winner_options or {}).items() if v is not None}}
 
 
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
              preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
              model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION,
-             baselines: list[str] = (), done: Evaluation | None = None, on_run=None) -> Evaluation:
+             baselines: list[str] = (), winner_options: dict | None = None, done: Evaluation | None = None,
+             on_run=None) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
     baseline (:mod:`siren2.classical`), and score all against it.
 
     Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
-    (FitConfig fields, e.g. epochs). ``on_run(model, seed, run)`` is called after each restoration.
+    (FitConfig fields, e.g. epochs); ``winner_options`` go to the WINNER models. ``on_run(model, seed, run)`` is called after each restoration.
     ``done`` (from :func:`finished_evaluation`) holds the seeds an interrupted evaluation finished;
     they are kept and not rerun. Ctrl-C returns the finished seeds (``interrupted`` set), or, before
     the first one, raises KeyboardInterrupt.
@@ -145,14 +148,14 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
                for name in models}
     settings = evaluation_settings(clean, spec, models, seeds, stop=stop, preset=preset, recipe=recipe,
                                    fit_options=fit_options, model_options=model_options, holdout=holdout,
-                                   baselines=baselines)
+                                   baselines=baselines, winner_options=winner_options)
     ev = done or Evaluation(clean, spec, stop, [], asdict(configs[models[0]]))
     ev.settings, ev.interrupted = settings, False
     try:
         for seed in seeds:
             if seed not in ev.seeds:
                 _evaluate_seed(ev, seed, configs, baselines, stop=stop, preset=preset, model_options=model_options,
-                               holdout=holdout, on_run=on_run)
+                               winner_options=winner_options, holdout=holdout, on_run=on_run)
     except KeyboardInterrupt:
         if not ev.seeds:
             raise
@@ -160,8 +163,8 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     return ev
 
 
-def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop, preset, model_options, holdout,
-                   on_run) -> None:
+def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop, preset, model_options,
+                   winner_options, holdout, on_run) -> None:
     """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
     from .classical import BASELINES, run_baseline
 
@@ -173,7 +176,8 @@ def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop,
         example = {"corrupted": c.signal.values, "mask": c.mask}
     for name in configs:
         run = restore(c.signal, c.mask, name, stop=stop, fit_config=replace(configs[name], seed=seed),
-                      holdout=holdout, preset=preset, model_options=model_options, clean=clean)
+                      holdout=holdout, preset=preset, model_options=model_options,
+                      winner_options=winner_options if name in winner_models() else None, clean=clean)
         if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
             raise KeyboardInterrupt
         kept = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}

@@ -23,6 +23,9 @@ from .metrics import psnr_paper
 from .signals import Signal
 
 STOP_RULES = ("fixed", "holdout")
+# WINNER on a damaged signal reads ψ above the spectrum's white floor (noise, the zeros of missing
+# samples), not the flattened spectrum the floor pulls towards 0.5 (:func:`siren2.winner.floor_centroid`).
+CENTROID = "above_floor"
 HOLDOUT_FRACTION = 0.1  # of the observed samples
 PATIENCE = 100  # epochs without improvement of the held-out error
 
@@ -47,7 +50,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
 
     Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
-    they held cannot matter. ``stop`` is ``fixed`` (``fit_config.epochs``) or ``holdout`` (a
+    they held cannot matter; WINNER reads ψ by :data:`CENTROID` unless ``winner_options`` say otherwise. ``stop`` is ``fixed`` (``fit_config.epochs``) or ``holdout`` (a
     ``holdout`` fraction of the observed samples, ``fit_config.patience`` or :data:`PATIENCE`).
     Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
@@ -65,6 +68,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     if mask.shape != (n,):
         raise InputError(f"mask has {mask.size} values, the signal {n} samples")
     observed = signal.with_values(signal.values * mask[:, None])
+    winner_options = {"centroid": CENTROID} | {k: v for k, v in (winner_options or {}).items() if v is not None}
     fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model,
                                                  width=(model_options or {}).get("width"))
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}

@@ -103,7 +103,7 @@ class FitConfig:
         fields = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
         fields |= get_recipe(recipe).fields(in_dim, width or p.width)
         if model is not None:
-            fields |= fit_defaults(model) | {"lr": fields["lr"] * lr_factor(model, recipe)}
+            fields |= fit_defaults(model) | {"lr": fields["lr"] * lr_factor(model, recipe, in_dim)}
         given = {k: v for k, v in overrides.items() if v is not None}
         return cls(**(fields | given | {"recipe": recipe}))
 

@@ -6,8 +6,9 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import (add_input_options, add_recipe_options, add_schedule_option, checked_max_points,
-                      input_max_samples, load_input, models_and_seeds, recipe_overrides, stop_note)
+from .options import (add_input_options, add_recipe_options, add_schedule_option, add_winner_options,
+                      checked_max_points, input_max_samples, load_input, models_and_seeds, recipe_overrides,
+                      stop_note, winner_overrides)
 
 
 def add_parsers(sub) -> None:
@@ -67,7 +68,6 @@ def add_fit_options(p) -> None:
     """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
     from ..models import list_models
     from ..presets import PRESETS
-    from ..winner import RULES
 
     p.add_argument("--model", default="siren2", choices=list(list_models()))
     p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
@@ -77,11 +77,7 @@ def add_fit_options(p) -> None:
     p.add_argument("--lr-gamma", type=float, help="StepLR's γ (the paper recipe's schedule)")
     p.add_argument("--omega0", type=float, help="ω0 of the hidden sines (default 30)")
     p.add_argument("--omega-first", type=float, help="ω of the first sine (SIREN: 3000 audio, 30 images)")
-    p.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
-    p.add_argument("--centroid", default="flattened", choices=["flattened", "grid"],
-                   help="ψ of the flattened signal (the paper's choice) or along the grid's last axis")
-    p.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
-    p.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
+    add_winner_options(p, centroid="flattened")
     add_input_options(p)
     p.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
     p.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
@@ -104,7 +100,7 @@ def fit_job(args, path, out, force: bool = False):
                                                  tf32=args.tf32),
         model_options={k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
                                               omega_first=args.omega_first).items() if v is not None},
-        winner_options=dict(s0=args.s0, s1=args.s1, rule=args.rule, centroid=args.centroid),
+        winner_options=winner_overrides(args),
         max_samples=input_max_samples(args), max_points=checked_max_points(args), mono=not args.keep_channels,
         force=force)
 

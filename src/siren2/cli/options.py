@@ -68,6 +68,22 @@ def add_recipe_options(p: argparse.ArgumentParser, lr: bool = True) -> None:
                    help="stop at this many seconds of training, keeping the best state")
 
 
+def add_winner_options(p: argparse.ArgumentParser, centroid: str) -> None:
+    """WINNER's settings (ψ → s0, s1), for the WINNER models; ``centroid`` the default way ψ is read."""
+    from ..winner import CENTROIDS, RULES
+
+    p.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
+    p.add_argument("--centroid", default=centroid, choices=CENTROIDS,
+                   help="ψ of the flattened signal (the paper's choice), along the grid's last axis, or of the "
+                        f"flattened spectrum above its white noise floor (default: {centroid})")
+    p.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
+    p.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
+
+
+def winner_overrides(args) -> dict:
+    return dict(s0=args.s0, s1=args.s1, rule=args.rule, centroid=args.centroid)
+
+
 def recipe_overrides(args) -> dict:
     """The FitConfig fields of add_recipe_options (None: not given)."""
     return dict(epochs=args.epochs, lr=getattr(args, "lr", None), target_psnr=args.target_psnr,

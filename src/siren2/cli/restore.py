@@ -6,14 +6,15 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_input_options, add_recipe_options, load_input, models_and_seeds, recipe_overrides
+from .options import (add_input_options, add_recipe_options, add_winner_options, load_input, models_and_seeds,
+                      recipe_overrides, winner_overrides)
 
 
 def add_parsers(sub) -> None:
     from ..models import list_models
     from ..presets import PRESETS
     from ..corruptions import MIN_GAP
-    from ..restoration import HOLDOUT_FRACTION, PATIENCE, STOP_RULES
+    from ..restoration import CENTROID, HOLDOUT_FRACTION, PATIENCE, STOP_RULES
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -29,6 +30,7 @@ def add_parsers(sub) -> None:
         p.add_argument("--patience", type=int, help=f"holdout: epochs without improvement to stop (default {PATIENCE})")
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
+        add_winner_options(p, centroid=CENTROID)
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -108,7 +110,7 @@ def cmd_restore(args) -> int:
     cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, width=args.width, seed=args.seed,
                             **fit_options)
     run = restore(signal, mask, args.model, stop=args.stop, fit_config=cfg, holdout=holdout, preset=preset,
-                  model_options=model_options, keep_observed=inpaint)
+                  model_options=model_options, winner_options=winner_overrides(args), keep_observed=inpaint)
     with out:
         write_run(out, run, signal)
         if inpaint:
@@ -165,7 +167,8 @@ def cmd_restore_eval(args) -> int:
               f"{run.result.seconds:.1f} s", flush=True)
 
     options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
-                   model_options=model_options, holdout=holdout, baselines=baselines)
+                   model_options=model_options, holdout=holdout, baselines=baselines,
+                   winner_options=winner_overrides(args))
     done = None
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
         done = finished_evaluation(args.out, clean, spec, evaluation_settings(clean, spec, models, seeds, **options))

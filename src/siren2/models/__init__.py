@@ -31,7 +31,7 @@ class ModelEntry:
     defaults: Callable[[Preset], dict] = lambda p: {}  # hyper-parameters set per preset (SIREN's ω_first)
     winner: bool = False  # WINNER noise from the target's ψ after building (SIREN², FINER²)
     fit_defaults: dict = field(default_factory=dict)  # FitConfig fields where the paper's code differs
-    lr_factor: dict = field(default_factory=dict)  # recipe name -> its peak lr / the recipe's (tuned)
+    lr_factor: dict = field(default_factory=dict)  # recipe -> {in_dim: its peak lr / the recipe's} (tuned)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -68,10 +68,10 @@ def fit_defaults(name: str) -> dict:
     return dict(get_entry(name).fit_defaults)
 
 
-def lr_factor(name: str, recipe: str) -> float:
-    """Model ``name``'s peak lr under ``recipe`` relative to the recipe's own (1: the same), tuned with
-    the budget SIREN²'s was (``benchmarks/fast_lr.py``)."""
-    return get_entry(name).lr_factor.get(recipe, 1.0)
+def lr_factor(name: str, recipe: str, in_dim: int) -> float:
+    """Model ``name``'s peak lr under ``recipe`` for ``in_dim``-D signals relative to the recipe's own
+    (1: the same), tuned with the budget SIREN²'s was (``benchmarks/fast_lr.py``)."""
+    return get_entry(name).lr_factor.get(recipe, {}).get(in_dim, 1.0)
 
 
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
@@ -137,6 +137,13 @@ def model_summary(preset: str | None = None, channels: int = 1) -> list[dict]:
 
 # ------------------------------------------------------------------------------------- the registry
 
+# Image peak lr under `fast` where a model is better off away from SIREN²'s 0.1/H: the best of the factors
+# 0.5-32 on camera's central 128², searched until past each model's peak (benchmarks/results/fast_lr.md). On audio no factor lifted any baseline
+# off the zero output, so they keep the recipe's rate.
+def _fast_image(factor: float) -> dict:
+    return {"fast": {2: factor}}
+
+
 # SPEC §4: the reference code trains these on 65,536-point mini-batches (SIREN, SIREN², SIREN+RFF: full batch).
 MINIBATCH = {"batch_size": 65_536}
 
@@ -146,7 +153,7 @@ def _preset_omega(p: Preset) -> dict:
 
 
 register("siren", "SIREN (Sitzmann et al.): sine MLP, uniform init; ω_first 3000 for audio, 30 otherwise",
-         SirenConfig, build_siren, defaults=_preset_omega)
+         SirenConfig, build_siren, defaults=_preset_omega, lr_factor=_fast_image(2.0))
 register("siren2", "SIREN²: SIREN with ω_first 30 + WINNER noise on W⁰, W¹ from the target's ψ",
          SirenConfig, build_siren, winner=True)
 register("siren_rff", "SIREN+RFF: fixed Fourier features [cos xB, sin xB], B ~ N(0, 30²) (in, H/2), then SIREN",
@@ -158,11 +165,11 @@ register("finer++", "FINER++: FINER with the first-layer bias ~ U(−5, 5)",
 register("finer2", "FINER²: FINER + WINNER noise on W⁰, W¹ from the target's ψ (ours, not in the paper)",
          FinerConfig, build_finer, winner=True, fit_defaults=MINIBATCH)
 register("wire", "WIRE: complex Gabor exp(jωz − |σz|²), ω 10, σ 10; complex after layer 1, width int(H/√2)",
-         WireConfig, build_wire, fit_defaults=MINIBATCH)
+         WireConfig, build_wire, fit_defaults=MINIBATCH, lr_factor=_fast_image(8.0))
 register("gauss", "Gauss: exp(−(30z)²) activations, nn.Linear default init",
          GaussConfig, build_gauss, fit_defaults=MINIBATCH)
 register("relu_pe", "ReLU+PE: NeRF positional encoding (7 frequencies), then a ReLU MLP",
-         ReluPEConfig, build_relu_pe, fit_defaults=MINIBATCH)
+         ReluPEConfig, build_relu_pe, fit_defaults=MINIBATCH, lr_factor=_fast_image(16.0))
 
 
 __all__ = ["create_model", "list_models", "register", "get_entry", "fit_defaults", "lr_factor", "winner_models",
