@@ -230,11 +230,25 @@ def test_holdout_stops_records_and_returns_the_best_held_out_state():
     _, held = split_holdout(np.ones(2000, np.float32), 0.1, seed=0)
     err = float(((predict(run.model, c.signal.coords()[held]).numpy() - c.signal.values[held]) ** 2).mean())
     assert err == pytest.approx(rec["best_holdout_mse"], rel=1e-5)
-    assert run.metrics["psnr_paper"] > psnr_paper(clean.values, c.signal.values) + 5
+    gain = run.metrics["psnr_paper"] - psnr_paper(clean.values, c.signal.values)
+    assert gain > 5
+    # the gain estimated from the held-out error alone (σ̂ from the spectrum's floor): positive, pessimistic
+    assert rec["noise_std_estimate"] == pytest.approx(0.1, rel=0.1)
+    assert gain / 2 < rec["estimated_gain_db"] < gain + 1
     # without a clean reference the scores are against the observed samples
     blind = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH)
     assert set(blind.metrics) >= {"observed_psnr_paper", "residual_std", "holdout_psnr_paper"}
     assert blind.metrics["residual_std"] == pytest.approx(0.1, rel=0.15)  # the noise it removed
+
+
+def test_estimated_gain_of_missing_samples_compares_the_fit_with_zeros():
+    from siren2.restoration import estimated_gain
+
+    clean = tones()
+    c = drop_samples(clean, 0.3, seed=0)
+    power = float(np.mean(clean.values[c.mask > 0].astype(np.float64) ** 2))
+    assert estimated_gain(c.signal, c.mask, power / 100)["estimated_gain_db"] == pytest.approx(20, abs=1e-6)
+    assert estimated_gain(c.signal, c.mask, power * 2)["estimated_gain_db"] < 0  # worse than zeros
 
 
 def test_split_holdout_takes_observed_samples_only():

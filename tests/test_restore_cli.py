@@ -131,7 +131,7 @@ def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
     clean = write_wav(tmp_path / "clean.wav", tones(), "FLOAT")
     out = tmp_path / "eval"
     code, stdout, err = run_cli(capsys, "restore-eval", clean, "--missing", "0.3", "--models", "siren,siren2",
-                                "--seeds", "0,1", "--out", out, *TINY)
+                                "--seeds", "0,1", "--out", out, "--stop", "fixed", *TINY)
     assert code == 0, err
     assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
             "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "mask.npy", "example.npz"} == {
@@ -177,7 +177,7 @@ BAD = {
                                   (p / "m.wav").write_bytes(b"junk") and p / "m.wav"),
     "image-mask-size": lambda p: ("inpaint", write_png(p / "in.png"), "--mask", write_png(p / "m.png", 24, 16)),
     "gaps-on-image": lambda p: ("inpaint", write_png(p / "in.png"), "--gaps", "auto"),
-    "patience-with-fixed": lambda p: ("inpaint", p / "in.wav", "--gaps", "auto", "--patience", "5"),
+    "patience-with-fixed": lambda p: ("inpaint", p / "in.wav", "--gaps", "auto", "--stop", "fixed", "--patience", "5"),
     "bad-gap-spec": lambda p: ("restore-eval", p / "in.wav", "--gaps", "20x10"),
     "gaps-too-long": lambda p: ("restore-eval", p / "in.wav", "--gaps", "20x100ms"),
     "missing-fraction": lambda p: ("restore-eval", p / "in.wav", "--missing", "1.2"),

@@ -56,6 +56,16 @@ def _sigma(img: np.ndarray, axis: int | None) -> float:
     return float(np.mean(estimate_sigma(img, channel_axis=axis)))
 
 
+def noise_std(signal: Signal) -> float:
+    """σ̂ of white noise in ``signal``: ``estimate_sigma`` (wavelet MAD) for images, the spectrum's white
+    floor (:func:`siren2.winner.white_floor`) for audio and the rest."""
+    if signal.kind == "image":
+        return _sigma(*_image(signal))
+    from .winner import white_floor
+
+    return float(np.sqrt(white_floor(signal.values)))
+
+
 def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
     from skimage.restoration import denoise_wavelet
 

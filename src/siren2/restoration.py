@@ -4,9 +4,10 @@
 renders it everywhere. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
-* ``holdout``: a random fraction of the observed samples is left out of training, the fit stops
-  after ``patience`` epochs without improvement of their MSE and returns the state with the lowest
-  one. It needs no clean reference, and stops before a long fit reproduces the noise.
+* ``holdout`` (the commands' default): a random fraction of the observed samples is left out of
+  training, the fit stops after ``patience`` epochs without improvement of their MSE and returns the
+  state with the lowest one. It needs no clean reference, and stops before a long fit reproduces
+  the noise. The held-out error also estimates what the restoration gained (:func:`estimated_gain`).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     result = run.result
     record |= {"epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
     if stop == "holdout":
-        record["best_holdout_mse"] = result.best_val_loss
+        record |= {"best_holdout_mse": result.best_val_loss} | estimated_gain(observed, mask, result.best_val_loss)
     run.config["restoration"] = record
     if clean is None:
         run.metrics = observed_scores(observed, run.reconstruction.values, mask) | {
@@ -102,6 +103,22 @@ def _heldout_mse(signal: Signal, held: np.ndarray):
 
     coords, target = signal.coords()[torch.from_numpy(held)], torch.from_numpy(signal.values[held])
     return lambda model: float((predict(model, coords) - target).square().mean())
+
+
+def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float) -> dict:
+    """What the restoration gained over the damaged input, in dB, estimated without a clean reference
+    from the held-out MSE h. Missing samples: zeros err by the observed mean square P, the fit by h:
+    10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the
+    noisy input errs by σ̂² (σ̂ from :func:`siren2.classical.noise_std`); pessimistic, as the fit is
+    judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB estimated, +1.9 dB measured)."""
+    from .classical import noise_std
+
+    if not mask.all():
+        power = float(np.mean(signal.values[mask > 0].astype(np.float64) ** 2))
+        return {"estimated_gain_db": 10 * math.log10(max(power, 1e-30) / max(holdout_mse, 1e-30))}
+    var = noise_std(signal) ** 2
+    return {"noise_std_estimate": math.sqrt(var),
+            "estimated_gain_db": 10 * math.log10(max(var, 1e-30) / max(holdout_mse - var, 1e-3 * var, 1e-30))}
 
 
 def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:

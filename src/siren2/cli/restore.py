@@ -54,7 +54,7 @@ def add_parsers(sub) -> None:
     i.add_argument("--model", default="siren2", choices=list(list_models()))
     i.add_argument("--seed", type=int, default=0)
     add_input_options(i, max_samples=False)
-    common(i, "fixed")
+    common(i, "holdout")
     i.set_defaults(func=cmd_restore)
 
     e = sub.add_parser("restore-eval", help="corrupt a clean file, restore it with models x seeds, score vs clean")
@@ -72,7 +72,7 @@ def add_parsers(sub) -> None:
                    "for the signal and corruption: wavelet, tv, nl_means for noisy images, wiener for noisy audio, "
                    "linear and cubic interpolation for missing samples), none, or a comma-separated list")
     add_input_options(e)
-    common(e, "fixed")
+    common(e, "holdout")
     e.set_defaults(func=cmd_restore_eval)
 
 
@@ -120,6 +120,13 @@ def cmd_restore(args) -> int:
            if rec["stopped_early"] else f"{rec['epochs_run']} epochs ({rec['rule']})")
     missing = f", {1 - rec['observed_fraction']:.1%} of the samples missing" if inpaint else ""
     print(f"{args.file}: {args.model}{missing}; {how}, {run.result.seconds:.1f} s on {run.result.device}")
+    if "estimated_gain_db" in rec:
+        gain = rec["estimated_gain_db"]
+        print(f"  estimated gain over the damaged input {gain:+.1f} dB (from the held-out samples)")
+        if gain < 0:
+            print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
+                  f"does; this signal may be too broadband for {args.model} to restore (try 'siren2 restore-eval' "
+                  "with the classical baselines)", file=sys.stderr)
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in run.metrics.items()))
     print(f"  outputs in {args.out}/")
     return 0
