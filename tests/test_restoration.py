@@ -251,6 +251,28 @@ def test_estimated_gain_of_missing_samples_compares_the_fit_with_zeros():
     assert estimated_gain(c.signal, c.mask, power * 2)["estimated_gain_db"] < 0  # worse than zeros
 
 
+def test_capacity_picks_the_widest_network_within_the_parameter_budget():
+    from siren2.models import create_model, num_parameters
+    from siren2.restoration import capacity_width
+
+    clean = tones()
+    for model, observed in (("siren2", 2000), ("siren", 1400), ("wire", 2000)):
+        w = capacity_width(model, clean, observed, hidden_layers=2)
+        count = [num_parameters(create_model(model, in_dim=1, out_dim=1, width=v, hidden_layers=2,
+                                             **({"s0": 0, "s1": 0} if model == "siren2" else {}))) for v in (w, w + 1)]
+        assert count[0] <= observed < count[1], model
+    assert capacity_width("siren", clean, 10**9, hidden_layers=2) == 222  # never above the preset's width
+    c = drop_samples(clean, 0.3, seed=0)
+    run = restore(c.signal, c.mask, "siren", fit_config=FitConfig(epochs=5, seed=0), capacity=1.0,
+                  model_options={"hidden_layers": 2})
+    cap = run.config["restoration"]["capacity"]
+    assert cap["rule"] == "auto" and cap["width"] == capacity_width("siren", clean, 1400, hidden_layers=2)
+    assert 0.9 < cap["params_per_observed_sample"] <= 1.0
+    given = restore(c.signal, c.mask, "siren", fit_config=FitConfig(epochs=5, seed=0), capacity=1.0,
+                    model_options=SMOOTH).config["restoration"]["capacity"]
+    assert given["rule"] == "given" and given["width"] == 32
+
+
 def test_split_holdout_takes_observed_samples_only():
     mask = np.zeros(1000, np.float32)
     mask[::2] = 1

@@ -226,7 +226,7 @@ def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, ca
     real, calls = evaluation.restore, []
 
     def flaky(*args, **kwargs):  # Ctrl-C in the second seed's second fit
-        calls.append(kwargs["fit_config"].seed)
+        calls.append(kwargs["fit_options"]["seed"])
         if len(calls) == 4:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
@@ -241,7 +241,7 @@ def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, ca
         tmp_path / "eval" / "table.md").read_text()
 
     calls.clear()
-    monkeypatch.setattr(evaluation, "restore", lambda *a, **k: calls.append(k["fit_config"].seed) or real(*a, **k))
+    monkeypatch.setattr(evaluation, "restore", lambda *a, **k: calls.append(k["fit_options"]["seed"]) or real(*a, **k))
     code, stdout, err = run_cli(capsys, *argv, "--resume")
     assert code == 0 and "seeds 0 kept" in stdout, err
     assert calls == [1, 1, 2, 2]  # seed 0 was not rerun
@@ -252,3 +252,15 @@ def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, ca
     code, _, err = run_cli(capsys, *argv[:-len(TINY)], "--epochs", "7", *TINY[2:], "--resume")
     assert code == 2 and len(err) == 1 and "other fit_options" in err[0]
 
+
+
+def test_denoise_sizes_the_network_to_the_observed_samples(tmp_path, capsys):
+    """Without --width the network has at most --capacity parameters per observed sample (recorded)."""
+    noisy = write_wav(tmp_path / "noisy.wav", tones() + 0.1 * np.random.default_rng(0).standard_normal(2000), "FLOAT")
+    code, _, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "d", "--layers", "2", "--epochs", "3",
+                           "--capacity", "0.5", "--quiet")
+    assert code == 0, err
+    config = json.loads((tmp_path / "d" / "config.json").read_text())
+    cap = config["restoration"]["capacity"]
+    assert cap["rule"] == "auto" and cap["max_params_per_observed_sample"] == 0.5
+    assert 0.4 < cap["params_per_observed_sample"] <= 0.5 and config["model"]["parameters"] <= 1000

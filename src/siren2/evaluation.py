@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,9 @@ class Evaluation:
             f"**{Path(c.source or 'signal').name}** ({where}), {self.spec.label()}; seeds "
             f"{', '.join(map(str, self.seeds))} (each seed draws the corruption and the initialization). "
             f"Values: {STD_NOTE}.", "",
-            f"Budget: Adam lr {f['lr']:g}, StepLR({f['lr_step']}, {f['lr_gamma']:g}); "
+            f"Budget: recipe `{f.get('recipe', 'paper')}`, " + (
+                f"Adam peak lr {f['lr']:g}, {f['warmup']:.0%} warm-up, cosine decay" if f.get("schedule") == "cosine"
+                else f"Adam lr {f['lr']:g}, StepLR({f['lr_step']}, {f['lr_gamma']:g})") + " (the first model's); "
             f"stopping rule: {self.stop_text()}.", "",
             "PSNR convention: `psnr_paper` = 10·log10(1/MSE) in dB on [-1, 1] data against the clean signal (the "
             "paper's PSNR), of the returned state (not a maximum over epochs, which would need the clean signal). "
@@ -118,43 +120,42 @@ def _model_text(name: str, record: dict) -> str:
 
 def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str,
                         preset: str | None, recipe: str, fit_options: dict | None, model_options: dict | None,
-                        holdout: float, baselines: list[str] = (), winner_options: dict | None = None) -> dict:
+                        holdout: float, baselines: list[str] = (), winner_options: dict | None = None,
+                        capacity: float | None = None) -> dict:
     """What makes two evaluations the same one (a resumed evaluation must match it)."""
     return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
             "baselines": list(baselines), "seeds": list(seeds), "stop": stop, "preset": preset, "recipe": recipe,
             "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None},
             "model_options": dict(model_options or {}), "holdout": holdout,
-            "winner_options": {k: v for k, v in (winner_options or {}).items() if v is not None}}
+            "winner_options": {k: v for k, v in (winner_options or {}).items() if v is not None},
+            "capacity": capacity}
 
 
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
              preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
-             model_options: dict | None = None, holdout: float = HOLDOUT_FRACTION,
+             model_options: dict | None = None, capacity: float | None = None, holdout: float = HOLDOUT_FRACTION,
              baselines: list[str] = (), winner_options: dict | None = None, done: Evaluation | None = None,
              on_run=None) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
     baseline (:mod:`siren2.classical`), and score all against it.
 
     Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
-    (FitConfig fields, e.g. epochs); ``winner_options`` go to the WINNER models. ``on_run(model, seed, run)`` is called after each restoration.
+    (FitConfig fields, e.g. epochs) on a network of at most ``capacity`` parameters per observed
+    sample (:func:`~siren2.restoration.restore`); ``winner_options`` go to the WINNER models. ``on_run(model, seed, run)`` is called after each restoration.
     ``done`` (from :func:`finished_evaluation`) holds the seeds an interrupted evaluation finished;
     they are kept and not rerun. Ctrl-C returns the finished seeds (``interrupted`` set), or, before
     the first one, raises KeyboardInterrupt.
     """
-    from .train import FitConfig
-
-    configs = {name: FitConfig.resolve(preset, recipe, clean.in_dim, model=name,
-                                       width=(model_options or {}).get("width"), **(fit_options or {}))
-               for name in models}
     settings = evaluation_settings(clean, spec, models, seeds, stop=stop, preset=preset, recipe=recipe,
                                    fit_options=fit_options, model_options=model_options, holdout=holdout,
-                                   baselines=baselines, winner_options=winner_options)
-    ev = done or Evaluation(clean, spec, stop, [], asdict(configs[models[0]]))
+                                   baselines=baselines, winner_options=winner_options, capacity=capacity)
+    ev = done or Evaluation(clean, spec, stop, [], {})  # fit: the first model's, from its first run
     ev.settings, ev.interrupted = settings, False
     try:
         for seed in seeds:
             if seed not in ev.seeds:
-                _evaluate_seed(ev, seed, configs, baselines, stop=stop, preset=preset, model_options=model_options,
+                _evaluate_seed(ev, seed, models, baselines, stop=stop, preset=preset, recipe=recipe,
+                               fit_options=fit_options, model_options=model_options, capacity=capacity,
                                winner_options=winner_options, holdout=holdout, on_run=on_run)
     except KeyboardInterrupt:
         if not ev.seeds:
@@ -163,8 +164,8 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     return ev
 
 
-def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop, preset, model_options,
-                   winner_options, holdout, on_run) -> None:
+def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines, *, stop, preset, recipe,
+                   fit_options, model_options, capacity, winner_options, holdout, on_run) -> None:
     """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
     from .classical import BASELINES, run_baseline
 
@@ -174,9 +175,9 @@ def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop,
     first = not ev.example
     if first:
         example = {"corrupted": c.signal.values, "mask": c.mask}
-    for name in configs:
-        run = restore(c.signal, c.mask, name, stop=stop, fit_config=replace(configs[name], seed=seed),
-                      holdout=holdout, preset=preset, model_options=model_options,
+    for name in model_names:
+        run = restore(c.signal, c.mask, name, stop=stop, recipe=recipe, fit_options=(fit_options or {}) | {"seed": seed},
+                      capacity=capacity, holdout=holdout, preset=preset, model_options=model_options,
                       winner_options=winner_options if name in winner_models() else None, clean=clean)
         if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
             raise KeyboardInterrupt
@@ -186,6 +187,7 @@ def _evaluate_seed(ev: Evaluation, seed: int, configs: dict, baselines, *, stop,
         if first:
             example[name] = run.reconstruction.values
             models[name] = run.config["model"] | {"fit": run.config["fit"]}
+            ev.fit = ev.fit or run.config["fit"]
         if on_run is not None:
             on_run(name, seed, run)
     for name in baselines:

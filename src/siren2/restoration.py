@@ -21,6 +21,7 @@ import torch
 from .corruptions import _HOLDOUT, _rng
 from .errors import InputError
 from .metrics import psnr_paper
+from .recipes import DEFAULT_RECIPE
 from .signals import Signal
 
 STOP_RULES = ("fixed", "holdout")
@@ -29,6 +30,33 @@ STOP_RULES = ("fixed", "holdout")
 CENTROID = "above_floor"
 HOLDOUT_FRACTION = 0.1  # of the observed samples
 PATIENCE = 100  # epochs without improvement of the held-out error
+# Capacity: at most this many parameters per observed sample (the paper's regime, ~1). With more, a fit
+# memorizes what it is given, noise included, before the hold-out rule can tell; a quarter as many
+# lose the signal itself (camera's 128² at σ 0.05: 5 x 40, 0.4 per pixel, 26.5 dB; 5 x 64, 27.9).
+PARAMS_PER_SAMPLE = 1.0
+
+
+def capacity_width(model: str, signal: Signal, observed: int, preset: str | None = None,
+                   hidden_layers: int | None = None, ratio: float = PARAMS_PER_SAMPLE) -> int:
+    """The widest network of ``model`` (at most the preset's width) with ≤ ``ratio`` parameters per
+    observed sample; at least 8 wide."""
+    from .models import create_model, get_entry, num_parameters
+    from .presets import get_preset
+
+    _, p = get_preset(preset, signal.in_dim)
+    layers = hidden_layers or p.hidden_layers
+    scales = {"s0": 0.0, "s1": 0.0} if get_entry(model).winner else {}  # noise does not change the count
+
+    def count(width: int) -> int:
+        with torch.random.fork_rng(devices=[]):
+            return num_parameters(create_model(model, in_dim=signal.in_dim, out_dim=signal.channels, preset=preset,
+                                               width=width, hidden_layers=layers, **scales))
+
+    lo, hi = 8, max(8, p.width)
+    while lo < hi:  # the largest width whose count fits
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if count(mid) <= ratio * observed else (lo, mid - 1)
+    return lo
 
 
 def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -45,14 +73,19 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.
 
 
 def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
-            fit_config=None, holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
+            fit_config=None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
+            capacity: float | None = None, holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
             model_options: dict | None = None, winner_options: dict | None = None, clean: Signal | None = None,
             keep_observed: bool = False, callbacks: list | None = None):
     """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
 
     Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
-    they held cannot matter; WINNER reads ψ by :data:`CENTROID` unless ``winner_options`` say otherwise. ``stop`` is ``fixed`` (``fit_config.epochs``) or ``holdout`` (a
-    ``holdout`` fraction of the observed samples, ``fit_config.patience`` or :data:`PATIENCE`).
+    they held cannot matter; WINNER reads ψ by :data:`CENTROID` unless ``winner_options`` say
+    otherwise. ``capacity``: at most this many parameters per observed sample (:func:`capacity_width`;
+    the commands pass :data:`PARAMS_PER_SAMPLE`) unless ``model_options`` give the width; None keeps
+    the preset's. The fit runs ``fit_config``, or ``recipe`` for this network with ``fit_options`` over
+    it. ``stop`` is ``fixed`` (the epochs) or ``holdout`` (a ``holdout`` fraction of the observed
+    samples, ``patience`` or :data:`PATIENCE`).
     Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
     from the fit (the fit itself stays in the model). ``callbacks`` go to :func:`~siren2.train.fit`.
@@ -69,9 +102,15 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     if mask.shape != (n,):
         raise InputError(f"mask has {mask.size} values, the signal {n} samples")
     observed = signal.with_values(signal.values * mask[:, None])
+    model_options = dict(model_options or {})
+    shape = {"rule": "given" if "width" in model_options else "preset" if capacity is None else "auto"}
+    if shape["rule"] == "auto":
+        model_options["width"] = capacity_width(model, signal, int(mask.sum()), preset,
+                                                model_options.get("hidden_layers"), capacity)
+        shape["max_params_per_observed_sample"] = capacity
     winner_options = {"centroid": CENTROID} | {k: v for k, v in (winner_options or {}).items() if v is not None}
-    fit_config = fit_config or FitConfig.resolve(preset, in_dim=signal.in_dim, model=model,
-                                                 width=(model_options or {}).get("width"))
+    fit_config = fit_config or FitConfig.resolve(preset, recipe, signal.in_dim, model=model,
+                                                 width=model_options.get("width"), **(fit_options or {}))
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
     train_mask, validate = mask, None
     if stop == "holdout":
@@ -83,7 +122,9 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
                   winner_options=winner_options, mask=None if train_mask.all() else train_mask, clean=clean,
                   validate=validate, callbacks=callbacks)
     result = run.result
-    record |= {"epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
+    shape |= {"width": run.config["model"]["config"]["width"],
+              "params_per_observed_sample": run.config["model"]["parameters"] / max(1.0, float(mask.sum()))}
+    record |= {"capacity": shape, "epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
     if stop == "holdout":
         record |= {"best_holdout_mse": result.best_val_loss} | estimated_gain(observed, mask, result.best_val_loss)
     run.config["restoration"] = record

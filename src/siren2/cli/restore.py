@@ -14,7 +14,7 @@ def add_parsers(sub) -> None:
     from ..models import list_models
     from ..presets import PRESETS
     from ..corruptions import MIN_GAP
-    from ..restoration import CENTROID, HOLDOUT_FRACTION, PATIENCE, STOP_RULES
+    from ..restoration import CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, STOP_RULES
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -28,6 +28,9 @@ def add_parsers(sub) -> None:
                        help=f"holdout: fraction of the observed samples left out of training "
                             f"(default {HOLDOUT_FRACTION})")
         p.add_argument("--patience", type=int, help=f"holdout: epochs without improvement to stop (default {PATIENCE})")
+        p.add_argument("--capacity", type=float, default=PARAMS_PER_SAMPLE,
+                       help=f"at most this many parameters per observed sample: the width is the widest (up to the "
+                            f"preset's) that fits (default {PARAMS_PER_SAMPLE:g}; --width sets it instead)")
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
         add_winner_options(p, centroid=CENTROID)
@@ -98,7 +101,6 @@ def cmd_restore(args) -> int:
     from ..runs import OutputDir, write_run
     from ..corruptions import load_mask, silence_mask
     from ..restoration import restore
-    from ..train import FitConfig
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     signal = load_input(args)
@@ -107,9 +109,8 @@ def cmd_restore(args) -> int:
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
     preset, fit_options, model_options, holdout = _restore_settings(args, signal)
-    cfg = FitConfig.resolve(preset, args.recipe, signal.in_dim, model=args.model, width=args.width, seed=args.seed,
-                            **fit_options)
-    run = restore(signal, mask, args.model, stop=args.stop, fit_config=cfg, holdout=holdout, preset=preset,
+    run = restore(signal, mask, args.model, stop=args.stop, recipe=args.recipe, fit_options=fit_options | {
+                  "seed": args.seed}, capacity=args.capacity, holdout=holdout, preset=preset,
                   model_options=model_options, winner_options=winner_overrides(args), keep_observed=inpaint)
     with out:
         write_run(out, run, signal)
@@ -174,7 +175,7 @@ def cmd_restore_eval(args) -> int:
               f"{run.result.seconds:.1f} s", flush=True)
 
     options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
-                   model_options=model_options, holdout=holdout, baselines=baselines,
+                   model_options=model_options, capacity=args.capacity, holdout=holdout, baselines=baselines,
                    winner_options=winner_overrides(args))
     done = None
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
