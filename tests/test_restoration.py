@@ -249,6 +249,11 @@ def test_estimated_gain_of_missing_samples_compares_the_fit_with_zeros():
     power = float(np.mean(clean.values[c.mask > 0].astype(np.float64) ** 2))
     assert estimated_gain(c.signal, c.mask, power / 100)["estimated_gain_db"] == pytest.approx(20, abs=1e-6)
     assert estimated_gain(c.signal, c.mask, power * 2)["estimated_gain_db"] < 0  # worse than zeros
+    noisy = add_noise(clean, std=0.1, seed=0).signal
+    full = np.ones(clean.num_points, np.float32)
+    est = estimated_gain(noisy, full, 0.02)  # h = error² + σ²: error² ≈ σ² here, so about 0 dB
+    assert est["noise_std_estimate"] == pytest.approx(0.1, rel=0.1) and abs(est["estimated_gain_db"]) < 1
+    assert estimated_gain(noisy, full, 0.005)["estimated_gain_db"] is None  # h below σ̂²: no estimate
 
 
 def test_capacity_picks_the_widest_network_within_the_parameter_budget():

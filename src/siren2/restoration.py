@@ -151,15 +151,16 @@ def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float) -> dict
     from the held-out MSE h. Missing samples: zeros err by the observed mean square P, the fit by h:
     10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the
     noisy input errs by σ̂² (σ̂ from :func:`siren2.classical.noise_std`); pessimistic, as the fit is
-    judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB estimated, +1.9 dB measured)."""
+    judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB estimated, +1.9 dB measured).
+    None where h ≤ σ̂²: σ̂ then holds signal (a texture such as noise1.png reads as noise)."""
     from .classical import noise_std
 
     if not mask.all():
         power = float(np.mean(signal.values[mask > 0].astype(np.float64) ** 2))
         return {"estimated_gain_db": 10 * math.log10(max(power, 1e-30) / max(holdout_mse, 1e-30))}
     var = noise_std(signal) ** 2
-    return {"noise_std_estimate": math.sqrt(var),
-            "estimated_gain_db": 10 * math.log10(max(var, 1e-30) / max(holdout_mse - var, 1e-3 * var, 1e-30))}
+    gain = 10 * math.log10(var / (holdout_mse - var)) if holdout_mse > var > 0 else None  # None: σ̂ took signal
+    return {"noise_std_estimate": math.sqrt(var), "estimated_gain_db": gain}
 
 
 def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:

@@ -121,8 +121,8 @@ def cmd_restore(args) -> int:
            if rec["stopped_early"] else f"{rec['epochs_run']} epochs ({rec['rule']})")
     missing = f", {1 - rec['observed_fraction']:.1%} of the samples missing" if inpaint else ""
     print(f"{args.file}: {args.model}{missing}; {how}, {run.result.seconds:.1f} s on {run.result.device}")
-    if "estimated_gain_db" in rec:
-        gain = rec["estimated_gain_db"]
+    gain = rec.get("estimated_gain_db")
+    if gain is not None:
         print(f"  estimated gain over the damaged input {gain:+.1f} dB (from the held-out samples)")
         if gain < 0:
             print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
