@@ -37,13 +37,16 @@ def add_parsers(sub) -> None:
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    def one_file(p) -> None:  # denoise and inpaint: one damaged file, one model
+        p.add_argument("--model", default="siren2", choices=list(list_models()))
+        p.add_argument("--seed", type=int, default=0)
+        add_input_options(p, max_samples=False)
+        common(p, "holdout")
+        p.set_defaults(func=cmd_restore)
+
     d = sub.add_parser("denoise", help="restore a noisy audio or image file (no clean reference needed)")
     d.add_argument("file", type=Path)
-    d.add_argument("--model", default="siren2", choices=list(list_models()))
-    d.add_argument("--seed", type=int, default=0)
-    add_input_options(d, max_samples=False)
-    common(d, "holdout")
-    d.set_defaults(func=cmd_restore)
+    one_file(d)
 
     i = sub.add_parser("inpaint", help="fill missing samples of an audio file or pixels of an image")
     i.add_argument("file", type=Path)
@@ -54,11 +57,7 @@ def add_parsers(sub) -> None:
                    "are missing")
     i.add_argument("--min-gap", type=int, default=MIN_GAP,
                    help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
-    i.add_argument("--model", default="siren2", choices=list(list_models()))
-    i.add_argument("--seed", type=int, default=0)
-    add_input_options(i, max_samples=False)
-    common(i, "holdout")
-    i.set_defaults(func=cmd_restore)
+    one_file(i)
 
     e = sub.add_parser("restore-eval", help="corrupt a clean file, restore it with models x seeds, score vs clean")
     e.add_argument("file", type=Path, help="the clean audio or image")
