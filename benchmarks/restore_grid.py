@@ -6,7 +6,8 @@
 Each shared clip's central 30,000 samples (4 hidden layers) and each image's central 128x128 (5), at
 full-protocol coordinates (benchmarks/paper.py's ``window``). SIREN and SIREN² run with the commands'
 defaults (``siren2.restoration``): the width that gives at most one parameter per observed sample,
-the `fast` recipe, hold-out stopping, WINNER's ψ read above the noise floor; the classical baselines for the task
+the `fast` recipe, hold-out stopping, WINNER's ψ read above the noise floor, s0 searched by the
+held-out error; the classical baselines for the task
 (``siren2.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
 30% of the samples missing, 10 gaps of 20 ms; images σ 0.05 and 0.1. Every seed draws the corruption
 and the initialization. One JSON record per (signal, task, seed) under
@@ -29,7 +30,11 @@ from siren2.compare import STD_NOTE, summarize
 from siren2.compare import _fmt as fmt
 from siren2.corruptions import CorruptionSpec
 from siren2.evaluation import FLOOR, evaluate
-from siren2.restoration import PARAMS_PER_SAMPLE
+from siren2.restoration import BANDWIDTHS, CENTROID, PARAMS_PER_SAMPLE
+
+# The commands' restoration defaults this grid runs; a record made under other ones is rerun.
+DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
+            "centroid": CENTROID}
 
 MODALITIES = {
     "audio": dict(folder="audio", size=30_000, shape=dict(hidden_layers=4), preset="paper_audio",
@@ -47,7 +52,9 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
     """One (signal, task, seed): every model and baseline, as a JSON record (kept with ``resume``)."""
     if resume and record.exists():
         try:
-            return json.loads(record.read_text())
+            rec = json.loads(record.read_text())
+            if rec.get("defaults") == DEFAULTS:
+                return rec
         except json.JSONDecodeError:
             pass  # a record cut by a kill: rerun it
     m = MODALITIES[modality]
@@ -55,8 +62,8 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
     spec = m["tasks"][task]
     removes = spec.removes_samples
     ev = evaluate(clean, spec, MODELS, [seed], stop="holdout", preset=m["preset"], recipe="fast",
-                  model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"))
-    rec = {"modality": modality, "signal": path.name, "task": task, "seed": seed, "scores": {row: s[0] for row, s in ev.scores.items()},
+                  model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"))
+    rec = {"defaults": DEFAULTS, "modality": modality, "signal": path.name, "task": task, "seed": seed, "scores": {row: s[0] for row, s in ev.scores.items()},
            "models": ev.models, "corruption": ev.corruptions[0]}
     record.parent.mkdir(parents=True, exist_ok=True)
     tmp = record.with_suffix(".tmp")
@@ -112,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
                               f"{s['siren']['psnr_paper']:.2f}, siren2 {s['siren2']['psnr_paper']:.2f} dB", flush=True)
     except KeyboardInterrupt:
         interrupted = True
-    records = [json.loads(f.read_text()) for f in sorted(runs.glob("*.json"))] if runs.is_dir() else []
+    records = [r for r in (json.loads(f.read_text()) for f in sorted(runs.glob("*.json")))
+               if r.get("defaults") == DEFAULTS] if runs.is_dir() else []
     lines = ["# Restoration on the shared signals: SIREN² with the commands' defaults, beside the classical tools",
              "", "Central 30,000 samples of each clip (4 hidden layers) and central 128x128 of each image (5), at "
              "full-protocol coordinates. SIREN and SIREN² with `siren2 denoise`/`inpaint`'s defaults: the width "
              "giving at most 1 parameter per observed sample, recipe `fast`, hold-out stopping (10% "
-             "of the observed samples, patience 100), WINNER's ψ above the noise floor. Classical baselines from "
+             "of the observed samples, patience 100), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
+             "1/2 and 1 times the rule's by the held-out error. Classical baselines from "
              "the damaged signal alone (`siren2.classical`). `psnr_paper` = 10·log10(1/MSE) on [-1, 1] against the "
              f"clean signal, of the returned state. Values: {STD_NOTE}. Bold: the best per signal.", ""]
     for modality, m in MODALITIES.items():

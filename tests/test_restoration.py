@@ -278,6 +278,26 @@ def test_capacity_picks_the_widest_network_within_the_parameter_budget():
     assert given["rule"] == "given" and given["width"] == 32
 
 
+def test_bandwidth_search_keeps_the_lowest_held_out_error():
+    clean = tones()
+    c = add_noise(clean, std=0.1, seed=0)
+    cfg = FitConfig(epochs=60, lr=1e-3, seed=0, patience=20)
+    run = restore(c.signal, None, "siren2", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
+                  model_options={"width": 16, "hidden_layers": 2})
+    search = run.config["restoration"]["bandwidth_search"]
+    errors = {t["factor"]: t["best_holdout_mse"] for t in search["tried"]}
+    assert set(errors) == {0.25, 1.0} and search["chosen_factor"] == min(errors, key=errors.get)
+    assert run.config["restoration"]["best_holdout_mse"] == errors[search["chosen_factor"]]
+    s0 = {t["factor"]: t["s0"] for t in search["tried"]}
+    assert s0[0.25] == pytest.approx(s0[1.0] / 4) and s0[1.0] == pytest.approx(search["rule_s0"])
+    assert run.config["model"]["winner"]["s0"] == pytest.approx(s0[search["chosen_factor"]])
+    with pytest.raises(InputError, match="hold-out"):
+        restore(c.signal, None, "siren2", stop="fixed", fit_config=cfg, bandwidths=(0.5, 1.0))
+    plain = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
+                    model_options=SMOOTH)  # not a WINNER model: one fit, no search
+    assert "bandwidth_search" not in plain.config["restoration"]
+
+
 def test_split_holdout_takes_observed_samples_only():
     mask = np.zeros(1000, np.float32)
     mask[::2] = 1

@@ -264,3 +264,27 @@ def test_denoise_sizes_the_network_to_the_observed_samples(tmp_path, capsys):
     cap = config["restoration"]["capacity"]
     assert cap["rule"] == "auto" and cap["max_params_per_observed_sample"] == 0.5
     assert 0.4 < cap["params_per_observed_sample"] <= 0.5 and config["model"]["parameters"] <= 1000
+
+
+def _db(ref, x):
+    return 10 * np.log10(1 / np.mean((np.asarray(ref, np.float64) - np.asarray(x, np.float64)) ** 2))
+
+
+@pytest.mark.slow
+def test_the_defaults_restore_a_generated_clip(tmp_path, capsys):
+    """denoise and inpaint with nothing but --out beat the damaged input clearly (σ 0.1; 30% missing)."""
+    x = 0.5 * tones(8000)
+    rng = np.random.default_rng(0)
+    noisy = write_wav(tmp_path / "noisy.wav", x + 0.1 * rng.standard_normal(x.size), "FLOAT")
+    keep = (rng.random(x.size) > 0.3).astype(np.float64)
+    holes = write_wav(tmp_path / "holes.wav", x * keep, "FLOAT")
+    np.save(tmp_path / "mask.npy", keep)
+    for argv, margin in (([noisy], 3), ([holes, "--mask", tmp_path / "mask.npy"], 10)):
+        out = tmp_path / argv[0].stem
+        code, stdout, err = run_cli(capsys, "inpaint" if len(argv) > 1 else "denoise", *argv, "--out", out,
+                                    "--quiet")
+        assert code == 0, err
+        restored, _ = sf.read(str(out / "reconstruction.wav"))
+        before, _ = sf.read(str(argv[0]))
+        assert _db(x, restored) > _db(x, before) + margin, stdout
+        assert "estimated gain" in stdout

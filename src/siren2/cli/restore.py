@@ -14,7 +14,7 @@ def add_parsers(sub) -> None:
     from ..models import list_models
     from ..presets import PRESETS
     from ..corruptions import MIN_GAP
-    from ..restoration import CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, STOP_RULES
+    from ..restoration import BANDWIDTHS, CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, STOP_RULES
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -34,6 +34,9 @@ def add_parsers(sub) -> None:
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
         add_winner_options(p, centroid=CENTROID)
+        p.add_argument("--bandwidths", type=_factors, default=BANDWIDTHS,
+                       help="WINNER models: factors on the rule's s0, one hold-out fit each, the lowest held-out "
+                            f"error kept (default {','.join(f'{f:g}' for f in BANDWIDTHS)}; 1: the rule's s0 only)")
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -78,14 +81,31 @@ def add_parsers(sub) -> None:
     e.set_defaults(func=cmd_restore_eval)
 
 
+def _factors(text: str) -> tuple[float, ...]:
+    import argparse
+    import math
+
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) and v > 0 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive numbers separated by commas, e.g. 0.25,0.5,1")
+    return values
+
+
 def _restore_settings(args, signal) -> tuple[str, dict, dict, float]:
     """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options
     (the recipe is ``args.recipe``)."""
     from ..presets import get_preset
-    from ..restoration import HOLDOUT_FRACTION
+    from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
+    if args.stop == "fixed" and args.bandwidths != BANDWIDTHS and len(args.bandwidths) > 1:
+        raise InputError("--bandwidths: a search needs --stop holdout to choose")
+    if args.stop == "fixed":
+        args.bandwidths = (1.0,)  # nothing to choose by: the rule's s0
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
         patience=args.patience, device=args.device, progress=not args.quiet)).items() if v is not None}
@@ -109,7 +129,7 @@ def cmd_restore(args) -> int:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
     preset, fit_options, model_options, holdout = _restore_settings(args, signal)
     run = restore(signal, mask, args.model, stop=args.stop, recipe=args.recipe, fit_options=fit_options | {
-                  "seed": args.seed}, capacity=args.capacity, holdout=holdout, preset=preset,
+                  "seed": args.seed}, capacity=args.capacity, bandwidths=args.bandwidths, holdout=holdout, preset=preset,
                   model_options=model_options, winner_options=winner_overrides(args), keep_observed=inpaint)
     with out:
         write_run(out, run, signal)
@@ -174,7 +194,8 @@ def cmd_restore_eval(args) -> int:
               f"{run.result.seconds:.1f} s", flush=True)
 
     options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
-                   model_options=model_options, capacity=args.capacity, holdout=holdout, baselines=baselines,
+                   model_options=model_options, capacity=args.capacity, bandwidths=args.bandwidths, holdout=holdout,
+                   baselines=baselines,
                    winner_options=winner_overrides(args))
     done = None
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
