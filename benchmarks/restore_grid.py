@@ -82,7 +82,8 @@ def table(records: list[dict], modality: str, task: str, metric: str) -> list[st
         return []
     rows = list(next(iter(by_signal.values()))[0]["scores"])
     higher = metric != "lsd"
-    lines = ["| signal | seeds | " + " | ".join(rows) + " | SIREN² − input |", "|---|---:|" + "---:|" * (len(rows) + 1)]
+    change = "SIREN² − input" + ("" if higher else " (lower is better)")
+    lines = ["| signal | seeds | " + " | ".join(rows) + f" | {change} |", "|---|---:|" + "---:|" * (len(rows) + 1)]
     for signal, recs in by_signal.items():
         stats = {row: summarize([r["scores"][row][metric] for r in recs]) for row in rows}
         best = (max if higher else min)(rows, key=lambda row: stats[row]["mean"])
