@@ -293,6 +293,17 @@ def test_bandwidth_search_keeps_the_lowest_held_out_error():
     assert run.config["model"]["winner"]["s0"] == pytest.approx(s0[search["chosen_factor"]])
     with pytest.raises(InputError, match="hold-out"):
         restore(c.signal, None, "siren2", stop="fixed", fit_config=cfg, bandwidths=(0.5, 1.0))
+    stop_second = [0]
+
+    def ctrl_c(epoch, model, loss):  # Ctrl-C in the second candidate's fit
+        stop_second[0] += epoch == 0
+        if stop_second[0] == 2:
+            raise KeyboardInterrupt
+        return False
+
+    cut = restore(c.signal, None, "siren2", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
+                  model_options={"width": 16, "hidden_layers": 2}, callbacks=[ctrl_c])
+    assert cut.result.interrupted and len(cut.config["restoration"]["bandwidth_search"]["tried"]) == 2
     plain = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
                     model_options=SMOOTH)  # not a WINNER model: one fit, no search
     assert "bandwidth_search" not in plain.config["restoration"]

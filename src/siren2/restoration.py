@@ -21,8 +21,8 @@ import torch
 from .corruptions import _HOLDOUT, _rng
 from .errors import InputError
 from .metrics import psnr_paper
-from .recipes import DEFAULT_RECIPE
 from .models import get_entry
+from .recipes import DEFAULT_RECIPE
 from .signals import Signal
 from .winner import resolve_scales
 
@@ -92,8 +92,9 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     otherwise. ``capacity``: at most this many parameters per observed sample (:func:`capacity_width`;
     the commands pass :data:`PARAMS_PER_SAMPLE`) unless ``model_options`` give the width; None keeps
     the preset's. ``bandwidths``: factors on the rule's s0 (WINNER models, s0 not given), one fit
-    each, the lowest held-out error kept (:data:`BANDWIDTHS`; hold-out only). The fit runs ``fit_config``, or ``recipe`` for this network with ``fit_options`` over
-    it. ``stop`` is ``fixed`` (the epochs) or ``holdout`` (a ``holdout`` fraction of the observed
+    each, the lowest held-out error kept (:data:`BANDWIDTHS`; hold-out only); Ctrl-C ends the search
+    with the best so far, marked interrupted. The fit runs ``fit_config``, or ``recipe`` for this
+    network with ``fit_options`` over it. ``stop`` is ``fixed`` (the epochs) or ``holdout`` (a ``holdout`` fraction of the observed
     samples, ``patience`` or :data:`PATIENCE`).
     Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
@@ -141,6 +142,8 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         if tried[-1][1].result.interrupted:
             break
     factor, run = min(tried, key=lambda t: t[1].result.best_val_loss if stop == "holdout" else 0.0)
+    if tried[-1][1].result.interrupted:
+        run.result.stopped_by = "interrupted"  # the search was cut: callers must see the Ctrl-C
     if base is not None:
         record["bandwidth_search"] = {
             "chosen_factor": factor, "rule_s0": base.s0, "seconds": sum(r.result.seconds for _, r in tried),
