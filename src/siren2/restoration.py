@@ -141,7 +141,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
                                       validate=validate, callbacks=callbacks)))
         if tried[-1][1].result.interrupted:
             break
-    factor, run = min(tried, key=lambda t: t[1].result.best_val_loss if stop == "holdout" else 0.0)
+    factor, run = min(tried, key=lambda t: t[1].result.best_val_loss)  # one fit unless hold-out searched
     if tried[-1][1].result.interrupted:
         run.result.stopped_by = "interrupted"  # the search was cut: callers must see the Ctrl-C
     if base is not None:

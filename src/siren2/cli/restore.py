@@ -34,9 +34,10 @@ def add_parsers(sub) -> None:
         p.add_argument("--width", type=int)
         p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
         add_winner_options(p, centroid=CENTROID)
-        p.add_argument("--bandwidths", type=_factors, default=BANDWIDTHS,
+        p.add_argument("--bandwidths", type=_factors,
                        help="WINNER models: factors on the rule's s0, one hold-out fit each, the lowest held-out "
-                            f"error kept (default {','.join(f'{f:g}' for f in BANDWIDTHS)}; 1: the rule's s0 only)")
+                            f"error kept (default {','.join(f'{f:g}' for f in BANDWIDTHS)} with --stop holdout, "
+                            "1 with --stop fixed; 1: the rule's s0 only)")
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -94,23 +95,24 @@ def _factors(text: str) -> tuple[float, ...]:
     return values
 
 
-def _restore_settings(args, signal) -> tuple[str, dict, dict, float]:
-    """(preset name, FitConfig fields, model options, hold-out fraction) from the restoration options
-    (the recipe is ``args.recipe``)."""
+def _restore_settings(args, signal) -> tuple[str, dict, dict, float, tuple[float, ...]]:
+    """(preset name, FitConfig fields, model options, hold-out fraction, s0 factors) from the
+    restoration options (the recipe is ``args.recipe``)."""
     from ..presets import get_preset
     from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
-    if args.stop == "fixed" and args.bandwidths != BANDWIDTHS and len(args.bandwidths) > 1:
+    if args.stop == "fixed" and args.bandwidths is not None and len(args.bandwidths) > 1:
         raise InputError("--bandwidths: a search needs --stop holdout to choose")
-    if args.stop == "fixed":
-        args.bandwidths = (1.0,)  # nothing to choose by: the rule's s0
+    # the default searches only where the hold-out rule can choose
+    bandwidths = args.bandwidths or (BANDWIDTHS if args.stop == "holdout" else (1.0,))
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
         patience=args.patience, device=args.device, progress=not args.quiet)).items() if v is not None}
     model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
-    return preset_name, fit_options, model_options, HOLDOUT_FRACTION if args.holdout is None else args.holdout
+    return (preset_name, fit_options, model_options, HOLDOUT_FRACTION if args.holdout is None else args.holdout,
+            bandwidths)
 
 
 def cmd_restore(args) -> int:
@@ -127,9 +129,9 @@ def cmd_restore(args) -> int:
     mask = None
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
-    preset, fit_options, model_options, holdout = _restore_settings(args, signal)
+    preset, fit_options, model_options, holdout, bandwidths = _restore_settings(args, signal)
     run = restore(signal, mask, args.model, stop=args.stop, recipe=args.recipe, fit_options=fit_options | {
-                  "seed": args.seed}, capacity=args.capacity, bandwidths=args.bandwidths, holdout=holdout, preset=preset,
+                  "seed": args.seed}, capacity=args.capacity, bandwidths=bandwidths, holdout=holdout, preset=preset,
                   model_options=model_options, winner_options=winner_overrides(args), keep_observed=inpaint)
     with out:
         write_run(out, run, signal)
@@ -184,7 +186,7 @@ def cmd_restore_eval(args) -> int:
             if b not in BASELINES or clean.kind not in BASELINES[b].kinds or BASELINES[b].task != task:
                 raise InputError(f"--baselines {b!r}: not a classical baseline for {task} on {clean.kind} "
                                  f"(choose from {', '.join(baselines_for(clean.kind, task)) or 'none'})")
-    preset, fit_options, model_options, holdout = _restore_settings(args, clean)
+    preset, fit_options, model_options, holdout, bandwidths = _restore_settings(args, clean)
     print(f"{args.file}: {clean.num_points:,} points, {spec.label()}; {', '.join(models)} x seeds "
           f"{', '.join(map(str, seeds))}, stop {args.stop}")
 
@@ -194,7 +196,7 @@ def cmd_restore_eval(args) -> int:
               f"{run.result.seconds:.1f} s", flush=True)
 
     options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
-                   model_options=model_options, capacity=args.capacity, bandwidths=args.bandwidths, holdout=holdout,
+                   model_options=model_options, capacity=args.capacity, bandwidths=bandwidths, holdout=holdout,
                    baselines=baselines,
                    winner_options=winner_overrides(args))
     done = None
