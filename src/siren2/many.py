@@ -21,9 +21,10 @@ from typing import Callable
 
 from .errors import InputError
 from .runs import OutputDir, Run, run_fit, write_run
-from .signals import AUDIO_SUFFIXES, IMAGE_SUFFIXES, MAX_POINTS, load_signal
+from .signals import (AUDIO_SUFFIXES, IMAGE_SUFFIXES, MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, VOLUME_SUFFIXES,
+                      load_signal)
 
-SUFFIXES = AUDIO_SUFFIXES | IMAGE_SUFFIXES
+SUFFIXES = AUDIO_SUFFIXES | IMAGE_SUFFIXES | VOLUME_SUFFIXES | set(MESH_SUFFIXES)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class FitJob:
     max_samples: int | None = None  # audio: the first N samples (None: all)
     max_points: int = MAX_POINTS
     mono: bool = True
+    mesh_resolution: int = MESH_RESOLUTION  # a mesh: grid points per axis
+    mesh_field: str = "sdf"  # a mesh: "sdf" or "occupancy"
     force: bool = False
 
 
@@ -55,7 +58,8 @@ def fit_file(job: FitJob, progress: bool = False) -> Run:
     winner = job.model in winner_models()
     if not winner and (job.winner_options.get("s0") is not None or job.winner_options.get("s1") is not None):
         raise InputError(f"--s0/--s1 apply to WINNER models only ({', '.join(winner_models())}), not {job.model!r}")
-    signal = load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points)
+    signal = load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points,
+                         mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field)
     preset_name, _ = get_preset(job.preset, signal.in_dim)
     cfg = FitConfig.resolve(preset_name, job.recipe, signal.in_dim, model=job.model,
                             width=job.model_options.get("width"), **job.fit_fields, progress=progress)
@@ -84,8 +88,8 @@ def record(job: FitJob) -> dict:
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
-    """Files as given; folders: every audio or image file in them (sorted, not recursive); globs:
-    what they match. A missing path or a glob that matches nothing is an error."""
+    """Files as given; folders: every audio, image, .npy volume or mesh file in them (sorted, not
+    recursive); globs: what they match. A missing path or a glob that matches nothing is an error."""
     files: list[Path] = []
     for item in items:
         p = Path(item)
@@ -102,7 +106,7 @@ def expand_inputs(items: list[str]) -> list[Path]:
             raise InputError(f"{item}: no such file or folder")
     unique = list(dict.fromkeys(f.resolve() for f in files))
     if not unique:
-        raise InputError(f"{', '.join(items)}: no audio or image file")
+        raise InputError(f"{', '.join(items)}: no audio, image, volume or mesh file")
     return unique
 
 
@@ -161,7 +165,8 @@ def write_index(out: Path, records: list[dict], settings: dict) -> None:
     """index.json (every record and the settings) and index.md (a table), each written atomically."""
     from .metrics import CONVENTIONS
 
-    keys = sorted({k for r in records for k in r.get("metrics", {}) if k in ("psnr_paper", "snr", "psnr", "ssim")})
+    shown = ("psnr_paper", "snr", "psnr", "ssim", "iou", "chamfer")
+    keys = sorted({k for r in records for k in r.get("metrics", {}) if k in shown})
     lines = ["# siren2 fit-many", "", f"{len(records)} inputs: {sum(r['status'] == 'ok' for r in records)} fitted, "
              f"{sum(r['status'] == 'kept' for r in records)} kept from an earlier run, "
              f"{sum(r['status'] == 'failed' for r in records)} failed.", "",

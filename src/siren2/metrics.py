@@ -7,6 +7,11 @@
 * ``snr``: audio, 10·log10(Σy² / Σ(y − ŷ)²) in dB, independent of scaling conventions.
 * ``lsd``: audio log-spectral distance in dB: STFT with a 2048-sample Hann window, hop 512;
   per frame sqrt(mean_f (10·log10 P − 10·log10 P̂)²) with P = |X|² + 1e-10, then the mean over frames.
+* ``iou``: shapes (volumes of a mesh's signed distance or occupancy): intersection over union of the
+  grid points inside (sdf < 0, occupancy > 0.5) in the fit and in the target.
+* ``chamfer``: shapes, the symmetric mean nearest-neighbour distance between the marching-cubes
+  vertices of fit and target (level sdf 0, occupancy 0.5), in grid coordinates ([-1, 1]³, the mesh
+  scaled to fit); inf when the fit has no surface. Volumes from .npy files get psnr_paper and mse.
 """
 
 from __future__ import annotations
@@ -77,6 +82,24 @@ def lsd(target: np.ndarray, estimate: np.ndarray) -> float:
     return float(np.mean(values))
 
 
+def iou(inside: np.ndarray, inside_estimate: np.ndarray) -> float:
+    """|A ∩ B| / |A ∪ B| of two boolean masks (1 when both are empty)."""
+    union = np.count_nonzero(inside | inside_estimate)
+    return 1.0 if union == 0 else np.count_nonzero(inside & inside_estimate) / union
+
+
+def chamfer(points: np.ndarray, points_estimate: np.ndarray) -> float:
+    """Symmetric Chamfer distance: the mean of the two mean nearest-neighbour distances between
+    point sets (P, 3) and (Q, 3); inf when either is empty."""
+    from scipy.spatial import cKDTree
+
+    if len(points) == 0 or len(points_estimate) == 0:
+        return math.inf
+    there = cKDTree(points_estimate).query(points)[0].mean()
+    back = cKDTree(points).query(points_estimate)[0].mean()
+    return float(there + back) / 2
+
+
 def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
     """Every metric that applies to ``signal``'s kind, estimate vs. the signal's values."""
     t, e = signal.values, np.asarray(estimate, np.float32).reshape(signal.values.shape)
@@ -85,6 +108,12 @@ def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
         out |= {"psnr": psnr(t, e), "ssim": ssim(t, e, signal.grid)}
     elif signal.kind == "audio":
         out |= {"snr": snr(t, e), "lsd": lsd(t, e)}
+    elif "field" in signal.meta:  # a shape: values below 0 are inside a signed distance, above 0 an occupancy
+        from .shapes import isosurface
+
+        sign = -1 if signal.meta["field"] == "sdf" else 1
+        out |= {"iou": iou(sign * t > 0, sign * e > 0),
+                "chamfer": chamfer(isosurface(signal)[0], isosurface(signal.with_values(e))[0])}
     return out
 
 
@@ -95,6 +124,9 @@ CONVENTIONS = {
     "snr": "audio 10*log10(sum y^2 / sum (y - yhat)^2)",
     "lsd": "log-spectral distance, dB; STFT Hann 2048, hop 512, P = |X|^2 + 1e-10",
     "mse": "mean squared error on [-1, 1] data",
+    "iou": "shapes: IoU of the grid points inside (sdf < 0, occupancy > 0.5), fit vs target",
+    "chamfer": "shapes: symmetric mean nearest distance between marching-cubes vertices of fit and target, "
+               "in [-1, 1]^3 grid coordinates; inf when the fit has no surface",
     "filled_psnr_paper": "psnr_paper with the observed samples kept and only the missing ones from the fit",
     "observed_psnr_paper": "no clean reference: psnr_paper of the fit against the observed (corrupted) samples",
     "residual_std": "no clean reference: std of fit - observed samples (for denoising, an estimate of the noise)",

@@ -25,7 +25,7 @@ from .errors import InputError
 from .metrics import CONVENTIONS, metrics
 from .models import create_model, num_parameters
 from .presets import get_preset
-from .signals import MAX_POINTS, Signal, grid_coords, save_signal
+from .signals import MAX_POINTS, VOLUME_META, Signal, grid_coords, save_signal
 from .train import FitConfig, FitResult, fit, pick_device, predict
 
 
@@ -237,10 +237,11 @@ def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | Non
                         out / "image.png")
 
 
-def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | None = None,
+def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | None = None,
            device: str | None = None, max_points: int = MAX_POINTS) -> Signal:
-    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous);
-    more than ``max_points`` output samples or pixels are refused."""
+    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous):
+    audio at ``sample_rate``, an image (H, W) or a volume (D, H, W) at ``size``; more than
+    ``max_points`` output samples, pixels or voxels are refused."""
     model, config = load_model(run_dir)
     try:
         sig = config["signal"]
@@ -250,13 +251,17 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, int] | N
             grid = (max(1, round(grid[0] * rate / int(sig["sample_rate"]))),)
             meta = dict(sample_rate=rate, peak=float(sig["peak"]), subtype=sig["subtype"])
         elif sig["kind"] == "image":
-            grid = size or grid
             meta = dict(bit_depth=int(sig["bit_depth"]))
         else:
-            meta = {}
+            meta = dict(meta={k: sig[k] for k in VOLUME_META if k in sig})
         extent = tuple(map(tuple, sig["extent"])) if "extent" in sig else None
     except (KeyError, TypeError, ValueError, ZeroDivisionError, OverflowError) as e:
         raise InputError(f"{Path(run_dir) / 'config.json'}: not a valid siren2 run config (signal: {e})") from None
+    if size is not None and sig["kind"] != "audio":
+        if len(size) != len(grid):
+            raise InputError(f"size {'x'.join(map(str, size))}: this {sig['kind']} needs {len(grid)} sizes "
+                             f"(it was fitted at {'x'.join(map(str, grid))})")
+        grid = tuple(size)
     if math.prod(grid) > max_points:
         raise InputError(f"{run_dir}: rendering {math.prod(grid):,} points, above the limit of {max_points:,} "
                          "(raise --max-points)")

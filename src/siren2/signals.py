@@ -2,9 +2,11 @@
 
 A :class:`Signal` holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
 ``grid`` ((N,) for audio, (H, W) for images, (D, H, W) for volumes), and what is needed to write
-it back to a file (sample rate, peak, bit depth). Coordinates are ``linspace(-1, 1)`` per axis,
-'ij'-ordered and flattened (SPEC §5); a window cut by :func:`crop` keeps the coordinates its samples
-had in the whole signal (its ``extent``), so every frequency a model sees is what it would be there.
+it back to a file (sample rate, peak, bit depth; a volume's offset, scale and dtype in ``meta``).
+Volumes come from .npy arrays and, through :mod:`siren2.shapes`, from meshes. Coordinates are
+``linspace(-1, 1)`` per axis, 'ij'-ordered and flattened (SPEC §5); a window cut by :func:`crop`
+keeps the coordinates its samples had in the whole signal (its ``extent``), so every frequency a
+model sees is what it would be there.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import struct
+import tokenize
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -69,8 +72,10 @@ class Signal:
         d = {"kind": self.kind, "grid": list(self.grid), "channels": self.channels, "source": self.source}
         if self.kind == "audio":
             d |= {"sample_rate": self.sample_rate, "peak": self.peak, "subtype": self.subtype}
-        else:
+        elif self.kind == "image":
             d |= {"bit_depth": self.bit_depth}
+        else:
+            d |= {k: self.meta[k] for k in VOLUME_META if k in self.meta}
         if self.extent is not None:
             d["extent"] = [list(e) for e in self.extent]
         return d
@@ -110,14 +115,23 @@ MIN_POINTS = 16  # warn below this many: ψ and a fit mean little there
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".oga", ".aiff", ".aif"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+VOLUME_SUFFIXES = {".npy"}
+NPY_MAGIC = b"\x93NUMPY"
+MESH_SUFFIXES = (".obj", ".ply", ".stl", ".off")
+MESH_RESOLUTION = 64  # a mesh is sampled on this many points per axis by default
+# what a volume's config records to write it back (and, for a shape, to map it to the mesh's frame)
+VOLUME_META = ("offset", "scale", "dtype", "field", "mesh_center", "mesh_scale")
 
 
 def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True,
-                max_points: int = MAX_POINTS) -> Signal:
-    """Load audio or an image, chosen by the file's content (its suffix only breaks ties).
+                max_points: int = MAX_POINTS, mesh_resolution: int = MESH_RESOLUTION,
+                mesh_field: str = "sdf") -> Signal:
+    """Load audio, an image, a .npy volume or a mesh, chosen by the file's content (its suffix only
+    breaks ties; meshes go by suffix). A mesh becomes its ``mesh_field`` ("sdf" or "occupancy") on a
+    ``mesh_resolution``³ grid (:func:`siren2.shapes.load_mesh`).
 
-    A signal of more than ``max_points`` samples (audio, after the ``max_samples`` cut) or pixels
-    is refused before it is decoded; one of fewer than :data:`MIN_POINTS` gets a warning."""
+    A signal of more than ``max_points`` samples (audio, after the ``max_samples`` cut), pixels or
+    voxels is refused before it is decoded; one of fewer than :data:`MIN_POINTS` gets a warning."""
     path = _check_readable(path)
     with open(path, "rb") as f:
         head = f.read(16)
@@ -126,10 +140,17 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
         signal = load_audio(path, max_samples=max_samples, mono=mono, max_points=max_points)
     elif _looks_like_image(head) or suffix in IMAGE_SUFFIXES:
         signal = load_image(path, max_points=max_points)
+    elif head.startswith(NPY_MAGIC) or suffix in VOLUME_SUFFIXES:
+        signal = load_volume(path, max_points=max_points)
+    elif suffix in MESH_SUFFIXES:
+        from .shapes import load_mesh
+
+        signal = load_mesh(path, resolution=mesh_resolution, field=mesh_field, max_points=max_points)
     else:
-        raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, or an image: png/jpeg/bmp/tiff)")
+        raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, an image: png/jpeg/bmp/tiff, "
+                         "a volume: npy, or a mesh: obj/ply/stl/off)")
     if signal.num_points < MIN_POINTS:
-        unit = "samples" if signal.kind == "audio" else "pixels"
+        unit = {"audio": "samples", "image": "pixels"}.get(signal.kind, "voxels")
         warnings.warn(f"{path}: only {signal.num_points} {unit}; too few for ψ (the spectral centroid) or a fit "
                       "to mean much", stacklevel=2)
     return signal
@@ -293,6 +314,41 @@ def load_image(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sign
     )
 
 
+def load_volume(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Signal:
+    """Read a (D, H, W) or (D, H, W, C) .npy array of bools, integers or floats (never a pickle).
+
+    Values map to [-1, 1] by x ↦ (x − offset) / scale with offset = (max + min)/2 and scale =
+    (max − min)/2 over the whole array; ``meta`` keeps offset, scale and dtype, so :func:`save_signal`
+    writes the same units and dtype back (a constant volume gets scale 1). More than ``max_points``
+    values are refused before they are read."""
+    path = _check_readable(path)
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError, EOFError, SyntaxError, MemoryError, tokenize.TokenError) as e:
+        # (a damaged .npy header fails in numpy's parser with any of the last four)
+        raise InputError(f"{path}: cannot read .npy volume ({_first_line(e)})") from None
+    if not isinstance(arr, np.ndarray):
+        raise InputError(f"{path}: not a single .npy array")
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{path}: volume dtype {arr.dtype} is not bool, integer or float")
+    if arr.ndim not in (3, 4):
+        raise InputError(f"{path}: a volume is (D, H, W) or (D, H, W, C), not shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{path}: volume has no voxels (shape {arr.shape})")
+    if arr.size > max_points:
+        raise InputError(f"{path}: volume {arr.shape} holds {arr.size:,} values, above the limit of "
+                         f"{max_points:,} (raise --max-points)")
+    data = np.array(arr, dtype=np.float64).reshape(*arr.shape[:3], -1)
+    _check_finite(path, data)
+    lo, hi = float(data.min()), float(data.max())
+    offset, scale = (hi + lo) / 2, (hi - lo) / 2
+    if scale == 0.0:
+        warnings.warn(f"{path}: volume is constant ({lo:g})", stacklevel=2)
+        scale = 1.0
+    return Signal(values=((data - offset) / scale).reshape(-1, data.shape[3]), grid=tuple(arr.shape[:3]),
+                  kind="volume", source=str(path), meta={"offset": offset, "scale": scale, "dtype": arr.dtype.name})
+
+
 @contextlib.contextmanager
 def _pixel_limit(Image, max_points: int):
     """Pillow's decompression-bomb check at our limit (it errors at twice it; we refuse above it),
@@ -329,7 +385,8 @@ SAVE_SUFFIXES = {"audio": (".wav", ".flac", ".ogg"), "image": (".png", ".jpg", "
 
 
 def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
-    """Write audio (original rate, inverse scaling) or an image (8- or 16-bit), atomically."""
+    """Write audio (original rate, inverse scaling), an image (8- or 16-bit) or a volume (.npy, see
+    :func:`volume_array`), atomically."""
     path = Path(path)
     allowed = SAVE_SUFFIXES[signal.kind]
     if path.suffix.lower() not in allowed:
@@ -344,7 +401,7 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
             _write_image(signal, tmp, path.suffix)
         else:
             with open(tmp, "wb") as f:
-                np.save(f, signal.values.reshape(*signal.grid, -1))
+                np.save(f, volume_array(signal))
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -369,6 +426,21 @@ def _write_audio(signal: Signal, tmp: Path, suffix: str) -> None:
 
 
 _PCM_BITS = {"PCM_16": 16, "PCM_24": 24, "PCM_32": 32}
+
+
+def volume_array(signal: Signal) -> np.ndarray:
+    """A volume in the units and dtype of its file: value · scale + offset; (D, H, W) for one channel,
+    else (D, H, W, C); integers rounded and clipped to their range, bools above the middle (0.5)."""
+    x = signal.values.astype(np.float64) * signal.meta.get("scale", 1.0) + signal.meta.get("offset", 0.0)
+    x = x.reshape(*signal.grid, signal.channels)
+    x = x[..., 0] if signal.channels == 1 else x
+    dtype = np.dtype(signal.meta.get("dtype", "float32"))
+    if dtype.kind == "b":
+        return x > 0.5
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
 
 
 def _write_image(signal: Signal, tmp: Path, suffix: str) -> None:

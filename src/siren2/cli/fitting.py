@@ -23,7 +23,7 @@ def add_parsers(sub) -> None:
     d.add_argument("--device", default=None)
     d.set_defaults(func=cmd_demo)
 
-    f = sub.add_parser("fit", help="fit one audio or image file")
+    f = sub.add_parser("fit", help="fit one audio, image, .npy volume or mesh file")
     f.add_argument("file", type=Path)
     f.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     f.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
@@ -54,11 +54,14 @@ def add_parsers(sub) -> None:
 
     r = sub.add_parser("render", help="re-synthesize a fitted signal at any resolution")
     r.add_argument("run_dir", type=Path, help="output folder of 'siren2 fit'")
-    r.add_argument("--out", type=Path, required=True, help="file to write (.wav/.flac or .png)")
+    r.add_argument("--out", type=Path, required=True, help="file to write (.wav/.flac, .png, .npy; a volume also a "
+                   "mesh by marching cubes: .obj, .ply, .stl, .off)")
     r.add_argument("--force", action="store_true")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--sample-rate", type=int, help="audio: render at this rate (e.g. 2x the original)")
-    g.add_argument("--size", help="image: HxW, e.g. 1024x1024")
+    g.add_argument("--size", help="image: HxW, e.g. 1024x1024; volume: DxHxW")
+    r.add_argument("--level", type=float, help="mesh output: the iso-level in the file's units (default: the middle "
+                   "of the range: signed distance 0, occupancy 0.5)")
     r.add_argument("--device", default=None)
     add_input_options(r, max_samples=False)
     r.set_defaults(func=cmd_render)
@@ -68,6 +71,8 @@ def add_fit_options(p) -> None:
     """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
     from ..models import list_models
     from ..presets import PRESETS
+    from ..shapes import FIELDS
+    from ..signals import MESH_RESOLUTION
 
     p.add_argument("--model", default="siren2", choices=list(list_models()))
     p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
@@ -80,6 +85,10 @@ def add_fit_options(p) -> None:
     add_winner_options(p, centroid="flattened")
     add_input_options(p)
     p.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
+    p.add_argument("--field", choices=FIELDS, default="sdf",
+                   help="mesh: fit its signed distance (default) or occupancy")
+    p.add_argument("--mesh-resolution", type=int, default=MESH_RESOLUTION, metavar="N",
+                   help=f"mesh: sample the field on an N x N x N grid (default: {MESH_RESOLUTION})")
     p.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
                    "one at least the signal's size is a full batch)")
     p.add_argument("--chunk-size", type=int, help="split the full-batch step into chunks (large signals)")
@@ -102,7 +111,7 @@ def fit_job(args, path, out, force: bool = False):
                                               omega_first=args.omega_first).items() if v is not None},
         winner_options=winner_overrides(args),
         max_samples=input_max_samples(args), max_points=checked_max_points(args), mono=not args.keep_channels,
-        force=force)
+        mesh_resolution=args.mesh_resolution, mesh_field=args.field, force=force)
 
 
 def cmd_demo(args) -> int:
@@ -229,25 +238,34 @@ def cmd_models(args) -> int:
 
 def cmd_render(args) -> int:
     from ..runs import render
-    from ..signals import save_signal
+    from ..shapes import isosurface, save_mesh
+    from ..signals import MESH_SUFFIXES, save_signal
 
     if args.out.exists() and not args.force:
         raise InputError(f"{args.out}: already exists (use --force to overwrite)")
     size = None
     if args.size:
         try:
-            h, w = (int(v) for v in args.size.lower().split("x"))
-            size = (h, w)
-            if h < 1 or w < 1:
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+            if len(size) not in (2, 3) or min(size) < 1:
                 raise ValueError
         except ValueError:
-            raise InputError(f"--size {args.size!r}: expected HxW with positive sizes, e.g. 1024x1024") from None
+            raise InputError(f"--size {args.size!r}: expected HxW or DxHxW with positive sizes, "
+                             "e.g. 1024x1024") from None
     if args.sample_rate is not None and args.sample_rate < 1:
         raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
+    mesh = args.out.suffix.lower() in MESH_SUFFIXES
+    if args.level is not None and not mesh:
+        raise InputError(f"--level applies to mesh output ({', '.join(MESH_SUFFIXES)}), not {args.out.suffix!r}")
     signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device,
                     max_points=checked_max_points(args))
-    save_signal(signal, args.out)
-    desc = f"{signal.grid[0]} samples at {signal.sample_rate} Hz" if signal.kind == "audio" else \
-        "x".join(map(str, signal.grid))
+    if mesh:
+        vertices, faces = isosurface(signal, args.level, mesh_frame=True)
+        save_mesh(vertices, faces, args.out)
+        desc = f"{len(faces):,} triangles by marching cubes on {'x'.join(map(str, signal.grid))}"
+    else:
+        save_signal(signal, args.out)
+        desc = f"{signal.grid[0]} samples at {signal.sample_rate} Hz" if signal.kind == "audio" else \
+            "x".join(map(str, signal.grid))
     print(f"{args.out}: {desc} rendered from {args.run_dir}")
     return 0
