@@ -6,7 +6,7 @@ import torch
 
 from siren2 import Signal, create_model, noise_scales, spectral_centroid, winner_
 from siren2.models import build_siren, siren_init_, SirenConfig
-from siren2.winner import resolve_scales
+from siren2.winner import auto_scales, resolve_scales
 
 
 def tone(f, n=4000, phase=0.3):
@@ -151,3 +151,87 @@ def test_resolve_scales_records_how_psi_was_read():
     assert above.asdict()["centroid"] == "above_floor" and above.psi == pytest.approx(0.2, abs=0.01)
     with pytest.raises(ValueError, match="centroid"):
         resolve_scales(sig, centroid="median")
+
+
+# ----------------------------------------------------------------------------------- rule "auto"
+
+def band_clip(lo, hi, n=4096, seed=0):
+    """A sum of 24 tones with frequencies uniform in [lo, hi] cycles/sample, as a Signal."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    x = sum(np.sin(2 * np.pi * f * t + p) for f, p in zip(rng.uniform(lo, hi, 24), rng.uniform(0, 6.3, 24)))
+    return Signal(values=(x / np.abs(x).max())[:, None], grid=(n,), kind="audio", sample_rate=44100)
+
+
+def auto_model(signal, seed=0, **kw):
+    return create_model("siren2", signal, preset="paper_audio" if signal.in_dim == 1 else "paper_image",
+                        seed=seed, rule="auto", width=32, hidden_layers=3, **kw)
+
+
+def test_auto_is_deterministic_and_fits_the_network_it_scored():
+    sig = band_clip(0.02, 0.1)
+    a, b = auto_model(sig), auto_model(sig)
+    assert (a.winner.s0, a.winner.s1) == (b.winner.s0, b.winner.s1)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert torch.equal(pa, pb)
+    # the network fitted is the candidate scored: the same as giving its scales to the same seed
+    given = create_model("siren2", sig, preset="paper_audio", seed=0, s0=a.winner.s0, s1=a.winner.s1, width=32,
+                         hidden_layers=3)
+    for pa, pg in zip(a.parameters(), given.parameters()):
+        assert torch.equal(pa, pg)
+    search = a.winner.asdict()["search"]
+    assert a.winner.rule == "auto" and search["candidates_scanned"] <= 13 * 8 + 9
+    assert search["best"][0]["s0"] == a.winner.s0 and search["best"][0]["distance"] >= 0
+
+
+def test_auto_picks_larger_scales_for_higher_frequencies():
+    def bandwidth(w):  # the second layer's spread: s0 times the mixing gain of s1 over H = 32 inputs
+        return w.s0 * math.sqrt(1 + 32 * w.s1**2 / 2)
+
+    scales = [auto_model(band_clip(lo, hi)).winner for lo, hi in ((0.002, 0.01), (0.02, 0.1), (0.15, 0.45))]
+    widths = [bandwidth(w) for w in scales]
+    assert widths[0] < widths[1] < widths[2], widths
+    h, w = 32, 32  # and for an image: fine stripes need more noise than coarse ones
+    yy, xx = np.mgrid[0:h, 0:w]
+    stripes = [Signal(values=np.sin(2 * np.pi * f * (xx + 0.7 * yy)).reshape(-1, 1), grid=(h, w), kind="image")
+               for f in (0.03, 0.3)]
+    coarse, fine = (auto_model(s).winner for s in stripes)
+    assert bandwidth(coarse) < bandwidth(fine)
+
+
+def test_auto_reads_rgb_without_dividing_by_the_channels():
+    gray = band_clip(0.02, 0.1)
+    rgb = Signal(values=np.repeat(gray.values, 3, axis=1), grid=gray.grid, kind="audio", sample_rate=44100)
+    base = create_model("siren2", gray, preset="paper_audio", seed=0, s0=0.0, s1=0.0, width=32, hidden_layers=3)
+    g, c = auto_scales(base, gray), auto_scales(base, rgb)
+    assert (g.s0, g.s1) == (c.s0, c.s1)  # the same spectrum in each channel: the same scales
+    code_g, code_c = resolve_scales(gray), resolve_scales(rgb)
+    assert code_c.s0 < code_g.s0  # the paper's rule divides ψ by C (and again in the rule)
+
+
+def test_auto_keeps_a_given_scale_and_searches_the_other():
+    sig = band_clip(0.02, 0.1)
+    w = auto_model(sig, s0=500.0).winner
+    assert w.s0 == 500.0 and w.rule == "auto" and w.search["candidates_scanned"] <= 16
+
+
+def test_3d_defaults_to_auto_and_the_paper_rules_refuse_it():
+    rng = np.random.default_rng(0)
+    vol = Signal(values=rng.normal(size=(8 * 8 * 8, 1)).astype(np.float32) / 3, grid=(8, 8, 8), kind="volume")
+    model = create_model("siren2", vol, seed=0, width=16, hidden_layers=2)
+    assert model.winner.rule == "auto" and model.winner.search is not None
+    with pytest.raises(ValueError, match="auto"):
+        create_model("siren2", vol, seed=0, width=16, hidden_layers=2, rule="code")
+
+
+@pytest.mark.slow
+def test_auto_costs_under_a_tenth_of_the_fit_it_initializes():
+    # the faithful audio scale: 30,000 samples, 4 x 100, the fast recipe's 500 epochs (timed on 20)
+    from siren2.train import FitConfig, fit
+
+    sig = band_clip(0.01, 0.2, n=30_000)
+    model = create_model("siren2", sig, preset="paper_audio", seed=0, rule="auto", width=100, hidden_layers=4)
+    cfg = FitConfig.resolve("paper_audio", "fast", 1, width=100)
+    probe = fit(model, sig, FitConfig.resolve("paper_audio", "fast", 1, width=100, epochs=20))
+    per_epoch = (probe.seconds_at[-1] - probe.seconds_at[1]) / 18  # without the first (warm-up) epoch
+    assert model.winner.search["seconds"] < 0.1 * per_epoch * cfg.epochs

@@ -5,19 +5,23 @@ Three pieces, each usable alone:
 * :func:`spectral_centroid` — ψ, how far up the spectrum the target's energy sits (Nyquist = 1);
 * :data:`RULES` / :func:`noise_scales` — the empirical map ψ ↦ (s0, s1), one table, named variants;
 * :func:`winner_` — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
-  N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization.
+  N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization;
+* :func:`auto_scales` — ``rule="auto"``: (s0, s1) from the target with no fitted constants, for
+  any input dimension and channel count, by matching the second layer's spectrum to the target's.
 """
 
 from __future__ import annotations
 
 import math
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 from torch import nn
+from torch.nn import functional as F
 
 
 def spectral_centroid(values: np.ndarray, grid: tuple[int, ...] | None = None) -> float:
@@ -121,7 +125,7 @@ class NoiseRule:
 
 # The empirical rules, keyed by variant name, then by input dimension (1 audio, 2 images).
 # "code" is the authors' reference code (the default); "text" the paper's a = 5 for audio;
-# "sqrtc" an earlier revision's ψ/√C. 3-D has no rule: give s0 and s1 explicitly.
+# "sqrtc" an earlier revision's ψ/√C. 3-D has none: use rule "auto" (:func:`auto_scales`) or give s0, s1.
 RULES: dict[str, dict[int, NoiseRule]] = {
     "code": {1: NoiseRule(3500.0, 7.0, 3.0), 2: NoiseRule(50.0, 5.0, 0.4)},
     "text": {1: NoiseRule(3500.0, 5.0, 3.0), 2: NoiseRule(50.0, 5.0, 0.4)},
@@ -129,12 +133,23 @@ RULES: dict[str, dict[int, NoiseRule]] = {
 }
 
 
+AUTO = "auto"  # the rule that searches (s0, s1) on the model itself: :func:`auto_scales`
+RULE_NAMES = (*RULES, AUTO)
+
+
+def default_rule(in_dim: int) -> str:
+    """The rule used when none is named: the paper's ``code`` where it has one (audio, images), else ``auto``."""
+    return "code" if in_dim in RULES["code"] else AUTO
+
+
 def noise_scales(psi: float, in_dim: int, channels: int, rule: str = "code") -> tuple[float, float]:
     """(s0, s1) for a target with centroid ψ, by the named rule of :data:`RULES`."""
+    if rule == AUTO:
+        raise ValueError("rule 'auto' reads the model as well as ψ: use auto_scales (create_model does)")
     if rule not in RULES:
         raise ValueError(f"unknown noise rule {rule!r}; choose from {sorted(RULES)}")
     if in_dim not in RULES[rule]:
-        raise ValueError(f"no noise rule for {in_dim}-D inputs: give s0 and s1 explicitly")
+        raise ValueError(f"no noise rule for {in_dim}-D inputs: use rule 'auto', or give s0 and s1 explicitly")
     return RULES[rule][in_dim](psi, channels)
 
 
@@ -147,15 +162,19 @@ class WinnerScales:
     s1: float
     rule: str | None
     centroid: str = "flattened"  # how ψ was read (:data:`CENTROIDS`)
+    search: dict | None = field(default=None, compare=False)  # rule "auto": the evidence (:func:`auto_scales`)
 
     def asdict(self) -> dict:
-        return {"psi": self.psi, "s0": self.s0, "s1": self.s1, "rule": self.rule, "centroid": self.centroid}
+        d = {"psi": self.psi, "s0": self.s0, "s1": self.s1, "rule": self.rule, "centroid": self.centroid}
+        return d | ({"search": self.search} if self.search is not None else {})
 
 
 def resolve_scales(
-    signal=None, *, s0: float | None = None, s1: float | None = None, rule: str = "code", centroid: str = "flattened"
+    signal=None, *, s0: float | None = None, s1: float | None = None, rule: str | None = None,
+    centroid: str = "flattened"
 ) -> WinnerScales:
-    """s0, s1 from the target (ψ and a rule), or as given; a given value wins over the rule."""
+    """s0, s1 from the target (ψ and a ψ rule; None: :func:`default_rule`), or as given; a given value
+    wins over the rule. Rule ``auto`` needs the model too: :func:`auto_scales`."""
     if s0 is not None and s1 is not None:
         psi = signal_centroid(signal, centroid) if signal is not None else None
         return WinnerScales(psi, float(s0), float(s1), None, centroid)
@@ -165,6 +184,7 @@ def resolve_scales(
     if psi == 0.0:
         warnings.warn(f"{signal.source or 'signal'}: constant signal has no spectral centroid; s0 = s1 = 0",
                       stacklevel=2)
+    rule = rule or default_rule(signal.in_dim)
     r0, r1 = noise_scales(psi, signal.in_dim, signal.channels, rule)
     return WinnerScales(psi, float(r0 if s0 is None else s0), float(r1 if s1 is None else s1), rule, centroid)
 
@@ -189,3 +209,106 @@ def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
             noise = torch.randn(layer.weight.shape, generator=generator, dtype=layer.weight.dtype)
             layer.weight.add_(noise.to(layer.weight.device), alpha=s / omega0)
     return model
+
+
+# ----------------------------------------------------------------------------------- rule "auto"
+
+AUTO_UNITS = 64  # second-layer units whose spectra are averaged (fewer when the layer is narrower)
+
+
+def axis_spectra(values: torch.Tensor, grid: tuple[int, ...]) -> list[torch.Tensor]:
+    """Per grid axis, the mean magnitude spectrum |rfft| along that axis of ``values`` (N, K) laid out
+    on ``grid``, Hann-windowed (else the edges of a window leak a 1/f tail that reads as high
+    frequency: a sinusoid of one period has centroid 0.17), averaged over the other axes and the K
+    columns, without its DC bin."""
+    arr = values.reshape(*grid, -1)
+    out = []
+    for axis in range(len(grid)):
+        taper = torch.hann_window(grid[axis] + 2, periodic=False, dtype=arr.dtype, device=arr.device)[1:-1]
+        taper = taper.reshape([-1 if a == axis else 1 for a in range(arr.ndim)])
+        mag = torch.fft.rfft(arr * taper, dim=axis).abs()
+        out.append(mag.movedim(axis, 0).reshape(mag.shape[axis], -1).mean(dim=1)[1:])
+    return out
+
+
+def spectrum_distance(spectra: list[torch.Tensor], target: list[torch.Tensor]) -> float:
+    """The 1-Wasserstein distance between two magnitude spectra as distributions over frequency
+    (Nyquist = 1), averaged over axes; an axis of fewer than 2 bins (a thin grid) is skipped."""
+    dists = []
+    for p, q in zip(spectra, target):
+        if p.numel() < 2 or q.sum() == 0:
+            continue
+        p, q = p / p.sum().clamp_min(1e-30), q / q.sum()
+        dists.append(float(torch.cumsum(p - q, 0).abs().sum()) / p.numel())
+    return float(np.mean(dists)) if dists else 0.0
+
+
+def nyquist(signal) -> float:
+    """π / (the finest sample spacing) in radians per coordinate unit: the highest angular frequency
+    the signal's grid holds (235,618 for 150,000 samples over [-1, 1])."""
+    extent = signal.extent or ((-1.0, 1.0),) * signal.in_dim
+    steps = [(hi - lo) / (n - 1) for (lo, hi), n in zip(extent, signal.grid) if n > 1]
+    return math.pi / min(steps) if steps else math.pi
+
+
+def scale_candidates(signal, width: int, s0: float | None = None, s1: float | None = None) -> tuple[list, list]:
+    """The (s0, s1) grid the search scans, from the grid's Nyquist Ω and the width H, no fitted constants:
+    s0 ∈ {0} ∪ Ω·2^(−k/2), k = 0…24 (Ω down to Ω/4096); s1 ∈ {0} ∪ √(2/H)·2^(j/2), j = −4…10 (√(2/H)
+    is the std of SIREN's hidden weights times ω0, so s1 runs from a quarter of it to 32 times it).
+    A given value is the only candidate on its axis."""
+    omega, base = nyquist(signal), math.sqrt(2.0 / width)
+    s0s = [float(s0)] if s0 is not None else [0.0] + [omega * 2 ** (-k / 2) for k in range(24, -1, -1)]
+    s1s = [float(s1)] if s1 is not None else [0.0] + [base * 2 ** (j / 2) for j in range(-4, 11)]
+    return s0s, s1s
+
+
+@torch.no_grad()
+def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None,
+                centroid: str = "flattened") -> WinnerScales:
+    """Rule ``"auto"``: the (s0, s1) whose second layer, at initialization, has the target's spectrum.
+
+    For each candidate of :func:`scale_candidates`, W⁰ and W¹ get the noise :func:`winner_` would add
+    (the same draws for every candidate, and the ones ``winner_`` then adds: the global RNG is left
+    as it was), the first two blocks run on the signal's grid, and the mean magnitude spectrum of (up
+    to :data:`AUTO_UNITS` of) the second layer's activations is compared with the target's, per axis,
+    by :func:`spectrum_distance`; the closest wins. No ψ and no fitted constant: Ω and H set the grid,
+    so it works for any input dimension and channel count (RGB's spectrum is the mean over channels,
+    never divided by C). Deterministic under the seed the model was built with. Two passes: every
+    other point of both axes, then the full-resolution neighbours of the best.
+
+    ``model`` holds SIREN's initialization (before WINNER) and is not changed. The scales returned
+    carry ``search``: the five closest candidates, how many were scanned, the seconds taken.
+    """
+    start = time.perf_counter()
+    first, second = model.first_two_linear()
+    act0, act1 = model.hidden[0].act, model.hidden[1].act
+    omega0 = model.config.omega0
+    units = min(AUTO_UNITS, second.out_features)
+    rng = torch.get_rng_state()
+    e0 = torch.randn(first.weight.shape, dtype=first.weight.dtype).to(first.weight.device)
+    e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)[:units]
+    torch.set_rng_state(rng)
+    w1, b1 = second.weight[:units], second.bias[:units]
+    x = model.encoding(signal.coords().to(first.weight.device))
+    target = axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0), device=x.device), signal.grid)
+    s0s, s1s = scale_candidates(signal, second.in_features, s0, s1)
+    scores: dict[tuple[int, int], float] = {}
+
+    def score(i: int, j: int) -> float:
+        if (i, j) not in scores:
+            h = act0(F.linear(x, first.weight + e0 * (s0s[i] / omega0), first.bias))
+            h = act1(F.linear(h, w1 + e1 * (s1s[j] / omega0), b1))
+            scores[i, j] = spectrum_distance(axis_spectra(h, signal.grid), target)
+        return scores[i, j]
+
+    coarse = [(i, j) for i in range(0, len(s0s), 2) for j in range(0, len(s1s), 2)]
+    bi, bj = min(coarse, key=lambda ij: score(*ij))
+    near = [(i, j) for i in range(max(bi - 1, 0), min(bi + 2, len(s0s)))
+            for j in range(max(bj - 1, 0), min(bj + 2, len(s1s)))]
+    bi, bj = min(near, key=lambda ij: score(*ij))
+    best = sorted(scores, key=scores.get)[:5]
+    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis",
+              "candidates_scanned": len(scores), "nyquist": nyquist(signal), "units": units,
+              "best": [{"s0": s0s[i], "s1": s1s[j], "distance": scores[i, j]} for i, j in best],
+              "seconds": time.perf_counter() - start}
+    return WinnerScales(signal_centroid(signal, centroid), s0s[bi], s1s[bj], AUTO, centroid, search)

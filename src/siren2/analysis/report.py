@@ -44,7 +44,7 @@ class AnalysisConfig:
     model_options: dict = field(default_factory=dict)  # width, hidden_layers, omega0, ... for every model
     s0: float | None = None  # WINNER models: override the rule's scales
     s1: float | None = None
-    rule: str = "code"
+    rule: str | None = None  # None: code for audio and images, auto in 3-D
     epochs_at: tuple[int, ...] = (0, 100)  # snapshot epochs; 0 is the init
     points: int = 2048  # NTK points
     act_points: int = 16_384  # activation points (SPEC §8's toy uses 16,384)

@@ -10,7 +10,7 @@ from .options import add_input_options, add_schedule_option, int_list, load_inpu
 
 def add_parsers(sub) -> None:
     from ..presets import PRESETS
-    from ..winner import RULES
+    from ..winner import RULE_NAMES
 
     a = sub.add_parser("analyze", help="activation statistics, NTK spectra and noise-scale sensitivity (SPEC §8)")
     a.add_argument("file", type=Path, nargs="?", help="audio or image (default: the built-in demo clip)")
@@ -22,7 +22,8 @@ def add_parsers(sub) -> None:
     a.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
     a.add_argument("--s0", type=float, help="WINNER models: first-layer noise scale (overrides the rule)")
     a.add_argument("--s1", type=float, help="WINNER models: second-layer noise scale (overrides the rule)")
-    a.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
+    a.add_argument("--rule", choices=RULE_NAMES, help="(s0, s1) rule: code, text, sqrtc or auto (default: code for "
+                                                     "audio and images, auto in 3-D)")
     add_schedule_option(a)
     a.add_argument("--epochs-at", default="0,100", help="snapshot epochs of one fit, 0 = init (default: 0,100)")
     a.add_argument("--points", type=int, default=2048, help="NTK points (default: 2048)")

@@ -70,9 +70,12 @@ def add_recipe_options(p: argparse.ArgumentParser, lr: bool = True) -> None:
 
 def add_winner_options(p: argparse.ArgumentParser, centroid: str) -> None:
     """WINNER's settings (ψ → s0, s1), for the WINNER models; ``centroid`` the default way ψ is read."""
-    from ..winner import CENTROIDS, RULES
+    from ..winner import CENTROIDS, RULE_NAMES
 
-    p.add_argument("--rule", default="code", choices=sorted(RULES), help="ψ → (s0, s1) rule (default: code)")
+    p.add_argument("--rule", choices=RULE_NAMES,
+                   help="(s0, s1) from ψ by the paper's rule (code; text, sqrtc: its variants), or auto: searched "
+                        "on the network itself, any dimension and channel count (default: code for audio and "
+                        "images, auto for volumes and shapes)")
     p.add_argument("--centroid", default=centroid, choices=CENTROIDS,
                    help="ψ of the flattened signal (the paper's choice), along the grid's last axis, or of the "
                         f"flattened spectrum above its white noise floor (default: {centroid})")

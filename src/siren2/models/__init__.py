@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from ..presets import Preset, get_preset, preset_in_dim
-from ..winner import resolve_scales, winner_
+from ..winner import AUTO, auto_scales, default_rule, resolve_scales, winner_
 from .baselines import (FinerConfig, GaussConfig, ReluPEConfig, RFFConfig, WireConfig, build_finer, build_gauss,
                         build_relu_pe, build_siren_rff, build_wire, wire_width)
 from .layers import (INR, Dense, Finer, FourierFeatures, Gabor, Gauss, PositionalEncoding, RealPart, Sine,
@@ -76,14 +76,16 @@ def lr_factor(name: str, recipe: str, in_dim: int) -> float:
 
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
                  preset: str | None = None, seed: int | None = None, s0: float | None = None,
-                 s1: float | None = None, rule: str = "code", centroid: str = "flattened",
+                 s1: float | None = None, rule: str | None = None, centroid: str = "flattened",
                  **overrides) -> INR:
     """Build model ``name`` for ``signal`` (or for ``in_dim → out_dim``).
 
     The preset (default: by the signal's dimension) gives the shape and the model's per-preset
     hyper-parameters; ``overrides`` set any field of the model's config dataclass (``width``,
     ``hidden_layers``, and e.g. ``omega_first`` for SIREN, ``sigma`` for WIRE). WINNER models read
-    ψ from ``signal`` and map it to (s0, s1) with ``rule``, unless s0 and s1 are given.
+    ψ from ``signal`` and map it to (s0, s1) with ``rule`` (None: ``code`` for audio and images, ``auto``
+    in 3-D; ``"auto"``: :func:`~siren2.winner.auto_scales` searches them on the model itself), unless
+    s0 and s1 are given.
     ``seed`` makes the initialization reproducible.
     """
     entry = get_entry(name)
@@ -114,7 +116,15 @@ def apply_winner(model: INR, signal, **winner_opts) -> INR:
     Refuses (TypeError) models WINNER does not apply to: see :meth:`INR.first_two_linear`.
     """
     model.first_two_linear()  # refuse before reading the target
-    scales = resolve_scales(signal, **winner_opts)
+    given = winner_opts.get("s0") is not None and winner_opts.get("s1") is not None
+    rule = winner_opts.get("rule") or default_rule(model.config.in_dim)
+    if rule == AUTO and not given:
+        if signal is None:
+            raise ValueError("WINNER's rule 'auto' needs the target signal, or both s0 and s1")
+        scales = auto_scales(model, signal, s0=winner_opts.get("s0"), s1=winner_opts.get("s1"),
+                             centroid=winner_opts.get("centroid", "flattened"))
+    else:
+        scales = resolve_scales(signal, **winner_opts)
     winner_(model, scales.s0, scales.s1, omega0=model.config.omega0)
     model.winner = scales
     return model

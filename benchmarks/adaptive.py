@@ -1,0 +1,207 @@
+"""Rule `auto` against the paper's `code` rule and the best point of an (s0, s1) grid, at one budget.
+
+    python benchmarks/adaptive.py --resume                      # every signal
+    python benchmarks/adaptive.py --signals camera.png,gt_bach.wav --resume
+    python benchmarks/adaptive.py --signals none --resume       # tables from the records only
+
+Every fit is SIREN² under the `fast` recipe, seed 0, about 1 parameter per sample:
+- audio: the shared clips' central 30,000 samples at full-protocol coordinates, 4 x 100 (500 epochs);
+- images: the shared grayscale images' and scikit-image's RGB images' (astronaut, coffee, chelsea)
+  central 128 x 128 at full-image coordinates, 5 x 64 (2000 epochs; RGB: 3 values per pixel, so
+  0.34 parameters per value);
+- 3-D, generated in code: a 32³ volume (a sum of random 3-D sinusoids under a Gaussian envelope)
+  and a shape (the signed distance of a torus with a ridged surface), 3 x 128 (500 epochs), where
+  SIREN (ω_first 30) runs too.
+
+Variants per signal: `code` (the paper's rule; none in 3-D), `auto` (siren2.winner.auto_scales),
+and the grid s0 x {0.5, 2, 4, 8} at the rule's s1 (with `code` itself, the oracle's grid; in 3-D
+s0 = Ω/{16, 8, 4, 2} at auto's s1, Ω the grid's Nyquist). One JSON record per fit under benchmarks/results/adaptive/runs/
+(``--resume`` keeps them); writes benchmarks/results/adaptive.md/.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import DATA, RESULTS, machine, median, write_results
+from paper import window
+
+from siren2.models import create_model
+from siren2.runs import run_fit
+from siren2.signals import Signal, crop
+from siren2.train import FitConfig
+from siren2.winner import nyquist
+
+RUNS = RESULTS / "adaptive" / "runs"
+GRID = (0.5, 2.0, 4.0, 8.0)
+SHAPES = {1: dict(width=100, hidden_layers=4, preset="paper_audio"),
+          2: dict(width=64, hidden_layers=5, preset="paper_image"),
+          3: dict(width=128, hidden_layers=3, preset="volume")}
+RGB = ("astronaut", "coffee", "chelsea")
+ORDER = ("volume", "shape", "camera.png", "gt_bach.wav", "astronaut", "relay.wav", "rock_512.jpg", "coffee",
+         "noise1.png", "chelsea", "tap.wav", "shattered.wav", "arch.wav", "radiation.wav", "tetris.wav", "whoosh.wav")
+
+
+def rgb_window(name: str) -> Signal:
+    import skimage.data
+
+    arr = getattr(skimage.data, name)().astype(np.float32) / 127.5 - 1.0
+    h, w, c = arr.shape
+    full = Signal(values=arr.reshape(-1, c), grid=(h, w), kind="image", source=f"skimage.data.{name}")
+    return crop(full, ((h - 128) // 2, (w - 128) // 2), (128, 128))
+
+
+def volume(n: int = 32) -> Signal:
+    """A sum of 12 random 3-D sinusoids (wave-vector components of std 0.35 x Nyquist) under a Gaussian envelope."""
+    rng = np.random.default_rng(0)
+    x = np.stack(np.meshgrid(*[np.linspace(-1, 1, n)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    k = rng.normal(size=(12, 3)) * math.pi * (n - 1) / 2 * 0.35
+    v = (np.sin(x @ k.T + rng.uniform(0, 2 * math.pi, 12)) * rng.uniform(0.3, 1, 12)).sum(1)
+    v *= np.exp(-(x**2).sum(1) / 0.5)
+    return Signal(values=(v / np.abs(v).max())[:, None], grid=(n,) * 3, kind="volume", source="generated volume")
+
+
+def shape(n: int = 32) -> Signal:
+    """The signed distance of a torus (radii 0.55, 0.2) whose tube radius ripples 16 x 6 times around."""
+    x, y, z = np.meshgrid(*[np.linspace(-1, 1, n)] * 3, indexing="ij")
+    theta, phi = np.arctan2(y, x), np.arctan2(z, np.hypot(x, y) - 0.55)
+    tube = 0.2 + 0.03 * np.sin(16 * theta) * np.sin(6 * phi)
+    sdf = np.hypot(np.hypot(x, y) - 0.55, z) - tube
+    scale = float(np.abs(sdf).max())
+    return Signal(values=(sdf / scale).reshape(-1, 1), grid=(n,) * 3, kind="volume", source="generated torus",
+                  meta={"field": "sdf", "offset": 0.0, "scale": scale, "dtype": "float32"})
+
+
+def loaders() -> dict:
+    out = {"volume": volume, "shape": shape}
+    for folder, kind, size in (("audio", "audio", 30_000), ("images", "image", 128)):
+        for p in sorted((DATA / folder).iterdir()) if (DATA / folder).is_dir() else []:
+            out[p.name] = lambda p=p, kind=kind, size=size: window(kind, p, size)
+    for name in RGB:
+        out[name] = lambda name=name: rgb_window(name)
+    return out
+
+
+def variants(sig: Signal) -> list[tuple[str, str, dict]]:
+    """(label, model, winner options) for every fit of ``sig``."""
+    s = SHAPES[sig.in_dim]
+    if sig.in_dim == 3:
+        auto = create_model("siren2", sig, preset=s["preset"], seed=0, rule="auto", width=s["width"],
+                            hidden_layers=s["hidden_layers"]).winner
+        omega = nyquist(sig)
+        return [("siren", "siren", {}), ("auto", "siren2", {"rule": "auto"})] + [
+            (f"s0 Ω/{d}", "siren2", {"s0": omega / d, "s1": auto.s1}) for d in (16, 8, 4, 2)]
+    code = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"], hidden_layers=s["hidden_layers"]).winner
+    return [("code", "siren2", {}), ("auto", "siren2", {"rule": "auto"})] + [
+        (f"s0 x{f:g}", "siren2", {"s0": f * code.s0, "s1": code.s1}) for f in GRID]
+
+
+def record_path(signal: str, label: str) -> Path:
+    return RUNS / f"{signal.replace('.', '_')}__{label.replace(' ', '_')}.json"
+
+
+def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> dict:
+    s = SHAPES[sig.in_dim]
+    shape_opts = dict(width=s["width"], hidden_layers=s["hidden_layers"])
+    cfg = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model=model, width=s["width"])
+    start = time.perf_counter()
+    run = run_fit(sig, model, preset=s["preset"], fit_config=cfg, model_options=shape_opts,
+                  winner_options=options or None)
+    winner = run.config["model"]["winner"]
+    return {"signal": name, "label": label, "model": model, "in_dim": sig.in_dim, "channels": sig.channels,
+            "points": sig.num_points, "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
+            "metrics": run.metrics, "winner": winner, "fit_seconds": run.result.seconds,
+            "wall_seconds": time.perf_counter() - start, "stopped_by": run.result.stopped_by}
+
+
+def table(records: list[dict]) -> str:
+    by = {}
+    for r in records:
+        by.setdefault(r["signal"], {})[r["label"]] = r
+    lines = ["# Rule `auto` vs the `code` rule and the grid oracle", "",
+             "SIREN² under `fast`, seed 0; psnr_paper (dB) of the best state. `oracle`: the best of the grid "
+             "(s0 x {0.5, 1, 2, 4, 8} at the rule's s1; 1 is `code`). 3-D: no rule; the grid is auto's s0 x "
+             "Ω/{16, 8, 4, 2} (Ω the grid's Nyquist) at auto's s1, auto counted in it, and SIREN (ω_first 30) runs too. `auto cost`: the search's seconds over the fit's.", "",
+             "| signal | params/sample | code | auto | oracle (at) | auto − code | auto − oracle | auto (s0, s1) "
+             "| code (s0, s1) | auto cost | SIREN | 3-D: iou SIREN / auto |",
+             "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
+    gaps = {"code": [], "oracle": [], "rgb": [], "cost": []}
+    for name in [n for n in ORDER if n in by] + sorted(set(by) - set(ORDER)):
+        rs = by[name]
+        if "auto" not in rs:
+            continue
+        p = lambda r: r["metrics"]["psnr_paper"]  # noqa: E731
+        auto = rs["auto"]
+        grid = {k: v for k, v in rs.items() if k == "code" or k.startswith("s0 ")}
+        if auto["in_dim"] == 3:
+            grid["auto"] = auto
+        best = max(grid, key=lambda k: p(grid[k])) if grid else None
+        code = rs.get("code")
+        cost = auto["winner"]["search"]["seconds"] / auto["fit_seconds"]
+        gaps["cost"].append(cost)
+        cells = [name, f"{auto['parameters'] / auto['points'] / auto['channels']:.2f}",
+                 f"{p(code):.2f}" if code else "–", f"{p(auto):.2f}",
+                 f"{p(grid[best]):.2f} ({best})" if best else "–",
+                 f"{p(auto) - p(code):+.2f}" if code else "–", f"{p(auto) - p(grid[best]):+.2f}" if best else "–",
+                 f"{auto['winner']['s0']:.4g}, {auto['winner']['s1']:.3g}",
+                 f"{code['winner']['s0']:.4g}, {code['winner']['s1']:.3g}" if code else "–", f"{cost:.1%}",
+                 f"{p(rs['siren']):.2f}" if "siren" in rs else "–",
+                 (f"{rs['siren']['metrics']['iou']:.3f} / {auto['metrics']['iou']:.3f}"
+                  if "siren" in rs and "iou" in auto["metrics"] else "–")]
+        lines.append("| " + " | ".join(cells) + " |")
+        if code:
+            gaps["code"].append(p(auto) - p(code))
+            if name in RGB:
+                gaps["rgb"].append(p(auto) - p(code))
+        if best:
+            gaps["oracle"].append(p(auto) - p(grid[best]))
+    mean = lambda xs: f"{np.mean(xs):+.2f} dB over {len(xs)}" if xs else "none yet"  # noqa: E731
+    lines += ["", f"- auto − code, mean: {mean(gaps['code'])}; worst: "
+              f"{min(gaps['code']):+.2f} dB." if gaps["code"] else "", f"- auto − code on RGB images, mean: {mean(gaps['rgb'])}.",
+              f"- auto − oracle, mean: {mean(gaps['oracle'])}.",
+              f"- auto's search cost, median: {median(gaps['cost']):.1%} of the fit's seconds." if gaps["cost"] else ""]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--signals", help="comma list (default: all; 'none': tables from the records only)")
+    ap.add_argument("--resume", action="store_true", help="keep finished records")
+    args = ap.parse_args()
+    available = loaders()
+    names = [] if args.signals == "none" else (args.signals.split(",") if args.signals else
+                                                [n for n in ORDER if n in available])
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise SystemExit(f"adaptive.py: unknown signals {', '.join(unknown)} (have {', '.join(available)})")
+    RUNS.mkdir(parents=True, exist_ok=True)
+    try:
+        for name in names:
+            sig = available[name]()
+            for label, model, options in variants(sig):
+                path = record_path(name, label)
+                if args.resume and path.exists():
+                    continue
+                rec = run_one(name, sig, label, model, options)
+                tmp = path.with_name(f".{path.name}.tmp")
+                tmp.write_text(json.dumps(rec, indent=2, default=float) + "\n")
+                os.replace(tmp, path)
+                print(f"{name} {label}: {rec['metrics']['psnr_paper']:.2f} dB ({rec['fit_seconds']:.0f} s)", flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: the tables hold what finished", file=sys.stderr)
+    records = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
+    write_results("adaptive", {"machine": machine(), "threads": torch.get_num_threads(), "records": records},
+                  table(records) + f"\n{len(records)} fits; {machine()['processor']}, {torch.get_num_threads()} threads, "
+                  f"torch {torch.__version__}.\n")
+
+
+if __name__ == "__main__":
+    main()
