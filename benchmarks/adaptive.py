@@ -105,7 +105,8 @@ def variants(sig: Signal) -> list[tuple[str, str, dict]]:
 
 
 def record_path(signal: str, label: str) -> Path:
-    return RUNS / f"{signal.replace('.', '_')}__{label.replace(' ', '_')}.json"
+    tag = label.replace(" ", "_").replace("/", "div").replace("Ω", "nyq")
+    return RUNS / f"{signal.replace('.', '_')}__{tag}.json"
 
 
 def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> dict:

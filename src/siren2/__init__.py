@@ -9,6 +9,7 @@
 
 __version__ = "0.1.0"
 
+from .batched import fit_batched
 from .errors import InputError
 from .metrics import metrics
 from .models import create_model, list_models, num_parameters
@@ -19,6 +20,6 @@ from .winner import RULES, noise_scales, spectral_centroid, winner_
 
 __all__ = [
     "InputError", "metrics", "create_model", "list_models", "num_parameters", "siren_init_", "Signal", "crop",
-    "demo_signal", "load_signal", "save_signal", "FitConfig", "FitResult", "fit", "predict", "RULES",
+    "demo_signal", "load_signal", "save_signal", "FitConfig", "FitResult", "fit", "fit_batched", "predict", "RULES",
     "noise_scales", "spectral_centroid", "winner_",
 ]

@@ -1,9 +1,11 @@
-"""``fit()``: the one training loop (Adam, a recipe's schedule, full batch or mini-batch, best-state copy).
+"""``fit()``: the training loop (Adam, a recipe's schedule, full batch or mini-batch, best-state copy).
 
 The step itself (loss and gradients) comes from :func:`siren2.engine.make_step`; this module only
 schedules it (:mod:`siren2.recipes`), tracks the loss, applies the stop rules and the divergence
 guard, and keeps a real copy of the best parameters (the reference code keeps a reference, so it
-returns the final state; SPEC §6).
+returns the final state; SPEC §6). :func:`siren2.batched.fit_batched` runs K full-batch fits of
+one architecture as one, with the same device setup, schedule and guard (:func:`training_device`,
+:func:`epoch_lr`, :func:`guard_count`).
 """
 
 from __future__ import annotations
@@ -179,10 +181,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     ``guard_events`` say what happened.
     """
     config = config or FitConfig()
-    device = pick_device(config.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = config.tf32
-    torch.manual_seed(config.seed)
+    device = training_device(config)
     model = model.to(device)
     coords = signal.coords().to(device)
     target = signal.tensor().to(device)
@@ -201,10 +200,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     start = time.perf_counter()
     try:
         for epoch in range(config.epochs):
-            progress = epoch / config.epochs
-            if config.time_budget is not None:
-                progress = max(progress, (time.perf_counter() - start) / config.time_budget)
-            lr = config.lr_at(epoch, min(progress, 1.0)) * lr_scale
+            lr = epoch_lr(config, epoch, time.perf_counter() - start) * lr_scale
             for group in optimizer.param_groups:
                 group["lr"] = lr
             result.lr.append(lr)
@@ -240,10 +236,9 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                 bar.update(1)
                 if epoch % 10 == 0 or epoch == config.epochs - 1:
                     bar.set_postfix(psnr=f"{result.psnr_history[-1]:.2f}", best=f"{result.best_psnr:.2f}")
-            # the divergence guard
-            finite = math.isfinite(loss_value)
-            bad = bad + 1 if not finite or loss_value > config.guard_factor * result.best_loss else 0
-            if not finite or bad >= config.guard_patience:
+            bad, acts = guard_count(config, loss_value, result.best_loss, bad)  # the divergence guard
+            if acts:
+                finite = math.isfinite(loss_value)
                 lr_scale *= 0.5
                 cause = "non-finite loss" if not finite else (
                     f"loss above {config.guard_factor:g}x its best for {bad} epochs")
@@ -284,6 +279,33 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     result.seconds = time.perf_counter() - start
     model.load_state_dict(best_state)
     return result
+
+
+def training_device(config: FitConfig) -> torch.device:
+    """The device of ``config`` (:func:`pick_device`), its TF32 setting applied and torch's RNG seeded."""
+    device = pick_device(config.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = config.tf32
+    torch.manual_seed(config.seed)
+    return device
+
+
+def epoch_lr(config: FitConfig, epoch: int, elapsed: float) -> float:
+    """The scheduled lr of ``epoch`` after ``elapsed`` training seconds: progress is the fraction of
+    the epoch budget spent, or of ``time_budget``, whichever is further."""
+    progress = epoch / config.epochs
+    if config.time_budget is not None:
+        progress = max(progress, elapsed / config.time_budget)
+    return config.lr_at(epoch, min(progress, 1.0))
+
+
+def guard_count(config: FitConfig, loss: float, best_loss: float, bad: int) -> tuple[int, bool]:
+    """The divergence guard after an epoch of training loss ``loss`` (``best_loss`` includes it):
+    the epochs in a row above guard_factor × best (``bad`` before it), and whether the guard acts
+    (a non-finite loss, or guard_patience such epochs)."""
+    finite = math.isfinite(loss)
+    bad = bad + 1 if not finite or loss > config.guard_factor * best_loss else 0
+    return bad, not finite or bad >= config.guard_patience
 
 
 def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:

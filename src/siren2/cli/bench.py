@@ -12,7 +12,8 @@ from .options import EXIT_USAGE
 
 def add_parsers(sub) -> None:
     b = sub.add_parser("bench", help="run a benchmark script of the source checkout (e.g. 'bench paper audio')")
-    b.add_argument("script", choices=["paper", "time_to_quality", "fast_lr", "fit_clip", "step_time", "restore"],
+    b.add_argument("script", choices=["paper", "time_to_quality", "fast_lr", "fit_clip", "step_time", "restore",
+                                      "many"],
                    help="benchmarks/<script>.py")
     b.add_argument("args", nargs=argparse.REMAINDER, help="its arguments (see 'siren2 bench SCRIPT --help')")
     b.set_defaults(func=cmd_bench)
