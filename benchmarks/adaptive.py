@@ -16,7 +16,7 @@ Every fit is SIREN² under the `fast` recipe, seed 0, about 1 parameter per samp
 Variants per signal: `code` (the paper's rule; none in 3-D), `auto` (siren2.winner.auto_scales),
 and the grid s0 x {0.5, 2, 4, 8} at the rule's s1 (with `code` itself, the oracle's grid; in 3-D
 s0 = Ω/{16, 8, 4, 2} at auto's s1, Ω the grid's Nyquist). One JSON record per fit under benchmarks/results/adaptive/runs/
-(``--resume`` keeps them); writes benchmarks/results/adaptive.md/.json.
+(``--resume`` keeps them); writes benchmarks/results/adaptive_rules.md/.json.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def main() -> None:
     except KeyboardInterrupt:
         print("interrupted: the tables hold what finished", file=sys.stderr)
     records = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
-    write_results("adaptive", {"machine": machine(), "threads": torch.get_num_threads(), "records": records},
+    write_results("adaptive_rules", {"machine": machine(), "threads": torch.get_num_threads(), "records": records},
                   table(records) + f"\n{len(records)} fits; {machine()['processor']}, {torch.get_num_threads()} threads, "
                   f"torch {torch.__version__}.\n")
 

@@ -104,3 +104,22 @@ def test_many_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
     assert list(data["paths"]) == ["one at a time", "batched K=2", "batched K=4"]
     assert all(r["agrees"] and r["fits_per_hour"] > 0 for r in data["paths"].values())
     assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in (tmp_path / "many.md").read_text()
+
+
+def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_reads_the_oracle():
+    import adaptive
+
+    for make in (adaptive.volume, adaptive.shape):
+        sig = make()
+        s = adaptive.SHAPES[3]
+        assert 0.9 < params(3, s["width"], s["hidden_layers"]) / sig.num_points < 1.1
+    assert adaptive.shape().meta["field"] == "sdf"  # scored by iou and chamfer too
+
+    def rec(label, psnr, s0=1.0):
+        return {"signal": "x.wav", "label": label, "in_dim": 1, "channels": 1, "points": 100, "parameters": 100,
+                "metrics": {"psnr_paper": psnr}, "fit_seconds": 10.0,
+                "winner": {"s0": s0, "s1": 0.1, "search": {"seconds": 0.5}}}
+
+    md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), rec("s0 x2", 43.0), rec("s0 x0.5", 39.0)])
+    row = next(line for line in md.splitlines() if line.startswith("| x.wav"))
+    assert "43.00 (s0 x2)" in row and "+1.00" in row and "-2.00" in row and "5.0%" in row
