@@ -110,7 +110,7 @@ OPTION_VALUES = {
     "--s0": ["-1", "0", "nan", "50", "1e12"],
     "--s1": ["-1", "0", "inf", "0.5"],
     "--schedule": ["paper", "fast", "cosine", ""],
-    "--rule": ["code", "text", "sqrtc", "none"],
+    "--rule": ["code", "text", "sqrtc", "auto", "none"],
     "--centroid": ["flattened", "grid", "x"],
     "--model": ["siren", "siren2", "finer", "finer++", "finer2", "wire", "gauss", "relu_pe", "siren_rff", "nope"],
     "--preset": ["paper_audio", "paper_image", "nope"],

@@ -434,3 +434,11 @@ def test_bench_finds_the_source_checkouts_scripts(capsys, script):
 def test_bench_script_errors_exit_2_with_one_line(capsys):
     code, _, err = run_cli(capsys, "bench", "time_to_quality", "--suites", "nope")
     assert code == 2 and len(err) == 1 and "unknown suite 'nope'" in err[0]
+
+
+def test_fit_rule_auto_on_an_rgb_image_records_its_search(tmp_path, capsys):
+    src = write_rgb_png(tmp_path / "rgb.png")
+    code, _, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", "--rule", "auto", *TINY)
+    assert code == 0 and err == [], err
+    winner = json.loads((tmp_path / "run" / "config.json").read_text())["model"]["winner"]
+    assert winner["rule"] == "auto" and winner["search"]["best"][0]["s0"] == winner["s0"]
