@@ -74,10 +74,15 @@ def test_batched_equals_separate_fits_on_1d_signals():
         assert evaluate_loss(r.model, s.coords(), s.tensor()) == pytest.approx(r.best_loss, rel=1e-4)
 
 
-def test_batched_equals_separate_fits_on_images():
-    signals = [image(k) for k in range(3)]
+@pytest.mark.parametrize("case", ["images", "chunks"])
+def test_batched_equals_separate_fits_on_images_and_in_chunks(case):
+    # 16 x 16 two-channel images; and 1-D clips whose step runs in chunks of 100 points that must sum
+    # to the full-batch step
+    images = case == "images"
+    signals = [image(k) for k in range(3)] if images else [audio(k) for k in range(2)]
+    cfg = config(in_dim=2, epochs=30) if images else config(epochs=10, chunk_size=100)
     models = models_for(signals)
-    batched, separate, copies = batched_and_separate(models, signals, config(in_dim=2, epochs=30))
+    batched, separate, copies = batched_and_separate(models, signals, cfg)
     assert_same_fits(batched, separate, models, copies)
 
 
@@ -108,13 +113,6 @@ def test_any_registered_model_batches(name):
     models = models_for(signals, name)
     cfg = FitConfig.resolve(None, "fast", 1, model=name, width=32, epochs=6, lr=3e-4, batch_size=256)
     batched, separate, copies = batched_and_separate(models, signals, cfg)
-    assert_same_fits(batched, separate, models, copies)
-
-
-def test_chunks_sum_to_the_full_batch_step():
-    signals = [audio(k) for k in range(2)]
-    models = models_for(signals)
-    batched, separate, copies = batched_and_separate(models, signals, config(epochs=10, chunk_size=100))
     assert_same_fits(batched, separate, models, copies)
 
 
