@@ -42,6 +42,7 @@ from siren2.winner import nyquist
 
 RUNS = RESULTS / "adaptive" / "runs"
 GRID = (0.5, 2.0, 4.0, 8.0)
+VARIANTS = 6  # per signal: code, auto and the grid's four (3-D: siren, auto and four)
 SHAPES = {1: dict(width=100, hidden_layers=4, preset="paper_audio"),
           2: dict(width=64, hidden_layers=5, preset="paper_image"),
           3: dict(width=128, hidden_layers=3, preset="volume")}
@@ -135,9 +136,11 @@ def table(records: list[dict]) -> str:
              "| code (s0, s1) | auto cost | SIREN | 3-D: iou SIREN / auto |",
              "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
     gaps = {"code": [], "oracle": [], "rgb": [], "cost": []}
+    partial = []
     for name in [n for n in ORDER if n in by] + sorted(set(by) - set(ORDER)):
         rs = by[name]
-        if "auto" not in rs:
+        if len(rs) < VARIANTS:  # a row compares all its variants or waits for them
+            partial.append(name)
             continue
         p = lambda r: r["metrics"]["psnr_paper"]  # noqa: E731
         auto = rs["auto"]
@@ -168,7 +171,8 @@ def table(records: list[dict]) -> str:
     lines += ["", f"- auto − code, mean: {mean(gaps['code'])}; worst: "
               f"{min(gaps['code']):+.2f} dB." if gaps["code"] else "", f"- auto − code on RGB images, mean: {mean(gaps['rgb'])}.",
               f"- auto − oracle, mean: {mean(gaps['oracle'])}.",
-              f"- auto's search cost, median: {median(gaps['cost']):.1%} of the fit's seconds." if gaps["cost"] else ""]
+              f"- auto's search cost, median: {median(gaps['cost']):.1%} of the fit's seconds." if gaps["cost"] else "",
+              f"- Not in the table until all {VARIANTS} of their fits are done: {', '.join(partial)}." if partial else ""]
     return "\n".join(lines) + "\n"
 
 
@@ -192,6 +196,8 @@ def main() -> None:
                 if args.resume and path.exists():
                     continue
                 rec = run_one(name, sig, label, model, options)
+                if rec["stopped_by"] == "interrupted":  # fit() keeps the best state on Ctrl-C: not a record
+                    raise KeyboardInterrupt
                 tmp = path.with_name(f".{path.name}.tmp")
                 tmp.write_text(json.dumps(rec, indent=2, default=float) + "\n")
                 os.replace(tmp, path)

@@ -120,6 +120,9 @@ def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_re
                 "metrics": {"psnr_paper": psnr}, "fit_seconds": 10.0,
                 "winner": {"s0": s0, "s1": 0.1, "search": {"seconds": 0.5}}}
 
-    md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), rec("s0 x2", 43.0), rec("s0 x0.5", 39.0)])
+    grid = [rec("s0 x2", 43.0), rec("s0 x0.5", 39.0), rec("s0 x4", 42.0)]
+    md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), *grid])
+    assert "| x.wav" not in md and "until all 6 of their fits are done: x.wav" in md  # a partial row waits
+    md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), *grid, rec("s0 x8", 30.0)])
     row = next(line for line in md.splitlines() if line.startswith("| x.wav"))
     assert "43.00 (s0 x2)" in row and "+1.00" in row and "-2.00" in row and "5.0%" in row
