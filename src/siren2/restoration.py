@@ -24,7 +24,7 @@ from .metrics import psnr_paper
 from .models import get_entry
 from .recipes import DEFAULT_RECIPE
 from .signals import Signal
-from .winner import AUTO, default_rule, resolve_scales
+from .winner import AUTO, resolve_rule, resolve_scales
 
 STOP_RULES = ("fixed", "holdout")
 # WINNER on a damaged signal reads ψ above the spectrum's white floor (noise, the zeros of missing
@@ -131,7 +131,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     factors = tuple(bandwidths) if get_entry(model).winner and "s0" not in winner_options else (1.0,)
     if len(factors) > 1 and stop != "holdout":
         raise InputError("a bandwidth search (several s0 factors) needs the hold-out rule to choose")
-    if len(factors) > 1 and (winner_options.get("rule") or default_rule(signal.in_dim)) == AUTO:
+    if len(factors) > 1 and resolve_rule(winner_options.get("rule"), signal.in_dim) == AUTO:
         raise InputError("a bandwidth search scales a ψ rule's s0; rule auto chooses s0 itself (give one bandwidth)")
     base = resolve_scales(observed, **winner_options) if len(factors) > 1 else None
     tried = []

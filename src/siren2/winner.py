@@ -137,9 +137,9 @@ AUTO = "auto"  # the rule that searches (s0, s1) on the model itself: :func:`aut
 RULE_NAMES = (*RULES, AUTO)
 
 
-def default_rule(in_dim: int) -> str:
-    """The rule used when none is named: the paper's ``code`` where it has one (audio, images), else ``auto``."""
-    return "code" if in_dim in RULES["code"] else AUTO
+def resolve_rule(rule: str | None, in_dim: int) -> str:
+    """``rule``, or when none is named the paper's ``code`` where it has one (audio, images), else ``auto``."""
+    return rule or ("code" if in_dim in RULES["code"] else AUTO)
 
 
 def noise_scales(psi: float, in_dim: int, channels: int, rule: str = "code") -> tuple[float, float]:
@@ -173,7 +173,7 @@ def resolve_scales(
     signal=None, *, s0: float | None = None, s1: float | None = None, rule: str | None = None,
     centroid: str = "flattened"
 ) -> WinnerScales:
-    """s0, s1 from the target (ψ and a ψ rule; None: :func:`default_rule`), or as given; a given value
+    """s0, s1 from the target (ψ and a ψ rule; None: :func:`resolve_rule`'s default), or as given; a given value
     wins over the rule. Rule ``auto`` needs the model too: :func:`auto_scales`."""
     if s0 is not None and s1 is not None:
         psi = signal_centroid(signal, centroid) if signal is not None else None
@@ -184,7 +184,7 @@ def resolve_scales(
     if psi == 0.0:
         warnings.warn(f"{signal.source or 'signal'}: constant signal has no spectral centroid; s0 = s1 = 0",
                       stacklevel=2)
-    rule = rule or default_rule(signal.in_dim)
+    rule = resolve_rule(rule, signal.in_dim)
     r0, r1 = noise_scales(psi, signal.in_dim, signal.channels, rule)
     return WinnerScales(psi, float(r0 if s0 is None else s0), float(r1 if s1 is None else s1), rule, centroid)
 

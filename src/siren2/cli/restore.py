@@ -100,14 +100,14 @@ def _restore_settings(args, signal) -> tuple[str, dict, dict, float, tuple[float
     restoration options (the recipe is ``args.recipe``)."""
     from ..presets import get_preset
     from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION
-    from ..winner import AUTO, default_rule
+    from ..winner import AUTO, resolve_rule
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
     if args.stop == "fixed" and args.bandwidths is not None and len(args.bandwidths) > 1:
         raise InputError("--bandwidths: a search needs --stop holdout to choose")
     # the default searches only where the hold-out rule can choose, and scales a ψ rule's s0
-    search = args.stop == "holdout" and (args.rule or default_rule(signal.in_dim)) != AUTO
+    search = args.stop == "holdout" and resolve_rule(args.rule, signal.in_dim) != AUTO
     bandwidths = args.bandwidths or (BANDWIDTHS if search else (1.0,))
     preset_name, _ = get_preset(args.preset, signal.in_dim)
     fit_options = {k: v for k, v in (recipe_overrides(args) | dict(

@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 
 from ..presets import Preset, get_preset, preset_in_dim
-from ..winner import AUTO, auto_scales, default_rule, resolve_scales, winner_
+from ..winner import AUTO, auto_scales, resolve_rule, resolve_scales, winner_
 from .baselines import (FinerConfig, GaussConfig, ReluPEConfig, RFFConfig, WireConfig, build_finer, build_gauss,
                         build_relu_pe, build_siren_rff, build_wire, wire_width)
 from .layers import (INR, Dense, Finer, FourierFeatures, Gabor, Gauss, PositionalEncoding, RealPart, Sine,
@@ -117,7 +117,7 @@ def apply_winner(model: INR, signal, **winner_opts) -> INR:
     """
     model.first_two_linear()  # refuse before reading the target
     given = winner_opts.get("s0") is not None and winner_opts.get("s1") is not None
-    rule = winner_opts.get("rule") or default_rule(model.config.in_dim)
+    rule = resolve_rule(winner_opts.get("rule"), model.config.in_dim)
     if rule == AUTO and not given:
         if signal is None:
             raise ValueError("WINNER's rule 'auto' needs the target signal, or both s0 and s1")
