@@ -132,7 +132,7 @@ def table(records: list[dict]) -> str:
              "SIREN² under `fast` (ours, not the paper's recipe: cosine, 500 epochs audio and 3-D, 2000 images), seed 0, "
              "one fit per variant; audio 4 x 100 on 30,000 samples, images 5 x 64 on 128², 3-D 3 x 128 on 32³ "
              "(params/sample below; RGB counts 3 values per pixel); psnr_paper (dB) of the best state. `oracle`: the best of the grid "
-             "(s0 x {0.5, 1, 2, 4, 8} at the rule's s1; 1 is `code`). 3-D: no rule; the grid is auto's s0 x "
+             "(s0 x {0.5, 1, 2, 4, 8} at the rule's s1; 1 is `code`). 3-D: no rule; the grid is s0 = "
              "Ω/{16, 8, 4, 2} (Ω the grid's Nyquist) at auto's s1, auto counted in it, and SIREN (ω_first 30) runs too. `auto cost`: the search's seconds over the fit's.", "",
              "| signal | params/sample | code | auto | oracle (at) | auto − code | auto − oracle | auto (s0, s1) "
              "| code (s0, s1) | auto cost | SIREN | 3-D: iou SIREN / auto |",
