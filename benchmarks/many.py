@@ -3,14 +3,24 @@
     python benchmarks/many.py                          # 64 clips x 4,096 samples, 3 x 64 SIREN², 300 epochs
     python benchmarks/many.py --groups 8,64 --repeats 1 --device cuda
     python benchmarks/many.py --quick                  # a few seconds, results to /tmp/siren2_many_quick
+    python benchmarks/many.py --ray-groups 16          # also: batches of 16 as Ray tasks (pip install 'siren2[ray]')
     siren2 bench many --quick
 
 The clips are generated (a few random tones each, seeded by the clip's index); every clip gets its
-own SIREN² (WINNER noise from its own ψ, seed = its index) and the `fast` recipe. Paths, each timed
+own SIREN² (seed 0, as fit-many gives every file; WINNER's noise scaled by the clip's own ψ) and the
+`fast` recipe. Paths, each timed
 end to end over all clips after a warm-up (model building excluded; both paths start from the same
 initial weights):
   (a) fit() on each clip in turn;
-  (b) fit_batched() on consecutive groups of K clips, for each K of --groups.
+  (b) fit_batched() on consecutive groups of K clips, for each K of --groups;
+  (c) fit-many end to end (--fit-many-batch K): the clips as float WAV files through
+      siren2.many.fit_many with batches of K, as `siren2 fit-many clips/ --batch K` runs them:
+      reading each file twice (to plan the batches, then to fit), writing every output (reconstruction,
+      metrics, config, weights, and two figures unless --no-figures) into a fresh folder;
+  (d) with --ray-groups: the same groups of K as tasks on a local Ray cluster (one CPU, one torch
+      thread each: as many tasks at once as the machine has cores), through siren2.backends.run_ray,
+      the fit-many --backend ray path. The cluster is started once, before the timing, as a user's
+      running cluster would be; each timed call pays task submission and shipping models and clips.
 A repeat runs every path once, in that order; fits per hour are the median over --repeats. Each
 batched path's best psnr_paper per clip is compared with path (a)'s (first repeat): they agree to
 float rounding, which the fast recipe's peak lr lets grow over the epochs (as between fit()'s own
@@ -56,6 +66,47 @@ def in_groups(models, clips, cfg, k: int):
     return [r for i in range(0, len(models), k) for r in fit_batched(models[i : i + k], clips[i : i + k], cfg)]
 
 
+def batch_of(unit):
+    """One Ray task: fit_batched on a group (models, clips, config); the models come back fitted."""
+    models, clips, cfg = unit
+    return fit_batched(models, clips, cfg)
+
+
+def on_ray(models, clips, cfg, k: int):
+    from siren2.backends import run_ray
+
+    units = [(models[i : i + k], clips[i : i + k], cfg) for i in range(0, len(models), k)]
+    out: dict[int, list] = {}
+
+    def done(i, results, error):
+        if error:
+            raise RuntimeError(f"group {i}: {error}")
+        out[i] = results
+
+    run_ray(batch_of, units, done, cpus_per_task=1)
+    return [r for i in range(len(units)) for r in out[i]]
+
+
+def through_fit_many(models, clips, cfg, k: int, files: list[Path], shape: dict, figures: bool):
+    """fit_many on the clips' files in batches of k, into a fresh folder (removed after); ``models``
+    are not used: fit-many builds its own, as ``initial`` was built."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from siren2.many import FitJob, fit_many
+
+    with tempfile.TemporaryDirectory(prefix="siren2_many_") as out:
+        jobs = [FitJob(path=str(f), out=f"{out}/{f.stem}", model="siren2", recipe="fast", model_options=shape,
+                       fit_fields={"epochs": cfg.epochs, "device": cfg.device}, figures=figures) for f in files]
+        records = fit_many(jobs, batch=k)
+    bad = [r for r in records if r["status"] != "ok"]
+    if bad:
+        raise RuntimeError(f"fit-many: {bad[0]}")
+    engine = "batched" if k > 1 else "fit()"
+    return [SimpleNamespace(best_psnr=r["metrics"]["best_epoch_psnr_paper"], engine=f"fit-many, {engine}",
+                            device="cpu" if cfg.device is None else cfg.device) for r in records]
+
+
 def timed(path, initial, clips, cfg) -> tuple[float, list]:
     models = [copy.deepcopy(m) for m in initial]
     start = time.perf_counter()
@@ -70,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in FULL.items():
         p.add_argument(f"--{name.replace('_', '-')}", type=type(value),
                        help=f"default {value} (--quick: {QUICK[name]})")
+    p.add_argument("--fit-many-batch", type=int, default=None,
+                   help="time fit-many end to end (files, every output) with this --batch; 0: skip "
+                        "(default 16, --quick 4)")
+    p.add_argument("--ray-groups", default="",
+                   help="also time these group sizes as Ray tasks on a local cluster (default: none)")
     p.add_argument("--tolerance-db", type=float, default=0.2,
                    help="largest |Δ best psnr_paper| per clip (default 0.2)")
     p.add_argument("--device", default=None)
@@ -80,13 +136,35 @@ def main(argv: list[str] | None = None) -> int:
     if any(g < 1 for g in groups) or s["clips"] < 1 or s["repeats"] < 1:
         raise SystemExit("many.py: --groups, --clips and --repeats must be positive")
     results_dir = args.results or (QUICK_RESULTS if args.quick else RESULTS)
+    ray_groups = [int(g) for g in args.ray_groups.split(",") if g]
+    if ray_groups:
+        import os
+
+        import ray
+
+        cpus = os.cpu_count()
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
 
     clips = [clip(i, s["samples"]) for i in range(s["clips"])]
     shape = dict(width=s["width"], hidden_layers=s["hidden_layers"])
-    initial = [create_model("siren2", c, seed=i, **shape) for i, c in enumerate(clips)]
+    initial = [create_model("siren2", c, seed=0, **shape) for c in clips]
     cfg = FitConfig.resolve(None, "fast", 1, model="siren2", width=s["width"], epochs=s["epochs"], device=args.device)
     paths = {"one at a time": one_at_a_time} | {f"batched K={k}": (lambda m, c, f, k=k: in_groups(m, c, f, k))
                                                  for k in groups}
+    fm = args.fit_many_batch if args.fit_many_batch is not None else (4 if args.quick else 16)
+    if fm:
+        import tempfile
+
+        import soundfile as sf
+
+        wavs = Path(tempfile.mkdtemp(prefix="siren2_many_clips_"))
+        files = [wavs / f"clip{i:03d}.wav" for i in range(len(clips))]
+        for f, c in zip(files, clips):
+            sf.write(str(f), c.values[:, 0], c.sample_rate, subtype="FLOAT")
+        for figures in (True, False):
+            paths[f"fit-many --batch {fm}" + ("" if figures else " --no-figures")] = (
+                lambda m, c, f, figures=figures: through_fit_many(m, c, f, fm, files[: len(c)], shape, figures))
+    paths |= {f"ray K={k}": (lambda m, c, f, k=k: on_ray(m, c, f, k)) for k in ray_groups}
     print(f"{s['clips']} clips x {s['samples']} samples, SIREN² {s['hidden_layers']} x {s['width']}, "
           f"{s['epochs']} epochs (fast recipe); paths: {', '.join(paths)}; {s['repeats']} repeat(s)", flush=True)
     for path in paths.values():  # first calls pay one-off costs (torch.func's imports, the allocator)
@@ -113,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                       "speedup": median(seconds[base]) / median(seconds[name]),
                       "mean_best_psnr_paper": float(np.mean(psnr[name])),
                       "max_abs_psnr_delta_db": float(delta.max()), "agrees": bool(delta.max() <= args.tolerance_db)}
-    data = {"settings": s | {"groups": groups, "recipe": "fast", "model": "siren2", "lr": cfg.lr,
+    data = {"settings": s | {"groups": groups, "ray_groups": ray_groups, "recipe": "fast", "model": "siren2", "lr": cfg.lr,
                              "tolerance_db": args.tolerance_db, "quick": args.quick},
             "device": device, "machine": machine(), "paths": rows}
     for path in write_results("many", data, markdown(data), results_dir):
@@ -132,7 +210,9 @@ def markdown(data: dict) -> str:
              f"{s['clips']} generated clips x {s['samples']} samples, SIREN² {s['hidden_layers']} x {s['width']}, "
              f"{s['epochs']} full-batch epochs, fast recipe (peak lr {s['lr']:.3g}); median of {s['repeats']} "
              f"repeat(s), after a warm-up. Device {data['device']}. Machine: {data['machine']}.", "",
-             "Batched: fit_batched on consecutive groups of K clips (one stacked Adam step per epoch). Δ: the "
+             "Batched: fit_batched on consecutive groups of K clips (one stacked Adam step per epoch). Ray: the "
+             "same groups as tasks on a local Ray cluster started before the timing (1 CPU and 1 torch thread a "
+             "task; as many tasks at once as cores). Δ: the "
              f"largest |best psnr_paper − one-at-a-time's| over the clips (tolerance {s['tolerance_db']} dB).", "",
              "| path | engine | seconds (median) | fits per hour | speed-up | mean best psnr_paper (dB) "
              "| max Δ (dB) |",

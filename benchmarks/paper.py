@@ -37,6 +37,11 @@ Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay
 the faithful fitting scale's windows, networks and epochs (camera's central 128² with 5 x 64,
 relay's central 30,000 samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
 
+``--batch-seeds`` trains a model's seeds on one signal as one batched fit (fitting suites; the same
+results to float rounding, but each record's seconds are the batch's). ``--backend ray [--address
+ADDR]`` runs each fit (or batch) as a Ray task that writes its own record, so ``--resume`` works
+the same; a task whose worker dies is rerun.
+
 Each finished fit is one JSON record under benchmarks/results/paper_<suite>_<scale>[_fast]/runs/;
 ``--resume`` keeps complete records made with the same settings and reruns the rest (missing,
 corrupted, partial or stale). Writes benchmarks/results/paper_<suite>_<scale>.md/.json and
@@ -385,6 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None)
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--no-estimate", action="store_true", help="skip the timing probe before starting")
+    p.add_argument("--batch-seeds", action="store_true",
+                   help="fitting suites: a model's seeds on one signal train as one batched fit (the same results; "
+                        "each record's seconds are then the batch's, so not for the race's timings)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="ray: each fit (or batch) is a Ray task that writes its own record (pip install 'siren2[ray]')")
+    p.add_argument("--address", help="ray: a running cluster's address (default: a private local cluster)")
+    p.add_argument("--cpus-per-task", type=float, default=1, help="ray: CPUs (torch threads) a task declares")
+    p.add_argument("--gpus-per-task", type=float, default=0, help="ray: GPUs a task declares")
     args = p.parse_args(argv)
     models = check_models((args.models or ",".join(RESTORE_MODELS if args.suite == "restore" else MODELS)).split(","))
     seeds = check_seeds([int(s) for s in args.seeds.split(",")])
@@ -410,12 +423,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"estimated time: {est / 60:.0f} min (median epoch of each model on the first signal)")
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=sum(len(todo[k]) * spec.epochs for k, spec in specs.items()), unit="epoch", dynamic_ncols=True)
+    backend_options = {} if args.backend == "local" else dict(
+        address=args.address, cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task)
+    bar = tqdm(total=sum(len(todo[k]) * spec.epochs for k, spec in specs.items()), unit="epoch", dynamic_ncols=True,
+               disable=args.backend != "local")  # Ray tasks report fits, not epochs
     start = time.perf_counter()
     records, interrupted, ran = {}, False, []
     for k, spec in specs.items():
         records[k], interrupted = run_suite(
-            spec, folders[k], resume=args.resume, device=args.device,
+            spec, folders[k], resume=args.resume, device=args.device, batch_seeds=args.batch_seeds,
+            backend=args.backend, backend_options=backend_options,
             on_skip=lambda job, why: why != "kept" and bar.write(f"rerun {job}: stored record {why}"),
             on_fit=lambda job, rec, k=k: ran.append(job) or bar.write(
                 f"{k}: {job[0]} {job[1]} seed {job[2]}: psnr_paper {rec['metrics']['psnr_paper']:.2f} dB "

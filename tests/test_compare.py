@@ -60,6 +60,24 @@ def test_compare_table_is_the_mean_and_sample_std_of_the_fits(audio, tmp_path):
     assert f"{psnr['mean']:.2f} ± {psnr['std']:.2f}" in md
 
 
+def test_batched_seeds_equal_one_fit_at_a_time(audio, tmp_path):
+    seen = []
+    lr = {"lr": 1e-3}  # at the fast recipe's peak lr rounding differences grow epoch by epoch (see test_batched)
+    one = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, model_options=TINY_SHAPE, fit_options=lr)
+    batched = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, model_options=TINY_SHAPE, fit_options=lr,
+                      batch_seeds=True, on_epoch=lambda m, s, e: seen.append((m, s, e)))
+    assert sorted(seen) == sorted((m, s, e) for m in ("siren2", "siren") for s in (0, 1, 2) for e in range(6))
+    assert list(batched.runs)[:3] == [("siren2", 0), ("siren2", 1), ("siren2", 2)]  # model-major
+    for key, run in one.runs.items():
+        twin = batched.runs[key]
+        assert twin.config["runtime"]["engine"] == "batched" and twin.config["runtime"]["batch"] == 3
+        assert twin.config["fit"]["seed"] == key[1] and twin.config["model"] == run.config["model"]
+        assert twin.result.loss == pytest.approx(run.result.loss, rel=1e-4)
+        assert twin.metrics["psnr_paper"] == pytest.approx(run.metrics["psnr_paper"], abs=1e-3)
+    assert len({round(batched.runs[("siren", s)].metrics["psnr_paper"], 4) for s in (0, 1, 2)}) == 3  # own seeds
+    assert "the batch's time" in batched.markdown() and "the batch's time" not in one.markdown()
+
+
 def test_interrupt_keeps_finished_fits_and_writes_their_table(audio, tmp_path):
     def interrupt(model, seed, epoch):
         if (model, seed, epoch) == ("siren", 1, 2):  # the third fit, mid-way
@@ -119,7 +137,7 @@ def test_cli_compare_image_fft_error_maps(tmp_path, capsys):
 
 def test_cli_compare_interrupt_keeps_finished_fits(tmp_path, capsys, monkeypatch):
     src = write_hf_wav(tmp_path / "tiny.wav")
-    real, calls = compare_mod.run_fit, []
+    real, calls = compare_mod.run_batch, []
 
     def flaky(*args, **kwargs):  # Ctrl-C while the third fit starts
         calls.append(1)
@@ -127,7 +145,7 @@ def test_cli_compare_interrupt_keeps_finished_fits(tmp_path, capsys, monkeypatch
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compare_mod, "run_fit", flaky)
+    monkeypatch.setattr(compare_mod, "run_batch", flaky)
     code, stdout, err = run_cli(capsys, "compare", src, "--models", "siren,relu_pe", "--seeds", "0,1",
                                 "--out", tmp_path / "cmp", *TINY_CLI)
     assert code == 0 and "interrupted: 2 of 4 fits finished" in stdout
@@ -135,7 +153,7 @@ def test_cli_compare_interrupt_keeps_finished_fits(tmp_path, capsys, monkeypatch
     assert table["interrupted"] and [r["model"] for r in table["rows"]] == ["siren", "relu_pe"]
 
     calls.clear()
-    monkeypatch.setattr(compare_mod, "run_fit", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    monkeypatch.setattr(compare_mod, "run_batch", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     code, _, err = run_cli(capsys, "compare", src, "--models", "siren", "--out", tmp_path / "none", *TINY_CLI)
     assert code == 130 and "nothing written" in err[-1] and not (tmp_path / "none").exists()
 
@@ -169,7 +187,7 @@ def test_cli_models_lists_parameter_counts(capsys):
 
 def test_cli_compare_resume_keeps_the_finished_fits_and_runs_the_rest(tmp_path, capsys, monkeypatch):
     src = write_hf_wav(tmp_path / "tiny.wav")
-    real, calls = compare_mod.run_fit, []
+    real, calls = compare_mod.run_batch, []
 
     def flaky(*args, **kwargs):  # Ctrl-C while the third fit starts
         calls.append(args[1])
@@ -177,7 +195,7 @@ def test_cli_compare_resume_keeps_the_finished_fits_and_runs_the_rest(tmp_path, 
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(compare_mod, "run_fit", flaky)
+    monkeypatch.setattr(compare_mod, "run_batch", flaky)
     argv = ["compare", src, "--models", "siren,relu_pe", "--seeds", "0,1", "--out", tmp_path / "cmp", *TINY_CLI]
     assert run_cli(capsys, *argv)[0] == 0
     first = json.loads((tmp_path / "cmp" / "table.json").read_text())

@@ -160,3 +160,19 @@ def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path):
     assert by["finer"]["config"]["fit"]["batch_size"] == 65_536  # the registry's default
     assert record_path(tmp_path, "a.wav", "finer@b64", 0).exists()
     assert set(aggregate(records, ["psnr_paper"])["per_signal"]["a.wav"]) == {"finer", "finer@b64"}
+
+
+def test_batched_seeds_write_the_same_records_as_one_fit_at_a_time(tmp_path):
+    s = spec()
+    one, _ = run_suite(s, tmp_path / "one")
+    epochs = []
+    batched, interrupted = run_suite(s, tmp_path / "batched", batch_seeds=True, on_epoch=lambda: epochs.append(1))
+    assert not interrupted and len(batched) == 8 and len(epochs) == 8 * 3  # every epoch of every fit reported
+    key = lambda r: (r["signal"], r["model"], r["seed"])  # noqa: E731
+    by_job = {key(r): r for r in one}
+    for rec in batched:
+        twin = by_job[key(rec)]
+        assert rec["config"]["runtime"]["engine"] == "batched" and rec["config"]["runtime"]["batch"] == 2
+        assert rec["psnr_paper_per_epoch"] == pytest.approx(twin["psnr_paper_per_epoch"], abs=1e-3)
+        assert load_record(record_path(tmp_path / "batched", *key(rec)), s)[0] is not None
+    assert [key(r) for r in batched][:2] == [("a.wav", "siren", 0), ("a.wav", "siren", 1)]  # a model's seeds at once

@@ -24,12 +24,13 @@ from __future__ import annotations
 import copy
 import itertools
 import time
+from typing import Callable
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state
 
-from .engine import DEFAULT_MEMORY_BUDGET, _parts, auto_chunk_size, tune_malloc
+from .engine import DEFAULT_MEMORY_BUDGET, auto_chunk_size, chunks, tune_malloc
 from .signals import Signal
 from .train import FitConfig, FitResult, _progress, epoch_lr, fit, guard_count, training_device
 
@@ -53,7 +54,7 @@ class BatchedStep:
             p.grad = None
         k, n, c = self.targets.shape
         total = torch.zeros(k, device=self.targets.device)
-        for sel in _parts(n, self.chunk_size, None):
+        for sel in chunks(n, self.chunk_size):
             r = self.forward(self.params, self.buffers, self.coords[:, sel]) - self.targets[:, sel]
             loss = r.square().sum((1, 2)) / (n * c)
             loss.sum().backward()
@@ -61,12 +62,14 @@ class BatchedStep:
         return total
 
 
-def fit_batched(models: list[nn.Module], signals: list[Signal], config: FitConfig | None = None) -> list[FitResult]:
+def fit_batched(models: list[nn.Module], signals: list[Signal], config: FitConfig | None = None, *,
+                on_epoch: Callable[[int, list[int]], None] | None = None) -> list[FitResult]:
     """Fit ``models[k]`` to ``signals[k]`` for every k, as one batched step per epoch, and return the
     K results; each model ends holding its best state, as after K :func:`~siren2.train.fit` calls.
 
     The models must share one architecture and the signals one grid and channel count; see the
-    module's docstring for the settings of ``config`` that are supported.
+    module's docstring for the settings of ``config`` that are supported. ``on_epoch(epoch, ks)``
+    runs after each epoch with the models ``ks`` that trained in it (a progress hook).
     """
     config = config or FitConfig()
     check_batch(models, signals, config)
@@ -94,6 +97,7 @@ def fit_batched(models: list[nn.Module], signals: list[Signal], config: FitConfi
             for k in running:
                 results[k].lr.append(lr)
             losses = step().tolist()
+            stepped = list(running)
             improved = [k for k in running if losses[k] < results[k].best_loss]
             if improved:
                 with torch.no_grad():  # the states that produced these losses, before the update
@@ -116,6 +120,8 @@ def fit_batched(models: list[nn.Module], signals: list[Signal], config: FitConfi
                         r.stopped_by = "target_psnr"
             if bar is not None:
                 bar.update(1)
+            if on_epoch is not None:
+                on_epoch(epoch, stepped)
             if not running:
                 break
     except KeyboardInterrupt:
@@ -153,14 +159,21 @@ def check_batch(models: list[nn.Module], signals: list[Signal], config: FitConfi
         if (s.grid, s.channels) != (signals[0].grid, signals[0].channels):
             raise ValueError(f"fit_batched needs signals on one grid: signal {k} is {_shape(s)}, "
                              f"signal 0 is {_shape(signals[0])}")
-    n = signals[0].num_points
-    if config.batch_size is not None and config.batch_size < n:
-        raise ValueError(f"fit_batched trains full batch only: batch_size {config.batch_size} is below the signals' "
-                         f"{n} points (use fit() for mini-batches)")
+    reason = unsupported(config, signals[0].num_points)
+    if reason:
+        raise ValueError(f"fit_batched {reason}")
+
+
+def unsupported(config: FitConfig, num_points: int) -> str | None:
+    """Why :func:`fit_batched` cannot run ``config`` on signals of ``num_points`` points (None: it can)."""
+    if config.batch_size is not None and config.batch_size < num_points:
+        return (f"trains full batch only: batch_size {config.batch_size} is below the signals' {num_points} points "
+                "(use fit() for mini-batches)")
     if config.time_budget is not None:
-        raise ValueError("fit_batched does not take time_budget: K fits share one clock (use fit())")
+        return "does not take time_budget: K fits share one clock (use fit())"
     if config.patience is not None:
-        raise ValueError("fit_batched does not take patience: it needs a validation score (use fit(validate=...))")
+        return "does not take patience: it needs a validation score (use fit(validate=...))"
+    return None
 
 
 def _architecture(model: nn.Module) -> list[str]:

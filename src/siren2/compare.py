@@ -28,7 +28,7 @@ from .metrics import CONVENTIONS
 from .models import list_models
 from .presets import get_preset
 from .recipes import DEFAULT_RECIPE
-from .runs import OutputDir, Run, load_fit, run_fit, save_fit
+from .runs import OutputDir, Run, load_fit, run_batch, save_fit
 from .signals import Signal, save_signal
 from .train import FitConfig
 
@@ -157,7 +157,9 @@ class Comparison:
                   "Metrics are of the best state (lowest full-signal training loss) on the full signal:"]
         lines += [f"- {k}: {CONVENTIONS[k]}" for k in keys]
         lines += ["- parameters: trainable real parameters (a complex weight counts as two); "
-                  "batch: points per step (full: one step per epoch); seconds: training time per fit"]
+                  "batch: points per step (full: one step per epoch); seconds: training time per fit"
+                  + ("; a model whose seeds trained as one batched fit shows the batch's time for each"
+                     if any(r.config["runtime"].get("batch") for r in self.runs.values()) else "")]
         if self.interrupted:
             lines += ["", f"Interrupted: {t['finished']} of {t['planned']} fits finished; the table shows those."]
         return "\n".join(lines) + "\n"
@@ -180,7 +182,7 @@ def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epo
 def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str | None = None,
             recipe: str = DEFAULT_RECIPE, epochs: int | None = None, device: str | None = None,
             fit_options: dict | None = None, model_options: dict | None = None,
-            done: dict[tuple[str, int], Run] | None = None,
+            done: dict[tuple[str, int], Run] | None = None, batch_seeds: bool = False,
             on_epoch: Callable[[str, int, int], None] | None = None,
             on_fit: Callable[[str, int, Run], None] | None = None) -> Comparison:
     """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
@@ -189,7 +191,9 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
     own defaults (batch size, its own peak lr); ``epochs`` (default: the recipe's) is the same for
     every model; ``fit_options`` (FitConfig fields, e.g. target_psnr) and ``model_options`` (e.g.
     width, hidden_layers) apply to every model. ``done`` holds fits finished earlier (see
-    :func:`finished_fits`), which are kept and not rerun.
+    :func:`finished_fits`), which are kept and not rerun. With ``batch_seeds``, a model's seeds
+    train as one batched fit (:func:`~siren2.runs.run_batch`; the same results to float rounding,
+    and each fit's seconds are then the batch's).
     ``on_epoch(model, seed, epoch)`` runs after each epoch, ``on_fit(model, seed, run)`` after each
     finished fit. Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, with
     ``interrupted`` set.
@@ -201,22 +205,24 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
     epochs = epochs or FitConfig.resolve(preset_name, recipe, signal.in_dim).epochs
     settings = comparison_settings(signal, models, seeds, epochs, preset_name, recipe, fit_options, model_options)
     comp = Comparison(signal, models, seeds, epochs, preset_name, recipe, dict(done or {}), settings)
+    # seed-major (every model once before any twice), or model-major with the seeds as one batch
+    groups = ([(m, [s for s in seeds if (m, s) not in comp.runs]) for m in models] if batch_seeds
+              else [(m, [s]) for s in seeds for m in models if (m, s) not in comp.runs])
     start = time.perf_counter()
     try:
-        for seed in seeds:
-            for model in models:
-                if (model, seed) in comp.runs:
-                    continue
-                cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
-                                        width=(model_options or {}).get("width"),
-                                        **(fit_options or {}) | dict(epochs=epochs, seed=seed, device=device))
-                callbacks = []
-                if on_epoch is not None:
-                    # fit() stops on a callback returning True; a progress hook must never do that
-                    callbacks.append(lambda epoch, _m, _l, model=model, seed=seed: on_epoch(model, seed, epoch) and None)
-                run = run_fit(signal, model, preset=preset_name, fit_config=cfg, model_options=model_options,
-                              callbacks=callbacks)
-                if run.result.interrupted:  # Ctrl-C inside fit(): this fit is incomplete, drop it
+        for model, group in groups:
+            if not group:
+                continue
+            cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
+                                    width=(model_options or {}).get("width"),
+                                    **(fit_options or {}) | dict(epochs=epochs, seed=group[0], device=device))
+            progress = None
+            if on_epoch is not None:
+                progress = lambda epoch, ks, model=model, group=group: [on_epoch(model, group[k], epoch) for k in ks]
+            runs = run_batch([signal] * len(group), model, preset=preset_name, fit_config=cfg, seeds=group,
+                             model_options=model_options, on_epoch=progress)
+            for seed, run in zip(group, runs):
+                if run.result.interrupted:  # Ctrl-C inside the fit: it is incomplete, drop it
                     raise KeyboardInterrupt
                 comp.runs[(model, seed)] = run
                 if on_fit is not None:

@@ -113,7 +113,7 @@ class AutogradStep:
     def __call__(self, idx: torch.Tensor | None = None) -> torch.Tensor:
         for p in self.params:
             p.grad = None
-        parts = _parts(self.coords.shape[0], self.chunk_size, idx)
+        parts = chunks(self.coords.shape[0], self.chunk_size, idx)
         denom = _denominator(self.target, self.mask, idx)
         total = torch.zeros((), device=self.coords.device)
         for sel in parts:
@@ -241,7 +241,7 @@ class SineMLPStep:
                 m = torch.index_select(self.mask, 0, idx, out=self.mb[:b])
             total += self._accumulate(self.xb[:b], self.tb[:b], m, denom)
         else:
-            for sel in _parts(self.coords.shape[0], self.chunk_size, None):
+            for sel in chunks(self.coords.shape[0], self.chunk_size):
                 m = self.mask[sel] if self.mask is not None else None
                 total += self._accumulate(self.coords[sel], self.target[sel], m, denom)
         self._store_grads()
@@ -258,7 +258,8 @@ def supports_sine_mlp(model: nn.Module) -> bool:
     )
 
 
-def _parts(n: int, chunk: int, idx: torch.Tensor | None) -> list:
+def chunks(n: int, chunk: int, idx: torch.Tensor | None = None) -> list:
+    """The point selections of one step: the batch ``idx`` whole, else slices of ``chunk`` of the n points."""
     if idx is not None:
         return [idx]
     return [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]

@@ -3,9 +3,11 @@ index of every fit; the library behind ``siren2 fit`` and ``siren2 fit-many``.
 
 A :class:`FitJob` holds everything one file's fit needs (plain data, so that a worker process can
 run it); :func:`fit_file` runs it and writes the same outputs as ``siren2 fit``, all at once
-(:class:`~siren2.runs.OutputDir`). :func:`fit_many` runs jobs one after the other or in ``workers``
-processes; a bad input becomes a ``failed`` record with its one-line error and never stops the
-others. A sub-folder that holds a finished fit (its ``config.json``) is ``kept`` on resume.
+(:class:`~siren2.runs.OutputDir`). :func:`fit_many` plans units of work (one job, or up to
+``batch`` same-grid jobs trained as one batched fit) and runs them on a backend
+(:mod:`siren2.backends`: this process, worker processes, or Ray tasks); a bad input becomes a
+``failed`` record with its one-line error and never stops the others. A sub-folder that holds a
+finished fit (its ``config.json`` and weights) is ``kept`` on resume.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ import glob
 import json
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from .errors import InputError
-from .runs import OutputDir, Run, run_fit, write_run
+from .runs import OutputDir, Run, run_batch, run_fit, write_run
 from .signals import (AUDIO_SUFFIXES, IMAGE_SUFFIXES, MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, VOLUME_SUFFIXES,
-                      load_signal)
+                      Signal, load_signal)
 
 SUFFIXES = AUDIO_SUFFIXES | IMAGE_SUFFIXES | VOLUME_SUFFIXES | set(MESH_SUFFIXES)
 
@@ -44,47 +46,152 @@ class FitJob:
     mono: bool = True
     mesh_resolution: int = MESH_RESOLUTION  # a mesh: grid points per axis
     mesh_field: str = "sdf"  # a mesh: "sdf" or "occupancy"
+    figures: bool = True  # psnr.png and audio.png / image.png beside the outputs
     force: bool = False
 
 
 def fit_file(job: FitJob, progress: bool = False) -> Run:
     """Fit ``job.path`` and write its outputs to ``job.out`` (refused if it holds files, unless
     ``force``); bad input raises :class:`~siren2.errors.InputError` before anything is written."""
-    from .models import winner_models
-    from .presets import get_preset
-    from .train import FitConfig
-
-    out = OutputDir(job.out, force=job.force)  # refuse early, before any work
-    winner = job.model in winner_models()
-    if not winner and (job.winner_options.get("s0") is not None or job.winner_options.get("s1") is not None):
-        raise InputError(f"--s0/--s1 apply to WINNER models only ({', '.join(winner_models())}), not {job.model!r}")
-    signal = load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points,
-                         mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field)
-    preset_name, _ = get_preset(job.preset, signal.in_dim)
-    cfg = FitConfig.resolve(preset_name, job.recipe, signal.in_dim, model=job.model,
-                            width=job.model_options.get("width"), **job.fit_fields, progress=progress)
-    run = run_fit(signal, job.model, preset=preset_name, fit_config=cfg, model_options=job.model_options,
-                  winner_options=job.winner_options if winner else None)
+    out, signal = _prepare(job)
+    preset, cfg = _config(job, signal, progress)
+    run = run_fit(signal, job.model, preset=preset, fit_config=cfg, model_options=job.model_options,
+                  winner_options=_winner_options(job))
     with out:
         write_run(out, run, signal)
     return run
 
 
-def record(job: FitJob) -> dict:
-    """Run ``job`` and describe it for the index: status ok (metrics, seconds, epochs, why it
-    stopped) or failed (the one-line error)."""
+def _prepare(job: FitJob) -> tuple[OutputDir, Signal]:
+    """The job's output folder (refused early, before any work) and its signal."""
+    from .models import winner_models
+
+    out = OutputDir(job.out, force=job.force)
+    if job.model not in winner_models() and (job.winner_options.get("s0") is not None
+                                             or job.winner_options.get("s1") is not None):
+        raise InputError(f"--s0/--s1 apply to WINNER models only ({', '.join(winner_models())}), not {job.model!r}")
+    return out, _load(job)
+
+
+def _load(job: FitJob) -> Signal:
+    return load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points,
+                       mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field)
+
+
+def _config(job: FitJob, signal: Signal, progress: bool = False):
+    from .presets import get_preset
+    from .train import FitConfig
+
+    preset_name, _ = get_preset(job.preset, signal.in_dim)
+    return preset_name, FitConfig.resolve(preset_name, job.recipe, signal.in_dim, model=job.model,
+                                          width=job.model_options.get("width"), **job.fit_fields, progress=progress)
+
+
+def _winner_options(job: FitJob) -> dict | None:
+    from .models import winner_models
+
+    return job.winner_options if job.model in winner_models() else None
+
+
+def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
+    """Fit ``jobs`` (same settings; those on one grid as one batched fit, :func:`~siren2.runs.run_batch`),
+    write each one's outputs, and describe each for the index: ok (metrics, seconds, epochs, why it
+    stopped) or failed (the one-line error; a job whose input or folder is refused fails alone).
+    With ``keep_finished`` (a rerun after a killed worker), a job whose folder already holds a
+    finished fit is recorded from it, not refitted. Ctrl-C: the fits cut short are not written (a
+    resumed run redoes them) and KeyboardInterrupt is raised."""
+    records: dict[int, dict] = {}
+    ready: list[tuple[int, OutputDir, Signal]] = []
     start = time.perf_counter()
+    for i, job in enumerate(jobs):
+        if keep_finished and not job.force and finished(Path(job.out)):
+            records[i] = from_folder(job, "ok")
+            continue
+        try:
+            ready.append((i, *_prepare(job)))
+        except ERRORS as e:
+            records[i] = failed(job, e, time.perf_counter() - start)
+    for part in _same_grid(ready):
+        job = jobs[part[0][0]]
+        try:
+            preset, cfg = _config(job, part[0][2])
+            runs = run_batch([sig for _, _, sig in part], job.model, preset=preset, fit_config=cfg,
+                             model_options=job.model_options, winner_options=_winner_options(job))
+        except ERRORS as e:
+            records |= {i: failed(jobs[i], e, time.perf_counter() - start) for i, _, _ in part}
+            continue
+        if any(run.result.interrupted for run in runs):
+            raise KeyboardInterrupt
+        for (i, out, sig), run in zip(part, runs):
+            try:
+                with out:
+                    write_run(out, run, sig, figures=jobs[i].figures)
+            except ERRORS as e:  # e.g. a full disk: nothing of this job's folder is left
+                records[i] = failed(jobs[i], e, run.result.seconds)
+                continue
+            records[i] = ok(jobs[i], run)
+    return [records[i] for i in range(len(jobs))]
+
+
+def _same_grid(ready: list[tuple[int, OutputDir, Signal]]) -> list[list[tuple[int, OutputDir, Signal]]]:
+    """The prepared jobs in groups of one grid and channel count (a planned group's probe can be
+    wrong only if a file changed since)."""
+    groups: dict[tuple, list] = {}
+    for item in ready:
+        groups.setdefault((item[2].grid, item[2].channels), []).append(item)
+    return list(groups.values())
+
+
+ERRORS = (InputError, ValueError, OSError)
+
+
+def failed(job: FitJob, e: BaseException, seconds: float) -> dict:
+    text = str(e).strip().splitlines()
+    if isinstance(e, OSError) and e.filename:
+        text = [f"{e.filename}: {e.strerror}"]
+    return {"input": job.path, "folder": Path(job.out).name, "status": "failed",
+            "error": text[0] if text else type(e).__name__, "seconds": seconds}
+
+
+def ok(job: FitJob, run: Run) -> dict:
+    rec = {"input": job.path, "folder": Path(job.out).name, "status": "ok", "metrics": run.metrics,
+           "parameters": run.config["model"]["parameters"], "epochs_run": len(run.result.loss),
+           "stopped_by": run.result.stopped_by, "seconds": run.result.seconds}
+    batch = run.config["runtime"].get("batch")
+    return rec | ({"batch": batch} if batch else {})
+
+
+def from_folder(job: FitJob, status: str) -> dict:
+    """The index record of a finished fit read back from its folder (metrics.json, config.json)."""
+    folder = Path(job.out)
+    rec = {"input": job.path, "folder": folder.name, "status": status}
     try:
-        run = fit_file(job)
-    except (InputError, ValueError, OSError) as e:
-        text = str(e).strip().splitlines()
-        if isinstance(e, OSError) and e.filename:
-            text = [f"{e.filename}: {e.strerror}"]
-        return {"input": job.path, "folder": Path(job.out).name, "status": "failed",
-                "error": text[0] if text else type(e).__name__, "seconds": time.perf_counter() - start}
-    return {"input": job.path, "folder": Path(job.out).name, "status": "ok", "metrics": run.metrics,
-            "parameters": run.config["model"]["parameters"], "epochs_run": len(run.result.loss),
-            "stopped_by": run.result.stopped_by, "seconds": run.result.seconds}
+        m = json.loads((folder / "metrics.json").read_text())
+        cfg = json.loads((folder / "config.json").read_text())
+        return rec | {"metrics": m["metrics"], "parameters": cfg["model"]["parameters"],
+                      "epochs_run": m["epochs_run"], "stopped_by": m["stopped_by"], "seconds": m["seconds"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return rec  # a fit from an older siren2: kept, without its numbers
+
+
+def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple[FitJob, dict]]]:
+    """Units of work: groups of at most ``batch`` jobs on one grid (same settings), in input
+    order, and the inputs that cannot be read, with their failed records. ``batch`` 1: one job a unit,
+    read by its worker."""
+    if batch <= 1:
+        return [[job] for job in jobs], []
+    keys: dict[tuple, list[FitJob]] = {}
+    bad = []
+    for job in jobs:
+        try:
+            sig = _load(job)
+        except ERRORS as e:
+            bad.append((job, failed(job, e, 0.0)))
+            continue
+        settings = json.dumps(job_settings(job), sort_keys=True, default=str)
+        keys.setdefault((sig.grid, sig.channels, settings), []).append(job)
+    units = [group[i : i + batch] for group in keys.values() for i in range(0, len(group), batch)]
+    return sorted(units, key=lambda u: jobs.index(u[0])), bad
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -126,39 +233,48 @@ def finished(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 
 
-def fit_many(jobs: list[FitJob], *, resume: bool = False, workers: int = 1,
-             on_result: Callable[[dict], None] | None = None) -> list[dict]:
-    """Run every job (``workers`` processes; 1: in this process) and return their index records,
-    in job order. With ``resume``, a job whose folder holds a finished fit is ``kept``."""
+def fit_many(jobs: list[FitJob], *, resume: bool = False, batch: int = 1, backend: str = "local",
+             on_result: Callable[[dict], None] | None = None, **backend_options) -> list[dict]:
+    """Run every job and return their index records, in job order.
+
+    Same-grid jobs train ``batch`` at a time as one batched fit; each unit of work (a job, or a
+    batch) runs on ``backend`` (:data:`~siren2.backends.BACKENDS`: ``local`` with ``workers``, or
+    ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``). With ``resume``, a job whose
+    folder holds a finished fit is ``kept`` (its numbers read back). ``on_result(record)`` runs as
+    each job ends. Ctrl-C ends the run: the jobs not finished by then are ``interrupted`` (nothing
+    of theirs written).
+    """
+    from .backends import run_units
+
     records: dict[int, dict] = {}
+    index = {id(job): i for i, job in enumerate(jobs)}
+
+    def done(rec: dict, job: FitJob) -> None:
+        records[index[id(job)]] = rec
+        if on_result:
+            on_result(rec)
+
     todo = []
-    for i, job in enumerate(jobs):
+    for job in jobs:
         if resume and finished(Path(job.out)):
-            records[i] = {"input": job.path, "folder": Path(job.out).name, "status": "kept"}
-            if on_result:
-                on_result(records[i])
+            done(from_folder(job, "kept"), job)
         else:
-            todo.append(i)
-    if workers <= 1:
-        for i in todo:
-            records[i] = record(jobs[i])
-            if on_result:
-                on_result(records[i])
-    else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread_per_worker,
-                                 initargs=(max(1, (os.cpu_count() or 1) // workers),)) as pool:
-            futures = {pool.submit(record, jobs[i]): i for i in todo}
-            for fut in as_completed(futures):
-                records[futures[fut]] = fut.result()
-                if on_result:
-                    on_result(records[futures[fut]])
+            todo.append(job)
+    units, unreadable = plan(todo, batch)
+    for job, rec in unreadable:
+        done(rec, job)
+
+    def unit_done(i: int, recs: list[dict] | None, error: str | None) -> None:
+        for k, job in enumerate(units[i]):
+            done(recs[k] if recs is not None else failed(job, RuntimeError(error), 0.0), job)
+
+    fn = partial(record_group, keep_finished=backend != "local")
+    try:
+        run_units(backend, fn, units, unit_done, **backend_options)
+    except KeyboardInterrupt:  # the finished fits stay; the rest are marked for a resumed run
+        for i, job in enumerate(jobs):
+            records.setdefault(i, {"input": job.path, "folder": Path(job.out).name, "status": "interrupted"})
     return [records[i] for i in range(len(jobs))]
-
-
-def _one_thread_per_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def write_index(out: Path, records: list[dict], settings: dict) -> None:
@@ -167,9 +283,11 @@ def write_index(out: Path, records: list[dict], settings: dict) -> None:
 
     shown = ("psnr_paper", "snr", "psnr", "ssim", "iou", "chamfer")
     keys = sorted({k for r in records for k in r.get("metrics", {}) if k in shown})
+    stopped = sum(r["status"] == "interrupted" for r in records)
     lines = ["# siren2 fit-many", "", f"{len(records)} inputs: {sum(r['status'] == 'ok' for r in records)} fitted, "
              f"{sum(r['status'] == 'kept' for r in records)} kept from an earlier run, "
-             f"{sum(r['status'] == 'failed' for r in records)} failed.", "",
+             f"{sum(r['status'] == 'failed' for r in records)} failed"
+             + (f", {stopped} not fitted (interrupted: --resume fits them)." if stopped else "."), "",
              "| input | folder | status | " + " | ".join(keys) + " | epochs | seconds |",
              "|---|---|---|" + "---:|" * (len(keys) + 2)]
     for r in records:

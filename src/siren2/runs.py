@@ -14,8 +14,9 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -53,14 +54,58 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
     Scores compare against ``clean`` when given (for restoration), else against the signal itself.
     ``callbacks`` and ``validate`` go to :func:`~siren2.train.fit`.
     """
-    preset_name, _ = get_preset(preset, signal.in_dim)
-    fit_config = fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name,
-                                                 width=(model_options or {}).get("width"))
+    preset_name, fit_config = _resolved(signal, model_name, preset, fit_config, model_options)
     model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
                          **(winner_options or {}), **(model_options or {}))
     result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks)
+    return finish_run(signal, model_name, result, preset_name, fit_config, clean=clean)
+
+
+def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = None,
+              fit_config: FitConfig | None = None, seeds: list[int] | None = None,
+              model_options: dict | None = None, winner_options: dict | None = None,
+              on_epoch: Callable[[int, list[int]], None] | None = None) -> list[Run]:
+    """:func:`run_fit` for K signals on one grid (or K ``seeds`` of one signal), as one batched fit
+    (:func:`~siren2.batched.fit_batched`) where the config allows it, else one fit after another;
+    either way the K runs equal K :func:`run_fit` calls to float rounding. ``seeds`` (default: the
+    config's) give model k its seed; ``on_epoch(epoch, ks)`` runs after each epoch of the models
+    ``ks``. After Ctrl-C the runs are marked interrupted (one after another: only those begun)."""
+    from .batched import fit_batched, unsupported
+
+    preset_name, fit_config = _resolved(signals[0], model_name, preset, fit_config, model_options)
+    seeds = seeds if seeds is not None else [fit_config.seed] * len(signals)
+    if len(seeds) != len(signals):
+        raise ValueError(f"run_batch needs one seed per signal, not {len(seeds)} seeds and {len(signals)} signals")
+    configs = [replace(fit_config, seed=s) for s in seeds]
+    models = [create_model(model_name, sig, preset=preset_name, seed=s, **(winner_options or {}),
+                           **(model_options or {})) for sig, s in zip(signals, seeds)]
+    if len(signals) > 1 and unsupported(fit_config, signals[0].num_points) is None:
+        results = fit_batched(models, signals, fit_config, on_epoch=on_epoch)
+    else:
+        hooks = [[lambda epoch, *_, k=k: on_epoch(epoch, [k]) and None] if on_epoch else None
+                 for k in range(len(models))]  # fit() stops on a callback returning True: never here
+        results = []
+        for m, sig, cfg, h in zip(models, signals, configs, hooks):
+            results.append(fit(m, sig, cfg, callbacks=h))
+            if results[-1].interrupted:  # Ctrl-C: the fits so far, the last one cut short
+                break
+    return [finish_run(sig, model_name, r, preset_name, cfg, batch=len(signals) if r.engine == "batched" else None)
+            for sig, r, cfg in zip(signals, results, configs)]
+
+
+def _resolved(signal: Signal, model_name: str, preset: str | None, fit_config: FitConfig | None,
+              model_options: dict | None) -> tuple[str, FitConfig]:
+    preset_name, _ = get_preset(preset, signal.in_dim)
+    return preset_name, fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name,
+                                                        width=(model_options or {}).get("width"))
+
+
+def finish_run(signal: Signal, model_name: str, result: FitResult, preset_name: str, fit_config: FitConfig, *,
+               clean: Signal | None = None, batch: int | None = None) -> Run:
+    """The :class:`Run` of a finished fit: ``result.model`` (holding its best state) rendered on the
+    signal's grid, scored (against ``clean`` when given) and described in full for config.json."""
+    model = result.model
     values = predict(model, signal.coords()).numpy()
-    recon = signal.with_values(values)
     scores = metrics(clean or signal, values)
     scores["best_epoch_psnr_paper"] = result.best_psnr  # max over epochs of the training-loss PSNR
     config = {
@@ -72,6 +117,7 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
         "runtime": result.record() | {
             "device": result.device,
             "engine": result.engine,
+            **({"batch": batch} if batch else {}),  # K fits shared each step (and its clock)
             "seconds_per_epoch": round(result.seconds_per_epoch, 5),
             "torch": torch.__version__,
             "numpy": np.__version__,
@@ -79,7 +125,7 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
             "platform": platform.platform(),
         },
     }
-    return Run(model_name, model, result, recon, scores, config)
+    return Run(model_name, model, result, signal.with_values(values), scores, config)
 
 
 def model_record(model) -> dict:
@@ -216,8 +262,9 @@ def _jsonable(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
-def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None) -> None:
-    """Everything ``siren2 fit`` promises: reconstruction, metrics.json, config.json, weights, plots."""
+def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None, figures: bool = True) -> None:
+    """Everything ``siren2 fit`` promises: reconstruction, metrics.json, config.json, weights, and
+    (unless not ``figures``) the figures."""
     from . import plots
 
     suffix = ".wav" if target.kind == "audio" else ".png" if target.kind == "image" else ".npy"
@@ -227,6 +274,8 @@ def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | Non
         "psnr_paper_per_epoch": run.result.psnr_history})
     out.write_json("config.json", run.config | (extra_config or {}))
     save_model(run.model, out / "model.safetensors")
+    if not figures:
+        return
     plots.psnr_curves({run.name: run.result.psnr_history}, out / "psnr.png", title=target.source or "")
     fits = {run.name: run.reconstruction.values[:, 0]}
     if target.kind == "audio":

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .signals import MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Signal, _check_readable, _first_line, atomic_path
+from .signals import MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Signal, check_readable, first_line, atomic_path
 
 FIELDS = ("sdf", "occupancy")
 MARGIN = 0.1  # the mesh's longest side spans 1/(1 + MARGIN) of the grid's
@@ -36,7 +36,7 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
               max_points: int = MAX_POINTS) -> Signal:
     """A watertight mesh (.obj, .ply, .stl, .off) as its ``field`` ("sdf" or "occupancy") on a
     ``resolution``³ grid over its box (see the module docstring)."""
-    path = _check_readable(path)
+    path = check_readable(path)
     if field not in FIELDS:
         raise InputError(f"{path}: field {field!r}: choose from {', '.join(FIELDS)}")
     if resolution < 2:
@@ -51,7 +51,7 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
     try:
         mesh = trimesh.load(str(path), force="mesh")
     except Exception as e:  # trimesh's parsers raise anything from IndexError to their own types
-        raise InputError(f"{path}: cannot read mesh ({_first_line(e)})") from None
+        raise InputError(f"{path}: cannot read mesh ({first_line(e)})") from None
     if len(getattr(mesh, "faces", ())) == 0:
         raise InputError(f"{path}: mesh has no faces")
     if not np.all(np.isfinite(mesh.vertices)):

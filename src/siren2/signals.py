@@ -132,7 +132,7 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
 
     A signal of more than ``max_points`` samples (audio, after the ``max_samples`` cut), pixels or
     voxels is refused before it is decoded; one of fewer than :data:`MIN_POINTS` gets a warning."""
-    path = _check_readable(path)
+    path = check_readable(path)
     with open(path, "rb") as f:
         head = f.read(16)
     suffix = path.suffix.lower()
@@ -171,7 +171,8 @@ def _looks_like_image(head: bytes) -> bool:
     )
 
 
-def _check_readable(path: str | os.PathLike) -> Path:
+def check_readable(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, or InputError (one line) if it is missing, a folder or unreadable."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -193,7 +194,7 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
     file, then the first ``max_samples`` (so a cut's own peak may lie below 1)."""
     import soundfile as sf
 
-    path = _check_readable(path)
+    path = check_readable(path)
     try:
         info = sf.info(str(path))
         frames = min(info.frames, max_samples or info.frames)
@@ -203,7 +204,7 @@ def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono:
         data, sr = sf.read(str(path), dtype="float64", always_2d=True, frames=max_samples or -1)
         peak = _file_peak(path, mono) if max_samples and info.frames > max_samples else None
     except (RuntimeError, sf.LibsndfileError) as e:  # corrupt or not audio
-        raise InputError(f"{path}: cannot read audio ({_first_line(e)})") from None
+        raise InputError(f"{path}: cannot read audio ({first_line(e)})") from None
     if data.shape[0] == 0:
         raise InputError(f"{path}: audio has no samples")
     short = _wav_shortfall(path)
@@ -268,7 +269,7 @@ def load_image(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sign
     One of more than ``max_points`` pixels is refused before it is decoded."""
     from PIL import Image, UnidentifiedImageError
 
-    path = _check_readable(path)
+    path = check_readable(path)
     too_big = f"above the limit of {max_points:,} pixels (raise --max-points)"
     try:
         with _pixel_limit(Image, max_points), Image.open(path) as im:
@@ -293,11 +294,11 @@ def load_image(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sign
             else:
                 arr, bits = np.asarray(im.convert("RGB"), dtype=np.float64), 8
     except Image.DecompressionBombError as e:
-        raise InputError(f"{path}: image {too_big} ({_first_line(e)})") from None
+        raise InputError(f"{path}: image {too_big} ({first_line(e)})") from None
     except InputError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{path}: cannot read image ({_first_line(e)})") from None
+        raise InputError(f"{path}: cannot read image ({first_line(e)})") from None
     if arr.ndim == 2:
         arr = arr[:, :, None]
     half = 127.5 if bits == 8 else 32767.5
@@ -321,12 +322,12 @@ def load_volume(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sig
     (max − min)/2 over the whole array; ``meta`` keeps offset, scale and dtype, so :func:`save_signal`
     writes the same units and dtype back (a constant volume gets scale 1). More than ``max_points``
     values are refused before they are read."""
-    path = _check_readable(path)
+    path = check_readable(path)
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError, SyntaxError, MemoryError, tokenize.TokenError) as e:
         # (a damaged .npy header fails in numpy's parser with any of the last four)
-        raise InputError(f"{path}: cannot read .npy volume ({_first_line(e)})") from None
+        raise InputError(f"{path}: cannot read .npy volume ({first_line(e)})") from None
     if not isinstance(arr, np.ndarray):
         raise InputError(f"{path}: not a single .npy array")
     if arr.dtype.kind not in "biuf":
@@ -363,7 +364,8 @@ def _pixel_limit(Image, max_points: int):
         Image.MAX_IMAGE_PIXELS = old
 
 
-def _first_line(e: BaseException) -> str:
+def first_line(e: BaseException) -> str:
+    """An exception's message, first line only (what a one-line error quotes)."""
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 

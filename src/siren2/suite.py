@@ -16,13 +16,14 @@ import math
 import os
 import statistics
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from . import __version__
 from .compare import summarize
 from .metrics import metrics
-from .runs import run_fit
+from .runs import run_batch
 from .signals import Signal
 from .corruptions import CorruptionSpec
 from .restoration import restore
@@ -91,24 +92,30 @@ def _write_atomic(path: Path, data: dict) -> None:
 
 
 def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str | None = None,
+              batch_seeds: bool = False, backend: str = "local", backend_options: dict | None = None,
               on_skip: Callable[[tuple, str], None] | None = None,
               on_fit: Callable[[tuple, dict], None] | None = None,
               on_epoch: Callable[[], None] | None = None) -> tuple[list[dict], bool]:
     """Run every job of ``spec`` not already stored in ``folder``; returns (records, interrupted).
 
+    With ``batch_seeds`` (fitting suites), the seeds of one signal and model train as one batched
+    fit (:func:`~siren2.runs.run_batch`: the same results to float rounding; each record's seconds
+    are then the batch's). Each unit of work (a fit, or a batch) runs in this process, or with
+    ``backend`` "ray" as a Ray task (``backend_options``: address, cpus_per_task, gpus_per_task)
+    that writes its own records.
     ``on_skip(job, why)`` reports a stored record that is rerun (why: unreadable, stale, …) or
-    kept (why == "kept"); ``on_fit(job, record)`` each finished fit; ``on_epoch()`` each epoch.
-    Ctrl-C stops the suite: finished records stay on disk, the fit in progress is dropped.
+    kept (why == "kept"); ``on_fit(job, record)`` each finished fit; ``on_epoch()`` each epoch
+    (in this process only). Ctrl-C stops the suite: finished records stay on disk, the fit in
+    progress is dropped.
     """
+    from .backends import run_units
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    records, loaded = [], {}
-    callbacks = [lambda *_: on_epoch() and None] if on_epoch else []
+    records, todo = [], []
     for job in spec.jobs():
-        signal_name, model, seed = job
-        path = record_path(folder, *job)
         if resume:
-            rec, why = load_record(path, spec)
+            rec, why = load_record(record_path(folder, *job), spec)
             if rec is not None:
                 records.append(rec)
                 if on_skip:
@@ -116,40 +123,88 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
                 continue
             if why != "missing" and on_skip:
                 on_skip(job, why)
-        if signal_name not in loaded:
-            loaded[signal_name] = spec.signals[signal_name]()
-        signal = loaded[signal_name]
-        name, options = spec.variants.get(model, (model, {}))
-        cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=name,
-                                width=spec.model_options.get("width"),
-                                **spec.fit_options | options | dict(epochs=spec.epochs, seed=seed, device=device))
-        extra = {}
-        try:
-            if spec.corruption is None:
-                run = run_fit(signal, name, preset=spec.preset, fit_config=cfg, model_options=spec.model_options,
-                              callbacks=callbacks)
-            else:
-                c = spec.corruption.apply(signal, seed)
-                run = restore(c.signal, c.mask, name, fit_config=cfg, preset=spec.preset, clean=signal,
-                              model_options=spec.model_options, callbacks=callbacks)
-                extra = {"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}
-        except KeyboardInterrupt:
-            return records, True
+        todo.append(job)
+    units: dict[tuple, list[tuple]] = {}
+    for job in todo:  # a unit: one job, or the seeds of one (signal, model)
+        key = job[:2] if batch_seeds and spec.corruption is None else job
+        units.setdefault(key, []).append(job)
+
+    def done(unit: list[tuple], recs: list[dict]) -> None:
+        for job, rec in zip(unit, recs):
+            records.append(rec)
+            if on_fit:
+                on_fit(job, rec)
+
+    if backend == "local":
+        loaded: dict[str, Signal] = {}
+        for unit in units.values():
+            recs = run_unit(spec, folder, unit, device=device, loaded=loaded, on_epoch=on_epoch)
+            done(unit, recs)
+            if len(recs) < len(unit):
+                return records, True
+        return records, False
+    unit_list = list(units.values())
+
+    def unit_done(i: int, recs: list[dict] | None, error: str | None) -> None:
+        if error:
+            raise RuntimeError(f"{unit_list[i]}: {error}")
+        done(unit_list[i], recs)
+
+    try:
+        run_units(backend, partial(_remote_unit, spec, folder, device), unit_list, unit_done, **(backend_options or {}))
+    except KeyboardInterrupt:
+        return records, True
+    return records, False
+
+
+def _remote_unit(spec: SuiteSpec, folder: Path, device: str | None, unit: list[tuple]) -> list[dict]:
+    return run_unit(spec, folder, unit, device=device)
+
+
+def run_unit(spec: SuiteSpec, folder: Path, unit: list[tuple], *, device: str | None = None,
+             loaded: dict[str, Signal] | None = None, on_epoch: Callable[[], None] | None = None) -> list[dict]:
+    """Fit the jobs of ``unit`` (one, or seeds of one signal and model: one batched fit), write
+    each one's record atomically, and return the records; fewer than the jobs after Ctrl-C (the
+    fits cut short are dropped)."""
+    loaded = {} if loaded is None else loaded
+    signal_name, model = unit[0][:2]
+    seeds = [job[2] for job in unit]
+    if signal_name not in loaded:
+        loaded[signal_name] = spec.signals[signal_name]()
+    signal = loaded[signal_name]
+    name, options = spec.variants.get(model, (model, {}))
+    cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=name,
+                            width=spec.model_options.get("width"),
+                            **spec.fit_options | options | dict(epochs=spec.epochs, seed=seeds[0], device=device))
+    progress = (lambda epoch, ks: [on_epoch() for _ in ks]) if on_epoch else None  # one tick per fit-epoch
+    extras = [{}] * len(unit)
+    try:
+        if spec.corruption is None:
+            runs = run_batch([signal] * len(unit), name, preset=spec.preset, fit_config=cfg, seeds=seeds,
+                             model_options=spec.model_options, on_epoch=progress)
+        else:  # restoration: one job a unit
+            c = spec.corruption.apply(signal, seeds[0])
+            runs = [restore(c.signal, c.mask, name, fit_config=cfg, preset=spec.preset, clean=signal,
+                            model_options=spec.model_options,
+                            callbacks=[lambda *_: on_epoch() and None] if on_epoch else None)]
+            extras = [{"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}]
+    except KeyboardInterrupt:
+        return []
+    records = []
+    for job, run, extra in zip(unit, runs, extras):
         if run.result.interrupted:
-            return records, True
+            break
         rec = {
             "format": RECORD_FORMAT, "complete": True, "siren2_version": __version__,
-            "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": seed,
+            "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": job[2],
             "points": signal.num_points, "metrics": run.metrics,
             "psnr_paper_per_epoch": run.result.psnr_history, "seconds": run.result.seconds,
             "seconds_at": [round(t, 4) for t in run.result.seconds_at],
             "parameters": run.config["model"]["parameters"], "config": run.config, **extra,
         }
-        _write_atomic(path, rec)
+        _write_atomic(record_path(folder, *job), rec)
         records.append(rec)
-        if on_fit:
-            on_fit(job, rec)
-    return records, False
+    return records
 
 
 def aggregate(records: list[dict], metrics: list[str]) -> dict:

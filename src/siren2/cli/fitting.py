@@ -34,6 +34,8 @@ def add_parsers(sub) -> None:
     c.add_argument("file", type=Path)
     c.add_argument("--models", required=True, help="comma-separated, e.g. siren,siren2,finer++ (see 'siren2 models')")
     c.add_argument("--seeds", default="0", help="comma-separated integers (default: 0)")
+    c.add_argument("--batch-seeds", action="store_true",
+                   help="train a model's seeds as one batched fit (same results; each fit's seconds are the batch's)")
     c.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     c.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     c.add_argument("--resume", action="store_true", help="keep the fits an interrupted comparison in --out "
@@ -200,7 +202,7 @@ def cmd_compare(args) -> int:
     try:
         comp = compare(signal, models, seeds, preset=preset_name, recipe=args.recipe, epochs=epochs,
                        device=args.device, fit_options=fit_options, model_options=shape, done=done,
-                       on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
+                       batch_seeds=args.batch_seeds, on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
     finally:
         bar.close()
     if not comp.runs:

@@ -1,0 +1,76 @@
+"""The Ray backend of fit-many on a real local cluster: the same metrics as in-process fits, and a
+unit whose worker is killed is rerun to completion with nothing partial left behind."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from siren2.many import FitJob, finished, fit_many
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'siren2[ray]')")
+
+TINY = dict(model_options={"width": 8, "hidden_layers": 2}, fit_fields={"epochs": 5})
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local 2-CPU cluster for the module (starting one costs seconds)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def clips(tmp_path):
+    from test_many import same_length_clips
+
+    return sorted(same_length_clips(tmp_path / "in", count=4).iterdir())
+
+
+def jobs(clips, out, **options):
+    return [FitJob(path=str(c), out=str(out / c.stem), **(TINY | options)) for c in clips]
+
+
+def scores(records):
+    return {r["folder"]: r["metrics"]["psnr_paper"] for r in records}
+
+
+def test_ray_tasks_give_the_same_metrics_as_in_process_fits(cluster, clips, tmp_path):
+    local = fit_many(jobs(clips, tmp_path / "local"), batch=1)
+    for batch in (1, 2):
+        remote = fit_many(jobs(clips, tmp_path / f"ray{batch}"), batch=batch, backend="ray", cpus_per_task=1)
+        assert [r["status"] for r in remote] == ["ok"] * 4
+        assert scores(remote) == pytest.approx(scores(local), abs=1e-3)
+        assert all(finished(tmp_path / f"ray{batch}" / c.stem) for c in clips)
+    assert [r.get("batch") for r in remote] == [2, 2, 2, 2]
+
+
+def test_a_killed_worker_s_unit_is_rerun_and_leaves_nothing_partial(cluster, clips, tmp_path):
+    out = tmp_path / "out"
+    todo = jobs(clips[:2], out, fit_fields={"epochs": 3000})  # one unit of two, long enough to kill mid-fit
+    result, killed = {}, []
+    runner = threading.Thread(target=lambda: result.setdefault("records", fit_many(todo, batch=2, backend="ray")))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not killed and time.monotonic() < deadline:
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                title = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if title.startswith(b"ray::unit_task"):
+                time.sleep(0.5)  # well into the fit
+                os.kill(int(pid), signal.SIGKILL)
+                killed.append(pid)
+                break
+        time.sleep(0.05)
+    runner.join(timeout=300)
+    assert killed, "the unit's worker was never seen running"
+    assert [r["status"] for r in result["records"]] == ["ok", "ok"]
+    assert all(r["epochs_run"] == 3000 for r in result["records"])
+    assert all(finished(out / c.stem) for c in clips[:2])
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
