@@ -98,10 +98,11 @@ def test_many_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
     import many
 
     argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2,4",
-            "--results", str(tmp_path)]
+            "--fit-many-batch", "2", "--results", str(tmp_path)]
     assert many.main(argv) == 0
     data = json.loads((tmp_path / "many.json").read_text())
-    assert list(data["paths"]) == ["one at a time", "batched K=2", "batched K=4"]
+    assert list(data["paths"]) == ["one at a time", "batched K=2", "batched K=4", "fit-many --batch 2",
+                                   "fit-many --batch 2 --no-figures", "fit-many --batch 2 --no-figures --workers 2"]
     assert all(r["agrees"] and r["fits_per_hour"] > 0 for r in data["paths"].values())
     assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in (tmp_path / "many.md").read_text()
 

@@ -74,3 +74,47 @@ def test_a_killed_worker_s_unit_is_rerun_and_leaves_nothing_partial(cluster, cli
     assert all(r["epochs_run"] == 3000 for r in result["records"])
     assert all(finished(out / c.stem) for c in clips[:2])
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_the_many_benchmark_times_ray_tasks_and_they_agree(cluster, tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import many
+
+    ray.cloudpickle.register_pickle_by_value(many)  # as `python benchmarks/many.py` ships its __main__
+    argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2",
+            "--fit-many-batch", "0", "--ray-groups", "2", "--results", str(tmp_path)]
+    assert many.main(argv) == 0
+    data = json.loads((tmp_path / "many.json").read_text())
+    assert list(data["paths"]) == ["one at a time", "batched K=2", "ray K=2"]
+    assert data["paths"]["ray K=2"]["agrees"] and data["paths"]["ray K=2"]["engine"] == "batched"
+
+
+def test_a_suite_on_ray_writes_the_records_of_in_process_fits(cluster, tmp_path):
+    import numpy as np
+
+    from siren2 import Signal
+    from siren2.suite import SuiteSpec, run_suite
+
+    def tone(f, n=256):
+        return Signal(values=np.sin(2 * np.pi * f * np.arange(n))[:, None], grid=(n,), kind="audio",
+                      sample_rate=8000, source=f"tone{f}")
+
+    spec = SuiteSpec(name="tiny", signals={"a.wav": lambda: tone(0.05), "b.wav": lambda: tone(0.2)},
+                     models=["siren", "siren2"], seeds=[0, 1], preset="paper_audio", epochs=3,
+                     settings={"epochs": 3}, model_options={"width": 8, "hidden_layers": 2},
+                     fit_options={"lr": 1e-3})
+    local, _ = run_suite(spec, tmp_path / "local")
+    fitted = []
+    remote, interrupted = run_suite(spec, tmp_path / "ray", backend="ray", batch_seeds=True,
+                                    on_fit=lambda job, rec: fitted.append(job))
+    assert not interrupted and len(remote) == len(fitted) == 8
+    key = lambda r: (r["signal"], r["model"], r["seed"])  # noqa: E731
+    mine = {key(r): r for r in local}
+    for rec in remote:
+        assert rec["psnr_paper_per_epoch"] == pytest.approx(mine[key(rec)]["psnr_paper_per_epoch"], abs=1e-3)
+        assert rec["config"]["runtime"]["batch"] == 2
+    again, _ = run_suite(spec, tmp_path / "ray", backend="ray", on_fit=lambda job, rec: fitted.append(job))
+    assert len(again) == 8 and len(fitted) == 8  # resume: every record kept, no task run

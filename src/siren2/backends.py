@@ -48,6 +48,8 @@ def run_ray(fn: Callable, units: list, on_done: OnDone, *, address: str | None =
     None starts a private local cluster for this call and stops it after. Ray schedules as many
     tasks at once as the cluster's CPUs and GPUs allow; its workers must be able to import siren2.
     """
+    if not units:
+        return
     try:
         import ray
     except ImportError:

@@ -151,14 +151,11 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         done(unit_list[i], recs)
 
     try:
-        run_units(backend, partial(_remote_unit, spec, folder, device), unit_list, unit_done, **(backend_options or {}))
+        run_units(backend, partial(run_unit, spec, folder, device=device), unit_list, unit_done,
+                  **(backend_options or {}))
     except KeyboardInterrupt:
         return records, True
     return records, False
-
-
-def _remote_unit(spec: SuiteSpec, folder: Path, device: str | None, unit: list[tuple]) -> list[dict]:
-    return run_unit(spec, folder, unit, device=device)
 
 
 def run_unit(spec: SuiteSpec, folder: Path, unit: list[tuple], *, device: str | None = None,
