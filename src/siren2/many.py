@@ -138,8 +138,13 @@ def _same_grid(ready: list[tuple[int, OutputDir, Signal]]) -> list[list[tuple[in
     wrong only if a file changed since)."""
     groups: dict[tuple, list] = {}
     for item in ready:
-        groups.setdefault((item[2].grid, item[2].channels), []).append(item)
+        groups.setdefault(_grid(item[2]), []).append(item)
     return list(groups.values())
+
+
+def _grid(signal: Signal) -> tuple:
+    """What inputs must share to train as one batched fit."""
+    return signal.grid, signal.channels
 
 
 ERRORS = (InputError, ValueError, OSError)
@@ -189,9 +194,10 @@ def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple
             bad.append((job, failed(job, e, 0.0)))
             continue
         settings = json.dumps(job_settings(job), sort_keys=True, default=str)
-        keys.setdefault((sig.grid, sig.channels, settings), []).append(job)
+        keys.setdefault((*_grid(sig), settings), []).append(job)
+    order = {id(job): i for i, job in enumerate(jobs)}
     units = [group[i : i + batch] for group in keys.values() for i in range(0, len(group), batch)]
-    return sorted(units, key=lambda u: jobs.index(u[0])), bad
+    return sorted(units, key=lambda u: order[id(u[0])]), bad
 
 
 def expand_inputs(items: list[str]) -> list[Path]:

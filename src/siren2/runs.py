@@ -82,11 +82,11 @@ def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = No
     if len(signals) > 1 and unsupported(fit_config, signals[0].num_points) is None:
         results = fit_batched(models, signals, fit_config, on_epoch=on_epoch)
     else:
-        hooks = [[lambda epoch, *_, k=k: on_epoch(epoch, [k]) and None] if on_epoch else None
-                 for k in range(len(models))]  # fit() stops on a callback returning True: never here
         results = []
-        for m, sig, cfg, h in zip(models, signals, configs, hooks):
-            results.append(fit(m, sig, cfg, callbacks=h))
+        for k, (m, sig, cfg) in enumerate(zip(models, signals, configs)):
+            # fit() stops on a callback returning True: a progress hook never does
+            hook = [lambda epoch, *_, k=k: on_epoch(epoch, [k]) and None] if on_epoch else None
+            results.append(fit(m, sig, cfg, callbacks=hook))
             if results[-1].interrupted:  # Ctrl-C: the fits so far, the last one cut short
                 break
     return [finish_run(sig, model_name, r, preset_name, cfg, batch=len(signals) if r.engine == "batched" else None)
