@@ -256,6 +256,52 @@ def test_estimated_gain_of_missing_samples_compares_the_fit_with_zeros():
     assert estimated_gain(noisy, full, 0.005)["estimated_gain_db"] is None  # h below σ̂²: no estimate
 
 
+def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
+    """Noise: α = σ̂²/h puts a poor fit near the input and a good fit near itself, and the blend errs
+    less than either. Missing samples: β scales the fit where missing; a fit of the wrong sign gets
+    β = 0 (the zero fill), a right one β ≈ 1; observed samples are kept."""
+    from siren2.restoration import shrink
+
+    clean = tones()
+    noisy = add_noise(clean, std=0.1, seed=0).signal
+    x, y = clean.values.astype(np.float64), noisy.values.astype(np.float64)
+    full = np.ones(clean.num_points, np.float32)
+    _, held = split_holdout(full, 0.1, seed=0)
+    rng = np.random.default_rng(1)
+    for estimate, expect in ((np.zeros_like(x), (0.0, 0.2)),  # silence: worse than the input
+                        (x + 0.05 * rng.standard_normal(x.shape), (0.5, 1.0))):  # half the noise (α 0.8 in expectation)
+        h = float(((estimate[held] - y[held]) ** 2).mean())
+        out, rec = shrink(noisy, full, estimate, held, h)
+        assert rec["kind"] == "noise" and expect[0] <= rec["alpha"] <= expect[1]
+        assert rec["noise_std_estimate"] == pytest.approx(0.1, rel=0.1)
+        assert psnr_paper(x, out) > max(psnr_paper(x, estimate), psnr_paper(x, y))
+    c = drop_samples(clean, 0.3, seed=0)
+    _, held = split_holdout(c.mask, 0.1, seed=0)
+    observed = c.mask > 0
+    for estimate, beta in ((x, 1.0), (-x, 0.0), (0.5 * x, 1.0)):  # β is clipped to [0, 1]
+        out, rec = shrink(c.signal, c.mask, estimate, held, 0.0)
+        assert rec["kind"] == "missing" and rec["beta"] == pytest.approx(beta, abs=1e-6)
+        assert np.array_equal(out[observed], c.signal.values[observed])
+        assert np.allclose(out[~observed], beta * estimate[~observed], atol=1e-6)
+    assert shrink(c.signal, c.mask, -x, held, 0.0)[1]["estimated_gain_db"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_restore_with_shrinkage_records_it_and_keeps_the_fit_in_the_model():
+    clean = tones()
+    c = add_noise(clean, std=0.1, seed=0)
+    cfg = FitConfig(epochs=60, lr=1e-3, seed=0, patience=20)
+    with pytest.raises(InputError, match="hold-out"):
+        restore(c.signal, None, "siren", fit_config=cfg, model_options=SMOOTH, shrink_fit=True)
+    run = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH, clean=clean,
+                  shrink_fit=True)
+    rec = run.config["restoration"]["shrink"]
+    fit = predict(run.model, c.signal.coords()).numpy()
+    a = rec["alpha"]
+    assert 0 < a <= 1 and np.allclose(run.reconstruction.values, a * fit + (1 - a) * c.signal.values, atol=1e-5)
+    assert run.metrics["psnr_paper"] == pytest.approx(psnr_paper(clean.values, run.reconstruction.values))
+    assert run.metrics["fit_psnr_paper"] == pytest.approx(psnr_paper(clean.values, fit), abs=1e-4)
+
+
 def test_capacity_picks_the_widest_network_within_the_parameter_budget():
     from siren2.models import create_model, num_parameters
     from siren2.restoration import capacity_width

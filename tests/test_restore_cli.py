@@ -50,6 +50,7 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     rec = json.loads((out / "config.json").read_text())["restoration"]
     assert rec["rule"] == "holdout" and rec["patience"] == 5 and rec["holdout_fraction"] == 0.1  # denoise's default
     assert rec["stopped_early"] and rec["epochs_run"] < 400 and "hold-out rule" in stdout
+    assert rec["shrink"]["kind"] == "noise" and 0 < rec["shrink"]["alpha"] <= 1 and "x fit +" in stdout
     scores = json.loads((out / "metrics.json").read_text())
     assert {"observed_psnr_paper", "residual_std", "holdout_psnr_paper"} <= set(scores["metrics"])
     assert "no clean reference" in scores["conventions"]["residual_std"]
@@ -58,6 +59,10 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "fixed", "--stop", "fixed", *TINY)
     rec = json.loads((tmp_path / "fixed" / "config.json").read_text())["restoration"]
     assert code == 0 and rec["rule"] == "fixed" and rec["epochs_run"] == 40 and "40 epochs (fixed)" in stdout
+    assert "shrink" not in rec  # nothing to weigh the fit by without held-out samples
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "raw", "--no-shrink", *TINY)
+    rec = json.loads((tmp_path / "raw" / "config.json").read_text())["restoration"]
+    assert code == 0 and rec["rule"] == "holdout" and "shrink" not in rec
 
 
 def test_restoration_reads_psi_above_the_noise_floor_unless_told_otherwise(tmp_path, capsys):

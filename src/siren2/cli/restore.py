@@ -38,6 +38,9 @@ def add_parsers(sub) -> None:
                        help="WINNER models: factors on the rule's s0, one hold-out fit each, the lowest held-out "
                             f"error kept (default {','.join(f'{f:g}' for f in BANDWIDTHS)} with --stop holdout, "
                             "1 with --stop fixed; 1: the rule's s0 only)")
+        p.add_argument("--no-shrink", dest="shrink", action="store_false",
+                       help="output the fit itself; by default, with --stop holdout, the fit is combined with the "
+                            "damaged input as the held-out error says is best (never worse than either)")
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -95,9 +98,9 @@ def _factors(text: str) -> tuple[float, ...]:
     return values
 
 
-def _restore_settings(args, signal) -> tuple[str, dict, dict, float, tuple[float, ...]]:
-    """(preset name, FitConfig fields, model options, hold-out fraction, s0 factors) from the
-    restoration options (the recipe is ``args.recipe``)."""
+def _restore_settings(args, signal) -> dict:
+    """The keyword arguments of :func:`~siren2.restoration.restore` (and ``evaluate``) from the
+    restoration options: stopping, recipe, preset, capacity, bandwidths, shrinkage, WINNER."""
     from ..presets import get_preset
     from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION
     from ..winner import AUTO, resolve_rule
@@ -108,13 +111,15 @@ def _restore_settings(args, signal) -> tuple[str, dict, dict, float, tuple[float
         raise InputError("--bandwidths: a search needs --stop holdout to choose")
     # the default searches only where the hold-out rule can choose, and scales a ψ rule's s0
     search = args.stop == "holdout" and resolve_rule(args.rule, signal.in_dim) != AUTO
-    bandwidths = args.bandwidths or (BANDWIDTHS if search else (1.0,))
-    preset_name, _ = get_preset(args.preset, signal.in_dim)
     fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
         patience=args.patience, device=args.device, progress=not args.quiet)).items() if v is not None}
-    model_options = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
-    return (preset_name, fit_options, model_options, HOLDOUT_FRACTION if args.holdout is None else args.holdout,
-            bandwidths)
+    return dict(stop=args.stop, recipe=args.recipe, preset=get_preset(args.preset, signal.in_dim)[0],
+                fit_options=fit_options, capacity=args.capacity,
+                model_options={k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items()
+                               if v is not None},
+                holdout=HOLDOUT_FRACTION if args.holdout is None else args.holdout,
+                bandwidths=args.bandwidths or (BANDWIDTHS if search else (1.0,)),
+                shrink_fit=args.shrink and args.stop == "holdout", winner_options=winner_overrides(args))
 
 
 def cmd_restore(args) -> int:
@@ -131,10 +136,9 @@ def cmd_restore(args) -> int:
     mask = None
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
-    preset, fit_options, model_options, holdout, bandwidths = _restore_settings(args, signal)
-    run = restore(signal, mask, args.model, stop=args.stop, recipe=args.recipe, fit_options=fit_options | {
-                  "seed": args.seed}, capacity=args.capacity, bandwidths=bandwidths, holdout=holdout, preset=preset,
-                  model_options=model_options, winner_options=winner_overrides(args), keep_observed=inpaint)
+    options = _restore_settings(args, signal)
+    options["fit_options"] |= {"seed": args.seed}
+    run = restore(signal, mask, args.model, keep_observed=inpaint, **options)
     with out:
         write_run(out, run, signal)
         if inpaint:
@@ -146,11 +150,18 @@ def cmd_restore(args) -> int:
     print(f"{args.file}: {args.model}{missing}; {how}, {run.result.seconds:.1f} s on {run.result.device}")
     gain = rec.get("estimated_gain_db")
     if gain is not None:
-        print(f"  estimated gain over the damaged input {gain:+.1f} dB (from the held-out samples)")
-        if gain < 0:
-            print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
-                  f"does; this signal may be too broadband for {args.model} to restore (try 'siren2 restore-eval' "
-                  "with the classical baselines)", file=sys.stderr)
+        print(f"  estimated gain of the fit over the damaged input {gain:+.1f} dB (from the held-out samples)")
+    shrunk = rec.get("shrink")
+    if shrunk:
+        factor = (f"{shrunk['alpha']:.2f} x fit + {1 - shrunk['alpha']:.2f} x input" if shrunk["kind"] == "noise"
+                  else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing")
+        out_gain = shrunk["estimated_gain_db"]
+        print(f"  output: {factor}" + ("" if out_gain is None else f"; estimated gain {out_gain:+.1f} dB"))
+    if gain is not None and gain < 0:
+        print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
+              f"does; this signal may be too broadband for {args.model} to restore"
+              + (", so the output stays close to the input" if shrunk else "")
+              + " (try 'siren2 restore-eval' with the classical baselines)", file=sys.stderr)
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in run.metrics.items()))
     print(f"  outputs in {args.out}/")
     return 0
@@ -188,7 +199,6 @@ def cmd_restore_eval(args) -> int:
             if b not in BASELINES or clean.kind not in BASELINES[b].kinds or BASELINES[b].task != task:
                 raise InputError(f"--baselines {b!r}: not a classical baseline for {task} on {clean.kind} "
                                  f"(choose from {', '.join(baselines_for(clean.kind, task)) or 'none'})")
-    preset, fit_options, model_options, holdout, bandwidths = _restore_settings(args, clean)
     print(f"{args.file}: {clean.num_points:,} points, {spec.label()}; {', '.join(models)} x seeds "
           f"{', '.join(map(str, seeds))}, stop {args.stop}")
 
@@ -197,10 +207,7 @@ def cmd_restore_eval(args) -> int:
         print(f"  {model:<10} seed {seed}: psnr_paper {m['psnr_paper']:.2f} dB, {rec['epochs_run']} epochs, "
               f"{run.result.seconds:.1f} s", flush=True)
 
-    options = dict(stop=args.stop, preset=preset, recipe=args.recipe, fit_options=fit_options,
-                   model_options=model_options, capacity=args.capacity, bandwidths=bandwidths, holdout=holdout,
-                   baselines=baselines,
-                   winner_options=winner_overrides(args))
+    options = _restore_settings(args, clean) | dict(baselines=baselines)
     done = None
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
         done = finished_evaluation(args.out, clean, spec, evaluation_settings(clean, spec, models, seeds, **options))
