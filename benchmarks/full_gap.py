@@ -60,7 +60,8 @@ def row(label: str, rec: dict) -> dict:
     tail = max(1, n // 10)
     return {"run": label, "epochs": n, "best": float(best[-1]), "seconds": rec["seconds"],
             "at": {m: float(best[m - 1]) for m in MARKS if m <= n},
-            "last_10pct_db_per_100_epochs": float((best[-1] - best[-1 - tail]) / tail * 100) if n > tail else None}
+            "last_10pct_db_per_100_epochs": float((best[-1] - best[-1 - tail]) / tail * 100) if n > tail else None,
+            "copied_from": rec.get("copied_from")}
 
 
 def markdown(rows: list[dict], interrupted: bool) -> str:
@@ -76,6 +77,7 @@ def markdown(rows: list[dict], interrupted: bool) -> str:
         lines.append(f"| {r['run']} | " + " | ".join(f"{r['at'][m]:.2f}" if m in r["at"] else "–" for m in marks)
                      + f" | **{r['best']:.2f}** | {r['seconds']:.0f} | {'–' if rise is None else f'{rise:+.2f}'} |")
     lines.append("| paper (SPEC §7) | " + " | ".join("" for _ in marks) + f" | {PAPER_RELAY:.2f} | | |")
+    lines += [f"\n`{r['run']}`: the record is {r['copied_from']}." for r in rows if r.get("copied_from")]
     top = max(rows, key=lambda r: r["best"])
     lines += ["", f"Closest: {top['run']}, {top['best']:.2f} dB, {PAPER_RELAY - top['best']:.2f} dB short of the paper.",
               "", f"On {machine_line()}." + (" Interrupted: the table holds what finished." if interrupted else "")]

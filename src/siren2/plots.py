@@ -271,7 +271,8 @@ def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], li
     n = len(curves)
     cols = min(4, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(rows, cols, figsize=(max(3.6 * cols, 6.4), 2.8 * rows + 0.4), squeeze=False,
+                             layout="constrained")  # wide enough for the title and legend of one panel
     for ax, (signal, per_model) in zip(axes.ravel(), curves.items()):
         for k, (model, line) in enumerate(per_model.items()):
             xs, ys = line if isinstance(line, tuple) else (np.arange(1, len(line) + 1), line)
