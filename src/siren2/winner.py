@@ -7,8 +7,7 @@ Three pieces, each usable alone:
 * :func:`winner_` — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
   N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization;
 * :func:`auto_scales` — ``rule="auto"``: (s0, s1) from the target with no fitted constants, for
-  any input dimension and channel count, by matching the second layer's spectrum to the target's
-  (the smallest scales that match as well as the best, within the spread of the noise draws).
+  any input dimension and channel count, by matching the second layer's spectrum to the target's.
 """
 
 from __future__ import annotations
@@ -214,8 +213,7 @@ def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
 
 # ----------------------------------------------------------------------------------- rule "auto"
 
-AUTO_UNITS = 64  # second-layer units whose spectra are scored (fewer when the layer is narrower)
-AUTO_DRAWS = 4  # noise draws scored at the best candidate: their spread is the search's tolerance
+AUTO_UNITS = 64  # second-layer units whose spectra are averaged (fewer when the layer is narrower)
 
 
 def axis_spectra(values: torch.Tensor, grid: tuple[int, ...]) -> list[torch.Tensor]:
@@ -264,32 +262,22 @@ def scale_candidates(signal, width: int, s0: float | None = None, s1: float | No
     return s0s, s1s
 
 
-def parsimonious(scores: dict[tuple[int, int], float], bound: float) -> tuple[int, int]:
-    """The smallest s0 (then s1) index among candidates (i, j) whose distance is within ``bound``."""
-    return min(ij for ij, d in scores.items() if d <= bound)
-
-
 @torch.no_grad()
 def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None,
                 centroid: str = "flattened") -> WinnerScales:
-    """Rule ``"auto"``: the smallest (s0, s1) whose second layer, at initialization, has the target's
-    spectrum as closely as the best candidate, within the spread one draw of the noise gives.
+    """Rule ``"auto"``: the (s0, s1) whose second layer, at initialization, has the target's spectrum.
 
     For each candidate of :func:`scale_candidates`, W⁰ and W¹ get the noise :func:`winner_` would add
     (the same draws for every candidate, and the ones ``winner_`` then adds: the global RNG is left
     as it was), the first two blocks run on the signal's grid, and the mean magnitude spectrum of (up
     to :data:`AUTO_UNITS` of) the second layer's activations is compared with the target's, per axis,
-    by :func:`spectrum_distance`. The best candidate is scored again under :data:`AUTO_DRAWS` − 1
-    other draws; the standard deviation d of its distances says how far apart two candidates can
-    score by the draw alone, so every candidate within best + d is as good, and the smallest scales
-    among them win (they leave training the least aliasing to undo). No ψ and no fitted constant: Ω
-    and H set the grid, the draws set the tolerance, so it works for any input dimension and channel
-    count (RGB's spectrum is the mean over channels, never divided by C). Deterministic under the
-    seed the model was built with. Two passes: every other point of both axes, then the
-    full-resolution neighbours of the pick.
+    by :func:`spectrum_distance`; the closest wins. No ψ and no fitted constant: Ω and H set the grid,
+    so it works for any input dimension and channel count (RGB's spectrum is the mean over channels,
+    never divided by C). Deterministic under the seed the model was built with. Two passes: every
+    other point of both axes, then the full-resolution neighbours of the best.
 
     ``model`` holds SIREN's initialization (before WINNER) and is not changed. The scales returned
-    carry ``search``: the five closest candidates, the tolerance, how many were scanned, the seconds.
+    carry ``search``: the five closest candidates, how many were scanned, the seconds taken.
     """
     start = time.perf_counter()
     first, second = model.first_two_linear()
@@ -297,34 +285,30 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     omega0 = model.config.omega0
     units = min(AUTO_UNITS, second.out_features)
     rng = torch.get_rng_state()
-    draws = [(torch.randn(first.weight.shape, dtype=first.weight.dtype).to(first.weight.device),
-              torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)[:units])
-             for _ in range(AUTO_DRAWS)]  # the first is the one winner_ adds
+    e0 = torch.randn(first.weight.shape, dtype=first.weight.dtype).to(first.weight.device)
+    e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)[:units]
     torch.set_rng_state(rng)
     w1, b1 = second.weight[:units], second.bias[:units]
     x = model.encoding(signal.coords().to(first.weight.device))
     target = axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0), device=x.device), signal.grid)
     s0s, s1s = scale_candidates(signal, second.in_features, s0, s1)
+    scores: dict[tuple[int, int], float] = {}
 
-    def distance(i: int, j: int, draw: int = 0) -> float:
-        e0, e1 = draws[draw]
-        h = act0(F.linear(x, first.weight + e0 * (s0s[i] / omega0), first.bias))
-        h = act1(F.linear(h, w1 + e1 * (s1s[j] / omega0), b1))
-        return spectrum_distance(axis_spectra(h, signal.grid), target)
+    def score(i: int, j: int) -> float:
+        if (i, j) not in scores:
+            h = act0(F.linear(x, first.weight + e0 * (s0s[i] / omega0), first.bias))
+            h = act1(F.linear(h, w1 + e1 * (s1s[j] / omega0), b1))
+            scores[i, j] = spectrum_distance(axis_spectra(h, signal.grid), target)
+        return scores[i, j]
 
-    scores = {(i, j): distance(i, j) for i in range(0, len(s0s), 2) for j in range(0, len(s1s), 2)}
-    best = min(scores, key=scores.get)
-    spread = float(np.std([scores[best]] + [distance(*best, k) for k in range(1, AUTO_DRAWS)], ddof=1))
-    bound = scores[best] + spread
-    pi, pj = parsimonious(scores, bound)
-    for i in range(max(pi - 1, 0), min(pi + 2, len(s0s))):
-        for j in range(max(pj - 1, 0), min(pj + 2, len(s1s))):
-            scores.setdefault((i, j), distance(i, j))
-    bi, bj = parsimonious(scores, bound)
-    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis; the smallest scales "
-                        "within one draw-to-draw standard deviation of the best",
+    coarse = [(i, j) for i in range(0, len(s0s), 2) for j in range(0, len(s1s), 2)]
+    bi, bj = min(coarse, key=lambda ij: score(*ij))
+    near = [(i, j) for i in range(max(bi - 1, 0), min(bi + 2, len(s0s)))
+            for j in range(max(bj - 1, 0), min(bj + 2, len(s1s)))]
+    bi, bj = min(near, key=lambda ij: score(*ij))
+    best = sorted(scores, key=scores.get)[:5]
+    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis",
               "candidates_scanned": len(scores), "nyquist": nyquist(signal), "units": units,
-              "draws": AUTO_DRAWS, "spread": spread, "bound": bound,
-              "best": [{"s0": s0s[i], "s1": s1s[j], "distance": scores[i, j]} for i, j in sorted(scores, key=scores.get)[:5]],
+              "best": [{"s0": s0s[i], "s1": s1s[j], "distance": scores[i, j]} for i, j in best],
               "seconds": time.perf_counter() - start}
     return WinnerScales(signal_centroid(signal, centroid), s0s[bi], s1s[bj], AUTO, centroid, search)
