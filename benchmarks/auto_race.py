@@ -18,17 +18,17 @@ import time
 
 import numpy as np
 from _common import machine, write_results
-from adaptive import ORDER, SHAPES, loaders, record_path
+from adaptive import GRID, ORDER, SHAPES, loaders, record_path
 
 from siren2.models import create_model
 from siren2.train import FitConfig, fit
 
-FACTORS = (0.5, 1.0, 2.0, 4.0, 8.0)
+FACTORS = tuple(sorted((1.0, *GRID)))  # adaptive.py's grid with `code` (x1) itself
 FRACTIONS = (0.02, 0.05)
 
 
 def grid_records(name: str) -> dict[float, dict]:
-    labels = {1.0: "code"} | {f: f"s0 x{f:g}" for f in FACTORS if f != 1.0}
+    labels = {1.0: "code"} | {f: f"s0 x{f:g}" for f in GRID}
     return {f: json.loads(record_path(name, label).read_text()) for f, label in labels.items()}
 
 
