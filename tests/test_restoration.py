@@ -273,8 +273,11 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
         h = float(((estimate[held] - y[held]) ** 2).mean())
         out, rec = shrink(noisy, full, estimate, held, h)
         assert rec["kind"] == "noise" and expect[0] <= rec["alpha"] <= expect[1]
-        assert rec["noise_std_estimate"] == pytest.approx(0.1, rel=0.1)
+        assert rec["noise_std"] == pytest.approx(0.1, rel=0.1) and rec["noise_std_source"] == "estimated"
+        assert not rec["noise_estimate_exceeds_holdout_error"]
         assert psnr_paper(x, out) > max(psnr_paper(x, estimate), psnr_paper(x, y))
+        out, rec = shrink(noisy, full, estimate, held, h, noise_std=0.1)  # σ known: α = σ²/h exactly
+        assert rec["noise_std_source"] == "given" and rec["alpha"] == pytest.approx(min(1.0, 0.01 / h))
     c = drop_samples(clean, 0.3, seed=0)
     _, held = split_holdout(c.mask, 0.1, seed=0)
     observed = c.mask > 0
@@ -284,6 +287,27 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
         assert np.array_equal(out[observed], c.signal.values[observed])
         assert np.allclose(out[~observed], beta * estimate[~observed], atol=1e-6)
     assert shrink(c.signal, c.mask, -x, held, 0.0)[1]["estimated_gain_db"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_shrink_returns_the_input_when_the_noise_estimate_exceeds_the_held_out_error():
+    """A blue-noise texture (differences of white noise) reads as noise at the finest wavelet scale:
+    σ̂² exceeds the held-out error h of a fit that predicts nothing (h ≥ σ² must hold), so σ cannot
+    be told from the image and the input comes back (α = 0) instead of the fit's flat output."""
+    from siren2.restoration import shrink
+
+    w = np.random.default_rng(0).standard_normal((65, 64))
+    texture = 0.3 * (w[1:] - w[:-1])  # lag-1 correlation −0.5: more energy at the finest scale than white
+    clean = Signal(values=texture.reshape(-1, 1), grid=(64, 64), kind="image", source="blue")
+    noisy = add_noise(clean, std=0.05, seed=0).signal
+    full = np.ones(clean.num_points, np.float32)
+    _, held = split_holdout(full, 0.1, seed=0)
+    flat = np.zeros_like(noisy.values)
+    h = float((noisy.values[held] ** 2).mean())
+    out, rec = shrink(noisy, full, flat, held, h)
+    assert rec["noise_estimate_exceeds_holdout_error"] and rec["noise_std"] ** 2 > h
+    assert rec["alpha"] == 0 and np.array_equal(out, noisy.values) and rec["estimated_gain_db"] == 0
+    _, rec = shrink(noisy, full, flat, held, h, noise_std=0.05)  # a known σ is trusted
+    assert not rec["noise_estimate_exceeds_holdout_error"] and rec["alpha"] == pytest.approx(0.0025 / h)
 
 
 def test_restore_with_shrinkage_records_it_and_keeps_the_fit_in_the_model():

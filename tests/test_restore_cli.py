@@ -63,6 +63,12 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "raw", "--no-shrink", *TINY)
     rec = json.loads((tmp_path / "raw" / "config.json").read_text())["restoration"]
     assert code == 0 and rec["rule"] == "holdout" and "shrink" not in rec
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", tmp_path / "known", "--noise-std", "0.1", *TINY)
+    shrunk = json.loads((tmp_path / "known" / "config.json").read_text())["restoration"]["shrink"]
+    assert code == 0 and shrunk["noise_std_source"] == "given" and shrunk["noise_std"] == pytest.approx(0.1)
+    with pytest.raises(SystemExit) as bad:  # argparse's one-line error, exit 2
+        run_cli(capsys, "denoise", noisy, "--out", tmp_path / "bad", "--noise-std", "-1", *TINY)
+    assert bad.value.code == 2 and "positive" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
 def test_restoration_reads_psi_above_the_noise_floor_unless_told_otherwise(tmp_path, capsys):

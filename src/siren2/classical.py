@@ -90,13 +90,14 @@ def nl_means(signal: Signal, mask: np.ndarray) -> np.ndarray:
                                           patch_distance=6, channel_axis=axis))
 
 
-def bm3d(signal: Signal, mask: np.ndarray) -> np.ndarray:
+def bm3d(signal: Signal, mask: np.ndarray, sigma: float | None = None) -> np.ndarray:
+    """BM3D at the noise σ (on the signal's [-1, 1] scale) when known, else σ̂."""
     try:
         import bm3d as bm3d_package
     except ImportError:
         raise InputError("baseline 'bm3d' needs the bm3d package: pip install 'siren2[restore]'") from None
     img, axis = _image(signal)
-    sigma = _sigma(img, axis)
+    sigma = _sigma(img, axis) if sigma is None else sigma
     if axis is None:
         return _back(signal, bm3d_package.bm3d(img, sigma_psd=sigma))
     return _back(signal, np.stack([bm3d_package.bm3d(img[:, :, c], sigma_psd=sigma) for c in range(img.shape[2])], -1))

@@ -42,6 +42,9 @@ PARAMS_PER_SAMPLE = 1.0
 # a shorter file spreads fewer samples over the same range, so the same s0 reaches relatively
 # higher (8,000 samples of two tones under 320 Hz at 8 kHz, σ 0.1: s0 1,100 → +0.0 dB, 137 → +4.6).
 BANDWIDTHS = (0.125, 0.25, 0.5, 1.0)
+# Shrinkage: σ̂² may exceed the held-out error h by this many of h's standard errors before σ̂ is
+# called inconsistent (noise1.png's white texture at σ 0.05: σ̂² = 1.3 h, 9 standard errors over).
+CONSISTENCY = 3.0
 
 
 def capacity_width(model: str, signal: Signal, observed: int, preset: str | None = None,
@@ -85,7 +88,8 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
             capacity: float | None = None, bandwidths: tuple[float, ...] = (1.0,),
             holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
             model_options: dict | None = None, winner_options: dict | None = None, clean: Signal | None = None,
-            keep_observed: bool = False, shrink_fit: bool = False, callbacks: list | None = None):
+            keep_observed: bool = False, shrink_fit: bool = False, noise_std: float | None = None,
+            callbacks: list | None = None):
     """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
 
     Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
@@ -101,6 +105,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
     from the fit (the fit itself stays in the model). ``shrink_fit`` (hold-out only): the reconstruction
     is :func:`shrink`'s combination of the fit and the damaged input (the model keeps the fit).
+    ``noise_std``: the noise's σ when known (denoising), for the gain estimate and the shrinkage; else σ̂.
     ``callbacks`` go to :func:`~siren2.train.fit`.
     Returns a :class:`~siren2.runs.Run` whose ``config["restoration"]`` records the rule and how it
     ended.
@@ -161,7 +166,8 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
               "params_per_observed_sample": run.config["model"]["parameters"] / max(1.0, float(mask.sum()))}
     record |= {"capacity": shape, "epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
     if stop == "holdout":
-        record |= {"best_holdout_mse": result.best_val_loss} | estimated_gain(observed, mask, result.best_val_loss)
+        record |= {"best_holdout_mse": result.best_val_loss} | estimated_gain(observed, mask, result.best_val_loss,
+                                                                              noise_std)
     run.config["restoration"] = record
     if clean is None:
         run.metrics = observed_scores(observed, run.reconstruction.values, mask) | {
@@ -169,7 +175,8 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         if stop == "holdout":
             run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(result.best_val_loss, 1e-30))
     if shrink_fit:
-        values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, result.best_val_loss)
+        values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, result.best_val_loss,
+                                                noise_std)
         run.reconstruction = run.reconstruction.with_values(values)
         if clean is not None:  # the fit's own score stays beside the output's
             run.metrics |= {"fit_psnr_paper": run.metrics["psnr_paper"]} | metrics(clean, values)
@@ -186,44 +193,53 @@ def _heldout_mse(signal: Signal, held: np.ndarray):
     return lambda model: float((predict(model, coords) - target).square().mean())
 
 
-def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float) -> dict:
+def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float, noise_std: float | None = None) -> dict:
     """What the restoration gained over the damaged input, in dB, estimated without a clean reference
     from the held-out MSE h. Missing samples: zeros err by the observed mean square P, the fit by h:
     10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the
-    noisy input errs by σ̂² (σ̂ from :func:`siren2.classical.noise_std`); pessimistic, as the fit is
-    judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB estimated, +1.9 dB measured).
-    None where h ≤ σ̂²: σ̂ then holds signal (a texture such as noise1.png reads as noise)."""
-    from .classical import noise_std
+    noisy input errs by σ² (``noise_std`` when known, else σ̂ from :func:`siren2.classical.noise_std`);
+    pessimistic, as the fit is judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB
+    estimated, +1.9 dB measured). None where h ≤ σ̂²: σ̂ then holds signal (a texture such as noise1.png reads as noise)."""
+    from .classical import noise_std as estimate_noise_std
 
     if not mask.all():
         power = float(np.mean(signal.values[mask > 0].astype(np.float64) ** 2))
         return {"estimated_gain_db": 10 * math.log10(max(power, 1e-30) / max(holdout_mse, 1e-30))}
-    var = noise_std(signal) ** 2
+    var = (estimate_noise_std(signal) if noise_std is None else noise_std) ** 2
     gain = 10 * math.log10(var / (holdout_mse - var)) if holdout_mse > var > 0 else None  # None: σ̂ took signal
-    return {"noise_std_estimate": math.sqrt(var), "estimated_gain_db": gain}
+    return {"noise_std" if noise_std is not None else "noise_std_estimate": math.sqrt(var), "estimated_gain_db": gain}
 
 
 def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
-           holdout_mse: float) -> tuple[np.ndarray, dict]:
+           holdout_mse: float, noise_std: float | None = None) -> tuple[np.ndarray, dict]:
     """The combination of the fit f and the damaged input y that the held-out samples say errs least.
 
     On a held-out sample the fit never saw the sample's noise, so its error e and the noise are
-    independent: h = e + σ². Noise (every sample observed): α·f + (1 − α)·y with α = min(1, σ̂²/h)
-    minimizes the expected error, e·σ²/(e + σ²) ≤ min(e, σ²): never worse than the fit or the input
-    (σ̂ from :func:`siren2.classical.noise_std`). Missing samples: the observed ones as they are and
+    independent: h = e + σ². Noise (every sample observed): α·f + (1 − α)·y with α = min(1, σ²/h)
+    minimizes the expected error, e·σ²/(e + σ²) ≤ min(e, σ²): never worse than the fit or the input.
+    σ is ``noise_std`` when the caller knows it, else σ̂ (:func:`siren2.classical.noise_std`). Since
+    h ≥ σ², a σ̂² above h by more than h's sampling error (:data:`CONSISTENCY` standard errors) means
+    σ̂ took signal for noise (a texture, a white-noise image): σ cannot be told from the signal, and
+    the input is returned (α = 0). Missing samples: the observed ones as they are and
     β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
     the zero fill). Returns (values, record: the factor and the output's estimated gain in dB over
-    the damaged input, as :func:`estimated_gain` (None where h ≤ σ̂²))."""
-    from .classical import noise_std
+    the damaged input, as :func:`estimated_gain` (None where h ≤ σ²))."""
+    from .classical import noise_std as estimate_noise_std
 
     f = np.asarray(fit, np.float64).reshape(signal.values.shape)
     y = signal.values.astype(np.float64)
     if mask.all():
-        var = noise_std(signal) ** 2
-        alpha = min(1.0, var / max(holdout_mse, 1e-30))
-        gain = 10 * math.log10(holdout_mse / (holdout_mse - var)) if holdout_mse > var > 0 else None
+        given = noise_std is not None
+        var = (noise_std if given else estimate_noise_std(signal)) ** 2
+        # h's standard error as a mean of n squared errors: about h·sqrt(2/n)
+        inconsistent = not given and var > holdout_mse * (1 + CONSISTENCY * math.sqrt(2 / held.size))
+        alpha = 0.0 if inconsistent else min(1.0, var / max(holdout_mse, 1e-30))
+        gain = 0.0 if inconsistent else (10 * math.log10(holdout_mse / (holdout_mse - var))
+                                         if holdout_mse > var > 0 else None)
         return ((alpha * f + (1 - alpha) * y).astype(np.float32),
-                {"kind": "noise", "alpha": alpha, "noise_std_estimate": math.sqrt(var), "estimated_gain_db": gain})
+                {"kind": "noise", "alpha": alpha, "noise_std": math.sqrt(var),
+                 "noise_std_source": "given" if given else "estimated",
+                 "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
     beta = float(np.clip((fh * yh).sum() / max(float((fh * fh).sum()), 1e-30), 0.0, 1.0))
     gain = 10 * math.log10(max(float((yh ** 2).mean()), 1e-30) / max(float(((yh - beta * fh) ** 2).mean()), 1e-30))

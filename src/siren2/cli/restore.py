@@ -53,6 +53,9 @@ def add_parsers(sub) -> None:
 
     d = sub.add_parser("denoise", help="restore a noisy audio or image file (no clean reference needed)")
     d.add_argument("file", type=Path)
+    d.add_argument("--noise-std", type=_positive, dest="known_noise_std",
+                   help="the noise's σ on the [-1, 1] scale, when known; by default it is estimated from the file "
+                        "(a texture or a white-noise image can read as noise: then the output is the input)")
     one_file(d)
 
     i = sub.add_parser("inpaint", help="fill missing samples of an audio file or pixels of an image")
@@ -98,6 +101,19 @@ def _factors(text: str) -> tuple[float, ...]:
     return values
 
 
+def _positive(text: str) -> float:
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a positive number, e.g. 0.05")
+    return value
+
+
 def _restore_settings(args, signal) -> dict:
     """The keyword arguments of :func:`~siren2.restoration.restore` (and ``evaluate``) from the
     restoration options: stopping, recipe, preset, capacity, bandwidths, shrinkage, WINNER."""
@@ -119,7 +135,8 @@ def _restore_settings(args, signal) -> dict:
                                if v is not None},
                 holdout=HOLDOUT_FRACTION if args.holdout is None else args.holdout,
                 bandwidths=args.bandwidths or (BANDWIDTHS if search else (1.0,)),
-                shrink_fit=args.shrink and args.stop == "holdout", winner_options=winner_overrides(args))
+                shrink_fit=args.shrink and args.stop == "holdout", winner_options=winner_overrides(args)) | (
+        {"noise_std": args.known_noise_std} if getattr(args, "known_noise_std", None) else {})  # denoise only
 
 
 def cmd_restore(args) -> int:
@@ -157,6 +174,10 @@ def cmd_restore(args) -> int:
                   else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing")
         out_gain = shrunk["estimated_gain_db"]
         print(f"  output: {factor}" + ("" if out_gain is None else f"; estimated gain {out_gain:+.1f} dB"))
+        if shrunk.get("noise_estimate_exceeds_holdout_error"):
+            print(f"siren2: warning: {args.file}: the estimated noise σ̂ {shrunk['noise_std']:.3g} exceeds what the fit "
+                  "errs by on held-out samples, so it holds signal (a texture?): the noise level cannot be told from "
+                  "this file and the output is the input; give --noise-std if you know it", file=sys.stderr)
     if gain is not None and gain < 0:
         print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
               f"does; this signal may be too broadband for {args.model} to restore"
