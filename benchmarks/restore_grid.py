@@ -41,6 +41,20 @@ from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACT
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY}
+
+
+def applies(defaults: dict, spec: CorruptionSpec) -> dict:
+    """The defaults that matter for ``spec``: the shrinkage's σ̂ check only for noise (missing samples
+    are shrunk by β alone), so a missing-samples record made before the check is still current."""
+    return {k: v for k, v in defaults.items() if k != "shrink_consistency" or not spec.removes_samples}
+
+
+def current(rec: dict) -> bool:
+    """Whether a record was made under the defaults that matter for its task."""
+    wanted = applies(DEFAULTS, MODALITIES[rec["modality"]]["tasks"][rec["task"]])
+    return {k: rec.get("defaults", {}).get(k) for k in wanted} == wanted
+
+
 # Reference rows (noise tasks): told what a restoration of a real file is not, so never bold. SIREN²'s
 # own fit shrunk with the true σ (what `siren2 denoise --noise-std` gives), BM3D at the true σ, and the
 # Wiener filter told the clean signal's power spectrum (the best linear shift-invariant filter).
@@ -85,7 +99,7 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
     if resume and record.exists():
         try:
             rec = json.loads(record.read_text())
-            if rec.get("defaults") == DEFAULTS:
+            if current(rec):
                 return rec
         except json.JSONDecodeError:
             pass  # a record cut by a kill: rerun it
@@ -102,7 +116,7 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
     ev = evaluate(clean, spec, MODELS, [seed], stop="holdout", preset=m["preset"], recipe="fast",
                   model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, shrink_fit=True,
                   baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"), on_run=on_run)
-    rec = {"defaults": DEFAULTS, "modality": modality, "signal": path.name, "task": task, "seed": seed,
+    rec = {"defaults": applies(DEFAULTS, spec), "modality": modality, "signal": path.name, "task": task, "seed": seed,
            "scores": {row: s[0] for row, s in ev.scores.items()} | refs, "models": ev.models,
            "corruption": ev.corruptions[0]}
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         interrupted = True
     records = [r for r in (json.loads(f.read_text()) for f in sorted(runs.glob("*.json")))
-               if r.get("defaults") == DEFAULTS] if runs.is_dir() else []
+               if current(r)] if runs.is_dir() else []
     lines = ["# Restoration on the shared signals: SIREN² with the commands' defaults, beside the classical tools",
              "", "Central 30,000 samples of each clip (4 hidden layers) and central 128x128 of each image (5), at "
              "full-protocol coordinates. SIREN and SIREN² with `siren2 denoise`/`inpaint`'s defaults: the width "
