@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
              "psnr_paper against the clean signal over all epochs (no rule that never sees the clean signal does "
              "better with this network and bandwidth); `discrepancy`: the first epoch whose training MSE reaches "
              "σ̂² (Morozov's rule). psnr_paper (dB) on [-1, 1].", "",
-             "| signal | s0 factor | s0 | corrupted input | best epoch (at) | best − input | discrepancy (at) | last epoch |",
+             "| signal | s0 factor | s0 | corrupted input | best epoch (at) | best − input | discrepancy (at) "
+             "| last epoch |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in records:
         disc = "–" if r["discrepancy"] is None else f"{r['discrepancy']:.2f} ({r['discrepancy_epoch']})"

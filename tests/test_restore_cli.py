@@ -71,6 +71,19 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     assert bad.value.code == 2 and "positive" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
+def test_denoise_returns_the_input_and_warns_when_the_noise_estimate_holds_signal(tmp_path, capsys):
+    """A blue-noise texture reads as noise (σ̂² above the held-out error): the output is the input
+    and one warning line says to give --noise-std."""
+    w = np.random.default_rng(0).standard_normal((33, 32))
+    png = tmp_path / "blue.png"
+    Image.fromarray(np.clip(127 + 40 * (w[1:] - w[:-1]), 0, 255).astype(np.uint8)).save(png)
+    code, stdout, err = run_cli(capsys, "denoise", png, "--out", tmp_path / "den", *TINY)
+    shrunk = json.loads((tmp_path / "den" / "config.json").read_text())["restoration"]["shrink"]
+    assert code == 0 and shrunk["noise_estimate_exceeds_holdout_error"] and shrunk["alpha"] == 0
+    assert any("give --noise-std" in line for line in err)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "den" / "reconstruction.png")), np.asarray(Image.open(png)))
+
+
 def test_restoration_reads_psi_above_the_noise_floor_unless_told_otherwise(tmp_path, capsys):
     """WINNER's ψ on a noisy file: above the white floor by default (near the clean tones' ψ), recorded;
     --centroid flattened gives the paper's ψ, which the noise pulls up; --s0/--s1 win over both."""

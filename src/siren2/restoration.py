@@ -43,7 +43,7 @@ PARAMS_PER_SAMPLE = 1.0
 # higher (8,000 samples of two tones under 320 Hz at 8 kHz, σ 0.1: s0 1,100 → +0.0 dB, 137 → +4.6).
 BANDWIDTHS = (0.125, 0.25, 0.5, 1.0)
 # Shrinkage: σ̂² may exceed the held-out error h by this many of h's standard errors before σ̂ is
-# called inconsistent (noise1.png's white texture at σ 0.05: σ̂² = 1.3 h, 9 standard errors over).
+# called inconsistent (noise1.png's white texture at σ 0.05: σ̂² = 1.24 h, 7 standard errors over).
 CONSISTENCY = 3.0
 
 
@@ -176,7 +176,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
             run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(result.best_val_loss, 1e-30))
     if shrink_fit:
         values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, result.best_val_loss,
-                                                noise_std)
+                                          noise_std)
         run.reconstruction = run.reconstruction.with_values(values)
         if clean is not None:  # the fit's own score stays beside the output's
             run.metrics |= {"fit_psnr_paper": run.metrics["psnr_paper"]} | metrics(clean, values)
@@ -199,7 +199,8 @@ def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float, noise_s
     10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the
     noisy input errs by σ² (``noise_std`` when known, else σ̂ from :func:`siren2.classical.noise_std`);
     pessimistic, as the fit is judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB
-    estimated, +1.9 dB measured). None where h ≤ σ̂²: σ̂ then holds signal (a texture such as noise1.png reads as noise)."""
+    estimated, +1.9 dB measured). None where h ≤ σ̂²: σ̂ then holds signal (a texture such as
+    noise1.png reads as noise)."""
     from .classical import noise_std as estimate_noise_std
 
     if not mask.all():

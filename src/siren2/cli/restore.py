@@ -175,9 +175,9 @@ def cmd_restore(args) -> int:
         out_gain = shrunk["estimated_gain_db"]
         print(f"  output: {factor}" + ("" if out_gain is None else f"; estimated gain {out_gain:+.1f} dB"))
         if shrunk.get("noise_estimate_exceeds_holdout_error"):
-            print(f"siren2: warning: {args.file}: the estimated noise σ̂ {shrunk['noise_std']:.3g} exceeds what the fit "
-                  "errs by on held-out samples, so it holds signal (a texture?): the noise level cannot be told from "
-                  "this file and the output is the input; give --noise-std if you know it", file=sys.stderr)
+            print(f"siren2: warning: {args.file}: the estimated noise σ̂ {shrunk['noise_std']:.3g} exceeds what the "
+                  "fit errs by on held-out samples, so it holds signal (a texture?): the noise level cannot be told "
+                  "from this file and the output is the input; give --noise-std if you know it", file=sys.stderr)
     if gain is not None and gain < 0:
         print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
               f"does; this signal may be too broadband for {args.model} to restore"
