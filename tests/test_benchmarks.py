@@ -127,3 +127,20 @@ def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_re
     md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), *grid, rec("s0 x8", 30.0)])
     row = next(line for line in md.splitlines() if line.startswith("| x.wav"))
     assert "43.00 (s0 x2)" in row and "+1.00" in row and "-2.00" in row and "5.0%" in row
+
+
+def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the_horizon():
+    import auto_ntk
+    from siren2.signals import Signal
+
+    t = np.linspace(-1, 1, 2000, dtype=np.float32)
+    clip = Signal(values=np.sin(40 * t)[:, None], grid=(2000,), kind="audio")
+    patch = auto_ntk.central_patch(clip)
+    assert patch.grid == (1024,) and np.array_equal(patch.values, clip.values[488:1512])
+    image = Signal(values=np.zeros((64 * 48, 3), np.float32), grid=(64, 48), kind="image")
+    assert auto_ntk.central_patch(image).grid == (32, 32)
+    model = create_model("siren2", clip, width=8, hidden_layers=2, s0=50.0, s1=0.5, seed=0)
+    c = auto_ntk.criteria(model, patch, epochs=100)
+    left = [c[f"kernel {label}"] for label in auto_ntk.horizons(100)]
+    assert 1 >= left[0] >= left[1] >= left[2] >= 0 and left[0] > left[2]  # longer flow leaves less
+    assert 0 < c["alignment"] <= 1

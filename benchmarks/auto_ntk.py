@@ -1,0 +1,117 @@
+"""Can the NTK at initialization pick s0? Kernel criteria over the oracle grid, against the grid's full fits.
+
+    python benchmarks/auto_ntk.py            # needs benchmarks/results/adaptive/runs (adaptive.py)
+
+For every shared clip and image and the RGB images of ``adaptive.py`` (same windows, widths and
+seed), each grid point s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1 is initialized (no training)
+and its empirical NTK K = J·Jᵀ is taken on the central 1,024 points (audio: contiguous samples;
+images: 32 × 32 pixels; per channel). With (λ_i, v_i) its eigenpairs and r the residual y − f at
+initialization, two criteria (SPEC §8's kernel view of what gradient descent fits fast):
+
+- ``kernel T``: the share of ‖r‖² left after kernel gradient flow to a horizon of T in units of the
+  fastest mode's time, Σ_i (v_i·r)² exp(−2T·λ_i/λ_max) / ‖r‖², for T = epochs/10, epochs and
+  10·epochs; the lowest wins;
+- ``alignment``: rᵀKr / (λ_max·‖r‖²); the highest wins.
+
+Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; the full
+fits are adaptive.py's records, as in auto_race.py). Writes benchmarks/results/auto_ntk.md/.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import torch
+from _common import machine, write_results
+from adaptive import ORDER, SHAPES, loaders, record_path
+from auto_race import FACTORS, grid_records
+
+from siren2.analysis.ntk import parameter_jacobian
+from siren2.models import create_model
+from siren2.signals import Signal, crop
+
+PATCH = 1024  # points of the kernel: 1,024 samples or 32 x 32 pixels
+
+
+def horizons(epochs: int) -> dict[str, float]:
+    """The kernel criterion's horizons T, named by their relation to the fit's epochs."""
+    return {"epochs/10": epochs / 10, "epochs": epochs, "10·epochs": epochs * 10}
+
+
+def central_patch(sig: Signal) -> Signal:
+    side = round(PATCH ** (1 / sig.in_dim))
+    return crop(sig, tuple((n - side) // 2 for n in sig.grid), (side,) * sig.in_dim)
+
+
+def criteria(model, patch: Signal, epochs: int) -> dict[str, float]:
+    """The kernel criteria above for ``model`` on ``patch`` (every channel's eigenpairs pooled)."""
+    x = patch.coords()
+    with torch.no_grad():
+        r = (torch.as_tensor(patch.values) - model(x)).double()
+    J = parameter_jacobian(model, x).double()  # (C, n, P)
+    lam, proj = [], []
+    for c in range(J.shape[0]):
+        w, V = torch.linalg.eigh(J[c] @ J[c].T)
+        lam.append(w.clamp_min(0))
+        proj.append((V.T @ r[:, c]) ** 2)
+    lam, proj = torch.cat(lam), torch.cat(proj)
+    rate, total = lam / lam.max(), proj.sum()
+    out = {f"kernel {label}": float((proj * torch.exp(-2 * t * rate)).sum() / total)
+           for label, t in horizons(epochs).items()}
+    out["alignment"] = float((proj * rate).sum() / total)
+    return out
+
+
+def main() -> None:
+    available = loaders()
+    rows = []
+    for name in [n for n in ORDER if n in available and n not in ("volume", "shape")]:
+        recs = grid_records(name)
+        final = {f: r["metrics"]["psnr_paper"] for f, r in recs.items()}
+        auto = json.loads(record_path(name, "auto").read_text())["metrics"]["psnr_paper"]
+        oracle = max(final.values())
+        sig = available[name]()
+        s, code, epochs = SHAPES[sig.in_dim], recs[1.0]["winner"], recs[1.0]["epochs"]
+        patch = central_patch(sig)
+        scores, start = {}, time.perf_counter()
+        for f in FACTORS:
+            model = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"],
+                                 hidden_layers=s["hidden_layers"], s0=f * code["s0"], s1=code["s1"])
+            scores[f] = criteria(model, patch, epochs)
+        seconds = time.perf_counter() - start
+        picks = {k: (max if k == "alignment" else min)(FACTORS, key=lambda f, k=k: scores[f][k]) for k in scores[1.0]}
+        row = {"signal": name, "final": final, "oracle_at": max(final, key=final.get), "scores": scores,
+               "picks": picks, "cost": seconds / recs[1.0]["fit_seconds"],
+               "regret": {"code": oracle - final[1.0], "auto": oracle - auto}
+               | {k: oracle - final[f] for k, f in picks.items()}}
+        rows.append(row)
+        print(name, {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
+    keys = list(rows[0]["regret"])
+    lines = ["# Can the NTK at initialization pick s0? Regret of each choice against the grid oracle", "",
+             "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
+             "value). Grid: s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1; its full fits are adaptive.py's records. "
+             "Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; 0 is the "
+             f"oracle). Kernel criteria on the central {PATCH:,} points at initialization: `kernel T` keeps the grid "
+             "point whose NTK leaves the least of the initial residual after gradient flow to T (in units of the "
+             "fastest mode's time; T = epochs/10, epochs, 10·epochs of the fit), `alignment` the one with the highest "
+             "rᵀKr / (λ_max‖r‖²). `auto`: rule auto's own fit.", "",
+             "| signal | oracle at | " + " | ".join(keys) + " | picks (" + " / ".join(keys[2:]) + ") |",
+             "|---|---:|" + "---:|" * len(keys) + "---|"]
+    for r in rows:
+        picks = " / ".join(f"x{r['picks'][k]:g}" for k in keys[2:])
+        lines.append(f"| {r['signal']} | x{r['oracle_at']:g} | " + " | ".join(f"{r['regret'][k]:.2f}" for k in keys)
+                     + f" | {picks} |")
+    lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r['regret'][k] for r in rows]):.2f}**" for k in keys) + " | |")
+    lines += ["", "Worst regret: " + ", ".join(f"{k} {max(r['regret'][k] for r in rows):.2f} dB" for k in keys) + ".",
+              f"Cost of the five kernels, median: {np.median([r['cost'] for r in rows]):.1%} of one fit.",
+              "", f"On {machine()['processor']}, torch {machine()['torch']}."]
+    write_results("auto_ntk", {"machine": machine(), "patch": PATCH,
+                               "rows": [r | {k: {str(f): v for f, v in r[k].items()} for k in ("final", "scores")}
+                                        for r in rows]}, "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
