@@ -286,7 +286,7 @@ def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], li
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     handles, labels = axes.ravel()[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(8, len(labels)), fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 3 * cols, 8), fontsize=8)
     fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
