@@ -19,17 +19,14 @@ fits are adaptive.py's records, as in auto_race.py). Writes benchmarks/results/a
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
 import torch
 from _common import machine, write_results
-from adaptive import ORDER, SHAPES, loaders, record_path
-from auto_race import FACTORS, grid_records
+from auto_race import FACTORS, grid_model, grid_signals
 
 from siren2.analysis.ntk import parameter_jacobian
-from siren2.models import create_model
 from siren2.signals import Signal, crop
 
 PATCH = 1024  # points of the kernel: 1,024 samples or 32 x 32 pixels
@@ -65,29 +62,18 @@ def criteria(model, patch: Signal, epochs: int) -> dict[str, float]:
 
 
 def main() -> None:
-    available = loaders()
     rows = []
-    for name in [n for n in ORDER if n in available and n not in ("volume", "shape")]:
-        recs = grid_records(name)
-        final = {f: r["metrics"]["psnr_paper"] for f, r in recs.items()}
-        auto = json.loads(record_path(name, "auto").read_text())["metrics"]["psnr_paper"]
-        oracle = max(final.values())
-        sig = available[name]()
-        s, code, epochs = SHAPES[sig.in_dim], recs[1.0]["winner"], recs[1.0]["epochs"]
-        patch = central_patch(sig)
+    for sig, recs, row in grid_signals():
+        patch, oracle = central_patch(sig), max(row["final"].values())
         scores, start = {}, time.perf_counter()
         for f in FACTORS:
-            model = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"],
-                                 hidden_layers=s["hidden_layers"], s0=f * code["s0"], s1=code["s1"])
-            scores[f] = criteria(model, patch, epochs)
+            scores[f] = criteria(grid_model(sig, recs, f), patch, recs[1.0]["epochs"])
         seconds = time.perf_counter() - start
         picks = {k: (max if k == "alignment" else min)(FACTORS, key=lambda f, k=k: scores[f][k]) for k in scores[1.0]}
-        row = {"signal": name, "final": final, "oracle_at": max(final, key=final.get), "scores": scores,
-               "picks": picks, "cost": seconds / recs[1.0]["fit_seconds"],
-               "regret": {"code": oracle - final[1.0], "auto": oracle - auto}
-               | {k: oracle - final[f] for k, f in picks.items()}}
+        row |= {"scores": scores, "picks": picks, "cost": seconds / recs[1.0]["fit_seconds"]}
+        row["regret"] |= {k: oracle - row["final"][f] for k, f in picks.items()}
         rows.append(row)
-        print(name, {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
+        print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
     keys = list(rows[0]["regret"])
     lines = ["# Can the NTK at initialization pick s0? Regret of each choice against the grid oracle", "",
              "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "

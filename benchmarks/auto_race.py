@@ -32,38 +32,50 @@ def grid_records(name: str) -> dict[float, dict]:
     return {f: json.loads(record_path(name, label).read_text()) for f, label in labels.items()}
 
 
-def race(sig, recs: dict[float, dict], fraction: float) -> tuple[dict[float, float], float]:
-    """psnr_paper of each grid point's short fit, and the race's seconds."""
-    s, code = SHAPES[sig.in_dim], recs[1.0]["winner"]
-    epochs = max(2, int(recs[1.0]["epochs"] * fraction))
-    cfg = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model="siren2", width=s["width"], epochs=epochs)
-    scores, start = {}, time.perf_counter()
-    for f in FACTORS:
-        model = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"],
-                             hidden_layers=s["hidden_layers"], s0=f * code["s0"], s1=code["s1"])
-        scores[f] = 10 * math.log10(1 / fit(model, sig, cfg).best_loss)
-    return scores, time.perf_counter() - start
-
-
-def main() -> None:
+def grid_signals():
+    """Per shared clip and image and RGB image of adaptive.py: its signal, its grid records and the
+    start of its table row (the full fits' psnr_paper, where the oracle is, code's and auto's regret)."""
     available = loaders()
-    rows = []
     for name in [n for n in ORDER if n in available and n not in ("volume", "shape")]:
         recs = grid_records(name)
         final = {f: r["metrics"]["psnr_paper"] for f, r in recs.items()}
         auto = json.loads(record_path(name, "auto").read_text())["metrics"]["psnr_paper"]
         oracle = max(final.values())
-        sig = available[name]()
-        row = {"signal": name, "final": final, "oracle_at": max(final, key=final.get),
-               "regret": {"code": oracle - final[1.0], "auto": oracle - auto}, "races": {}}
+        yield available[name](), recs, {"signal": name, "final": final, "oracle_at": max(final, key=final.get),
+                                        "regret": {"code": oracle - final[1.0], "auto": oracle - auto}}
+
+
+def grid_model(sig, recs: dict[float, dict], factor: float):
+    """SIREN² at the grid point s0 = code × ``factor`` (the rule's s1), initialized as adaptive.py's fit."""
+    s, code = SHAPES[sig.in_dim], recs[1.0]["winner"]
+    return create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"],
+                        hidden_layers=s["hidden_layers"], s0=factor * code["s0"], s1=code["s1"])
+
+
+def race(sig, recs: dict[float, dict], fraction: float) -> tuple[dict[float, float], float]:
+    """psnr_paper of each grid point's short fit, and the race's seconds."""
+    s = SHAPES[sig.in_dim]
+    epochs = max(2, int(recs[1.0]["epochs"] * fraction))
+    cfg = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model="siren2", width=s["width"], epochs=epochs)
+    scores, start = {}, time.perf_counter()
+    for f in FACTORS:
+        scores[f] = 10 * math.log10(1 / fit(grid_model(sig, recs, f), sig, cfg).best_loss)
+    return scores, time.perf_counter() - start
+
+
+def main() -> None:
+    rows = []
+    for sig, recs, row in grid_signals():
+        oracle = max(row["final"].values())
+        row["races"] = {}
         for fraction in FRACTIONS:
             scores, seconds = race(sig, recs, fraction)
             pick = max(scores, key=scores.get)
             row["races"][fraction] = {"short_fit_psnr": scores, "pick": pick, "seconds": seconds,
                                       "cost": seconds / recs[1.0]["fit_seconds"]}
-            row["regret"][f"race {fraction:.0%}"] = oracle - final[pick]
+            row["regret"][f"race {fraction:.0%}"] = oracle - row["final"][pick]
         rows.append(row)
-        print(name, {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
+        print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
     keys = list(rows[0]["regret"])
     lines = ["# Can a short fit pick s0? Regret of each choice against the grid oracle", "",
              "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
