@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 from _common import machine, write_results
-from auto_race import FACTORS, grid_model, grid_signals
+from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
 from siren2.analysis.ntk import parameter_jacobian
 from siren2.signals import Signal, crop
@@ -74,25 +74,13 @@ def main() -> None:
         row["regret"] |= {k: oracle - row["final"][f] for k, f in picks.items()}
         rows.append(row)
         print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
-    keys = list(rows[0]["regret"])
-    lines = ["# Can the NTK at initialization pick s0? Regret of each choice against the grid oracle", "",
-             "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
-             "value). Grid: s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1; its full fits are adaptive.py's records. "
-             "Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; 0 is the "
-             f"oracle). Kernel criteria on the central {PATCH:,} points at initialization: `kernel T` keeps the grid "
-             "point whose NTK leaves the least of the initial residual after gradient flow to T (in units of the "
-             "fastest mode's time; T = epochs/10, epochs, 10·epochs of the fit), `alignment` the one with the highest "
-             "rᵀKr / (λ_max‖r‖²). `auto`: rule auto's own fit.", "",
-             "| signal | oracle at | " + " | ".join(keys) + " | picks (" + " / ".join(keys[2:]) + ") |",
-             "|---|---:|" + "---:|" * len(keys) + "---|"]
-    for r in rows:
-        picks = " / ".join(f"x{r['picks'][k]:g}" for k in keys[2:])
-        lines.append(f"| {r['signal']} | x{r['oracle_at']:g} | " + " | ".join(f"{r['regret'][k]:.2f}" for k in keys)
-                     + f" | {picks} |")
-    lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r['regret'][k] for r in rows]):.2f}**" for k in keys) + " | |")
-    lines += ["", "Worst regret: " + ", ".join(f"{k} {max(r['regret'][k] for r in rows):.2f} dB" for k in keys) + ".",
-              f"Cost of the five kernels, median: {np.median([r['cost'] for r in rows]):.1%} of one fit.",
-              "", f"On {machine()['processor']}, torch {machine()['torch']}."]
+    method = (f"Kernel criteria on the central {PATCH:,} points at initialization: `kernel T` keeps the grid point "
+              "whose NTK leaves the least of the initial residual after gradient flow to T (in units of the fastest "
+              "mode's time; T = epochs/10, epochs, 10·epochs of the fit), `alignment` the one with the highest "
+              "rᵀKr / (λ_max‖r‖²).")
+    lines = regret_table("Can the NTK at initialization pick s0?", method, rows) + [
+        f"Cost of the five kernels, median: {np.median([r['cost'] for r in rows]):.1%} of one fit.",
+        "", f"On {machine()['processor']}, torch {machine()['torch']}."]
     write_results("auto_ntk", {"machine": machine(), "patch": PATCH,
                                "rows": [r | {k: {str(f): v for f, v in r[k].items()} for k in ("final", "scores")}
                                         for r in rows]}, "\n".join(lines) + "\n")

@@ -52,6 +52,25 @@ def grid_model(sig, recs: dict[float, dict], factor: float):
                         hidden_layers=s["hidden_layers"], s0=factor * code["s0"], s1=code["s1"])
 
 
+def regret_table(title: str, method: str, rows: list[dict]) -> list[str]:
+    """The markdown of ``rows`` (grid_signals' rows with every choice's ``regret`` and the grid
+    factor of each criterion's ``picks``): per signal, their mean and the worst."""
+    keys, chosen = list(rows[0]["regret"]), list(rows[0]["picks"])
+    lines = [f"# {title} Regret of each choice against the grid oracle", "",
+             "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
+             "value). Grid: s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1; its full fits are adaptive.py's records. "
+             "Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; 0 is the "
+             f"oracle). {method} `auto`: rule auto's own fit.", "",
+             "| signal | oracle at | " + " | ".join(keys) + f" | picks ({' / '.join(chosen)}) |",
+             "|---|---:|" + "---:|" * len(keys) + "---|"]
+    for r in rows:
+        picks = " / ".join(f"x{r['picks'][k]:g}" for k in chosen)
+        lines.append(f"| {r['signal']} | x{r['oracle_at']:g} | " + " | ".join(f"{r['regret'][k]:.2f}" for k in keys)
+                     + f" | {picks} |")
+    lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r['regret'][k] for r in rows]):.2f}**" for k in keys) + " | |")
+    return lines + ["", "Worst regret: " + ", ".join(f"{k} {max(r['regret'][k] for r in rows):.2f} dB" for k in keys) + "."]
+
+
 def race(sig, recs: dict[float, dict], fraction: float) -> tuple[dict[float, float], float]:
     """psnr_paper of each grid point's short fit, and the race's seconds."""
     s = SHAPES[sig.in_dim]
@@ -67,31 +86,20 @@ def main() -> None:
     rows = []
     for sig, recs, row in grid_signals():
         oracle = max(row["final"].values())
-        row["races"] = {}
+        row["races"], row["picks"] = {}, {}
         for fraction in FRACTIONS:
             scores, seconds = race(sig, recs, fraction)
             pick = max(scores, key=scores.get)
             row["races"][fraction] = {"short_fit_psnr": scores, "pick": pick, "seconds": seconds,
                                       "cost": seconds / recs[1.0]["fit_seconds"]}
             row["regret"][f"race {fraction:.0%}"] = oracle - row["final"][pick]
+            row["picks"][f"race {fraction:.0%}"] = pick
         rows.append(row)
         print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
-    keys = list(rows[0]["regret"])
-    lines = ["# Can a short fit pick s0? Regret of each choice against the grid oracle", "",
-             "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
-             "value). Grid: s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1; its full fits are adaptive.py's records. "
-             "Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; 0 is the "
-             "oracle). `race p%`: each grid point trains the `fast` recipe compressed to p% of the fit's epochs, the "
-             "lowest training loss picks; five candidates cost 5·p% of a fit. `auto`: rule auto's own fit.", "",
-             "| signal | oracle at | " + " | ".join(keys) + " | race picks (2% / 5%) |",
-             "|---|---:|" + "---:|" * len(keys) + "---|"]
-    for r in rows:
-        picks = " / ".join(f"x{r['races'][f]['pick']:g}" for f in FRACTIONS)
-        lines.append(f"| {r['signal']} | x{r['oracle_at']:g} | " + " | ".join(f"{r['regret'][k]:.2f}" for k in keys)
-                     + f" | {picks} |")
-    lines.append("| **mean** | | " + " | ".join(f"**{np.mean([r['regret'][k] for r in rows]):.2f}**" for k in keys) + " | |")
-    lines += ["", "Worst regret: " + ", ".join(f"{k} {max(r['regret'][k] for r in rows):.2f} dB" for k in keys) + ".",
-              "", f"On {machine()['processor']}, torch {machine()['torch']}."]
+    method = ("`race p%`: each grid point trains the `fast` recipe compressed to p% of the fit's epochs, the lowest "
+              "training loss picks; five candidates cost 5·p% of a fit.")
+    lines = regret_table("Can a short fit pick s0?", method, rows) + [
+        "", f"On {machine()['processor']}, torch {machine()['torch']}."]
     write_results("auto_race", {"machine": machine(), "rows": [r | {"races": {str(k): v for k, v in r["races"].items()}}
                                                                for r in rows]}, "\n".join(lines) + "\n")
     print("\n".join(lines))
