@@ -38,6 +38,7 @@ def horizons(epochs: int) -> dict[str, float]:
 
 
 def central_patch(sig: Signal) -> Signal:
+    """The central PATCH points of ``sig`` (1,024 samples or 32 x 32 pixels) at their coordinates in ``sig``."""
     side = round(PATCH ** (1 / sig.in_dim))
     return crop(sig, tuple((n - side) // 2 for n in sig.grid), (side,) * sig.in_dim)
 
