@@ -144,3 +144,25 @@ def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the
     left = [c[f"kernel {label}"] for label in auto_ntk.horizons(100)]
     assert 1 >= left[0] >= left[1] >= left[2] >= 0 and left[0] > left[2]  # longer flow leaves less
     assert 0 < c["alignment"] <= 1
+
+
+def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
+    import restore_grid
+    from siren2 import Signal
+    from siren2.corruptions import CorruptionSpec
+    from siren2.evaluation import FLOOR
+    from siren2.metrics import metrics
+
+    t = np.arange(2000)
+    clean = Signal(values=(0.5 * np.sin(2 * np.pi * 0.35 * t))[:, None].astype(np.float32), grid=(2000,),
+                   kind="audio", sample_rate=8000)
+    spec = CorruptionSpec("missing", 0.3)
+    floor = metrics(clean, spec.apply(clean, 1).signal.values)
+    rec = {"signal": "tone", "task": "missing 30%", "seed": 1, "models": {}, "scores": {FLOOR: floor, "linear": {}}}
+    assert restore_grid.add_baselines(rec, clean, spec)
+    assert set(rec["scores"]) == {FLOOR, "linear", "cubic", "lmmse"} and rec["scores"]["linear"] == {}  # kept
+    assert rec["scores"]["lmmse"]["psnr_paper"] > floor["psnr_paper"] + 10 and "lmmse" in rec["models"]
+    assert not restore_grid.add_baselines(rec, clean, spec)  # nothing left to add
+    rec = {"signal": "tone", "task": "missing 30%", "seed": 2, "models": {}, "scores": {FLOOR: floor}}
+    with pytest.raises(RuntimeError, match="drawn again differs"):  # seed 2 draws another corruption
+        restore_grid.add_baselines(rec, clean, spec)

@@ -8,7 +8,7 @@ from siren2 import Signal
 from siren2.classical import BASELINES, baselines_for, run_baseline
 from siren2.errors import InputError
 from siren2.metrics import metrics
-from siren2.corruptions import add_noise, drop_samples
+from siren2.corruptions import add_noise, drop_gaps, drop_samples
 
 
 def smooth_image(channels=1, n=64):
@@ -53,13 +53,41 @@ def test_interpolation_fills_missing_samples_far_better_than_zeros(name, make):
     assert metrics(clean, est)["psnr_paper"] > metrics(clean, damaged.signal.values)["psnr_paper"] + 10.0
 
 
+def narrowband_audio(n=4000):
+    """Two tones near 0.35 cycles/sample: predictable, but far too fast for a line through neighbours."""
+    t = np.arange(n)
+    x = 0.5 * np.sin(2 * np.pi * 0.35 * t) + 0.3 * np.sin(2 * np.pi * 0.362 * t + 1.0)
+    return Signal(values=x[:, None].astype(np.float32), grid=(n,), kind="audio", sample_rate=8000)
+
+
+@pytest.mark.parametrize("corrupt", [lambda s: drop_samples(s, 0.3, seed=0), lambda s: drop_gaps(s, 4, 10.0, seed=0)],
+                         ids=["missing", "gaps"])
+def test_lmmse_predicts_a_narrowband_clip_where_interpolation_cannot(corrupt):
+    clean = narrowband_audio()
+    damaged = corrupt(clean)
+    observed = damaged.mask > 0
+    est = run_baseline("lmmse", damaged.signal, damaged.mask)
+    np.testing.assert_allclose(est[observed], clean.values[observed], atol=1e-6)  # keeps what it saw
+    score = {name: metrics(clean, e)["psnr_paper"] for name, e in
+             [("zeros", damaged.signal.values), ("lmmse", est),
+              ("linear", run_baseline("linear", damaged.signal, damaged.mask))]}
+    assert score["lmmse"] > max(score["zeros"], score["linear"]) + 10.0, score
+
+
+def test_lmmse_leaves_silence_silent():
+    silent = Signal(values=np.zeros((500, 1), np.float32), grid=(500,), kind="audio", sample_rate=8000)
+    damaged = drop_samples(silent, 0.3, seed=0)
+    assert not run_baseline("lmmse", damaged.signal, damaged.mask).any()
+
+
 def test_every_baseline_is_registered_with_a_kind_and_a_task_and_refuses_others():
     from siren2.classical import installed
 
     assert set(baselines_for("image", "denoise")) == {"wavelet", "tv", "nl_means"} | (
         {"bm3d"} if installed("bm3d") else set())
     assert baselines_for("audio", "denoise") == ["wiener"]
-    assert set(baselines_for("audio", "inpaint")) == set(baselines_for("image", "inpaint")) == {"linear", "cubic"}
+    assert set(baselines_for("audio", "inpaint")) == {"linear", "cubic", "lmmse"}
+    assert set(baselines_for("image", "inpaint")) == {"linear", "cubic"}
     assert all(b.task in ("denoise", "inpaint") for b in BASELINES.values())
     with pytest.raises(InputError, match="applies to image"):
         run_baseline("wavelet", smooth_audio())

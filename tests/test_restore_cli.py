@@ -158,10 +158,11 @@ def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
                                 "--seeds", "0,1", "--out", out, "--stop", "fixed", *TINY)
     assert code == 0, err
     assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
-            "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "mask.npy", "example.npz"} == {
+            "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "restored_lmmse.wav", "mask.npy",
+            "example.npz"} == {
         p.name for p in out.iterdir()}
     table = (out / "table.md").read_text()
-    for text in ("| corrupted input |", "| siren |", "| siren2 |", "| linear |", "| cubic |",
+    for text in ("| corrupted input |", "| siren |", "| siren2 |", "| linear |", "| cubic |", "| lmmse |",
                  "linear: linear interpolation over the observed samples", "30% of the samples missing",
                  "fixed budget of 40 epochs", "the paper's PSNR", "ddof=1"):
         assert text in table and text in stdout

@@ -173,11 +173,11 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
                    fit_options, model_options, capacity, bandwidths, shrink_fit, winner_options, holdout,
                    on_run) -> None:
     """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
-    from .classical import BASELINES, run_baseline
+    from .classical import BASELINES
 
     clean, scores, models, example = ev.clean, {}, {}, {}
     c = ev.spec.apply(clean, seed)
-    scores[FLOOR] = metrics(clean, c.signal.values) | _filled(ev, c, c.signal.values)
+    scores[FLOOR] = metrics(clean, c.signal.values) | _filled(clean, ev.spec, c, c.signal.values)
     first = not ev.example
     if first:
         example = {"corrupted": c.signal.values, "mask": c.mask}
@@ -189,7 +189,7 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
         if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
             raise KeyboardInterrupt
         kept = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}
-        scores[name] = (kept | _filled(ev, c, run.reconstruction.values) | run.config["restoration"]
+        scores[name] = (kept | _filled(clean, ev.spec, c, run.reconstruction.values) | run.config["restoration"]
                         | {"seconds": run.result.seconds})
         if first:
             example[name] = run.reconstruction.values
@@ -198,9 +198,7 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
         if on_run is not None:
             on_run(name, seed, run)
     for name in baselines:
-        start = time.perf_counter()
-        estimate = run_baseline(name, c.signal, c.mask)
-        scores[name] = metrics(clean, estimate) | _filled(ev, c, estimate) | {"seconds": time.perf_counter() - start}
+        estimate, scores[name] = score_baseline(clean, ev.spec, c, name)
         if first:
             example[name] = estimate
             models[name] = {"classical": BASELINES[name].description}
@@ -234,7 +232,17 @@ def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: d
     return ev
 
 
-def _filled(ev: Evaluation, c: Corruption, estimate: np.ndarray) -> dict:
-    if not ev.spec.removes_samples:
+def score_baseline(clean: Signal, spec: CorruptionSpec, c: Corruption, name: str) -> tuple[np.ndarray, dict]:
+    """Classical baseline ``name``'s estimate from the corruption ``c`` of ``clean``, and its scores."""
+    from .classical import run_baseline
+
+    start = time.perf_counter()
+    estimate = run_baseline(name, c.signal, c.mask)
+    return estimate, metrics(clean, estimate) | _filled(clean, spec, c, estimate) | {
+        "seconds": time.perf_counter() - start}
+
+
+def _filled(clean: Signal, spec: CorruptionSpec, c: Corruption, estimate: np.ndarray) -> dict:
+    if not spec.removes_samples:
         return {}
-    return {"filled_psnr_paper": psnr_paper(ev.clean.values, fill_missing(c.signal, c.mask, estimate).values)}
+    return {"filled_psnr_paper": psnr_paper(clean.values, fill_missing(c.signal, c.mask, estimate).values)}

@@ -82,7 +82,8 @@ def add_parsers(sub) -> None:
                    "finished (same file and options) and run the rest")
     e.add_argument("--baselines", default="auto", help="classical baselines scored beside the models: auto (those "
                    "for the signal and corruption: wavelet, tv, nl_means for noisy images, wiener for noisy audio, "
-                   "linear and cubic interpolation for missing samples), none, or a comma-separated list")
+                   "linear and cubic interpolation for missing samples, and lmmse for audio), none, or a comma-separated "
+                   "list")
     add_input_options(e)
     common(e, "holdout")
     e.set_defaults(func=cmd_restore_eval)
