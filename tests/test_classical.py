@@ -74,6 +74,22 @@ def test_lmmse_predicts_a_narrowband_clip_where_interpolation_cannot(corrupt):
     assert score["lmmse"] > max(score["zeros"], score["linear"]) + 10.0, score
 
 
+def test_lmmse_bounds_its_systems_on_a_long_gap(monkeypatch):
+    import scipy.linalg
+
+    sizes, solve = [], scipy.linalg.solve
+    monkeypatch.setattr(scipy.linalg, "solve", lambda a, b, **kw: sizes.append(len(a)) or solve(a, b, **kw))
+    clean = narrowband_audio(12_000)
+    mask = np.ones(12_000, np.float32)
+    mask[3000:9000] = 0  # 6,000 samples: twice that would be 12,000 unknowns per side
+    damaged = clean.with_values(clean.values * mask[:, None])
+    est = run_baseline("lmmse", damaged, mask)
+    assert sizes and max(sizes) <= 2048 * 2.5  # max_reach on either side of a block of at most half of it
+    near = slice(3000, 3100)
+    err = float(np.mean((est[near] - clean.values[near]) ** 2))
+    assert err < 1e-2 * float(np.mean(clean.values[near] ** 2))  # predicted from the observed edge (zeros: 1)
+
+
 def test_lmmse_leaves_silence_silent():
     silent = Signal(values=np.zeros((500, 1), np.float32), grid=(500,), kind="audio", sample_rate=8000)
     damaged = drop_samples(silent, 0.3, seed=0)

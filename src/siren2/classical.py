@@ -145,11 +145,14 @@ def _observed_autocorrelation(y: np.ndarray, observed: np.ndarray, lags: int) ->
     return np.fft.irfft(spectrum, 2 * lags)[: lags + 1]
 
 
-def lmmse(signal: Signal, mask: np.ndarray, context: int = 128, ridge: float = 1e-5) -> np.ndarray:
+def lmmse(signal: Signal, mask: np.ndarray, context: int = 128, ridge: float = 1e-5,
+          max_reach: int = 2048) -> np.ndarray:
     """Each missing sample as the LMMSE estimate from the observed samples within ``context`` (at least
-    twice the longest missing run) on either side; missing samples are solved together in blocks of at
-    most max(``context``, longest run); ``ridge``·r[0] on the diagonal (a white floor −50 dB under the
-    signal) keeps R_oo invertible on band-limited clips."""
+    twice the longest missing run, at most ``max_reach``) on either side; missing samples are solved
+    together in blocks spanning at most max(``context``, longest run) samples (at most ``max_reach`` / 2),
+    so no system exceeds 2.5 × ``max_reach`` unknowns; the middle of a gap longer than that keeps zeros.
+    ``ridge``·r[0] on the diagonal (a white floor −50 dB under the signal) keeps R_oo invertible on
+    band-limited clips."""
     from scipy.linalg import solve
 
     from .corruptions import runs
@@ -159,7 +162,7 @@ def lmmse(signal: Signal, mask: np.ndarray, context: int = 128, ridge: float = 1
         raise InputError("interpolation needs at least 4 observed samples")
     n, missing = len(observed), np.flatnonzero(~observed)
     longest = int(runs(~observed)[1].max()) if missing.size else 0
-    reach, block = max(context, 2 * longest), max(context, longest)
+    reach, block = min(max(context, 2 * longest), max_reach), min(max(context, longest), max_reach // 2)
     lags = min(n - 1, block + 2 * reach)
     out = signal.values.astype(np.float64) * observed[:, None]
     for c in range(signal.channels):
