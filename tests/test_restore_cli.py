@@ -210,6 +210,10 @@ BAD = {
     "unknown-model": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "0.1", "--models", "siren,nope"),
     "holdout-fraction": lambda p: ("denoise", p / "in.wav", "--holdout", "1.5"),
     "s0-without-winner": lambda p: ("denoise", p / "in.wav", "--model", "siren", "--s0", "100"),
+    "classical-wrong-kind": lambda p: ("inpaint", write_png(p / "in.png"), "--mask", write_png(p / "m.png"),
+                                       "--classical", "lmmse"),
+    "classical-wrong-task": lambda p: ("denoise", write_png(p / "in.png"), "--classical", "wiener"),
+    "classical-noise-std": lambda p: ("denoise", p / "in.wav", "--classical", "wiener", "--noise-std", "0.1"),
 }
 
 
@@ -313,3 +317,31 @@ def test_the_defaults_restore_a_generated_clip(tmp_path, capsys):
         before, _ = sf.read(str(argv[0]))
         assert _db(x, restored) > _db(x, before) + margin, stdout
         assert "estimated gain" in stdout
+
+
+def test_inpaint_and_denoise_can_run_a_classical_tool_instead_of_a_network(tmp_path, capsys):
+    t = np.arange(2000)
+    x = 0.5 * np.sin(2 * np.pi * 0.35 * t) + 0.3 * np.sin(2 * np.pi * 0.362 * t + 1)  # narrowband, near the top
+    mask = np.ones(2000, np.float32)
+    mask[np.random.default_rng(0).choice(2000, 600, replace=False)] = 0
+    damaged = write_wav(tmp_path / "damaged.wav", x * mask, "FLOAT")
+    np.save(tmp_path / "mask.npy", mask)
+    out = tmp_path / "inp"
+    code, stdout, err = run_cli(capsys, "inpaint", damaged, "--mask", tmp_path / "mask.npy", "--classical", "lmmse",
+                                "--out", out)
+    assert code == 0, err
+    assert {p.name for p in out.iterdir()} == {"reconstruction.wav", "config.json", "metrics.json", "mask.npy"}
+    rec = json.loads((out / "config.json").read_text())["restoration"]["classical"]
+    assert rec["name"] == "lmmse" and rec["holdout_samples"] == 140 and rec["estimated_gain_db"] > 20
+    y, _ = sf.read(str(out / "reconstruction.wav"))
+    assert np.allclose(y[mask > 0], (x * mask)[mask > 0], atol=1e-6)  # the observed samples as they were
+    assert 10 * np.log10(np.mean(x[mask == 0] ** 2) / np.mean((y - x)[mask == 0] ** 2)) > 20  # the missing ones
+    assert "estimated gain over the zero-filled input" in stdout
+
+    noisy = write_wav(tmp_path / "noisy.wav", tones() + 0.1 * np.random.default_rng(1).standard_normal(2000), "FLOAT")
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--classical", "wiener", "--out", tmp_path / "den")
+    assert code == 0, err
+    scores = json.loads((tmp_path / "den" / "metrics.json").read_text())["metrics"]
+    assert set(scores) == {"residual_std"} and 0.05 < scores["residual_std"] < 0.15  # about the noise's 0.1
+    y, _ = sf.read(str(tmp_path / "den" / "reconstruction.wav"))
+    assert np.mean((y - tones()) ** 2) < 0.5 * 0.1 ** 2  # at least 3 dB under the noise

@@ -248,6 +248,30 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
             {"kind": "missing", "beta": beta, "estimated_gain_db": gain})
 
 
+def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, holdout: float = HOLDOUT_FRACTION,
+                      seed: int = 0) -> tuple[Signal, dict]:
+    """A classical baseline (:mod:`siren2.classical`) in place of a fit: the restored signal (the observed
+    samples kept where some are missing) and its record. With missing samples the record holds the
+    baseline's held-out error, as the hold-out rule measures a fit's: the baseline run again with a
+    ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the zeros
+    it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample)."""
+    from .classical import BASELINES, run_baseline
+
+    n = signal.num_points
+    mask = np.ones(n, np.float32) if mask is None else np.asarray(mask, np.float32).reshape(-1)
+    observed = signal.with_values(signal.values * mask[:, None])
+    estimate = run_baseline(name, observed, mask)
+    record = {"name": name, "description": BASELINES[name].description, "observed_fraction": float(mask.mean())}
+    if mask.all():
+        return signal.with_values(estimate), record
+    train, held = split_holdout(mask, holdout, seed)
+    again = run_baseline(name, observed.with_values(observed.values * train[:, None]), train)
+    h = float(np.mean((again[held].astype(np.float64) - signal.values[held]) ** 2))
+    record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "holdout_mse": h,
+               "holdout_psnr_paper": psnr_paper(signal.values[held], again[held])} | estimated_gain(signal, mask, h)
+    return fill_missing(observed, mask, estimate), record
+
+
 def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:
     """``signal`` where observed, ``estimate`` where missing."""
     return signal.with_values(np.where(mask[:, None] > 0, signal.values, estimate.reshape(signal.values.shape)))

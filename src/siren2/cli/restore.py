@@ -13,6 +13,7 @@ from .options import (add_input_options, add_recipe_options, add_winner_options,
 def add_parsers(sub) -> None:
     from ..models import list_models
     from ..presets import PRESETS
+    from ..classical import BASELINES, baselines_for
     from ..corruptions import MIN_GAP
     from ..restoration import BANDWIDTHS, CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, STOP_RULES
 
@@ -44,8 +45,13 @@ def add_parsers(sub) -> None:
         p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    def one_file(p) -> None:  # denoise and inpaint: one damaged file, one model
+    def one_file(p, task: str) -> None:  # denoise and inpaint: one damaged file, one model
         p.add_argument("--model", default="siren2", choices=list(list_models()))
+        names = sorted({n for kind in ("audio", "image") for n in baselines_for(kind, task)} | (
+            {"bm3d"} if task == "denoise" else set()))
+        p.add_argument("--classical", choices=names, help="run this classical tool (siren2.classical) instead of a "
+                       "network: " + (", ".join(f"{n} ({' and '.join(BASELINES[n].kinds)})" for n in names))
+                       + "; the network and training options do not apply")
         p.add_argument("--seed", type=int, default=0)
         add_input_options(p, max_samples=False)
         common(p, "holdout")
@@ -56,7 +62,7 @@ def add_parsers(sub) -> None:
     d.add_argument("--noise-std", type=_positive, dest="known_noise_std",
                    help="the noise's σ on the [-1, 1] scale, when known; by default it is estimated from the file "
                         "(a texture or a white-noise image can read as noise: then the output is the input)")
-    one_file(d)
+    one_file(d, "denoise")
 
     i = sub.add_parser("inpaint", help="fill missing samples of an audio file or pixels of an image")
     i.add_argument("file", type=Path)
@@ -67,7 +73,7 @@ def add_parsers(sub) -> None:
                    "are missing")
     i.add_argument("--min-gap", type=int, default=MIN_GAP,
                    help=f"--gaps auto: shortest run, samples (default {MIN_GAP})")
-    one_file(i)
+    one_file(i, "inpaint")
 
     e = sub.add_parser("restore-eval", help="corrupt a clean file, restore it with models x seeds, score vs clean")
     e.add_argument("file", type=Path, help="the clean audio or image")
@@ -144,6 +150,7 @@ def cmd_restore(args) -> int:
     """denoise and inpaint: restore ``args.file``, write what 'siren2 fit' writes (+ mask.npy for inpaint)."""
     import numpy as np
 
+    from ..classical import baselines_for
     from ..runs import OutputDir, write_run
     from ..corruptions import load_mask, silence_mask
     from ..restoration import restore
@@ -154,6 +161,8 @@ def cmd_restore(args) -> int:
     mask = None
     if inpaint:
         mask = silence_mask(signal, args.min_gap) if args.gaps else load_mask(args.mask, signal)
+    if args.classical:
+        return _restore_classical(args, out, signal, mask)
     options = _restore_settings(args, signal)
     options["fit_options"] |= {"seed": args.seed}
     run = restore(signal, mask, args.model, keep_observed=inpaint, **options)
@@ -183,8 +192,47 @@ def cmd_restore(args) -> int:
         print(f"siren2: warning: {args.file}: the fit predicts held-out samples no better than the damaged input "
               f"does; this signal may be too broadband for {args.model} to restore"
               + (", so the output stays close to the input" if shrunk else "")
-              + " (try 'siren2 restore-eval' with the classical baselines)", file=sys.stderr)
+              + f" (try --classical {' or '.join(baselines_for(signal.kind, args.command))})", file=sys.stderr)
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in run.metrics.items()))
+    print(f"  outputs in {args.out}/")
+    return 0
+
+
+def _restore_classical(args, out, signal, mask) -> int:
+    """denoise and inpaint with ``--classical``: the tool's output, config.json, metrics.json (+ mask.npy)."""
+    import numpy as np
+
+    from .. import __version__
+    from ..classical import BASELINES, baselines_for
+    from ..restoration import HOLDOUT_FRACTION, restore_classical
+    from ..signals import save_signal
+
+    task, tool = args.command, BASELINES[args.classical]
+    if signal.kind not in tool.kinds or tool.task != task:
+        raise InputError(f"--classical {args.classical!r} does not {task} {signal.kind}: choose from "
+                         f"{', '.join(baselines_for(signal.kind, task))}")
+    if getattr(args, "known_noise_std", None):
+        raise InputError("--noise-std sets the network's shrinkage; the classical denoisers estimate σ themselves")
+    holdout = HOLDOUT_FRACTION if args.holdout is None else args.holdout
+    restored, record = restore_classical(signal, mask, args.classical, holdout=holdout, seed=args.seed)
+    residual = {} if mask is not None else {
+        "residual_std": float((restored.values.astype(np.float64) - signal.values).std())}
+    scores = {k: record[k] for k in ("holdout_psnr_paper", "estimated_gain_db") if k in record} | residual
+    suffix = ".wav" if signal.kind == "audio" else ".png" if signal.kind == "image" else ".npy"
+    with out:
+        save_signal(restored, out / f"reconstruction{suffix}")
+        out.write_json("config.json", {"siren2_version": __version__, "command": task, "input": str(args.file),
+                                       "seed": args.seed, "signal": signal.describe(),
+                                       "restoration": {"classical": record}})
+        out.write_json("metrics.json", {"metrics": scores})
+        if mask is not None:
+            np.save(out / "mask.npy", mask)
+    missing = f", {1 - record['observed_fraction']:.1%} of the samples missing" if mask is not None else ""
+    print(f"{args.file}: classical {args.classical} ({record['description']}){missing}")
+    if "estimated_gain_db" in record:
+        print(f"  held-out psnr_paper {record['holdout_psnr_paper']:.2f} dB: estimated gain over the zero-filled "
+              f"input {record['estimated_gain_db']:+.1f} dB (from {record['holdout_samples']} held-out samples)")
+    print("  " + "  ".join(f"{k} {v:.4g}" for k, v in scores.items()))
     print(f"  outputs in {args.out}/")
     return 0
 
