@@ -254,7 +254,8 @@ def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, hol
     samples kept where some are missing) and its record. With missing samples the record holds the
     baseline's held-out error, as the hold-out rule measures a fit's: the baseline run again with a
     ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the zeros
-    it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample)."""
+    it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample): its record
+    holds :func:`observed_scores` instead (``residual_std`` estimates the noise it removed)."""
     from .classical import BASELINES, run_baseline
 
     n = signal.num_points
@@ -263,7 +264,7 @@ def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, hol
     estimate = run_baseline(name, observed, mask)
     record = {"name": name, "description": BASELINES[name].description, "observed_fraction": float(mask.mean())}
     if mask.all():
-        return signal.with_values(estimate), record
+        return signal.with_values(estimate), record | observed_scores(signal, estimate, mask)
     train, held = split_holdout(mask, holdout, seed)
     again = run_baseline(name, observed.with_values(observed.values * train[:, None]), train)
     h = float(np.mean((again[held].astype(np.float64) - signal.values[held]) ** 2))

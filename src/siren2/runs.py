@@ -262,13 +262,17 @@ def _jsonable(o):
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
 
 
+def reconstruction_name(kind: str) -> str:
+    """The file a restored or fitted signal of ``kind`` is written to: a WAV, a PNG or an array."""
+    return "reconstruction" + (".wav" if kind == "audio" else ".png" if kind == "image" else ".npy")
+
+
 def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None, figures: bool = True) -> None:
     """Everything ``siren2 fit`` promises: reconstruction, metrics.json, config.json, weights, and
     (unless not ``figures``) the figures."""
     from . import plots
 
-    suffix = ".wav" if target.kind == "audio" else ".png" if target.kind == "image" else ".npy"
-    save_signal(run.reconstruction, out / f"reconstruction{suffix}")
+    save_signal(run.reconstruction, out / reconstruction_name(target.kind))
     out.write_json("metrics.json", {"metrics": run.metrics, "conventions": {
         k: v for k, v in CONVENTIONS.items() if k in run.metrics}, **run.result.record(),
         "psnr_paper_per_epoch": run.result.psnr_history})

@@ -205,6 +205,7 @@ def _restore_classical(args, out, signal, mask) -> int:
     from .. import __version__
     from ..classical import BASELINES, baselines_for
     from ..restoration import HOLDOUT_FRACTION, restore_classical
+    from ..runs import reconstruction_name
     from ..signals import save_signal
 
     task, tool = args.command, BASELINES[args.classical]
@@ -215,12 +216,10 @@ def _restore_classical(args, out, signal, mask) -> int:
         raise InputError("--noise-std sets the network's shrinkage; the classical denoisers estimate σ themselves")
     holdout = HOLDOUT_FRACTION if args.holdout is None else args.holdout
     restored, record = restore_classical(signal, mask, args.classical, holdout=holdout, seed=args.seed)
-    residual = {} if mask is not None else {
-        "residual_std": float((restored.values.astype(np.float64) - signal.values).std())}
-    scores = {k: record[k] for k in ("holdout_psnr_paper", "estimated_gain_db") if k in record} | residual
-    suffix = ".wav" if signal.kind == "audio" else ".png" if signal.kind == "image" else ".npy"
+    scores = {k: record[k] for k in ("holdout_psnr_paper", "estimated_gain_db", "observed_psnr_paper",
+                                     "residual_std") if k in record}
     with out:
-        save_signal(restored, out / f"reconstruction{suffix}")
+        save_signal(restored, out / reconstruction_name(signal.kind))
         out.write_json("config.json", {"siren2_version": __version__, "command": task, "input": str(args.file),
                                        "seed": args.seed, "signal": signal.describe(),
                                        "restoration": {"classical": record}})
