@@ -7,7 +7,7 @@ Each shared clip's central 30,000 samples (4 hidden layers) and each image's cen
 full-protocol coordinates (benchmarks/paper.py's ``window``). SIREN and SIREN² run with the commands'
 defaults (``siren2.restoration``): the width that gives at most one parameter per observed sample,
 the `fast` recipe, hold-out stopping, WINNER's ψ read above the noise floor, s0 searched by the
-held-out error, the output combined with the damaged input as the held-out error says
+held-out error, then (audio) the band prior's weight, the output combined with the damaged input as the held-out error says
 (``siren2.restoration.shrink``; SIREN²'s fit alone is scored beside it); the classical baselines for the task
 (``siren2.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
 30% of the samples missing, 10 gaps of 20 ms; images σ 0.05 and 0.1. Every seed draws the corruption
@@ -35,23 +35,27 @@ from siren2.compare import _fmt as fmt
 from siren2.corruptions import CorruptionSpec
 from siren2.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
-from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, shrink,
-                                split_holdout)
+from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE,
+                                PRIOR_WEIGHTS, shrink, split_holdout)
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
-            "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY}
+            "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY,
+            "prior_weights": list(PRIOR_WEIGHTS)}
 
 
-def applies(defaults: dict, spec: CorruptionSpec) -> dict:
-    """The defaults that matter for ``spec``: the shrinkage's σ̂ check only for noise (missing samples
-    are shrunk by β alone), so a missing-samples record made before the check is still current."""
-    return {k: v for k, v in defaults.items() if k != "shrink_consistency" or not spec.removes_samples}
+def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
+    """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check only for noise
+    (missing samples are shrunk by β alone), so a missing-samples record made before the check is still
+    current; the band prior (1-D) only for audio."""
+    skip = ({"shrink_consistency"} if spec.removes_samples else set()) | (
+        {"prior_weights"} if modality != "audio" else set())
+    return {k: v for k, v in defaults.items() if k not in skip}
 
 
 def current(rec: dict) -> bool:
     """Whether a record was made under the defaults that matter for its task."""
-    wanted = applies(DEFAULTS, MODALITIES[rec["modality"]]["tasks"][rec["task"]])
+    wanted = applies(DEFAULTS, MODALITIES[rec["modality"]]["tasks"][rec["task"]], rec["modality"])
     return {k: rec.get("defaults", {}).get(k) for k in wanted} == wanted
 
 
@@ -117,8 +121,9 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
 
     ev = evaluate(clean, spec, MODELS, [seed], stop="holdout", preset=m["preset"], recipe="fast",
                   model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, shrink_fit=True,
+                  prior_weights=PRIOR_WEIGHTS if modality == "audio" else (),
                   baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"), on_run=on_run)
-    rec = {"defaults": applies(DEFAULTS, spec), "modality": modality, "signal": path.name, "task": task, "seed": seed,
+    rec = {"defaults": applies(DEFAULTS, spec, modality), "modality": modality, "signal": path.name, "task": task, "seed": seed,
            "scores": {row: s[0] for row, s in ev.scores.items()} | refs, "models": ev.models,
            "corruption": ev.corruptions[0]}
     save(record, rec)
@@ -211,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
              "giving at most 1 parameter per observed sample, recipe `fast` (ours; at most 500 epochs audio, 2000 "
              "images), hold-out stopping (10% "
              "of the observed samples, patience 100), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
-             "1/2 and 1 times the rule's by the held-out error, the output shrunk towards the damaged input as the "
+             "1/2 and 1 times the rule's by the held-out error, then (audio) the band prior at λ "
+             f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.priors`; the fit with the "
+             "lowest held-out error of all kept), the output shrunk towards the damaged input as the "
              "held-out error says (noise: α·fit + (1 − α)·input, α = min(1, σ̂²/h), and α = 0, the input, where "
              f"σ̂² exceeds h by over {CONSISTENCY:g} of h's standard errors, as h ≥ σ² must hold; missing samples: "
              "the observed ones kept, β·fit where missing; `siren2.restoration.shrink`). `siren2 fit alone` is "

@@ -120,7 +120,15 @@ def test_inpaint_with_a_mask_keeps_the_observed_samples(tmp_path, capsys):
     # observed samples kept: exact in [-1, 1] floats, within the 1 LSB of siren2's int16 round trip (test_signals)
     assert np.abs(after[mask == 1].astype(int) - before[mask == 1]).max() <= 1
     assert np.any(after[700:800] != 0)  # the gap is filled from the fit
-    assert json.loads((out / "config.json").read_text())["restoration"]["observed_fraction"] == pytest.approx(0.95)
+    rec = json.loads((out / "config.json").read_text())["restoration"]
+    assert rec["observed_fraction"] == pytest.approx(0.95)
+    prior = rec["prior"]  # audio's default: the band prior searched after the bandwidths
+    assert prior["name"] == "band" and [t["weight"] for t in prior["tried"]] == [0.0, 1.0, 3.0]
+    assert prior["chosen_weight"] in (0.0, 1.0, 3.0)
+    code, _, err = run_cli(capsys, "inpaint", src, "--mask", tmp_path / "mask.wav", "--out", tmp_path / "plain",
+                           "--prior-weights", "0", "--bandwidths", "1", *TINY)
+    assert code == 0, err
+    assert "prior" not in json.loads((tmp_path / "plain" / "config.json").read_text())["restoration"]
 
 
 def test_inpaint_gaps_auto_finds_digital_silence(tmp_path, capsys):
@@ -209,6 +217,8 @@ BAD = {
     "negative-noise": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "-0.1"),
     "unknown-model": lambda p: ("restore-eval", p / "in.wav", "--noise-std", "0.1", "--models", "siren,nope"),
     "holdout-fraction": lambda p: ("denoise", p / "in.wav", "--holdout", "1.5"),
+    "prior-with-fixed": lambda p: ("denoise", p / "in.wav", "--stop", "fixed", "--prior-weights", "1"),
+    "prior-on-image": lambda p: ("denoise", write_png(p / "in.png"), "--prior-weights", "1"),
     "s0-without-winner": lambda p: ("denoise", p / "in.wav", "--model", "siren", "--s0", "100"),
     "classical-wrong-kind": lambda p: ("inpaint", write_png(p / "in.png"), "--mask", write_png(p / "m.png"),
                                        "--classical", "lmmse"),

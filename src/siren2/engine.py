@@ -104,10 +104,10 @@ class AutogradStep:
     name = "autograd"
 
     def __init__(self, model: nn.Module, coords: torch.Tensor, target: torch.Tensor,
-                 mask: torch.Tensor | None = None, chunk_size: int | None = None) -> None:
-        self.model, self.coords = model, coords
+                 mask: torch.Tensor | None = None, chunk_size: int | None = None, prior=None) -> None:
+        self.model, self.coords, self.prior = model, coords, prior
         self.target, self.mask = masked_target(target, mask)
-        self.chunk_size = chunk_size or coords.shape[0]
+        self.chunk_size = coords.shape[0] if prior is not None else chunk_size or coords.shape[0]
         self.params = [p for p in model.parameters() if p.requires_grad]
 
     def __call__(self, idx: torch.Tensor | None = None) -> torch.Tensor:
@@ -118,11 +118,12 @@ class AutogradStep:
         total = torch.zeros((), device=self.coords.device)
         for sel in parts:
             x, t = self.coords[sel], self.target[sel]
-            r = self.model(x) - t
+            y = self.model(x)
+            r = y - t
             if self.mask is not None:
                 r = r * self.mask[sel]
             loss = r.square().sum() / denom
-            loss.backward()
+            (loss if self.prior is None or idx is not None else loss + self.prior(y)).backward()
             total += loss.detach()
         return total
 
@@ -132,12 +133,13 @@ class SineMLPStep:
 
     def __init__(self, model: INR, coords: torch.Tensor, target: torch.Tensor,
                  mask: torch.Tensor | None = None, chunk_size: int | None = None,
-                 batch_size: int | None = None, pad_to: int = 8, compiled: bool = False) -> None:
+                 batch_size: int | None = None, pad_to: int = 8, compiled: bool = False, prior=None) -> None:
         if not supports_sine_mlp(model):
             raise ValueError("SineMLPStep needs an INR of Linear+Sine blocks in float32")
-        self.model, self.coords = model, coords
-        self.target, self.mask = masked_target(target, mask)
+        self.model, self.coords, self.prior = model, coords, prior
         dev, n = coords.device, coords.shape[0]
+        chunk_size = n if prior is not None else chunk_size
+        self.target, self.mask = masked_target(target, mask)
         self.blocks = list(model.hidden)
         self.omegas = [b.act.omega for b in self.blocks]
         self._omega_t = [torch.tensor(om, device=dev) for om in self.omegas]
@@ -203,11 +205,14 @@ class SineMLPStep:
             h = a[:n]
         y = self.y[:n]
         torch.addmm(self.bo, h, self.Wo.t(), out=y)
+        prior_grad = self._prior_grad(y) if self.prior is not None and n == self.coords.shape[0] else None
         y.sub_(t)  # residual r
         if m is not None:
             y.mul_(m)
         loss = y.square().sum() / denom
         y.mul_(2.0 / denom)  # g = dL/dy
+        if prior_grad is not None:
+            y.add_(prior_grad)
         self.dWo.addmm_(y.t(), h)
         self.dbo.add_(y.sum(0))
         buf = 0
@@ -224,6 +229,12 @@ class SineMLPStep:
                 torch.mm(d, self.Ww[l], out=d_prev)  # dL/da_{l-1} = δ_l (ωW_l)
                 d = d_prev
         return loss
+
+    def _prior_grad(self, y: torch.Tensor) -> torch.Tensor:
+        """dP/dy of the prior P at the rendering ``y`` of the whole grid."""
+        with torch.enable_grad():
+            leaf = y.detach().clone().requires_grad_(True)
+            return torch.autograd.grad(self.prior(leaf), leaf)[0]
 
     def _delta(self, k: int, n: int, width: int) -> torch.Tensor:
         return self.delta[k][: n * width].view(n, width)
@@ -289,7 +300,7 @@ def auto_chunk_size(model: nn.Module, n: int, budget: int = DEFAULT_MEMORY_BUDGE
 
 def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None,
               *, batch_size: int | None = None, chunk_size: int | None = None, engine: str = "auto",
-              compile: bool | None = None, epochs: int = 1):
+              compile: bool | None = None, epochs: int = 1, prior=None):
     """The training step for ``model``: ``step(idx=None) -> loss`` fills ``p.grad``.
 
     ``compile``: fuse the sine-MLP activation with ``torch.compile`` (CPU); None decides by the
@@ -297,9 +308,13 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
 
     ``engine``: "auto" (the fused sine-MLP step where it applies, else autograd), "sine-mlp" or
     "autograd". ``chunk_size`` splits a full-batch step (default: by a 2 GiB activation budget).
+    ``prior``: P(y) of the rendering of the whole grid (:mod:`siren2.priors`), added to the loss's
+    gradients in full-batch steps (never chunked then); the returned loss stays the data term.
     """
     if engine not in ("auto", "sine-mlp", "autograd"):
         raise ValueError(f"unknown engine {engine!r}")
+    if prior is not None and batch_size:
+        raise ValueError("a prior acts on the rendering of the whole grid: it needs full-batch steps")
     if coords.device.type == "cpu":
         tune_malloc()
     chunk_size = chunk_size or auto_chunk_size(model, coords.shape[0])
@@ -308,5 +323,5 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
             units = sum(b.linear.out_features for b in model.hidden)
             compile = coords.device.type == "cpu" and epochs * coords.shape[0] * units >= COMPILE_MIN_WORK
         return SineMLPStep(model, coords, target, mask, chunk_size=chunk_size, batch_size=batch_size,
-                           compiled=compile)
-    return AutogradStep(model, coords, target, mask, chunk_size=chunk_size)
+                           compiled=compile, prior=prior)
+    return AutogradStep(model, coords, target, mask, chunk_size=chunk_size, prior=prior)

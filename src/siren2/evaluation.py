@@ -122,20 +122,22 @@ def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], 
                         preset: str | None, recipe: str, fit_options: dict | None, model_options: dict | None,
                         holdout: float, baselines: list[str] = (), winner_options: dict | None = None,
                         capacity: float | None = None, bandwidths: tuple[float, ...] = (1.0,),
-                        shrink_fit: bool = False) -> dict:
+                        prior_weights: tuple[float, ...] = (), shrink_fit: bool = False) -> dict:
     """What makes two evaluations the same one (a resumed evaluation must match it)."""
     return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
             "baselines": list(baselines), "seeds": list(seeds), "stop": stop, "preset": preset, "recipe": recipe,
             "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None},
             "model_options": dict(model_options or {}), "holdout": holdout,
             "winner_options": {k: v for k, v in (winner_options or {}).items() if v is not None},
-            "capacity": capacity, "bandwidths": list(bandwidths), "shrink": shrink_fit}
+            "capacity": capacity, "bandwidths": list(bandwidths), "prior_weights": list(prior_weights),
+            "shrink": shrink_fit}
 
 
 def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
              preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
              model_options: dict | None = None, capacity: float | None = None,
-             bandwidths: tuple[float, ...] = (1.0,), holdout: float = HOLDOUT_FRACTION, shrink_fit: bool = False,
+             bandwidths: tuple[float, ...] = (1.0,), prior_weights: tuple[float, ...] = (),
+             holdout: float = HOLDOUT_FRACTION, shrink_fit: bool = False,
              baselines: list[str] = (), winner_options: dict | None = None, done: Evaluation | None = None,
              on_run=None) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
@@ -143,7 +145,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
 
     Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
     (FitConfig fields, e.g. epochs) on a network of at most ``capacity`` parameters per observed
-    sample, searching ``bandwidths``, shrunk towards the input with ``shrink_fit``
+    sample, searching ``bandwidths`` and ``prior_weights``, shrunk towards the input with ``shrink_fit``
     (:func:`~siren2.restoration.restore`); ``winner_options`` go to the WINNER models. ``on_run(model, seed, run)`` is called after each restoration.
     ``done`` (from :func:`finished_evaluation`) holds the seeds an interrupted evaluation finished;
     they are kept and not rerun. Ctrl-C returns the finished seeds (``interrupted`` set), or, before
@@ -152,7 +154,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     settings = evaluation_settings(clean, spec, models, seeds, stop=stop, preset=preset, recipe=recipe,
                                    fit_options=fit_options, model_options=model_options, holdout=holdout,
                                    baselines=baselines, winner_options=winner_options, capacity=capacity,
-                                   bandwidths=bandwidths, shrink_fit=shrink_fit)
+                                   bandwidths=bandwidths, prior_weights=prior_weights, shrink_fit=shrink_fit)
     ev = done or Evaluation(clean, spec, stop, [], {})  # fit: the first model's, from its first run
     ev.settings, ev.interrupted = settings, False
     try:
@@ -160,7 +162,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
             if seed not in ev.seeds:
                 _evaluate_seed(ev, seed, models, baselines, stop=stop, preset=preset, recipe=recipe,
                                fit_options=fit_options, model_options=model_options, capacity=capacity,
-                               bandwidths=bandwidths, shrink_fit=shrink_fit,
+                               bandwidths=bandwidths, prior_weights=prior_weights, shrink_fit=shrink_fit,
                                winner_options=winner_options, holdout=holdout, on_run=on_run)
     except KeyboardInterrupt:
         if not ev.seeds:
@@ -170,8 +172,8 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
 
 
 def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines, *, stop, preset, recipe,
-                   fit_options, model_options, capacity, bandwidths, shrink_fit, winner_options, holdout,
-                   on_run) -> None:
+                   fit_options, model_options, capacity, bandwidths, prior_weights, shrink_fit, winner_options,
+                   holdout, on_run) -> None:
     """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
     from .classical import BASELINES
 
@@ -183,8 +185,8 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
         example = {"corrupted": c.signal.values, "mask": c.mask}
     for name in model_names:
         run = restore(c.signal, c.mask, name, stop=stop, recipe=recipe, fit_options=(fit_options or {}) | {"seed": seed},
-                      capacity=capacity, bandwidths=bandwidths, holdout=holdout, shrink_fit=shrink_fit,
-                      preset=preset, model_options=model_options,
+                      capacity=capacity, bandwidths=bandwidths, prior_weights=prior_weights, holdout=holdout,
+                      shrink_fit=shrink_fit, preset=preset, model_options=model_options,
                       winner_options=winner_options if name in winner_models() else None, clean=clean)
         if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
             raise KeyboardInterrupt

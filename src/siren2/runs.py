@@ -45,19 +45,19 @@ class Run:
 def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_config: FitConfig | None = None,
             model_options: dict | None = None, winner_options: dict | None = None,
             mask: np.ndarray | None = None, clean: Signal | None = None,
-            callbacks: list | None = None, validate=None) -> Run:
+            callbacks: list | None = None, validate=None, prior=None) -> Run:
     """Build ``model_name`` for ``signal``, fit it, render it and score it.
 
     ``fit_config`` defaults to the default recipe on the preset with the model's own defaults (e.g.
     FINER's mini-batches; build it with ``FitConfig.resolve(..., model=model_name)`` to keep them);
     ``model_options`` override the preset's shape; ``winner_options`` are s0, s1, rule, centroid.
     Scores compare against ``clean`` when given (for restoration), else against the signal itself.
-    ``callbacks`` and ``validate`` go to :func:`~siren2.train.fit`.
+    ``callbacks``, ``validate`` and ``prior`` go to :func:`~siren2.train.fit`.
     """
     preset_name, fit_config = _resolved(signal, model_name, preset, fit_config, model_options)
     model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
                          **(winner_options or {}), **(model_options or {}))
-    result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks)
+    result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks, prior=prior)
     return finish_run(signal, model_name, result, preset_name, fit_config, clean=clean)
 
 

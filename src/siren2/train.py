@@ -166,7 +166,7 @@ class FitResult:
 
 def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.ndarray | None = None,
         validate: Callable[[nn.Module], float] | None = None,
-        callbacks: list[Callable[[int, nn.Module, float], bool | None]] | None = None) -> FitResult:
+        callbacks: list[Callable[[int, nn.Module, float], bool | None]] | None = None, prior=None) -> FitResult:
     """Fit ``model`` to ``signal`` (its observed points where ``mask`` is 1) and return the best state.
 
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
@@ -178,7 +178,8 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     ``callbacks(epoch, model, loss)`` returning True, and Ctrl-C (the best state so far is kept;
     before the first epoch ends, KeyboardInterrupt propagates). The divergence guard (see
     :class:`FitConfig`) warns, restores the best state and halves the lr; ``stopped_by`` and
-    ``guard_events`` say what happened.
+    ``guard_events`` say what happened. ``prior``: a penalty P(y) on the rendering of the whole grid
+    (:mod:`siren2.priors`; full batch only) whose gradients join the loss's; the loss tracked is the MSE.
     """
     config = config or FitConfig()
     device = training_device(config)
@@ -189,7 +190,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     n = coords.shape[0]
     batch = config.batch_size if config.batch_size and config.batch_size < n else None
     step = make_step(model, coords, target, mask_t, batch_size=batch, chunk_size=config.chunk_size,
-                     engine=config.engine, compile=config.compile, epochs=config.epochs)
+                     engine=config.engine, compile=config.compile, epochs=config.epochs, prior=prior)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = FitResult(model=model, device=str(device), engine=step.name)
     best_state, stale, bad, lr_scale = _copy_state(model), 0, 0, 1.0

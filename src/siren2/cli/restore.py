@@ -15,7 +15,8 @@ def add_parsers(sub) -> None:
     from ..presets import PRESETS
     from ..classical import BASELINES, baselines_for
     from ..corruptions import MIN_GAP
-    from ..restoration import BANDWIDTHS, CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, STOP_RULES
+    from ..restoration import (BANDWIDTHS, CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, PRIOR_WEIGHTS,
+                               STOP_RULES)
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -39,6 +40,11 @@ def add_parsers(sub) -> None:
                        help="WINNER models: factors on the rule's s0, one hold-out fit each, the lowest held-out "
                             f"error kept (default {','.join(f'{f:g}' for f in BANDWIDTHS)} with --stop holdout, "
                             "1 with --stop fixed; 1: the rule's s0 only)")
+        p.add_argument("--prior-weights", type=_weights,
+                       help="audio: weights λ of the band prior (siren2.priors: the fit's power where the damaged "
+                            "file's spectrum is at its noise floor costs λ), one hold-out fit each after the "
+                            "bandwidth search, the lowest held-out error kept (default "
+                            f"{','.join(f'{w:g}' for w in PRIOR_WEIGHTS)} with --stop holdout; 0: no prior)")
         p.add_argument("--no-shrink", dest="shrink", action="store_false",
                        help="output the fit itself; by default, with --stop holdout, the fit is combined with the "
                             "damaged input as the held-out error says is best (never worse than either)")
@@ -95,17 +101,25 @@ def add_parsers(sub) -> None:
     e.set_defaults(func=cmd_restore_eval)
 
 
-def _factors(text: str) -> tuple[float, ...]:
+def _numbers(zero: bool):
+    """An argparse type: comma-separated finite numbers, > 0 (or ≥ 0 with ``zero``)."""
     import argparse
     import math
 
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise argparse.ArgumentTypeError(f"{text!r}: give positive numbers separated by commas, e.g. 0.25,0.5,1")
-    return values
+    def parse(text: str) -> tuple[float, ...]:
+        try:
+            values = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            values = ()
+        if not values or not all(math.isfinite(v) and (v > 0 or zero and v == 0) for v in values):
+            example = "1,3 (0: none)" if zero else "0.25,0.5,1"
+            raise argparse.ArgumentTypeError(f"{text!r}: give {'numbers ≥ 0' if zero else 'positive numbers'} "
+                                             f"separated by commas, e.g. {example}")
+        return values
+    return parse
+
+
+_factors, _weights = _numbers(zero=False), _numbers(zero=True)
 
 
 def _positive(text: str) -> float:
@@ -125,13 +139,15 @@ def _restore_settings(args, signal) -> dict:
     """The keyword arguments of :func:`~siren2.restoration.restore` (and ``evaluate``) from the
     restoration options: stopping, recipe, preset, capacity, bandwidths, shrinkage, WINNER."""
     from ..presets import get_preset
-    from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION
+    from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION, PRIOR_WEIGHTS
     from ..winner import AUTO, resolve_rule
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
         raise InputError("--patience and --holdout apply to --stop holdout")
     if args.stop == "fixed" and args.bandwidths is not None and len(args.bandwidths) > 1:
         raise InputError("--bandwidths: a search needs --stop holdout to choose")
+    if args.stop == "fixed" and any(args.prior_weights or ()):
+        raise InputError("--prior-weights: the search needs --stop holdout to choose")
     # the default searches only where the hold-out rule can choose, and scales a ψ rule's s0
     search = args.stop == "holdout" and resolve_rule(args.rule, signal.in_dim) != AUTO
     fit_options = {k: v for k, v in (recipe_overrides(args) | dict(
@@ -142,6 +158,8 @@ def _restore_settings(args, signal) -> dict:
                                if v is not None},
                 holdout=HOLDOUT_FRACTION if args.holdout is None else args.holdout,
                 bandwidths=args.bandwidths or (BANDWIDTHS if search else (1.0,)),
+                prior_weights=args.prior_weights if args.prior_weights is not None else (
+                    PRIOR_WEIGHTS if args.stop == "holdout" and signal.in_dim == 1 else ()),
                 shrink_fit=args.shrink and args.stop == "holdout", winner_options=winner_overrides(args)) | (
         {"noise_std": args.known_noise_std} if getattr(args, "known_noise_std", None) else {})  # denoise only
 
