@@ -125,7 +125,8 @@ def test_full_peak_lr_drifts_no_more_than_fits_own_engines_do():
     engines = [fit(m, s, dataclasses.replace(cfg, engine="autograd"))
                for m, s in zip(models_for(signals), signals)]
     for rb, rs, ra in zip(batched, separate, engines):
-        np.testing.assert_allclose(rb.loss[:5], rs.loss[:5], rtol=1e-5)
+        # float32 rounding: vmapped and single GEMMs take other kernels (AVX-512: 1.6e-5 by epoch 5)
+        np.testing.assert_allclose(rb.loss[:5], rs.loss[:5], rtol=1e-4)
         assert rb.best_psnr > 35 and abs(rb.best_psnr - rs.best_psnr) < 0.1
         assert abs(ra.best_psnr - rs.best_psnr) < 0.1  # fit()'s engines differ alike
 
