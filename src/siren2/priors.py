@@ -52,13 +52,12 @@ class BandPrior:
                 "signal_bins_fraction": float((self.weights < 0.5).mean())}
 
 
-def band(signal: Signal, mask: np.ndarray | None = None, *, weight: float = 1.0,
-         smooth: int = SMOOTH_BINS) -> BandPrior:
+def band(signal: Signal, mask: np.ndarray | None = None, *, weight: float = 1.0) -> BandPrior:
     """The ``band`` prior of a 1-D ``signal`` seen where ``mask`` is 1 (the others read 0)."""
     if signal.in_dim != 1:
         raise InputError(f"the band prior is for 1-D signals (audio), not {signal.in_dim}-D")
     values = signal.values if mask is None else signal.values * np.asarray(mask, np.float32).reshape(-1, 1)
     power = sum(np.abs(np.fft.rfft(x)) ** 2 for x in _channels(values))
     floor, _ = _floor(power, FLOOR_BINS)
-    local = uniform_filter1d(power, smooth, mode="nearest")
+    local = uniform_filter1d(power, SMOOTH_BINS, mode="nearest")
     return BandPrior(np.minimum(1.0, floor / np.maximum(local, 1e-30)), weight)
