@@ -36,7 +36,7 @@ from siren2.corruptions import CorruptionSpec
 from siren2.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
 from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE,
-                                PRIOR_WEIGHTS, shrink, split_holdout)
+                                PRIOR_WEIGHTS, default_prior_weights, shrink, split_holdout)
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
@@ -121,7 +121,7 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
 
     ev = evaluate(clean, spec, MODELS, [seed], stop="holdout", preset=m["preset"], recipe="fast",
                   model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, shrink_fit=True,
-                  prior_weights=PRIOR_WEIGHTS if modality == "audio" else (),
+                  prior_weights=default_prior_weights(clean),
                   baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"), on_run=on_run)
     rec = {"defaults": applies(DEFAULTS, spec, modality), "modality": modality, "signal": path.name, "task": task, "seed": seed,
            "scores": {row: s[0] for row, s in ev.scores.items()} | refs, "models": ev.models,

@@ -53,6 +53,11 @@ PRIOR_WEIGHTS = (1.0, 3.0)
 CONSISTENCY = 3.0
 
 
+def default_prior_weights(signal: Signal) -> tuple[float, ...]:
+    """The commands' prior weights for ``signal`` (hold-out): :data:`PRIOR_WEIGHTS` for 1-D, none otherwise."""
+    return PRIOR_WEIGHTS if signal.in_dim == 1 else ()
+
+
 def capacity_width(model: str, signal: Signal, observed: int, preset: str | None = None,
                    hidden_layers: int | None = None, ratio: float = PARAMS_PER_SAMPLE) -> int:
     """The widest network of ``model`` (at most the preset's width) with ≤ ``ratio`` parameters per

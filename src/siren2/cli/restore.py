@@ -139,7 +139,7 @@ def _restore_settings(args, signal) -> dict:
     """The keyword arguments of :func:`~siren2.restoration.restore` (and ``evaluate``) from the
     restoration options: stopping, recipe, preset, capacity, bandwidths, shrinkage, WINNER."""
     from ..presets import get_preset
-    from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION, PRIOR_WEIGHTS
+    from ..restoration import BANDWIDTHS, HOLDOUT_FRACTION, default_prior_weights
     from ..winner import AUTO, resolve_rule
 
     if args.stop == "fixed" and (args.patience is not None or args.holdout is not None):
@@ -159,7 +159,7 @@ def _restore_settings(args, signal) -> dict:
                 holdout=HOLDOUT_FRACTION if args.holdout is None else args.holdout,
                 bandwidths=args.bandwidths or (BANDWIDTHS if search else (1.0,)),
                 prior_weights=args.prior_weights if args.prior_weights is not None else (
-                    PRIOR_WEIGHTS if args.stop == "holdout" and signal.in_dim == 1 else ()),
+                    default_prior_weights(signal) if args.stop == "holdout" else ()),
                 shrink_fit=args.shrink and args.stop == "holdout", winner_options=winner_overrides(args)) | (
         {"noise_std": args.known_noise_std} if getattr(args, "known_noise_std", None) else {})  # denoise only
 
