@@ -40,15 +40,16 @@ from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACT
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
-            "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY,
+            "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
             "prior_weights": list(PRIOR_WEIGHTS)}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
-    """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check only for noise
-    (missing samples are shrunk by β alone), so a missing-samples record made before the check is still
-    current; the band prior (1-D) only for audio."""
-    skip = ({"shrink_consistency"} if spec.removes_samples else set()) | (
+    """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check and its α_t on the
+    samples the fit trained on (``shrink_trained``: generalized cross-validation) only for noise (missing
+    samples are shrunk by β alone), so a missing-samples record made before them is still current; the
+    band prior (1-D) only for audio."""
+    skip = ({"shrink_consistency", "shrink_trained"} if spec.removes_samples else set()) | (
         {"prior_weights"} if modality != "audio" else set())
     return {k: v for k, v in defaults.items() if k not in skip}
 

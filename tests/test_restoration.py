@@ -289,6 +289,29 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
     assert shrink(c.signal, c.mask, -x, held, 0.0)[1]["estimated_gain_db"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_shrink_steps_past_a_fit_that_took_in_part_of_the_noise():
+    """A fit that took in half the noise of the samples it trained on (f = x + n/2 there) and errs
+    little on the held-out ones: R ≈ h/4 reads a = 1/2, and α_t ≈ 2 gives y + 2·(f − y) ≈ x back,
+    where the held-out samples' α on every sample would keep over half the noise."""
+    from siren2.restoration import shrink
+
+    clean = tones()
+    c = add_noise(clean, std=0.1, seed=0)
+    x, y = clean.values.astype(np.float64), c.signal.values.astype(np.float64)
+    full = np.ones(clean.num_points, np.float32)
+    train, held = split_holdout(full, 0.1, seed=0)
+    trained = train[:, None] > 0
+    fit = np.where(trained, x + 0.5 * (y - x), x + 0.02 * np.random.default_rng(1).standard_normal(x.shape))
+    h = float(((fit[held] - y[held]) ** 2).mean())
+    out, rec = shrink(c.signal, full, fit, held, h, noise_std=0.1)
+    # within 3 standard errors of h (200 held-out samples: 10%), on which α_t depends as h^(-1/2)
+    assert rec["noise_absorbed"] == pytest.approx(0.5, abs=0.08) and rec["alpha_trained"] == pytest.approx(2, rel=0.15)
+    assert rec["alpha"] == pytest.approx(min(1.0, 0.01 / h))
+    everywhere = y + rec["alpha"] * (fit - y)  # α on every sample: the rule before α_t
+    assert psnr_paper(x, out) > max(psnr_paper(x, fit), psnr_paper(x, everywhere)) + 6
+    assert np.allclose(out[~trained[:, 0]], everywhere[~trained[:, 0]], atol=1e-6)
+
+
 def test_shrink_returns_the_input_when_the_noise_estimate_exceeds_the_held_out_error():
     """A blue-noise texture (differences of white noise) reads as noise at the finest wavelet scale:
     σ̂² exceeds the held-out error h of a fit that predicts nothing (h ≥ σ² must hold), so σ cannot
@@ -320,8 +343,10 @@ def test_restore_with_shrinkage_records_it_and_keeps_the_fit_in_the_model():
                   shrink_fit=True)
     rec = run.config["restoration"]["shrink"]
     fit = predict(run.model, c.signal.coords()).numpy()
-    a = rec["alpha"]
-    assert 0 < a <= 1 and np.allclose(run.reconstruction.values, a * fit + (1 - a) * c.signal.values, atol=1e-5)
+    train, _ = split_holdout(np.ones(clean.num_points, np.float32), 0.1, seed=0)
+    a = np.where(train[:, None] > 0, rec["alpha_trained"], rec["alpha"])  # the samples it trained on, the held-out
+    assert 0 < rec["alpha"] <= 1 and rec["alpha_trained"] > 0
+    assert np.allclose(run.reconstruction.values, a * fit + (1 - a) * c.signal.values, atol=1e-5)
     assert run.metrics["psnr_paper"] == pytest.approx(psnr_paper(clean.values, run.reconstruction.values))
     assert run.metrics["fit_psnr_paper"] == pytest.approx(psnr_paper(clean.values, fit), abs=1e-4)
 

@@ -248,13 +248,18 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
 
     On a held-out sample the fit never saw the sample's noise, so its error e and the noise are
     independent: h = e + σ². Noise (every sample observed): α·f + (1 − α)·y with α = min(1, σ²/h)
-    minimizes the expected error, e·σ²/(e + σ²) ≤ min(e, σ²): never worse than the fit or the input.
+    minimizes the expected error there, e·σ²/(e + σ²) ≤ min(e, σ²). On the samples it trained on the
+    fit has absorbed part a of their noise: its error there, R, is smaller than h, and generalized
+    cross-validation reads 1 − a = √(R/h). There y + α_t·(f − y) with α_t = (1 − a)·σ²/R = σ²/√(R·h)
+    errs by the same e·σ²/(e + σ²); α_t > 1 steps past the fit, away from the noise it took in (relay's
+    central 30,000 samples at σ 0.05, band prior, seed 0: R = 0.10·h, α 0.55 / α_t 1.70, output 29.78 dB
+    against the fit's 28.60 and 27.79 with α on every sample; the clean signal's own best α_t is 1.74).
     σ is ``noise_std`` when the caller knows it, else σ̂ (:func:`siren2.classical.noise_std`). Since
     h ≥ σ², a σ̂² above h by more than h's sampling error (:data:`CONSISTENCY` standard errors) means
     σ̂ took signal for noise (a texture, a white-noise image): σ cannot be told from the signal, and
-    the input is returned (α = 0). Missing samples: the observed ones as they are and
+    the input is returned (α = α_t = 0). Missing samples: the observed ones as they are and
     β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
-    the zero fill). Returns (values, record: the factor and the output's estimated gain in dB over
+    the zero fill). Returns (values, record: the factors and the output's estimated gain in dB over
     the damaged input, as :func:`estimated_gain` (None where h ≤ σ²))."""
     from .classical import noise_std as estimate_noise_std
 
@@ -265,12 +270,18 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
         var = (noise_std if given else estimate_noise_std(signal)) ** 2
         # h's standard error as a mean of n squared errors: about h·sqrt(2/n)
         inconsistent = not given and var > holdout_mse * (1 + CONSISTENCY * math.sqrt(2 / held.size))
+        trained = np.ones(len(y), bool)
+        trained[held] = False
+        residual = float(np.mean((f - y)[trained] ** 2))  # R
+        kept = min(1.0, math.sqrt(residual / max(holdout_mse, 1e-30)))  # 1 − a
         alpha = 0.0 if inconsistent else min(1.0, var / max(holdout_mse, 1e-30))
+        alpha_trained = 0.0 if inconsistent else kept * var / max(residual, 1e-30)
         gain = 0.0 if inconsistent else (10 * math.log10(holdout_mse / (holdout_mse - var))
                                          if holdout_mse > var > 0 else None)
-        return ((alpha * f + (1 - alpha) * y).astype(np.float32),
-                {"kind": "noise", "alpha": alpha, "noise_std": math.sqrt(var),
-                 "noise_std_source": "given" if given else "estimated",
+        weight = np.where(trained[:, None], alpha_trained, alpha)
+        return ((y + weight * (f - y)).astype(np.float32),
+                {"kind": "noise", "alpha": alpha, "alpha_trained": alpha_trained, "noise_absorbed": 1 - kept,
+                 "noise_std": math.sqrt(var), "noise_std_source": "given" if given else "estimated",
                  "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
     beta = float(np.clip((fh * yh).sum() / max(float((fh * fh).sum()), 1e-30), 0.0, 1.0))

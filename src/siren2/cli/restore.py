@@ -198,7 +198,9 @@ def cmd_restore(args) -> int:
         print(f"  estimated gain of the fit over the damaged input {gain:+.1f} dB (from the held-out samples)")
     shrunk = rec.get("shrink")
     if shrunk:
-        factor = (f"{shrunk['alpha']:.2f} x fit + {1 - shrunk['alpha']:.2f} x input" if shrunk["kind"] == "noise"
+        factor = (f"{shrunk['alpha']:.2f} x fit + {1 - shrunk['alpha']:.2f} x input on the held-out samples, "
+                  f"{shrunk['alpha_trained']:.2f} x fit + {1 - shrunk['alpha_trained']:.2f} x input on those it "
+                  f"trained on (it took in {shrunk['noise_absorbed']:.0%} of their noise)" if shrunk["kind"] == "noise"
                   else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing")
         out_gain = shrunk["estimated_gain_db"]
         print(f"  output: {factor}" + ("" if out_gain is None else f"; estimated gain {out_gain:+.1f} dB"))
