@@ -30,6 +30,8 @@ from _common import DATA, RESULTS, machine, write_results
 from paper import machine_line, window
 from restore_grid import MODALITIES, save
 
+from siren2.compare import _fmt as fmt
+from siren2.compare import summarize
 from siren2.metrics import psnr_paper
 from siren2.restoration import CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, restore, shrink, split_holdout
 
@@ -73,8 +75,27 @@ def run_one(grid_record: Path, record: Path, resume: bool) -> dict | None:
     return rec
 
 
+ROWS = ["input", "fit alone", "α everywhere", "α, α_t", "oracle α_t †"]
+
+
+def means(records: list[dict]) -> str:
+    """Per signal and task: each rule's mean ± std over seeds, and α, α_t's change over α everywhere."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["signal"], r["task"]), []).append(r)
+    lines = ["| signal | task | seeds | " + " | ".join(ROWS) + " | α, α_t − α everywhere |",
+             "|---|---|---:|" + "---:|" * (len(ROWS) + 1)]
+    for (signal, task), recs in groups.items():
+        stats = {k: summarize([r["scores"][k] for r in recs]) for k in ROWS}
+        best = max((k for k in ROWS if not k.endswith("†")), key=lambda k: stats[k]["mean"])
+        cells = [f"**{fmt('psnr_paper', stats[k])}**" if k == best else fmt("psnr_paper", stats[k]) for k in ROWS]
+        change = stats["α, α_t"]["mean"] - stats["α everywhere"]["mean"]
+        lines.append(f"| {signal} | {task} | {len(recs)} | " + " | ".join(cells) + f" | {change:+.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def table(records: list[dict]) -> str:
-    rows = ["input", "fit alone", "α everywhere", "α, α_t", "oracle α_t †"]
+    rows = ROWS
     lines = ["| signal | task | seed | params/sample | λ | " + " | ".join(rows)
              + " | α | α_t | oracle α_t | noise taken in a | refit − grid fit |",
              "|---|---|---:|---:|---:|" + "---:|" * (len(rows) + 5)]
@@ -119,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
             "SIREN²'s fit as restore_grid.py's defaults chose it (s0 factor, band prior weight λ), σ̂ from the "
             f"noisy signal. {machine_line()}." + (" Interrupted: the table is partial." if interrupted else ""))
     write_results("shrink_rules", {"machine": machine(), "records": records},
-                  "# Denoising: combining the fit with the noisy input\n\n" + table(records) + "\n" + note + "\n",
+                  "# Denoising: combining the fit with the noisy input\n\nMean ± std over seeds:\n\n" + means(records)
+                  + "\nEach seed:\n\n" + table(records) + "\n" + note + "\n",
                   args.results)
     return 130 if interrupted else 0
 
