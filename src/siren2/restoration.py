@@ -251,7 +251,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     minimizes the expected error there, e·σ²/(e + σ²) ≤ min(e, σ²). On the samples it trained on the
     fit has absorbed part a of their noise: its error there, R, is smaller than h, and generalized
     cross-validation reads 1 − a = √(R/h). There y + α_t·(f − y) with α_t = (1 − a)·σ²/R = σ²/√(R·h)
-    errs by the same e·σ²/(e + σ²); α_t > 1 steps past the fit, away from the noise it took in (relay's
+    then errs by the same e·σ²/(e + σ²); α_t > 1 steps past the fit, away from the noise it took in (relay's
     central 30,000 samples at σ 0.05, band prior, seed 0: R = 0.10·h, α 0.55 / α_t 1.70, output 29.78 dB
     against the fit's 28.60 and 27.79 with α on every sample; the clean signal's own best α_t is 1.74).
     σ is ``noise_std`` when the caller knows it, else σ̂ (:func:`siren2.classical.noise_std`). Since
