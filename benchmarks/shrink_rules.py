@@ -95,14 +95,14 @@ def means(records: list[dict]) -> str:
 
 
 def table(records: list[dict]) -> str:
-    rows = ROWS
-    lines = ["| signal | task | seed | params/sample | λ | " + " | ".join(rows)
+    """Each record: the rules' scores, the factors, and how closely the refit reproduced the grid's fit."""
+    lines = ["| signal | task | seed | params/sample | λ | " + " | ".join(ROWS)
              + " | α | α_t | oracle α_t | noise taken in a | refit − grid fit |",
-             "|---|---|---:|---:|---:|" + "---:|" * (len(rows) + 5)]
+             "|---|---|---:|---:|---:|" + "---:|" * (len(ROWS) + 5)]
     for r in records:
         s, rule = r["scores"], r["shrink"]
-        best = max((k for k in rows if not k.endswith("†")), key=lambda k: s[k])
-        cells = [f"**{s[k]:.2f}**" if k == best else f"{s[k]:.2f}" for k in rows]
+        best = max((k for k in ROWS if not k.endswith("†")), key=lambda k: s[k])
+        cells = [f"**{s[k]:.2f}**" if k == best else f"{s[k]:.2f}" for k in ROWS]
         lines.append(f"| {r['signal']} | {r['task']} | {r['seed']} | {r['params_per_sample']:.2f} | {r['prior_weight']:g} | "
                      + " | ".join(cells) + f" | {rule['alpha']:.2f} | {rule['alpha_trained']:.2f} | "
                      f"{r['oracle_alpha_trained']:.2f} | {rule['noise_absorbed']:.2f} | "
