@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     if not records:
         raise SystemExit("shrink_rules.py: no finished task")
     note = ("psnr_paper (dB) against the clean signal; bold: the best without the clean signal; † uses it. "
-            "SIREN²'s fit as restore_grid.py's defaults chose it (s0 factor, band prior weight λ), σ̂ from the "
-            f"noisy signal. {machine_line()}." + (" Interrupted: the table is partial." if interrupted else ""))
+            "SIREN²'s fit as restore_grid.py's defaults chose it (s0 factor, band prior weight λ): at most 1 "
+            "parameter per sample, recipe `fast` (ours), hold-out stopping within 500 epochs (audio) / 2000 "
+            f"(images); σ̂ from the noisy signal. Seeds as listed. {machine_line()}." + (" Interrupted: the table is partial." if interrupted else ""))
     write_results("shrink_rules", {"machine": machine(), "records": records},
                   "# Denoising: combining the fit with the noisy input\n\nMean ± std over seeds:\n\n" + means(records)
                   + "\nEach seed:\n\n" + table(records) + "\n" + note + "\n",
