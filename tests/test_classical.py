@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siren2 import Signal
-from siren2.classical import BASELINES, baselines_for, run_baseline
+from siren2.classical import BASELINES, _sigma, baselines_for, noise_std, run_baseline
 from siren2.errors import InputError
 from siren2.metrics import metrics
 from siren2.corruptions import add_noise, drop_gaps, drop_samples
@@ -32,6 +32,21 @@ def test_image_denoisers_beat_the_noisy_input(name, channels):
     before = metrics(clean, noisy.signal.values)["psnr_paper"]
     after = metrics(clean, run_baseline(name, noisy.signal, noisy.mask))["psnr_paper"]
     assert after > before + 3.0, (name, before, after)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_noise_std_reads_through_a_fine_texture_the_wavelet_mad_takes_for_noise(channels):
+    n = 64
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    texture = 0.3 * np.cos(2.6 * xx + 2.3 * yy)  # near the pixel Nyquist: the finest wavelet band holds it
+    clean = Signal(values=np.repeat(texture.reshape(-1, 1), channels, 1).astype(np.float32), grid=(n, n), kind="image")
+    noisy = add_noise(clean, std=0.05, seed=0).signal
+    img = noisy.values.reshape(n, n, channels).astype(np.float64)
+    mad = _sigma(img[:, :, 0], None) if channels == 1 else _sigma(img, -1)
+    assert mad > 0.1  # the texture reads as noise to the MAD
+    assert noise_std(noisy) == pytest.approx(0.05, rel=0.15)  # its patches span two directions only
+    smooth = add_noise(smooth_image(channels), std=0.05, seed=1).signal
+    assert noise_std(smooth) == pytest.approx(0.05, rel=0.15)
 
 
 def test_the_wiener_filter_beats_noisy_audio():

@@ -313,23 +313,22 @@ def test_shrink_steps_past_a_fit_that_took_in_part_of_the_noise():
 
 
 def test_shrink_returns_the_input_when_the_noise_estimate_exceeds_the_held_out_error():
-    """A blue-noise texture (differences of white noise) reads as noise at the finest wavelet scale:
-    σ̂² exceeds the held-out error h of a fit that predicts nothing (h ≥ σ² must hold), so σ cannot
-    be told from the image and the input comes back (α = 0) instead of the fit's flat output."""
+    """A white-noise texture reads as noise to both of σ̂'s estimates (the wavelet MAD and the patches'
+    smallest eigenvalue): for a fit that predicts half of it, σ̂² exceeds the held-out error h (h ≥ σ²
+    must hold), so σ cannot be told from the image and the input comes back (α = 0)."""
     from siren2.restoration import shrink
 
-    w = np.random.default_rng(0).standard_normal((65, 64))
-    texture = 0.3 * (w[1:] - w[:-1])  # lag-1 correlation −0.5: more energy at the finest scale than white
-    clean = Signal(values=texture.reshape(-1, 1), grid=(64, 64), kind="image", source="blue")
+    texture = 0.3 * np.random.default_rng(0).standard_normal((64, 64))
+    clean = Signal(values=texture.reshape(-1, 1), grid=(64, 64), kind="image", source="white")
     noisy = add_noise(clean, std=0.05, seed=0).signal
     full = np.ones(clean.num_points, np.float32)
     _, held = split_holdout(full, 0.1, seed=0)
-    flat = np.zeros_like(noisy.values)
-    h = float((noisy.values[held] ** 2).mean())
-    out, rec = shrink(noisy, full, flat, held, h)
+    half = 0.5 * clean.values
+    h = float(((noisy.values - half)[held] ** 2).mean())
+    out, rec = shrink(noisy, full, half, held, h)
     assert rec["noise_estimate_exceeds_holdout_error"] and rec["noise_std"] ** 2 > h
     assert rec["alpha"] == 0 and np.array_equal(out, noisy.values) and rec["estimated_gain_db"] == 0
-    _, rec = shrink(noisy, full, flat, held, h, noise_std=0.05)  # a known σ is trusted
+    _, rec = shrink(noisy, full, half, held, h, noise_std=0.05)  # a known σ is trusted
     assert not rec["noise_estimate_exceeds_holdout_error"] and rec["alpha"] == pytest.approx(0.0025 / h)
 
 

@@ -71,12 +71,15 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     assert bad.value.code == 2 and "positive" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
-def test_denoise_returns_the_input_and_warns_when_the_noise_estimate_holds_signal(tmp_path, capsys):
-    """A blue-noise texture reads as noise (σ̂² above the held-out error): the output is the input
-    and one warning line says to give --noise-std."""
-    w = np.random.default_rng(0).standard_normal((33, 32))
-    png = tmp_path / "blue.png"
-    Image.fromarray(np.clip(127 + 40 * (w[1:] - w[:-1]), 0, 255).astype(np.uint8)).save(png)
+def test_denoise_returns_the_input_and_warns_when_the_noise_estimate_holds_signal(tmp_path, capsys, monkeypatch):
+    """σ̂² above the held-out error (h ≥ σ² must hold, so σ̂ took signal for noise; here σ̂ is made to read
+    the image's whole spread): the output is the input and one warning line says to give --noise-std."""
+    import siren2.classical
+
+    w = np.random.default_rng(0).standard_normal((32, 32))
+    png = tmp_path / "white.png"
+    Image.fromarray(np.clip(127 + 40 * w, 0, 255).astype(np.uint8)).save(png)
+    monkeypatch.setattr(siren2.classical, "noise_std", lambda signal: 2 * float(signal.values.std()))
     code, stdout, err = run_cli(capsys, "denoise", png, "--out", tmp_path / "den", *TINY)
     shrunk = json.loads((tmp_path / "den" / "config.json").read_text())["restoration"]["shrink"]
     assert code == 0 and shrunk["noise_estimate_exceeds_holdout_error"] and shrunk["alpha"] == 0

@@ -60,11 +60,35 @@ def _sigma(img: np.ndarray, axis: int | None) -> float:
     return float(np.mean(estimate_sigma(img, channel_axis=axis)))
 
 
+PATCH = 7  # side of the patches whose covariance :func:`patch_sigma` reads
+MAX_PATCHES = 100_000  # patches on a regular sub-grid at most (the covariance is 49 x 49 either way)
+
+
+def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
+    """σ̂ of white noise in a 2-D image: √ of the smallest eigenvalue of its p x p patches' covariance.
+
+    White noise adds σ² to every eigenvalue; a natural image's patches lie close to a subspace, so the
+    smallest eigenvalue is σ² plus little (Pyatykh et al. 2013, without their patch selection). Like
+    the wavelet MAD it can only read high: a texture whose patches fill every direction adds to it.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    windows = sliding_window_view(img, (patch, patch))
+    step = max(1, int(np.ceil(np.sqrt(windows.shape[0] * windows.shape[1] / MAX_PATCHES))))
+    x = windows[::step, ::step].reshape(-1, patch * patch)
+    x = x - x.mean(axis=0)
+    return float(np.sqrt(max(np.linalg.eigvalsh(x.T @ x / len(x))[0], 0.0)))
+
+
 def noise_std(signal: Signal) -> float:
-    """σ̂ of white noise in ``signal``: ``estimate_sigma`` (wavelet MAD) for images, the spectrum's white
-    floor (:func:`siren2.winner.white_floor`) for audio and the rest."""
+    """σ̂ of white noise in ``signal``. Images: the smaller of two estimates that signal content can only
+    raise, the wavelet MAD (``estimate_sigma``; fooled by fine texture) and :func:`patch_sigma` (fooled
+    by patches of full rank), per channel, averaged. Audio and the rest: the spectrum's white floor
+    (:func:`siren2.winner.white_floor`)."""
     if signal.kind == "image":
-        return _sigma(*_image(signal))
+        img, axis = _image(signal)
+        planes = [img] if axis is None else [img[:, :, c] for c in range(img.shape[-1])]
+        return min(_sigma(img, axis), float(np.mean([patch_sigma(p) for p in planes])))
     from .winner import white_floor
 
     return float(np.sqrt(white_floor(signal.values)))
