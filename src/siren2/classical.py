@@ -80,6 +80,11 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
     return float(np.sqrt(max(np.linalg.eigvalsh(x.T @ x / len(x))[0], 0.0)))
 
 
+def noise_std_method(signal: Signal) -> str:
+    """How :func:`noise_std` reads σ̂ for ``signal`` (recorded in config.json)."""
+    return "min(wavelet MAD, 7x7 patch PCA)" if signal.kind == "image" else "white floor"
+
+
 def noise_std(signal: Signal) -> float:
     """σ̂ of white noise in ``signal``. Images: the smaller of two estimates that signal content can only
     raise, the wavelet MAD (``estimate_sigma``; fooled by fine texture) and :func:`patch_sigma` (fooled

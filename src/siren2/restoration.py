@@ -262,6 +262,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     the zero fill). Returns (values, record: the factors and the output's estimated gain in dB over
     the damaged input, as :func:`estimated_gain` (None where h ≤ σ²))."""
     from .classical import noise_std as estimate_noise_std
+    from .classical import noise_std_method
 
     f = np.asarray(fit, np.float64).reshape(signal.values.shape)
     y = signal.values.astype(np.float64)
@@ -281,7 +282,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
         weight = np.where(trained[:, None], alpha_trained, alpha)
         return ((y + weight * (f - y)).astype(np.float32),
                 {"kind": "noise", "alpha": alpha, "alpha_trained": alpha_trained, "noise_absorbed": 1 - kept,
-                 "noise_std": math.sqrt(var), "noise_std_source": "given" if given else "estimated",
+                 "noise_std": math.sqrt(var), "noise_std_source": "given" if given else f"estimated: {noise_std_method(signal)}",
                  "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
     beta = float(np.clip((fh * yh).sum() / max(float((fh * fh).sum()), 1e-30), 0.0, 1.0))
