@@ -47,6 +47,9 @@ def test_noise_std_reads_through_a_fine_texture_the_wavelet_mad_takes_for_noise(
     assert noise_std(noisy) == pytest.approx(0.05, rel=0.15)  # its patches span two directions only
     smooth = add_noise(smooth_image(channels), std=0.05, seed=1).signal
     assert noise_std(smooth) == pytest.approx(0.05, rel=0.15)
+    tiny = add_noise(smooth_image(channels, n=5), std=0.05, seed=1).signal  # under 7 px a side: the MAD alone
+    img = tiny.values.reshape(5, 5, channels).astype(np.float64)
+    assert noise_std(tiny) == (_sigma(img[:, :, 0], None) if channels == 1 else _sigma(img, -1))
 
 
 def test_the_wiener_filter_beats_noisy_audio():

@@ -82,16 +82,20 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
 
 def noise_std_method(signal: Signal) -> str:
     """How :func:`noise_std` reads σ̂ for ``signal`` (recorded in config.json)."""
-    return "min(wavelet MAD, 7x7 patch PCA)" if signal.kind == "image" else "white floor"
+    if signal.kind != "image":
+        return "white floor"
+    return f"min(wavelet MAD, {PATCH}x{PATCH} patch PCA)" if min(signal.grid) >= PATCH else "wavelet MAD"
 
 
 def noise_std(signal: Signal) -> float:
     """σ̂ of white noise in ``signal``. Images: the smaller of two estimates that signal content can only
     raise, the wavelet MAD (``estimate_sigma``; fooled by fine texture) and :func:`patch_sigma` (fooled
-    by patches of full rank), per channel, averaged. Audio and the rest: the spectrum's white floor
-    (:func:`siren2.winner.white_floor`)."""
+    by patches of full rank), per channel, averaged; the MAD alone below :data:`PATCH` pixels a side.
+    Audio and the rest: the spectrum's white floor (:func:`siren2.winner.white_floor`)."""
     if signal.kind == "image":
         img, axis = _image(signal)
+        if min(signal.grid) < PATCH:
+            return _sigma(img, axis)
         planes = [img] if axis is None else [img[:, :, c] for c in range(img.shape[-1])]
         return min(_sigma(img, axis), float(np.mean([patch_sigma(p) for p in planes])))
     from .winner import white_floor
