@@ -25,6 +25,7 @@ import time
 import numpy as np
 import torch
 from _common import machine, write_results
+from adaptive import RGB
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
 from siren2.winner import AUTO_UNITS, axis_spectra, spectrum_distance
@@ -59,7 +60,7 @@ def main() -> None:
         rows.append(row)
         print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
     under = {k: [f"{r['signal']} {r['regret'][k] - r['regret']['code']:+.2f}" for r in rows
-                 if r["regret"][k] - r["regret"]["code"] > 0.5 and r["signal"] not in ("astronaut", "coffee", "chelsea")]
+                 if r["regret"][k] - r["regret"]["code"] > 0.5 and r["signal"] not in RGB]
              for k in rows[0]["picks"]}
     method = ("`layer l`: rule auto's spectral distance read at hidden layer l at initialization (`last layer`: the "
               "deepest, 4 audio / 5 images), the closest grid point wins; `features`: the least-squares fit of the "

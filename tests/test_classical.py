@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siren2 import Signal
-from siren2.classical import BASELINES, _sigma, baselines_for, noise_std, run_baseline
+from siren2.classical import BASELINES, _image, _sigma, baselines_for, noise_std, run_baseline
 from siren2.errors import InputError
 from siren2.metrics import metrics
 from siren2.corruptions import add_noise, drop_gaps, drop_samples
@@ -41,15 +41,12 @@ def test_noise_std_reads_through_a_fine_texture_the_wavelet_mad_takes_for_noise(
     texture = 0.3 * np.cos(2.6 * xx + 2.3 * yy)  # near the pixel Nyquist: the finest wavelet band holds it
     clean = Signal(values=np.repeat(texture.reshape(-1, 1), channels, 1).astype(np.float32), grid=(n, n), kind="image")
     noisy = add_noise(clean, std=0.05, seed=0).signal
-    img = noisy.values.reshape(n, n, channels).astype(np.float64)
-    mad = _sigma(img[:, :, 0], None) if channels == 1 else _sigma(img, -1)
-    assert mad > 0.1  # the texture reads as noise to the MAD
+    assert _sigma(*_image(noisy)) > 0.1  # the texture reads as noise to the MAD
     assert noise_std(noisy) == pytest.approx(0.05, rel=0.15)  # its patches span two directions only
     smooth = add_noise(smooth_image(channels), std=0.05, seed=1).signal
     assert noise_std(smooth) == pytest.approx(0.05, rel=0.15)
     tiny = add_noise(smooth_image(channels, n=5), std=0.05, seed=1).signal  # under 7 px a side: the MAD alone
-    img = tiny.values.reshape(5, 5, channels).astype(np.float64)
-    assert noise_std(tiny) == (_sigma(img[:, :, 0], None) if channels == 1 else _sigma(img, -1))
+    assert noise_std(tiny) == _sigma(*_image(tiny))
 
 
 def test_the_wiener_filter_beats_noisy_audio():

@@ -261,8 +261,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
     the zero fill). Returns (values, record: the factors and the output's estimated gain in dB over
     the damaged input, as :func:`estimated_gain` (None where h ≤ σ²))."""
-    from .classical import noise_std as estimate_noise_std
-    from .classical import noise_std_method
+    from .classical import noise_std as estimate_noise_std, noise_std_method
 
     f = np.asarray(fit, np.float64).reshape(signal.values.shape)
     y = signal.values.astype(np.float64)
