@@ -80,11 +80,16 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
     return float(np.sqrt(max(np.linalg.eigvalsh(x.T @ x / len(x))[0], 0.0)))
 
 
+def _reads_patches(signal: Signal) -> bool:
+    """Whether :func:`noise_std` reads :func:`patch_sigma` for ``signal``: images of at least PATCH px a side."""
+    return signal.kind == "image" and min(signal.grid) >= PATCH
+
+
 def noise_std_method(signal: Signal) -> str:
     """How :func:`noise_std` reads σ̂ for ``signal`` (recorded in config.json)."""
     if signal.kind != "image":
         return "white floor"
-    return f"min(wavelet MAD, {PATCH}x{PATCH} patch PCA)" if min(signal.grid) >= PATCH else "wavelet MAD"
+    return f"min(wavelet MAD, {PATCH}x{PATCH} patch PCA)" if _reads_patches(signal) else "wavelet MAD"
 
 
 def noise_std(signal: Signal) -> float:
@@ -94,7 +99,7 @@ def noise_std(signal: Signal) -> float:
     Audio and the rest: the spectrum's white floor (:func:`siren2.winner.white_floor`)."""
     if signal.kind == "image":
         img, axis = _image(signal)
-        if min(signal.grid) < PATCH:
+        if not _reads_patches(signal):
             return _sigma(img, axis)
         planes = [img] if axis is None else [img[:, :, c] for c in range(img.shape[-1])]
         return min(_sigma(img, axis), float(np.mean([patch_sigma(p) for p in planes])))
