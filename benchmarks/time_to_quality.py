@@ -6,8 +6,8 @@
 
 Suites (SIREN², seeds as given; about 1 parameter per sample, the paper's regime, SPEC §10):
   audio  every shared clip: the central 30,000 of its first 150,000 samples at full-protocol
-         coordinates, 4 x 100 (30,701 parameters)
-  image  every shared image: the central 128x128 of the 512x512 image, 5 x 64 (16,961 parameters)
+         coordinates, 4 x 100 (30,601 parameters)
+  image  every shared image: the central 128x128 of the 512x512 image, 5 x 64 (16,897 parameters)
   full   relay.wav at the paper's full protocol: 150,000 samples, 4 x 222 (149,185 parameters),
          seed 0 only
 For each signal and seed: `paper` (Adam 1e-4, StepLR, 1000 epochs audio / 4000 images) gives its best
