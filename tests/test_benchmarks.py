@@ -166,3 +166,12 @@ def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
     rec = {"signal": "tone", "task": "missing 30%", "seed": 2, "models": {}, "scores": {FLOOR: floor}}
     with pytest.raises(RuntimeError, match="drawn again differs"):  # seed 2 draws another corruption
         restore_grid.add_baselines(rec, clean, spec)
+
+
+def test_order_notes_flag_a_ranking_the_paper_contradicts():
+    paper_nums = {"mean": {"siren2": 64.5, "finer++": 56.5, "siren": 34.8}}
+    same = paper.order_notes({"mean": {"siren2": 48.0, "finer++": 30.0, "siren": 25.0}}, paper_nums)
+    assert same == []
+    flipped = paper.order_notes({"mean": {"siren2": 48.0, "finer++": 23.0, "siren": 25.0}}, paper_nums)
+    assert len(flipped) == 1 and "siren2 48.00 > siren 25.00 > finer++ 23.00" in flipped[0]
+    assert paper.order_notes({"other": {"siren": 1.0}}, paper_nums) == []  # no common signal: no claim
