@@ -164,8 +164,7 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: di
              "mean ± sample std (ddof=1) over seeds.", ""]
     if len(spec.seeds) == 1:
         lines += [f"One seed ({spec.seeds[0]}): each cell is a single fit, with no spread over seeds (the paper "
-                  "averages 5 seeds); more seeds were beyond this machine's budget (see the timing note). The run "
-                  "resumes with more (`--seeds 0,1,2 --resume`).", ""]
+                  "averages 5 seeds). The run resumes with more (`--seeds 0,1,2 --resume`).", ""]
     found = []
     for title, cols in protocols(spec).items():
         per_p = {sig: {h: cells[m] for h, m in cols.items() if m in cells} for sig, cells in per.items()}
