@@ -41,16 +41,20 @@ from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACT
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
-            "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)"}
+            "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
+            "holdout_runs": "as long as the median missing run"}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check and its α_t on the
     samples the fit trained on (``shrink_trained``: generalized cross-validation) only for noise (missing
     samples are shrunk by β alone), so a missing-samples record made before them is still current; the
-    band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images."""
+    band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
+    hold-out's runs (``siren2.restoration.split_holdout``) only for gaps, as scattered holes and noise
+    keep single held-out samples."""
     skip = ({"shrink_consistency", "shrink_trained"} if spec.removes_samples else set()) | (
-        {"prior_weights"} if modality != "audio" else {"image_noise_estimate"})
+        {"prior_weights"} if modality != "audio" else {"image_noise_estimate"}) | (
+        {"holdout_runs"} if spec.kind != "gaps" else set())
     return {k: v for k, v in defaults.items() if k not in skip}
 
 

@@ -403,6 +403,21 @@ def test_bandwidth_search_keeps_the_lowest_held_out_error():
     assert "bandwidth_search" not in plain.config["restoration"]
 
 
+def test_split_holdout_leaves_out_runs_as_long_as_the_gaps():
+    """Gaps: the held-out samples are non-touching runs of the gaps' length, on observed samples only;
+    scattered holes (and none) keep single scattered samples."""
+    c = drop_gaps(tones(n=8000), 6, 10, seed=1)  # 10 ms at 8 kHz = 80 samples
+    train, held = split_holdout(c.mask, 0.1, seed=0)
+    flags = np.zeros(c.mask.size, bool)
+    flags[held] = True
+    _, lengths = runs(flags)
+    assert np.all(lengths == 80) and held.size >= 0.1 * c.mask.sum() and np.all(c.mask[held] == 1)
+    assert np.all(train[held] == 0) and train.sum() == c.mask.sum() - held.size
+    assert not np.array_equal(split_holdout(c.mask, 0.1, seed=1)[1], held)
+    _, lengths = runs(np.isin(np.arange(8000), split_holdout(drop_samples(tones(n=8000), 0.3, seed=0).mask, 0.1)[1]))
+    assert np.median(lengths) == 1
+
+
 def test_split_holdout_takes_observed_samples_only():
     mask = np.zeros(1000, np.float32)
     mask[::2] = 1

@@ -5,7 +5,7 @@ renders it everywhere. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
 * ``holdout`` (the commands' default): a random fraction of the observed samples is left out of
-  training, the fit stops after ``patience`` epochs without improvement of their MSE and returns the
+  training (in runs as long as the missing ones, :func:`split_holdout`), the fit stops after ``patience`` epochs without improvement of their MSE and returns the
   state with the lowest one. It needs no clean reference, and stops before a long fit reproduces
   the noise. The held-out error also estimates what the restoration gained (:func:`estimated_gain`)
   and how far to trust the fit against the damaged input (:func:`shrink`).
@@ -19,7 +19,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .corruptions import _HOLDOUT, _rng
+from .corruptions import _HOLDOUT, _rng, runs
 from .errors import InputError
 from .metrics import metrics, psnr_paper
 from .models import get_entry
@@ -82,16 +82,42 @@ def capacity_width(model: str, signal: Signal, observed: int, preset: str | None
 
 
 def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out a random ``fraction`` of the observed samples: (training mask, held-out indices)."""
+    """Hold out a random ``fraction`` of the observed samples, missing the way the damaged ones are:
+    in runs as long as the median run of missing samples (flattened order), one sample each when the
+    missing ones are scattered or there are none. A fit judged on scattered samples is judged on
+    interpolation, which says little of how it fills a 20 ms gap (gt_bach, 10 gaps of 20 ms: scattered
+    hold-out samples estimated +33 dB over the zero fill, the output measured −1.2). Returns (training
+    mask, held-out indices)."""
     observed = np.flatnonzero(mask)
     k = max(1, round(fraction * observed.size)) if 0 < fraction < 1 else 0
     if not 0 < k < observed.size:
         raise InputError(f"hold-out fraction {fraction}: must be in (0, 1) and leave samples to train on "
                          f"({observed.size} observed)")
-    held = np.sort(_rng(seed, _HOLDOUT).choice(observed, size=k, replace=False))
+    rng = _rng(seed, _HOLDOUT)
+    _, lengths = runs(np.asarray(mask).reshape(-1) == 0)
+    length = int(np.median(lengths)) if lengths.size else 1
+    held = _held_runs(np.asarray(mask).reshape(-1) > 0, length, k, rng) if length > 1 else np.empty(0, np.int64)
+    if held.size == 0:  # scattered holes, or no observed stretch as long as a run
+        held = np.sort(rng.choice(observed, size=k, replace=False))
     train = mask.astype(np.float32)
     train[held] = 0
     return train, held
+
+
+def _held_runs(observed: np.ndarray, length: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of non-touching runs of ``length`` observed samples, in random order until at least ``k``."""
+    inside = np.concatenate([[0], np.cumsum(observed)])
+    starts = np.flatnonzero(inside[length:] - inside[:-length] == length)  # windows wholly observed
+    taken = np.zeros(observed.size + 1, bool)
+    count = 0
+    for s in rng.permutation(starts):
+        if taken[max(s - 1, 0):s + length + 1].any():
+            continue
+        taken[s:s + length] = True
+        count += length
+        if count >= k:
+            break
+    return np.flatnonzero(taken[:-1])
 
 
 def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
