@@ -1,6 +1,6 @@
 """Which layer should rule auto's spectral match read? Every hidden layer, and a random-feature fit, over the oracle grid.
 
-    python benchmarks/auto_layers.py          # needs benchmarks/results/adaptive/runs (adaptive.py)
+    python benchmarks/auto_layers.py --resume     # needs benchmarks/results/adaptive/runs (adaptive.py)
 
 Rule auto compares the target's spectrum with the *second* layer's at initialization. Here, for
 every shared clip and image and the RGB images of ``adaptive.py`` (same windows, widths and seed),
@@ -12,7 +12,14 @@ scored by two criteria that need no fitted constant:
   (1 = the first; 2 is what rule auto reads); the closest grid point wins;
 - ``features``: the share of the target's variance left by a least-squares fit of the target on
   the last hidden layer's activations (and a constant), as if only the head were trained; the
-  lowest wins.
+  lowest wins;
+- ``2Ω, layer l``: the same distance with the activations read at twice the resolution (on the
+  central half of the window, so as many points) up to 2Ω, against the target's spectrum with
+  nothing between Ω and 2Ω: a sampled target holds nothing above its Nyquist Ω, so features that
+  alias past it count as a mismatch (``siren2.winner.oversampled``);
+- ``auto 2Ω (free)``: rule auto's own free (s0, s1) search with that distance (``auto_scales(...,
+  resolution=2)``), and a full fit at the point it picks (one record per signal under
+  benchmarks/results/auto_layers/runs/, kept with ``--resume``).
 
 Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; the full
 fits are adaptive.py's records, as in auto_race.py). Writes benchmarks/results/auto_layers.md/.json.
@@ -20,25 +27,31 @@ fits are adaptive.py's records, as in auto_race.py). Writes benchmarks/results/a
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 
 import numpy as np
 import torch
-from _common import machine, write_results
-from adaptive import RGB
+from _common import RESULTS, machine, write_results
+from adaptive import RGB, SHAPES, run_one
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
-from siren2.winner import AUTO_UNITS, axis_spectra, spectrum_distance
+from siren2.models import create_model
+from siren2.winner import AUTO_UNITS, auto_scales, axis_spectra, oversampled, spectrum_distance
 
 
 @torch.no_grad()
 def criteria(model, sig) -> dict[str, float]:
-    """Each hidden layer's spectral distance to the target, and the head-only fit's residual share."""
+    """Each hidden layer's spectral distance to the target (at the window's resolution, and at twice
+    it up to 2Ω), and the head-only fit's residual share."""
     target = axis_spectra(torch.as_tensor(sig.values - sig.values.mean(axis=0)), sig.grid)
-    h, out = model.encoding(sig.coords()), {}
+    coords, padded = oversampled(sig)
+    h, g, out = model.encoding(sig.coords()), model.encoding(coords), {}
     for depth, block in enumerate(model.hidden, start=1):
-        h = block(h)
+        h, g = block(h), block(g)
         out[f"layer {depth}"] = spectrum_distance(axis_spectra(h[:, :AUTO_UNITS], sig.grid), target)
+        out[f"2Ω, layer {depth}"] = spectrum_distance(axis_spectra(g[:, :AUTO_UNITS], sig.grid), padded)
     y = torch.as_tensor(sig.values, dtype=torch.float64)
     a = torch.cat([h.double(), torch.ones(h.shape[0], 1, dtype=torch.float64)], dim=1)
     residual = a @ torch.linalg.lstsq(a, y).solution - y
@@ -46,29 +59,64 @@ def criteria(model, sig) -> dict[str, float]:
     return out
 
 
+RUNS = RESULTS / "auto_layers" / "runs"
+
+
+def free_search(name: str, sig, resume: bool) -> dict:
+    """Rule auto's free search read at 2Ω (layer 2), and the full fit at its pick (adaptive.py's settings)."""
+    path = RUNS / f"{name.replace('.', '_')}.json"
+    if resume and path.exists():
+        return json.loads(path.read_text())
+    s = SHAPES[sig.in_dim]
+    model = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"], hidden_layers=s["hidden_layers"],
+                         s0=0.0, s1=0.0)  # SIREN's initialization; auto's draws are the ones the fit then adds
+    scales = auto_scales(model, sig, resolution=2)
+    rec = run_one(name, sig, "auto 2Ω", "siren2", {"s0": scales.s0, "s1": scales.s1}) | {"search": scales.search}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec, default=float))
+    return rec
+
+
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resume", action="store_true", help="keep the free search's finished fits")
+    args = ap.parse_args()
     rows = []
     for sig, recs, row in grid_signals():
         oracle, start = max(row["final"].values()), time.perf_counter()
         scores = {f: criteria(grid_model(sig, recs, f), sig) for f in FACTORS}
         row |= {"scores": scores, "seconds": time.perf_counter() - start}
-        last = f"layer {len(scores[1.0]) - 1}"  # every key but "features" is a layer
+        free = free_search(row["signal"], sig, args.resume)
+        code = recs[1.0]["winner"]
+        row["final_code_s1"] = code["s1"]
+        row |= {"free": {"s0": free["winner"]["s0"], "s1": free["winner"]["s1"], "s0_over_code": free["winner"]["s0"] / code["s0"],
+                         "psnr_paper": free["metrics"]["psnr_paper"]}}
+        row["regret"]["auto 2Ω (free)"] = oracle - free["metrics"]["psnr_paper"]
+        last = f"layer {len(scores[1.0]) // 2}"  # two keys per layer, and "features"
         row["picks"] = {name: min(FACTORS, key=lambda f, k=key: scores[f][k])
                         for name, key in (("layer 1", "layer 1"), ("layer 2", "layer 2"), ("last layer", last),
-                                          ("features", "features"))}
+                                          ("features", "features"), ("2Ω, layer 2", "2Ω, layer 2"),
+                                          ("2Ω, last layer", f"2Ω, {last}"))}
         row["regret"] |= {k: oracle - row["final"][f] for k, f in row["picks"].items()}
         rows.append(row)
         print(row["signal"], {k: round(v, 2) for k, v in row["regret"].items()}, flush=True)
     under = {k: [f"{r['signal']} {r['regret'][k] - r['regret']['code']:+.2f}" for r in rows
                  if r["regret"][k] - r["regret"]["code"] > 0.5 and r["signal"] not in RGB]
-             for k in rows[0]["picks"]}
+             for k in [*rows[0]["picks"], "auto 2Ω (free)"]}
     method = ("`layer l`: rule auto's spectral distance read at hidden layer l at initialization (`last layer`: the "
               "deepest, 4 audio / 5 images), the closest grid point wins; `features`: the least-squares fit of the "
-              "target on the last hidden layer's activations, the lowest residual wins.")
+              "target on the last hidden layer's activations, the lowest residual wins; `2Ω, …`: the distance read at twice "
+              "the resolution on the window's central half, up to 2Ω, against the target's spectrum with zeros above "
+              "its Nyquist Ω (aliasing features count as a mismatch); `auto 2Ω (free)`: rule auto's own free (s0, s1) search "
+              "with that distance at layer 2 (`auto_scales(..., resolution=2)`), off the grid, and the full fit at its "
+              "pick (negative regret: better than the grid's best).")
     lines = regret_table("Which layer should rule auto read?", method, rows) + [
         "", "More than 0.5 dB under `code` (shared clips and grayscale images; regret − code's regret): "
         + "; ".join(f"{k}: {', '.join(v) or 'none'}" for k, v in under.items()) + ".",
         f"Seconds for the five grid points' criteria, median: {np.median([r['seconds'] for r in rows]):.1f}.",
+        "", "`auto 2Ω (free)` picked (s0 as a multiple of `code`'s, s1 against `code`'s): " + "; ".join(
+            f"{r['signal']} x{r['free']['s0_over_code']:.2g}, s1 {r['free']['s1']:.3g} ({r['final_code_s1']:.3g})"
+            for r in rows) + ".",
         "", f"On {machine()['processor']}, torch {machine()['torch']}."]
     write_results("auto_layers", {"machine": machine(),
                                   "rows": [r | {k: {str(f): v for f, v in r[k].items()} for k in ("final", "scores")}

@@ -262,9 +262,25 @@ def scale_candidates(signal, width: int, s0: float | None = None, s1: float | No
     return s0s, s1s
 
 
+def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The central half of ``signal``'s window at twice its resolution (as many points, a spectrum up to
+    2Ω), and the target's spectrum on those bins (:func:`axis_spectra`, pooled in pairs, zeros above Ω):
+    a sampled target holds nothing above its Nyquist Ω, so activations read there that alias past Ω
+    count as a mismatch."""
+    from .signals import grid_coords
+
+    extent = signal.extent or ((-1.0, 1.0),) * signal.in_dim
+    half = tuple(((lo + hi) / 2 - (hi - lo) / 4, (lo + hi) / 2 + (hi - lo) / 4) for lo, hi in extent)
+    target = []
+    for s in axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid):
+        pooled = s[: s.numel() // 2 * 2].reshape(-1, 2).sum(1)
+        target.append(torch.cat([pooled, torch.zeros(s.numel() - pooled.numel(), dtype=s.dtype)]))
+    return grid_coords(signal.grid, half), target
+
+
 @torch.no_grad()
 def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None,
-                centroid: str = "flattened") -> WinnerScales:
+                centroid: str = "flattened", resolution: int = 1) -> WinnerScales:
     """Rule ``"auto"``: the (s0, s1) whose second layer, at initialization, has the target's spectrum.
 
     For each candidate of :func:`scale_candidates`, W⁰ and W¹ get the noise :func:`winner_` would add
@@ -275,6 +291,9 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     so it works for any input dimension and channel count (RGB's spectrum is the mean over channels,
     never divided by C). Deterministic under the seed the model was built with. Two passes: every
     other point of both axes, then the full-resolution neighbours of the best.
+
+    ``resolution`` 2 reads the activations on :func:`oversampled`'s grid (alias-aware; not the default:
+    its free search overshoots s1 on rock and noise1, ``benchmarks/auto_layers.py``).
 
     ``model`` holds SIREN's initialization (before WINNER) and is not changed. The scales returned
     carry ``search``: the five closest candidates, how many were scanned, the seconds taken.
@@ -289,8 +308,15 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)[:units]
     torch.set_rng_state(rng)
     w1, b1 = second.weight[:units], second.bias[:units]
-    x = model.encoding(signal.coords().to(first.weight.device))
-    target = axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0), device=x.device), signal.grid)
+    if resolution not in (1, 2):
+        raise ValueError(f"resolution {resolution}: 1 (the window) or 2 (oversampled)")
+    if resolution == 2:
+        coords, target = oversampled(signal)
+    else:
+        coords = signal.coords()
+        target = axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid)
+    x = model.encoding(coords.to(first.weight.device))
+    target = [t.to(x.device) for t in target]
     s0s, s1s = scale_candidates(signal, second.in_features, s0, s1)
     scores: dict[tuple[int, int], float] = {}
 
@@ -307,7 +333,8 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
             for j in range(max(bj - 1, 0), min(bj + 2, len(s1s)))]
     bi, bj = min(near, key=lambda ij: score(*ij))
     best = sorted(scores, key=scores.get)[:5]
-    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis",
+    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis"
+              + (", oversampled to 2Ω" if resolution == 2 else ""),
               "candidates_scanned": len(scores), "nyquist": nyquist(signal), "units": units,
               "best": [{"s0": s0s[i], "s1": s1s[j], "distance": scores[i, j]} for i, j in best],
               "seconds": time.perf_counter() - start}
