@@ -42,7 +42,7 @@ from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACT
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
             "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
-            "holdout_runs": "as long as the median missing run"}
+            "holdout_runs": "judged on runs as long as the median missing run, stopped on scattered samples"}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
              "full-protocol coordinates. SIREN and SIREN² with `siren2 denoise`/`inpaint`'s defaults: the width "
              "giving at most 1 parameter per observed sample, recipe `fast` (ours; at most 500 epochs audio, 2000 "
              "images), hold-out stopping (10% "
-             "of the observed samples, patience 100), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
+             "of the observed samples, patience 100; for gaps the fits are chosen, scaled and scored on held-out runs as long as the gaps, and stop on scattered held-out samples), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
              "1/2 and 1 times the rule's by the held-out error, then (audio) the band prior at λ "
              f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.priors`; the fit with the "
              "lowest held-out error of all kept), the output shrunk towards the damaged input as the "

@@ -81,21 +81,25 @@ def capacity_width(model: str, signal: Signal, observed: int, preset: str | None
     return lo
 
 
-def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def missing_run(mask: np.ndarray) -> int:
+    """The median length of the runs of missing samples in ``mask`` (flattened order); 1 when none."""
+    _, lengths = runs(np.asarray(mask).reshape(-1) == 0)
+    return int(np.median(lengths)) if lengths.size else 1
+
+
+def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0,
+                  run: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hold out a random ``fraction`` of the observed samples, missing the way the damaged ones are:
-    in runs as long as the median run of missing samples (flattened order), one sample each when the
-    missing ones are scattered or there are none. A fit judged on scattered samples is judged on
-    interpolation, which says little of how it fills a 20 ms gap (gt_bach, 10 gaps of 20 ms: scattered
-    hold-out samples estimated +33 dB over the zero fill, the output measured −1.2). Returns (training
-    mask, held-out indices)."""
+    in non-touching runs of ``run`` samples (None: :func:`missing_run`, so 20 ms stretches for 20 ms
+    gaps), one sample each when ``run`` is 1 (scattered holes, noise). Returns (training mask,
+    held-out indices)."""
     observed = np.flatnonzero(mask)
     k = max(1, round(fraction * observed.size)) if 0 < fraction < 1 else 0
     if not 0 < k < observed.size:
         raise InputError(f"hold-out fraction {fraction}: must be in (0, 1) and leave samples to train on "
                          f"({observed.size} observed)")
     rng = _rng(seed, _HOLDOUT)
-    _, lengths = runs(np.asarray(mask).reshape(-1) == 0)
-    length = int(np.median(lengths)) if lengths.size else 1
+    length = missing_run(mask) if run is None else run
     held = _held_runs(np.asarray(mask).reshape(-1) > 0, length, k, rng) if length > 1 else np.empty(0, np.int64)
     if held.size == 0:  # scattered holes, or no observed stretch as long as a run
         held = np.sort(rng.choice(observed, size=k, replace=False))
@@ -173,12 +177,23 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     fit_config = fit_config or FitConfig.resolve(preset, recipe, signal.in_dim, model=model,
                                                  width=model_options.get("width"), **(fit_options or {}))
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
-    train_mask, validate = mask, None
+    train_mask, validate, judge = mask, None, None
     if stop == "holdout":
-        train_mask, held = split_holdout(mask, holdout, fit_config.seed)
-        validate = _heldout_mse(observed, held)
+        # Held out as the damage is missing (runs as long as the gaps) to judge the fits: choose among them,
+        # scale the fill (shrink) and estimate the gain. With gaps the fit stops on scattered samples held
+        # out as well: a held-out gap stays no better than zeros until the fit has learnt the signal
+        # around it, and a rule watching the gaps alone stops it first.
+        length = missing_run(mask)
+        train_mask, held = split_holdout(mask, holdout, fit_config.seed, run=length)
+        stops_on = held
+        if length > 1:
+            train_mask, stops_on = split_holdout(train_mask, holdout, fit_config.seed, run=1)
+            judge = _heldout_mse(observed, held)
+        validate = _heldout_mse(observed, stops_on)
         fit_config = replace(fit_config, patience=fit_config.patience or PATIENCE)
         record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "patience": fit_config.patience}
+        if length > 1:
+            record |= {"holdout_run": length, "stopping_samples": int(stops_on.size)}
     factors = tuple(bandwidths) if get_entry(model).winner and "s0" not in winner_options else (1.0,)
     weights = tuple(w for w in prior_weights if w > 0)
     if (len(factors) > 1 or weights) and stop != "holdout":
@@ -204,36 +219,35 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         tried.append((1.0, weight, attempt(1.0, replace(prior, weight=weight))))  # at the rule's s0
         if tried[-1][2].result.interrupted:
             break
-    factor, weight, run = min(tried, key=lambda t: t[2].result.best_val_loss)  # one fit unless hold-out searched
+    judged = [r.result.best_val_loss if judge is None else judge(r.model) for f, w, r in tried]  # h of each fit
+    best = int(np.argmin(judged))  # one fit unless hold-out searched
+    (factor, weight, run), h = tried[best], judged[best]
     if tried[-1][2].result.interrupted:
         run.result.stopped_by = "interrupted"  # the search was cut: callers must see the Ctrl-C
     if base is not None:
         record["bandwidth_search"] = {
             "chosen_factor": factor, "rule_s0": base.s0,
             "seconds": sum(r.result.seconds for f, w, r in tried if w == 0),
-            "tried": [{"factor": f, "s0": r.config["model"]["winner"]["s0"], "best_holdout_mse": r.result.best_val_loss}
-                      for f, w, r in tried if w == 0]}
+            "tried": [{"factor": f, "s0": r.config["model"]["winner"]["s0"], "best_holdout_mse": e}
+                      for (f, w, r), e in zip(tried, judged) if w == 0]}
     if prior is not None:
         record["prior"] = prior.record() | {
             "chosen_weight": weight, "seconds": sum(r.result.seconds for f, w, r in tried if w > 0),
-            "tried": [{"weight": w, "best_holdout_mse": r.result.best_val_loss} for f, w, r in tried
-                      if f == 1.0]}
+            "tried": [{"weight": w, "best_holdout_mse": e} for (f, w, r), e in zip(tried, judged) if f == 1.0]}
     result = run.result
     shape |= {"width": run.config["model"]["config"]["width"],
               "params_per_observed_sample": run.config["model"]["parameters"] / max(1.0, float(mask.sum()))}
     record |= {"capacity": shape, "epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
     if stop == "holdout":
-        record |= {"best_holdout_mse": result.best_val_loss} | estimated_gain(observed, mask, result.best_val_loss,
-                                                                              noise_std)
+        record |= {"best_holdout_mse": h} | estimated_gain(observed, mask, h, noise_std)
     run.config["restoration"] = record
     if clean is None:
         run.metrics = observed_scores(observed, run.reconstruction.values, mask) | {
             "best_epoch_psnr_paper": result.best_psnr}
         if stop == "holdout":
-            run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(result.best_val_loss, 1e-30))
+            run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(h, 1e-30))
     if shrink_fit:
-        values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, result.best_val_loss,
-                                          noise_std)
+        values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, h, noise_std)
         run.reconstruction = run.reconstruction.with_values(values)
         if clean is not None:  # the fit's own score stays beside the output's
             run.metrics |= {"fit_psnr_paper": run.metrics["psnr_paper"]} | metrics(clean, values)
