@@ -88,9 +88,9 @@ def main() -> None:
         row |= {"scores": scores, "seconds": time.perf_counter() - start}
         free = free_search(row["signal"], sig, args.resume)
         code = recs[1.0]["winner"]
-        row["final_code_s1"] = code["s1"]
-        row |= {"free": {"s0": free["winner"]["s0"], "s1": free["winner"]["s1"], "s0_over_code": free["winner"]["s0"] / code["s0"],
-                         "psnr_paper": free["metrics"]["psnr_paper"]}}
+        row |= {"final_code_s1": code["s1"],
+                "free": {"s0": free["winner"]["s0"], "s1": free["winner"]["s1"],
+                         "s0_over_code": free["winner"]["s0"] / code["s0"], "psnr_paper": free["metrics"]["psnr_paper"]}}
         row["regret"]["auto 2Ω (free)"] = oracle - free["metrics"]["psnr_paper"]
         last = f"layer {len(scores[1.0]) // 2}"  # two keys per layer, and "features"
         row["picks"] = {name: min(FACTORS, key=lambda f, k=key: scores[f][k])

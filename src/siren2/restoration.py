@@ -5,9 +5,10 @@ renders it everywhere. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
 * ``holdout`` (the commands' default): a random fraction of the observed samples is left out of
-  training (in runs as long as the missing ones, :func:`split_holdout`), the fit stops after ``patience`` epochs without improvement of their MSE and returns the
+  training, the fit stops after ``patience`` epochs without improvement of their MSE and returns the
   state with the lowest one. It needs no clean reference, and stops before a long fit reproduces
-  the noise. The held-out error also estimates what the restoration gained (:func:`estimated_gain`)
+  the noise. With gaps, another fraction is left out in runs as long as them
+  (:func:`split_holdout`), and the fits are judged on those. The held-out error also estimates what the restoration gained (:func:`estimated_gain`)
   and how far to trust the fit against the damaged input (:func:`shrink`).
 """
 
