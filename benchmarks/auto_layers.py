@@ -38,14 +38,14 @@ from adaptive import RGB, SHAPES, run_one
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
 from siren2.models import create_model
-from siren2.winner import AUTO_UNITS, auto_scales, axis_spectra, oversampled, spectrum_distance
+from siren2.winner import AUTO_UNITS, auto_scales, axis_spectra, oversampled, spectrum_distance, target_spectra
 
 
 @torch.no_grad()
 def criteria(model, sig) -> dict[str, float]:
     """Each hidden layer's spectral distance to the target (at the window's resolution, and at twice
     it up to 2Ω), and the head-only fit's residual share."""
-    target = axis_spectra(torch.as_tensor(sig.values - sig.values.mean(axis=0)), sig.grid)
+    target = target_spectra(sig)
     coords, padded = oversampled(sig)
     h, g, out = model.encoding(sig.coords()), model.encoding(coords), {}
     for depth, block in enumerate(model.hidden, start=1):

@@ -262,6 +262,11 @@ def scale_candidates(signal, width: int, s0: float | None = None, s1: float | No
     return s0s, s1s
 
 
+def target_spectra(signal) -> list[torch.Tensor]:
+    """:func:`axis_spectra` of the signal's values less their mean (what rule auto matches)."""
+    return axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid)
+
+
 def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The central half of ``signal``'s window at twice its resolution (as many points, a spectrum up to
     2Ω), and the target's spectrum on those bins (:func:`axis_spectra`, pooled in pairs, zeros above Ω):
@@ -272,7 +277,7 @@ def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
     extent = signal.extent or ((-1.0, 1.0),) * signal.in_dim
     half = tuple(((lo + hi) / 2 - (hi - lo) / 4, (lo + hi) / 2 + (hi - lo) / 4) for lo, hi in extent)
     target = []
-    for s in axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid):
+    for s in target_spectra(signal):
         pooled = s[: s.numel() // 2 * 2].reshape(-1, 2).sum(1)
         target.append(torch.cat([pooled, torch.zeros(s.numel() - pooled.numel(), dtype=s.dtype)]))
     return grid_coords(signal.grid, half), target
@@ -293,7 +298,7 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     other point of both axes, then the full-resolution neighbours of the best.
 
     ``resolution`` 2 reads the activations on :func:`oversampled`'s grid (alias-aware; not the default:
-    its free search overshoots s1 on rock and noise1, ``benchmarks/auto_layers.py``).
+    its free search trades s0 for a large s1, rock −6.2 dB under the ``code`` rule, ``benchmarks/auto_layers.py``).
 
     ``model`` holds SIREN's initialization (before WINNER) and is not changed. The scales returned
     carry ``search``: the five closest candidates, how many were scanned, the seconds taken.
@@ -310,11 +315,7 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     w1, b1 = second.weight[:units], second.bias[:units]
     if resolution not in (1, 2):
         raise ValueError(f"resolution {resolution}: 1 (the window) or 2 (oversampled)")
-    if resolution == 2:
-        coords, target = oversampled(signal)
-    else:
-        coords = signal.coords()
-        target = axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid)
+    coords, target = oversampled(signal) if resolution == 2 else (signal.coords(), target_spectra(signal))
     x = model.encoding(coords.to(first.weight.device))
     target = [t.to(x.device) for t in target]
     s0s, s1s = scale_candidates(signal, second.in_features, s0, s1)
