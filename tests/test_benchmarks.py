@@ -146,6 +146,19 @@ def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the
     assert 0 < c["alignment"] <= 1
 
 
+def test_auto_valley_trades_s0_for_s1_and_picks_more_s0_for_a_higher_frequency_target():
+    import auto_valley
+    from siren2.signals import Signal
+
+    t = np.linspace(-1, 1, 2000, dtype=np.float32)
+    low, high = (Signal(values=np.sin(f * t)[:, None], grid=(2000,), kind="audio") for f in (60, 1500))
+    points = {name: auto_valley.valley(sig) for name, sig in (("low", low), ("high", high))}
+    assert [p["s1"] for p in points["low"]][0] == 0.0 and len(points["low"]) == 4
+    assert points["high"][0]["s0"] > points["low"][0]["s0"]  # s1 = 0: the faster target needs more s0
+    for v in points.values():  # more s1, no more s0: the valley
+        assert all(a["s0"] >= b["s0"] for a, b in zip(v, v[1:]))
+
+
 def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
     import restore_grid
     from siren2 import Signal

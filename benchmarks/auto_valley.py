@@ -1,0 +1,167 @@
+"""Can the alias-aware spectral match pick s0 along a path free of fitted constants? The (s0, s1) valley.
+
+    python benchmarks/auto_valley.py --resume     # needs benchmarks/results/adaptive/runs (adaptive.py)
+
+auto_layers.py found the alias-aware distance (read at the last hidden layer, up to 2Ω:
+``siren2.winner.oversampled``) the best criterion on the oracle grid, but that grid holds s1 at the
+`code` rule's value, a fitted constant. Here s1 is not given. For every shared clip and image and the
+RGB images of adaptive.py (same windows, widths and seed), at each s1 of four, {0} ∪ √(2/H)·{1, 4, 16}
+(rule auto's s1 candidates, H the width), s0 is the candidate of ``siren2.winner.scale_candidates``
+(Ω·2^(−k/2)) whose last layer at initialization is closest to the target's spectrum at 2Ω. The four
+points are the *valley*: the distance at its bottom barely moves with s1 while the best s0 falls as s1
+rises. Two ways to pick on it, each with a full fit at its pick (adaptive.py's settings, one record
+per signal and choice under benchmarks/results/auto_valley/runs/, kept with ``--resume``):
+
+- ``s1 = 0``: WINNER's first-layer noise alone, s0 from the match (no constant at all);
+- ``valley race``: the four points each train the `fast` recipe compressed to 2.5% of the fit's
+  epochs (10% of a fit in all), the lowest training loss picks.
+
+Compared with adaptive.py's full fits: `code`, rule `auto` and the grid oracle (s0 = code × {0.5, 1,
+2, 4, 8} at the rule's s1). Writes benchmarks/results/auto_valley.md/.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+from _common import RESULTS, machine, write_results
+from adaptive import RGB, SHAPES, loaders, record_path, run_one
+from auto_race import grid_signals
+
+from siren2.models import create_model
+from siren2.train import FitConfig, fit
+from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, scale_candidates, spectrum_distance
+
+RUNS = RESULTS / "auto_valley" / "runs"
+FRACTION = 0.025  # of the fit's epochs, per valley point
+
+
+def valley_model(sig, s0: float, s1: float):
+    s = SHAPES[sig.in_dim]
+    return create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"],
+                        hidden_layers=s["hidden_layers"], s0=s0, s1=s1)
+
+
+@torch.no_grad()
+def valley(sig) -> list[dict]:
+    """At each s1 of the four, the s0 candidate whose last layer is closest to the target at 2Ω."""
+    coords, target = oversampled(sig)
+    s0s, s1s = scale_candidates(sig, SHAPES[sig.in_dim]["width"])
+    points = []
+    for s1 in (0.0, s1s[5], s1s[9], s1s[13]):  # s1s[5] = √(2/H); each next one 4 times it
+        distances = []
+        for s0 in s0s:
+            m = valley_model(sig, s0, s1)
+            g = m.encoding(coords)
+            for block in m.hidden:
+                g = block(g)
+            distances.append(spectrum_distance(axis_spectra(g[:, :AUTO_UNITS], sig.grid), target))
+        i = int(np.argmin(distances))
+        points.append({"s0": s0s[i], "s1": s1, "distance": distances[i]})
+    return points
+
+
+def run(name: str, sig, resume: bool) -> dict:
+    """The valley, its race, and the full fits at s1 = 0 and at the race's pick (one record)."""
+    path = RUNS / f"{name.replace('.', '_')}.json"
+    if resume and path.exists():
+        return json.loads(path.read_text())
+    s = SHAPES[sig.in_dim]
+    start = time.perf_counter()
+    points = valley(sig)
+    search = time.perf_counter() - start
+    full = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model="siren2", width=s["width"])
+    short = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model="siren2", width=s["width"],
+                              epochs=max(2, int(full.epochs * FRACTION)))
+    start = time.perf_counter()
+    for p in points:
+        p["short_psnr"] = 10 * math.log10(1 / fit(valley_model(sig, p["s0"], p["s1"]), sig, short).best_loss)
+    race = time.perf_counter() - start
+    pick = max(points, key=lambda p: p["short_psnr"])
+    fits = {label: run_one(name, sig, label, "siren2", {"s0": p["s0"], "s1": p["s1"]})
+            for label, p in (("s1 = 0", points[0]), ("valley race", pick))}
+    rec = {"signal": name, "valley": points, "search_seconds": search, "race_seconds": race,
+           "fits": {k: {"s0": v["winner"]["s0"], "s1": v["winner"]["s1"], "fit_seconds": v["fit_seconds"]} | v["metrics"]
+                    for k, v in fits.items()}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rec, default=float))
+    return rec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--resume", action="store_true", help="keep the finished signals' records")
+    args = ap.parse_args()
+    rows, lines = [], []
+    for sig, recs, row in grid_signals():
+        rec = run(row["signal"], sig, args.resume)
+        code, oracle = row["final"][1.0], max(row["final"].values())
+        auto = oracle - row["regret"]["auto"]
+        fits = {k: v["psnr_paper"] for k, v in rec["fits"].items()}
+        cost = (rec["search_seconds"] + rec["race_seconds"]) / rec["fits"]["valley race"]["fit_seconds"]
+        rows.append(rec | {"code": code, "oracle": oracle, "auto": auto, "cost": cost, "code_s0": recs[1.0]["winner"]["s0"]})
+        pts = " ".join(f"({p['s1']:.2g}: x{p['s0'] / recs[1.0]['winner']['s0']:.2g}, {p['distance']:.3f}, {p['short_psnr']:.1f})"
+                       for p in rec["valley"])
+        lines.append(f"| {row['signal']} | {code:.2f} | {auto:.2f} | {oracle:.2f} (x{row['oracle_at']:g}) | "
+                     f"{fits['s1 = 0']:.2f} | {fits['valley race']:.2f} | {fits['s1 = 0'] - code:+.2f} | "
+                     f"{fits['valley race'] - code:+.2f} | {cost:.1%} | {pts} |")
+        print(lines[-1], flush=True)
+    mean = lambda xs: float(np.mean(xs))  # noqa: E731
+    summary = {}
+    for label in ("s1 = 0", "valley race"):
+        gap = {r["signal"]: r["fits"][label]["psnr_paper"] - r["code"] for r in rows}
+        summary[label] = {"minus_code_mean": mean(list(gap.values())),
+                          "minus_code_rgb_mean": mean([gap[n] for n in RGB if n in gap]),
+                          "minus_oracle_mean": mean([r["fits"][label]["psnr_paper"] - r["oracle"] for r in rows]),
+                          "under_code_by_0.5": [f"{n} {g:+.2f}" for n, g in gap.items() if g < -0.5 and n not in RGB]}
+    summary["auto"] = {"minus_code_mean": mean([r["auto"] - r["code"] for r in rows]),
+                       "minus_oracle_mean": mean([r["auto"] - r["oracle"] for r in rows])}
+    md = ["# Rule auto along the (s0, s1) valley: s1 = 0, and a race of short fits along it", "",
+          "SIREN² under `fast`, seed 0, adaptive.py's windows and widths (about 1 parameter per sample; RGB 0.35 per "
+          "value); psnr_paper (dB) of full fits. `code`, `auto` and the grid oracle (s0 = code × {0.5, 1, 2, 4, 8} at "
+          "the rule's s1) are adaptive.py's fits. Valley: at s1 ∈ {0} ∪ √(2/H)·{1, 4, 16}, the s0 whose last layer at "
+          "initialization is closest to the target's spectrum at 2Ω. `s1 = 0`: the full fit at the first valley "
+          f"point; `valley race`: at the point whose short fit ({FRACTION:.1%} of the epochs) reached the lowest loss. "
+          "`cost`: valley search and race over the full fit's seconds.", "",
+          "| signal | code | auto | oracle (at) | s1 = 0 | valley race | s1 = 0 − code | race − code | cost "
+          "| valley (s1: s0 as x code, distance, short-fit psnr) |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|", *lines, ""]
+    for label, s in summary.items():
+        md.append(f"- {label}: − code, mean {s['minus_code_mean']:+.2f} dB"
+                  + (f"; RGB mean {s['minus_code_rgb_mean']:+.2f}" if "minus_code_rgb_mean" in s else "")
+                  + f"; − oracle, mean {s['minus_oracle_mean']:+.2f}"
+                  + (f"; more than 0.5 dB under code on: {', '.join(s['under_code_by_0.5']) or 'none'}"
+                     if "under_code_by_0.5" in s else "") + ".")
+    md += ["", f"Cost, median: {np.median([r['cost'] for r in rows]):.1%} of a fit."]
+    md += ["", "3-D (no `code` rule; adaptive.py's grid is s0 = Ω/{16, 8, 4, 2} at auto's s1, and SIREN, ω_first 30):", "",
+           "| signal | SIREN | auto | grid best (at) | s1 = 0 | valley race | race − auto | cost | iou SIREN / auto / race |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    available, solid = loaders(), []
+    for name in ("volume", "shape"):
+        if name not in available or not record_path(name, "auto").exists():
+            continue
+        rec = run(name, available[name](), args.resume)
+        ref = {label: json.loads(record_path(name, label).read_text())["metrics"]
+               for label in ("siren", "auto", *(f"s0 Ω/{k}" for k in (16, 8, 4, 2)))}
+        grid = max((k for k in ref if k.startswith("s0")), key=lambda k: ref[k]["psnr_paper"])
+        fits = {k: v["psnr_paper"] for k, v in rec["fits"].items()}
+        cost = (rec["search_seconds"] + rec["race_seconds"]) / rec["fits"]["valley race"]["fit_seconds"]
+        iou = " / ".join(f"{m['iou']:.3f}" for m in (ref["siren"], ref["auto"], rec["fits"]["valley race"])
+                         if "iou" in m) or "–"
+        md.append(f"| {name} | {ref['siren']['psnr_paper']:.2f} | {ref['auto']['psnr_paper']:.2f} | "
+                  f"{ref[grid]['psnr_paper']:.2f} ({grid[3:]}) | {fits['s1 = 0']:.2f} | {fits['valley race']:.2f} | "
+                  f"{fits['valley race'] - ref['auto']['psnr_paper']:+.2f} | {cost:.1%} | {iou} |")
+        solid.append(rec)
+    md += ["", f"On {machine()['processor']}, torch {machine()['torch']}."]
+    write_results("auto_valley", {"machine": machine(), "summary": summary, "rows": rows, "rows_3d": solid},
+                  "\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
