@@ -15,7 +15,7 @@ Every fit is SIREN² under the `fast` recipe, seed 0, about 1 parameter per samp
 
 Variants per signal: `code` (the paper's rule; none in 3-D), `auto` (siren2.winner.auto_scales),
 and the grid s0 x {0.5, 2, 4, 8} at the rule's s1 (with `code` itself, the oracle's grid; in 3-D
-s0 = Ω/{16, 8, 4, 2} at auto's s1, Ω the grid's Nyquist). One JSON record per fit under benchmarks/results/adaptive/runs/
+s0 = Ω/{16, 8, 4, 2} at the s1 of the earlier rule auto, :func:`free_search_2d`, Ω the grid's Nyquist). One JSON record per fit under benchmarks/results/adaptive/runs/
 (``--resume`` keeps them); writes benchmarks/results/adaptive_rules.md/.json.
 """
 
@@ -38,7 +38,7 @@ from siren2.models import create_model
 from siren2.runs import run_fit
 from siren2.signals import Signal, crop
 from siren2.train import FitConfig
-from siren2.winner import nyquist
+from siren2.winner import AUTO_UNITS, axis_spectra, nyquist, oversampled, s0_candidates, spectrum_distance, target_spectra
 
 RUNS = RESULTS / "adaptive" / "runs"
 GRID = (0.5, 2.0, 4.0, 8.0)
@@ -91,15 +91,45 @@ def loaders() -> dict:
     return out
 
 
+@torch.no_grad()
+def free_search_2d(model, sig, resolution: int = 1) -> dict:
+    """The earlier rule auto (until the valley race): s0 ∈ s0_candidates, s1 ∈ {0} ∪ √(2/H)·2^(j/2),
+    j = −4…10, the second layer's spectral distance to the target's (``resolution`` 2: read up to 2Ω,
+    siren2.winner.oversampled), every other point of both axes, then the neighbours of the best."""
+    first, second = model.first_two_linear()
+    units, omega0 = min(AUTO_UNITS, second.out_features), model.config.omega0
+    rng = torch.get_rng_state()
+    e0, e1 = torch.randn(first.weight.shape), torch.randn(second.weight.shape)[:units]
+    torch.set_rng_state(rng)
+    coords, target = oversampled(sig) if resolution == 2 else (sig.coords(), target_spectra(sig))
+    x = model.encoding(coords)
+    s0s = s0_candidates(sig)
+    s1s = [0.0] + [math.sqrt(2.0 / second.in_features) * 2 ** (j / 2) for j in range(-4, 11)]
+    scores = {}
+
+    def score(i, j):
+        if (i, j) not in scores:
+            h = model.hidden[0].act(torch.nn.functional.linear(x, first.weight + e0 * (s0s[i] / omega0), first.bias))
+            h = model.hidden[1].act(torch.nn.functional.linear(h, second.weight[:units] + e1 * (s1s[j] / omega0),
+                                                               second.bias[:units]))
+            scores[i, j] = spectrum_distance(axis_spectra(h, sig.grid), target)
+        return scores[i, j]
+
+    bi, bj = min([(i, j) for i in range(0, len(s0s), 2) for j in range(0, len(s1s), 2)], key=lambda ij: score(*ij))
+    bi, bj = min([(i, j) for i in range(max(bi - 1, 0), min(bi + 2, len(s0s)))
+                  for j in range(max(bj - 1, 0), min(bj + 2, len(s1s)))], key=lambda ij: score(*ij))
+    return {"s0": s0s[bi], "s1": s1s[bj], "candidates_scanned": len(scores), "distance": scores[bi, bj]}
+
+
 def variants(sig: Signal) -> list[tuple[str, str, dict]]:
     """(label, model, winner options) for every fit of ``sig``."""
     s = SHAPES[sig.in_dim]
     if sig.in_dim == 3:
-        auto = create_model("siren2", sig, preset=s["preset"], seed=0, rule="auto", width=s["width"],
-                            hidden_layers=s["hidden_layers"]).winner
-        omega = nyquist(sig)
+        base = create_model("siren2", sig, preset=s["preset"], seed=0, s0=0.0, s1=0.0, width=s["width"],
+                            hidden_layers=s["hidden_layers"])
+        s1, omega = free_search_2d(base, sig)["s1"], nyquist(sig)
         return [("siren", "siren", {}), ("auto", "siren2", {"rule": "auto"})] + [
-            (f"s0 Ω/{d}", "siren2", {"s0": omega / d, "s1": auto.s1}) for d in (16, 8, 4, 2)]
+            (f"s0 Ω/{d}", "siren2", {"s0": omega / d, "s1": s1}) for d in (16, 8, 4, 2)]
     code = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"], hidden_layers=s["hidden_layers"]).winner
     return [("code", "siren2", {}), ("auto", "siren2", {"rule": "auto"})] + [
         (f"s0 x{f:g}", "siren2", {"s0": f * code.s0, "s1": code.s1}) for f in GRID]
@@ -133,11 +163,14 @@ def table(records: list[dict]) -> str:
              "one fit per variant; audio 4 x 100 on 30,000 samples, images 5 x 64 on 128², 3-D 3 x 128 on 32³ "
              "(params/sample below; RGB counts 3 values per pixel); psnr_paper (dB) of the best state. `oracle`: the best of the grid "
              "(s0 x {0.5, 1, 2, 4, 8} at the rule's s1; 1 is `code`). 3-D: no rule; the grid is s0 = "
-             "Ω/{16, 8, 4, 2} (Ω the grid's Nyquist) at auto's s1, auto counted in it, and SIREN (ω_first 30) runs too. `auto cost`: the search's seconds over the fit's.", "",
-             "| signal | params/sample | code | auto | oracle (at) | auto − code | auto − oracle | auto (s0, s1) "
+             "Ω/{16, 8, 4, 2} (Ω the grid's Nyquist) at the earlier auto's s1, auto counted in it, and SIREN (ω_first 30) runs too. "
+             "`auto cost`: the search's seconds (the valley and its race of short fits) over the fit's. `earlier auto`: rule "
+             "auto before the valley race (a free 2-D search of the second layer's spectral match, no training; "
+             "`free_search_2d`), kept for comparison.", "",
+             "| signal | params/sample | code | auto | earlier auto | oracle (at) | auto − code | auto − oracle | auto (s0, s1) "
              "| code (s0, s1) | auto cost | SIREN | 3-D: iou SIREN / auto |",
-             "|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
-    gaps = {"code": [], "oracle": [], "rgb": [], "cost": []}
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---|"]
+    gaps = {"code": [], "oracle": [], "rgb": [], "cost": [], "v1": []}
     partial = []
     for name in [n for n in ORDER if n in by] + sorted(set(by) - set(ORDER)):
         rs = by[name]
@@ -155,6 +188,7 @@ def table(records: list[dict]) -> str:
         gaps["cost"].append(cost)
         cells = [name, f"{auto['parameters'] / auto['points'] / auto['channels']:.2f}",
                  f"{p(code):.2f}" if code else "–", f"{p(auto):.2f}",
+                 f"{p(rs['auto v1']):.2f}" if "auto v1" in rs else "–",
                  f"{p(grid[best]):.2f} ({best})" if best else "–",
                  f"{p(auto) - p(code):+.2f}" if code else "–", f"{p(auto) - p(grid[best]):+.2f}" if best else "–",
                  f"{auto['winner']['s0']:.4g}, {auto['winner']['s1']:.3g}",
@@ -167,12 +201,15 @@ def table(records: list[dict]) -> str:
             gaps["code"].append(p(auto) - p(code))
             if name in RGB:
                 gaps["rgb"].append(p(auto) - p(code))
+            if "auto v1" in rs:
+                gaps["v1"].append(p(rs["auto v1"]) - p(code))
         if best:
             gaps["oracle"].append(p(auto) - p(grid[best]))
     mean = lambda xs: f"{np.mean(xs):+.2f} dB over {len(xs)}" if xs else "none yet"  # noqa: E731
     lines += ["", f"- auto − code, mean: {mean(gaps['code'])}; worst: "
               f"{min(gaps['code']):+.2f} dB." if gaps["code"] else "", f"- auto − code on RGB images, mean: {mean(gaps['rgb'])}.",
               f"- auto − oracle, mean: {mean(gaps['oracle'])}.",
+              f"- earlier auto − code, mean: {mean(gaps['v1'])}; worst: {min(gaps['v1']):+.2f} dB." if gaps["v1"] else "",
               f"- auto's search cost, median: {median(gaps['cost']):.1%} of the fit's seconds." if gaps["cost"] else "",
               f"- Not in the table until all {VARIANTS} of their fits are done: {', '.join(partial)}." if partial else ""]
     return "\n".join(lines) + "\n"

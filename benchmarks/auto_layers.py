@@ -17,8 +17,8 @@ scored by two criteria that need no fitted constant:
   central half of the window, so as many points) up to 2Ω, against the target's spectrum with
   nothing between Ω and 2Ω: a sampled target holds nothing above its Nyquist Ω, so features that
   alias past it count as a mismatch (``siren2.winner.oversampled``);
-- ``auto 2Ω (free)``: rule auto's own free (s0, s1) search with that distance (``auto_scales(...,
-  resolution=2)``), and a full fit at the point it picks (one record per signal under
+- ``auto 2Ω (free)``: the earlier rule auto's free 2-D (s0, s1) search (:func:`free_search_2d`, layer 2)
+  with that distance, and a full fit at the point it picks (one record per signal under
   benchmarks/results/auto_layers/runs/, kept with ``--resume``).
 
 Regret = the oracle's psnr_paper − the psnr_paper of the full fit at the point chosen (dB; the full
@@ -34,11 +34,11 @@ import time
 import numpy as np
 import torch
 from _common import RESULTS, machine, write_results
-from adaptive import RGB, SHAPES, run_one
+from adaptive import RGB, SHAPES, free_search_2d, run_one
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
 from siren2.models import create_model
-from siren2.winner import AUTO_UNITS, auto_scales, axis_spectra, oversampled, spectrum_distance, target_spectra
+from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, spectrum_distance, target_spectra
 
 
 @torch.no_grad()
@@ -63,15 +63,15 @@ RUNS = RESULTS / "auto_layers" / "runs"
 
 
 def free_search(name: str, sig, resume: bool) -> dict:
-    """Rule auto's free search read at 2Ω (layer 2), and the full fit at its pick (adaptive.py's settings)."""
+    """The earlier rule auto's free search read at 2Ω (layer 2), and the full fit at its pick (adaptive.py's settings)."""
     path = RUNS / f"{name.replace('.', '_')}.json"
     if resume and path.exists():
         return json.loads(path.read_text())
     s = SHAPES[sig.in_dim]
     model = create_model("siren2", sig, preset=s["preset"], seed=0, width=s["width"], hidden_layers=s["hidden_layers"],
                          s0=0.0, s1=0.0)  # SIREN's initialization; auto's draws are the ones the fit then adds
-    scales = auto_scales(model, sig, resolution=2)
-    rec = run_one(name, sig, "auto 2Ω", "siren2", {"s0": scales.s0, "s1": scales.s1}) | {"search": scales.search}
+    search = free_search_2d(model, sig, resolution=2)
+    rec = run_one(name, sig, "auto 2Ω", "siren2", {"s0": search["s0"], "s1": search["s1"]}) | {"search": search}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rec, default=float))
     return rec
@@ -108,7 +108,7 @@ def main() -> None:
               "target on the last hidden layer's activations, the lowest residual wins; `2Ω, …`: the distance read at twice "
               "the resolution on the window's central half, up to 2Ω, against the target's spectrum with zeros above "
               "its Nyquist Ω (aliasing features count as a mismatch); `auto 2Ω (free)`: rule auto's own free (s0, s1) search "
-              "with that distance at layer 2 (`auto_scales(..., resolution=2)`), off the grid, and the full fit at its "
+              "with that distance at layer 2 (the earlier rule auto's 2-D search), off the grid, and the full fit at its "
               "pick (negative regret: better than the grid's best).")
     lines = regret_table("Which layer should rule auto read?", method, rows) + [
         "", "More than 0.5 dB under `code` (shared clips and grayscale images; regret − code's regret): "

@@ -6,8 +6,8 @@ auto_layers.py found the alias-aware distance (read at the last hidden layer, up
 ``siren2.winner.oversampled``) the best criterion on the oracle grid, but that grid holds s1 at the
 `code` rule's value, a fitted constant. Here s1 is not given. For every shared clip and image and the
 RGB images of adaptive.py (same windows, widths and seed), at each s1 of four, {0} ∪ √(2/H)·{1, 4, 16}
-(rule auto's s1 candidates, H the width), s0 is the candidate of ``siren2.winner.scale_candidates``
-(Ω·2^(−k/2)) whose last layer at initialization is closest to the target's spectrum at 2Ω. The four
+(H the width), s0 is the candidate of ``siren2.winner.s0_candidates``
+(Ω·2^(−k/2), all 25 scanned) whose last layer at initialization is closest to the target's spectrum at 2Ω. The four
 points are the *valley*: the distance at its bottom barely moves with s1 while the best s0 falls as s1
 rises. Two ways to pick on it, each with a full fit at its pick (adaptive.py's settings, one record
 per signal and choice under benchmarks/results/auto_valley/runs/, kept with ``--resume``):
@@ -35,7 +35,7 @@ from auto_race import grid_signals
 
 from siren2.models import create_model
 from siren2.train import FitConfig, fit
-from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, scale_candidates, spectrum_distance
+from siren2.winner import AUTO_UNITS, VALLEY_S1, axis_spectra, oversampled, s0_candidates, spectrum_distance
 
 RUNS = RESULTS / "auto_valley" / "runs"
 FRACTION = 0.025  # of the fit's epochs, per valley point
@@ -51,9 +51,9 @@ def valley_model(sig, s0: float, s1: float):
 def valley(sig) -> list[dict]:
     """At each s1 of the four, the s0 candidate whose last layer is closest to the target at 2Ω."""
     coords, target = oversampled(sig)
-    s0s, s1s = scale_candidates(sig, SHAPES[sig.in_dim]["width"])
+    s0s, base = s0_candidates(sig), math.sqrt(2.0 / SHAPES[sig.in_dim]["width"])
     points = []
-    for s1 in (0.0, s1s[5], s1s[9], s1s[13]):  # s1s[5] = √(2/H); each next one 4 times it
+    for s1 in (base * k for k in VALLEY_S1):  # {0} ∪ √(2/H)·{1, 4, 16}
         distances = []
         for s0 in s0s:
             m = valley_model(sig, s0, s1)

@@ -55,8 +55,7 @@ def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_c
     ``callbacks``, ``validate`` and ``prior`` go to :func:`~siren2.train.fit`.
     """
     preset_name, fit_config = _resolved(signal, model_name, preset, fit_config, model_options)
-    model = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
-                         **(winner_options or {}), **(model_options or {}))
+    model = build_model(signal, model_name, preset_name, fit_config, winner_options, model_options, mask=mask)
     result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks, prior=prior)
     return finish_run(signal, model_name, result, preset_name, fit_config, clean=clean)
 
@@ -77,8 +76,8 @@ def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = No
     if len(seeds) != len(signals):
         raise ValueError(f"run_batch needs one seed per signal, not {len(seeds)} seeds and {len(signals)} signals")
     configs = [replace(fit_config, seed=s) for s in seeds]
-    models = [create_model(model_name, sig, preset=preset_name, seed=s, **(winner_options or {}),
-                           **(model_options or {})) for sig, s in zip(signals, seeds)]
+    models = [build_model(sig, model_name, preset_name, cfg, winner_options, model_options)
+              for sig, cfg in zip(signals, configs)]
     if len(signals) > 1 and unsupported(fit_config, signals[0].num_points) is None:
         results = fit_batched(models, signals, fit_config, on_epoch=on_epoch)
     else:
@@ -91,6 +90,28 @@ def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = No
                 break
     return [finish_run(sig, model_name, r, preset_name, cfg, batch=len(signals) if r.engine == "batched" else None)
             for sig, r, cfg in zip(signals, results, configs)]
+
+
+RACE_FRACTION = 0.025  # rule auto: each valley point's short fit, as a share of the fit's epochs
+
+
+def build_model(signal: Signal, model_name: str, preset_name: str, fit_config: FitConfig,
+                winner_options: dict | None = None, model_options: dict | None = None,
+                mask: np.ndarray | None = None):
+    """``create_model`` under ``fit_config``'s seed; WINNER's rule auto races its valley's points with
+    the same recipe compressed to :data:`RACE_FRACTION` of the epochs each (on ``mask``'s samples),
+    the lowest training loss winning (:func:`siren2.winner.auto_scales`)."""
+    winner_options, model_options = winner_options or {}, model_options or {}
+    short = replace(fit_config, epochs=max(2, int(fit_config.epochs * RACE_FRACTION)), patience=None,
+                    target_psnr=None, time_budget=None, progress=False)
+
+    def race(s0: float, s1: float) -> float:
+        candidate = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed,
+                                 **(winner_options | {"s0": s0, "s1": s1}), **model_options)
+        return fit(candidate, signal, short, mask=mask).best_loss
+
+    return create_model(model_name, signal, preset=preset_name, seed=fit_config.seed, race=race,
+                        **winner_options, **model_options)
 
 
 def _resolved(signal: Signal, model_name: str, preset: str | None, fit_config: FitConfig | None,

@@ -7,7 +7,8 @@ Three pieces, each usable alone:
 * :func:`winner_` — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
   N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization;
 * :func:`auto_scales` — ``rule="auto"``: (s0, s1) from the target with no fitted constants, for
-  any input dimension and channel count, by matching the second layer's spectrum to the target's.
+  any input dimension and channel count: the last layer's spectrum matched to the target's along a
+  valley of (s0, s1), and a race of short fits along it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 from torch import nn
-from torch.nn import functional as F
 
 
 def spectral_centroid(values: np.ndarray, grid: tuple[int, ...] | None = None) -> float:
@@ -251,15 +251,10 @@ def nyquist(signal) -> float:
     return math.pi / min(steps) if steps else math.pi
 
 
-def scale_candidates(signal, width: int, s0: float | None = None, s1: float | None = None) -> tuple[list, list]:
-    """The (s0, s1) grid the search scans, from the grid's Nyquist Ω and the width H, no fitted constants:
-    s0 ∈ {0} ∪ Ω·2^(−k/2), k = 0…24 (Ω down to Ω/4096); s1 ∈ {0} ∪ √(2/H)·2^(j/2), j = −4…10 (√(2/H)
-    is the std of SIREN's hidden weights times ω0, so s1 runs from a quarter of it to 32 times it).
-    A given value is the only candidate on its axis."""
-    omega, base = nyquist(signal), math.sqrt(2.0 / width)
-    s0s = [float(s0)] if s0 is not None else [0.0] + [omega * 2 ** (-k / 2) for k in range(24, -1, -1)]
-    s1s = [float(s1)] if s1 is not None else [0.0] + [base * 2 ** (j / 2) for j in range(-4, 11)]
-    return s0s, s1s
+def s0_candidates(signal, s0: float | None = None) -> list[float]:
+    """The s0 rule auto scans, from the grid's Nyquist Ω alone: {0} ∪ Ω·2^(−k/2), k = 0…24 (Ω down to
+    Ω/4096); a given s0 is the only candidate."""
+    return [float(s0)] if s0 is not None else [0.0] + [nyquist(signal) * 2 ** (-k / 2) for k in range(24, -1, -1)]
 
 
 def target_spectra(signal) -> list[torch.Tensor]:
@@ -283,60 +278,82 @@ def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
     return grid_coords(signal.grid, half), target
 
 
+VALLEY_S1 = (0.0, 1.0, 4.0, 16.0)  # the valley's s1, in units of √(2/H) (rule auto's own s1 candidates)
+
+
 @torch.no_grad()
-def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None,
-                centroid: str = "flattened", resolution: int = 1) -> WinnerScales:
-    """Rule ``"auto"``: the (s0, s1) whose second layer, at initialization, has the target's spectrum.
+def valley(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None) -> list[dict]:
+    """Rule auto's valley: at each s1 of {0} ∪ √(2/H)·{1, 4, 16}, the s0 whose *last* hidden layer, at
+    initialization, is closest to the target's spectrum read up to 2Ω (:func:`oversampled`: features
+    that alias past the Nyquist Ω count as a mismatch), by :func:`spectrum_distance` over up to
+    :data:`AUTO_UNITS` units. W⁰ and W¹ get the noise :func:`winner_` would add (the same draws for
+    every candidate, and the ones ``winner_`` then adds: the global RNG is left as it was). s0 runs
+    over :func:`s0_candidates`, every other one, then the neighbours of the closest. Along the
+    valley the distance barely moves while s0 falls as s1 rises (``benchmarks/auto_valley.py``): the
+    spectrum at initialization cannot choose between its points; a short fit can
+    (:func:`auto_scales`). A given s0 or s1 is the only candidate on its axis.
 
-    For each candidate of :func:`scale_candidates`, W⁰ and W¹ get the noise :func:`winner_` would add
-    (the same draws for every candidate, and the ones ``winner_`` then adds: the global RNG is left
-    as it was), the first two blocks run on the signal's grid, and the mean magnitude spectrum of (up
-    to :data:`AUTO_UNITS` of) the second layer's activations is compared with the target's, per axis,
-    by :func:`spectrum_distance`; the closest wins. No ψ and no fitted constant: Ω and H set the grid,
-    so it works for any input dimension and channel count (RGB's spectrum is the mean over channels,
-    never divided by C). Deterministic under the seed the model was built with. Two passes: every
-    other point of both axes, then the full-resolution neighbours of the best.
-
-    ``resolution`` 2 reads the activations on :func:`oversampled`'s grid (alias-aware; not the default:
-    its free search trades s0 for a large s1, rock −6.2 dB under the ``code`` rule, ``benchmarks/auto_layers.py``).
-
-    ``model`` holds SIREN's initialization (before WINNER) and is not changed. The scales returned
-    carry ``search``: the five closest candidates, how many were scanned, the seconds taken.
+    ``model`` holds SIREN's initialization (before WINNER) and is left unchanged. Each point:
+    ``{"s0", "s1", "distance"}``.
     """
-    start = time.perf_counter()
     first, second = model.first_two_linear()
-    act0, act1 = model.hidden[0].act, model.hidden[1].act
-    omega0 = model.config.omega0
-    units = min(AUTO_UNITS, second.out_features)
+    omega0, width = model.config.omega0, second.in_features
     rng = torch.get_rng_state()
     e0 = torch.randn(first.weight.shape, dtype=first.weight.dtype).to(first.weight.device)
-    e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)[:units]
+    e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)
     torch.set_rng_state(rng)
-    w1, b1 = second.weight[:units], second.bias[:units]
-    if resolution not in (1, 2):
-        raise ValueError(f"resolution {resolution}: 1 (the window) or 2 (oversampled)")
-    coords, target = oversampled(signal) if resolution == 2 else (signal.coords(), target_spectra(signal))
+    w0, w1 = first.weight.clone(), second.weight.clone()
+    coords, target = oversampled(signal)
     x = model.encoding(coords.to(first.weight.device))
     target = [t.to(x.device) for t in target]
-    s0s, s1s = scale_candidates(signal, second.in_features, s0, s1)
-    scores: dict[tuple[int, int], float] = {}
+    s0s = s0_candidates(signal, s0)
+    s1s = [float(s1)] if s1 is not None else [math.sqrt(2.0 / width) * k for k in VALLEY_S1]
 
-    def score(i: int, j: int) -> float:
-        if (i, j) not in scores:
-            h = act0(F.linear(x, first.weight + e0 * (s0s[i] / omega0), first.bias))
-            h = act1(F.linear(h, w1 + e1 * (s1s[j] / omega0), b1))
-            scores[i, j] = spectrum_distance(axis_spectra(h, signal.grid), target)
-        return scores[i, j]
+    def distance(a: float, b: float) -> float:
+        first.weight.copy_(w0 + e0 * (a / omega0))
+        second.weight.copy_(w1 + e1 * (b / omega0))
+        h = x
+        for block in model.hidden:
+            h = block(h)
+        return spectrum_distance(axis_spectra(h[:, :AUTO_UNITS], signal.grid), target)
 
-    coarse = [(i, j) for i in range(0, len(s0s), 2) for j in range(0, len(s1s), 2)]
-    bi, bj = min(coarse, key=lambda ij: score(*ij))
-    near = [(i, j) for i in range(max(bi - 1, 0), min(bi + 2, len(s0s)))
-            for j in range(max(bj - 1, 0), min(bj + 2, len(s1s)))]
-    bi, bj = min(near, key=lambda ij: score(*ij))
-    best = sorted(scores, key=scores.get)[:5]
-    search = {"method": "second-layer spectrum vs the target's, 1-Wasserstein per axis"
-              + (", oversampled to 2Ω" if resolution == 2 else ""),
-              "candidates_scanned": len(scores), "nyquist": nyquist(signal), "units": units,
-              "best": [{"s0": s0s[i], "s1": s1s[j], "distance": scores[i, j]} for i, j in best],
-              "seconds": time.perf_counter() - start}
-    return WinnerScales(signal_centroid(signal, centroid), s0s[bi], s1s[bj], AUTO, centroid, search)
+    points = []
+    try:
+        for b in s1s:
+            scores = {i: distance(s0s[i], b) for i in range(0, len(s0s), 2)}
+            best = min(scores, key=scores.get)
+            scores |= {i: distance(s0s[i], b) for i in (best - 1, best + 1) if 0 <= i < len(s0s) and i not in scores}
+            best = min(scores, key=scores.get)
+            points.append({"s0": s0s[best], "s1": b, "distance": scores[best], "scanned": len(scores)})
+    finally:
+        first.weight.copy_(w0)
+        second.weight.copy_(w1)
+    return points
+
+
+def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None,
+                centroid: str = "flattened", race=None) -> WinnerScales:
+    """Rule ``"auto"``: (s0, s1) from the target and the network, no ψ and no fitted constant.
+
+    The :func:`valley` of the 2Ω spectral match gives one (s0, s1) point per s1; ``race(s0, s1)``, a
+    short fit's loss (lower is better; :func:`siren2.runs.run_fit` races 2.5% of the fit's epochs per
+    point), picks among them; without a race the closest point wins. Deterministic under the seed
+    the model was built with; ``model`` holds SIREN's initialization and is not changed (the global
+    RNG is restored after the race, so ``winner_`` then adds the draws the valley scored). The scales
+    returned carry ``search``: the valley with each point's distance (and short-fit loss), the
+    seconds taken.
+    """
+    start = time.perf_counter()
+    points = valley(model, signal, s0=s0, s1=s1)
+    raced = race is not None and len(points) > 1
+    valley_seconds = time.perf_counter() - start
+    if raced:
+        with torch.random.fork_rng(devices=[]):
+            for p in points:
+                p["short_fit_loss"] = float(race(p["s0"], p["s1"]))
+    pick = min(points, key=lambda p: p["short_fit_loss" if raced else "distance"])
+    search = {"method": "the valley of the last layer's spectrum vs the target's up to 2Ω (1-Wasserstein per axis), "
+                        + ("raced by short fits" if raced else "the closest point"),
+              "candidates_scanned": sum(p.pop("scanned") for p in points), "nyquist": nyquist(signal),
+              "valley": points, "valley_seconds": valley_seconds, "seconds": time.perf_counter() - start}
+    return WinnerScales(signal_centroid(signal, centroid), pick["s0"], pick["s1"], AUTO, centroid, search)

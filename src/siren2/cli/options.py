@@ -74,8 +74,9 @@ def add_winner_options(p: argparse.ArgumentParser, centroid: str) -> None:
 
     p.add_argument("--rule", choices=RULE_NAMES,
                    help="(s0, s1) from ψ by the paper's rule (code; text, sqrtc: its variants), or auto: searched "
-                        "on the network itself, any dimension and channel count (default: code for audio and "
-                        "images, auto for volumes and shapes)")
+                        "on the network itself (a spectral match at initialization, then a race of short fits), "
+                        "any dimension and channel count (default: code for audio and images, auto for volumes "
+                        "and shapes)")
     p.add_argument("--centroid", default=centroid, choices=CENTROIDS,
                    help="ψ of the flattened signal (the paper's choice), along the grid's last axis, or of the "
                         f"flattened spectrum above its white noise floor (default: {centroid})")

@@ -77,15 +77,16 @@ def lr_factor(name: str, recipe: str, in_dim: int) -> float:
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
                  preset: str | None = None, seed: int | None = None, s0: float | None = None,
                  s1: float | None = None, rule: str | None = None, centroid: str = "flattened",
-                 **overrides) -> INR:
+                 race=None, **overrides) -> INR:
     """Build model ``name`` for ``signal`` (or for ``in_dim → out_dim``).
 
     The preset (default: by the signal's dimension) gives the shape and the model's per-preset
     hyper-parameters; ``overrides`` set any field of the model's config dataclass (``width``,
     ``hidden_layers``, and e.g. ``omega_first`` for SIREN, ``sigma`` for WIRE). WINNER models read
     ψ from ``signal`` and map it to (s0, s1) with ``rule`` (None: ``code`` for audio and images, ``auto``
-    in 3-D; ``"auto"``: :func:`~siren2.winner.auto_scales` searches them on the model itself), unless
-    s0 and s1 are given.
+    in 3-D; ``"auto"``: :func:`~siren2.winner.auto_scales` searches them on the model itself, ``race``
+    (s0, s1) ↦ a short fit's loss choosing along its valley; :func:`siren2.runs.run_fit` supplies it),
+    unless s0 and s1 are given.
     ``seed`` makes the initialization reproducible.
     """
     entry = get_entry(name)
@@ -106,12 +107,13 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
     model = entry.build(cfg)
     model.name = name
     if entry.winner:
-        apply_winner(model, signal, s0=s0, s1=s1, rule=rule, centroid=centroid)
+        apply_winner(model, signal, s0=s0, s1=s1, rule=rule, centroid=centroid, race=race)
     return model
 
 
-def apply_winner(model: INR, signal, **winner_opts) -> INR:
+def apply_winner(model: INR, signal, race=None, **winner_opts) -> INR:
     """Resolve (ψ, s0, s1) for ``signal`` and perturb ``model`` in place; records them on the model.
+    ``race``: rule auto's chooser along its valley (:func:`~siren2.winner.auto_scales`).
 
     Refuses (TypeError) models WINNER does not apply to: see :meth:`INR.first_two_linear`.
     """
@@ -122,7 +124,7 @@ def apply_winner(model: INR, signal, **winner_opts) -> INR:
         if signal is None:
             raise ValueError("WINNER's rule 'auto' needs the target signal, or both s0 and s1")
         scales = auto_scales(model, signal, s0=winner_opts.get("s0"), s1=winner_opts.get("s1"),
-                             centroid=winner_opts.get("centroid", "flattened"))
+                             centroid=winner_opts.get("centroid", "flattened"), race=race)
     else:
         scales = resolve_scales(signal, **winner_opts)
     winner_(model, scales.s0, scales.s1, omega0=model.config.omega0)
