@@ -438,8 +438,9 @@ def test_bench_script_errors_exit_2_with_one_line(capsys):
 
 def test_fit_rule_auto_on_an_rgb_image_records_its_search(tmp_path, capsys):
     src = write_rgb_png(tmp_path / "rgb.png")
-    code, _, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", "--rule", "auto", *TINY)
+    code, out, err = run_cli(capsys, "fit", src, "--out", tmp_path / "run", "--rule", "auto", *TINY)
     assert code == 0 and err == [], err
+    assert "rule auto: 4 (s0, s1) points, raced by short fits" in out
     winner = json.loads((tmp_path / "run" / "config.json").read_text())["model"]["winner"]
     raced = min(winner["search"]["valley"], key=lambda p: p["short_fit_loss"])  # the fit races its valley
     assert winner["rule"] == "auto" and (raced["s0"], raced["s1"]) == (winner["s0"], winner["s1"])

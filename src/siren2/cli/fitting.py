@@ -163,6 +163,9 @@ def cmd_fit(args) -> int:
           f"{len(run.result.loss)} epochs in {run.result.seconds:.1f} s on {run.result.device}"
           f"{stop_note(run.result)}")
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in m.items()) + extra)
+    if w is not None and w.search is not None:
+        print(f"  rule auto: {len(w.search['valley'])} (s0, s1) points, {w.search['method'].split(', ')[-1]}, "
+              f"{w.search['seconds']:.1f} s (config.json: model.winner.search)")
     print(f"  outputs in {args.out}/")
     return 0
 
