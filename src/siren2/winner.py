@@ -213,7 +213,7 @@ def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
 
 # ----------------------------------------------------------------------------------- rule "auto"
 
-AUTO_UNITS = 64  # second-layer units whose spectra are averaged (fewer when the layer is narrower)
+AUTO_UNITS = 64  # last-layer units whose spectra are averaged (fewer when the layer is narrower)
 
 
 def axis_spectra(values: torch.Tensor, grid: tuple[int, ...]) -> list[torch.Tensor]:
@@ -278,7 +278,7 @@ def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
     return grid_coords(signal.grid, half), target
 
 
-VALLEY_S1 = (0.0, 1.0, 4.0, 16.0)  # the valley's s1, in units of √(2/H) (rule auto's own s1 candidates)
+VALLEY_S1 = (0.0, 1.0, 4.0, 16.0)  # the valley's s1, in units of √(2/H) (SIREN's hidden weight spread × ω0)
 
 
 @torch.no_grad()
