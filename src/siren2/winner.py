@@ -262,36 +262,64 @@ def target_spectra(signal) -> list[torch.Tensor]:
     return axis_spectra(torch.as_tensor(signal.values - signal.values.mean(axis=0)), signal.grid)
 
 
-def oversampled(signal) -> tuple[torch.Tensor, list[torch.Tensor]]:
-    """The central half of ``signal``'s window at twice its resolution (as many points, a spectrum up to
-    2Ω), and the target's spectrum on those bins (:func:`axis_spectra`, pooled in pairs, zeros above Ω):
-    a sampled target holds nothing above its Nyquist Ω, so activations read there that alias past Ω
-    count as a mismatch."""
+AUTO_LINE = 8192  # the most points along one axis of the window the valley reads (:func:`oversampled`)
+
+
+def oversampled(signal, line: int | None = AUTO_LINE) -> tuple[torch.Tensor, tuple[int, ...], list[torch.Tensor]]:
+    """A window at the centre of ``signal``'s extent at twice its resolution (a spectrum up to 2Ω): the
+    central 1/p of each axis, p = 2 (as many points as the signal) or, where that holds more than
+    ``line`` points, the least power of 2 that holds at most ``line`` (30,000 samples: p = 8, 7,500
+    points). Returns its coordinates, its grid, and the target's spectrum on its bins
+    (:func:`axis_spectra`, pooled p bins to one, zeros above Ω): a sampled target holds nothing above
+    its Nyquist Ω, so activations read there that alias past Ω count as a mismatch."""
     from .signals import grid_coords
 
     extent = signal.extent or ((-1.0, 1.0),) * signal.in_dim
-    half = tuple(((lo + hi) / 2 - (hi - lo) / 4, (lo + hi) / 2 + (hi - lo) / 4) for lo, hi in extent)
-    target = []
-    for s in target_spectra(signal):
-        pooled = s[: s.numel() // 2 * 2].reshape(-1, 2).sum(1)
-        target.append(torch.cat([pooled, torch.zeros(s.numel() - pooled.numel(), dtype=s.dtype)]))
-    return grid_coords(signal.grid, half), target
+    window, grid, target = [], [], []
+    for (lo, hi), n, s in zip(extent, signal.grid, target_spectra(signal)):
+        p = 2
+        while line is not None and 2 * n / p > line:
+            p *= 2
+        half = (hi - lo) / (2 * p)
+        window.append(((lo + hi) / 2 - half, (lo + hi) / 2 + half))
+        grid.append(max(2, round(2 * n / p)))
+        pooled = s[: s.numel() // p * p].reshape(-1, p).sum(1)
+        target.append(torch.cat([pooled, torch.zeros(max(0, grid[-1] // 2 - pooled.numel()), dtype=s.dtype)]))
+    return grid_coords(tuple(grid), tuple(window)), tuple(grid), target
 
 
-VALLEY_S1 = (0.0, 1.0, 4.0, 16.0)  # the valley's s1, in units of √(2/H) (SIREN's hidden weight spread × ω0)
+AUTO_LINES = 64  # the grid lines along each axis whose spectra the valley averages (every k-th in the other axes)
+
+
+def axis_lines(grid: tuple[int, ...]) -> list[tuple[slice, ...]]:
+    """Per axis, the index into an array laid out on ``grid`` that keeps every line along that axis
+    and every k-th position in the other axes, k the smallest stride leaving at most :data:`AUTO_LINES`
+    lines (a 32³ volume: 8 x 8 lines of 32 per axis, a sixth of its points in all)."""
+    views = []
+    for axis in range(len(grid)):
+        others = [n for a, n in enumerate(grid) if a != axis]
+        k = 1
+        while math.prod(-(-n // k) for n in others) > AUTO_LINES:
+            k += 1
+        views.append(tuple(slice(None) if a == axis else slice(k // 2, None, k) for a in range(len(grid))))
+    return views
+
+
+VALLEY_S1 = (0.0, 1.0, 4.0)  # the valley's s1, in units of √(2/H) (SIREN's hidden weight spread × ω0)
 
 
 @torch.no_grad()
 def valley(model: nn.Module, signal, *, s0: float | None = None, s1: float | None = None) -> list[dict]:
-    """Rule auto's valley: at each s1 of {0} ∪ √(2/H)·{1, 4, 16}, the s0 whose *last* hidden layer, at
+    """Rule auto's valley: at each s1 of {0} ∪ √(2/H)·{1, 4}, the s0 whose *last* hidden layer, at
     initialization, is closest to the target's spectrum read up to 2Ω (:func:`oversampled`: features
     that alias past the Nyquist Ω count as a mismatch), by :func:`spectrum_distance` over up to
-    :data:`AUTO_UNITS` units. W⁰ and W¹ get the noise :func:`winner_` would add (the same draws for
-    every candidate, and the ones ``winner_`` then adds: the global RNG is left as it was). s0 runs
-    over :func:`s0_candidates`, every other one, then the neighbours of the closest. Along the
-    valley the distance barely moves while s0 falls as s1 rises (``benchmarks/auto_valley.py``): the
-    spectrum at initialization cannot choose between its points; a short fit can
-    (:func:`auto_scales`). A given s0 or s1 is the only candidate on its axis.
+    :data:`AUTO_UNITS` units and the :func:`axis_lines` of each axis. W⁰ and W¹ get the noise
+    :func:`winner_` would add (the same draws for every candidate, and the ones ``winner_`` then
+    adds: the global RNG is left as it was). s0 runs over :func:`s0_candidates`, every fourth one,
+    then the best's neighbours two and one steps away. Along the valley the distance barely moves
+    while s0 falls as s1 rises (``benchmarks/auto_valley.py``): the spectrum at initialization cannot
+    choose between its points; a short fit can (:func:`auto_scales`). A given s0 or s1 is the only
+    candidate on its axis.
 
     ``model`` holds SIREN's initialization (before WINNER) and is left unchanged. Each point:
     ``{"s0", "s1", "distance"}``.
@@ -303,8 +331,10 @@ def valley(model: nn.Module, signal, *, s0: float | None = None, s1: float | Non
     e1 = torch.randn(second.weight.shape, dtype=second.weight.dtype).to(second.weight.device)
     torch.set_rng_state(rng)
     w0, w1 = first.weight.clone(), second.weight.clone()
-    coords, target = oversampled(signal)
-    x = model.encoding(coords.to(first.weight.device))
+    coords, grid, target = oversampled(signal)
+    window = coords.reshape(*grid, -1)
+    lines = [window[view] for view in axis_lines(grid)]
+    x = model.encoding(torch.cat([g.reshape(-1, g.shape[-1]) for g in lines]).to(first.weight.device))
     target = [t.to(x.device) for t in target]
     s0s = s0_candidates(signal, s0)
     s1s = [float(s1)] if s1 is not None else [math.sqrt(2.0 / width) * k for k in VALLEY_S1]
@@ -315,14 +345,18 @@ def valley(model: nn.Module, signal, *, s0: float | None = None, s1: float | Non
         h = x
         for block in model.hidden:
             h = block(h)
-        return spectrum_distance(axis_spectra(h[:, :AUTO_UNITS], signal.grid), target)
+        parts = h[:, :AUTO_UNITS].split([math.prod(g.shape[:-1]) for g in lines])
+        spectra = [axis_spectra(part, g.shape[:-1])[axis] for axis, (part, g) in enumerate(zip(parts, lines))]
+        return spectrum_distance(spectra, target)
 
     points = []
     try:
         for b in s1s:
-            scores = {i: distance(s0s[i], b) for i in range(0, len(s0s), 2)}
-            best = min(scores, key=scores.get)
-            scores |= {i: distance(s0s[i], b) for i in (best - 1, best + 1) if 0 <= i < len(s0s) and i not in scores}
+            scores = {i: distance(s0s[i], b) for i in range(0, len(s0s), 4)}
+            for step in (2, 1):
+                best = min(scores, key=scores.get)
+                scores |= {i: distance(s0s[i], b) for i in (best - step, best + step)
+                           if 0 <= i < len(s0s) and i not in scores}
             best = min(scores, key=scores.get)
             points.append({"s0": s0s[best], "s1": b, "distance": scores[best], "scanned": len(scores)})
     finally:
