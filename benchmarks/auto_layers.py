@@ -46,7 +46,7 @@ def criteria(model, sig) -> dict[str, float]:
     """Each hidden layer's spectral distance to the target (at the window's resolution, and at twice
     it up to 2Ω), and the head-only fit's residual share."""
     target = target_spectra(sig)
-    coords, padded = oversampled(sig)
+    coords, _, padded = oversampled(sig, line=None)  # the central half, as studied
     h, g, out = model.encoding(sig.coords()), model.encoding(coords), {}
     for depth, block in enumerate(model.hidden, start=1):
         h, g = block(h), block(g)

@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 from _common import machine, write_results
-from adaptive import GRID, ORDER, SHAPES, loaders, record_path
+from adaptive import GENERATED_3D, GRID, ORDER, SHAPES, loaders, record_path
 
 from siren2.models import create_model
 from siren2.train import FitConfig, fit
@@ -32,14 +32,15 @@ def grid_records(name: str) -> dict[float, dict]:
     return {f: json.loads(record_path(name, label).read_text()) for f, label in labels.items()}
 
 
-def grid_signals():
+def grid_signals(auto_label: str = "auto v1"):
     """Per shared clip and image and RGB image of adaptive.py: its signal, its grid records and the
-    start of its table row (the full fits' psnr_paper, where the oracle is, code's and auto's regret)."""
+    start of its table row (the full fits' psnr_paper, where the oracle is, code's and auto's regret;
+    auto: adaptive.py's records of ``auto_label``, rule auto when the study ran)."""
     available = loaders()
-    for name in [n for n in ORDER if n in available and n not in ("volume", "shape")]:
+    for name in [n for n in ORDER if n in available and n not in GENERATED_3D]:
         recs = grid_records(name)
         final = {f: r["metrics"]["psnr_paper"] for f, r in recs.items()}
-        auto = json.loads(record_path(name, "auto").read_text())["metrics"]["psnr_paper"]
+        auto = json.loads(record_path(name, auto_label).read_text())["metrics"]["psnr_paper"]
         oracle = max(final.values())
         yield available[name](), recs, {"signal": name, "final": final, "oracle_at": max(final, key=final.get),
                                         "regret": {"code": oracle - final[1.0], "auto": oracle - auto}}

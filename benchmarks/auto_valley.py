@@ -22,6 +22,8 @@ raced at 0.5–2.5% of the epochs, which point each horizon picks (no full fits;
 under benchmarks/results/auto_valley/horizon/), and the full fit at each of its points (a fit already
 made at the same (s0, s1), rule auto's in adaptive.py or `s1 = 0` here, is reused; one record per
 point under benchmarks/results/auto_valley/points/): how far each picker is from the valley's best.
+The records hold rule auto's valley when they ran (four points, every other s0 candidate, the full
+window: ``S1``, the `auto v2` records of adaptive.py); a fresh run studies today's rule.
 Writes benchmarks/results/auto_valley.md/.json.
 """
 
@@ -41,12 +43,14 @@ from auto_race import grid_signals
 
 from siren2.models import create_model
 from siren2.train import FitConfig, fit
-from siren2.winner import AUTO_UNITS, VALLEY_S1, axis_spectra, oversampled, s0_candidates, spectrum_distance
+from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, s0_candidates, spectrum_distance
 from siren2.winner import valley as rule_valley
 
 RUNS = RESULTS / "auto_valley" / "runs"
 FRACTION = 0.025  # of the fit's epochs, per valley point
 HORIZONS = (0.005, 0.01, 0.015, 0.02, 0.025)
+S1 = (0.0, 1.0, 4.0, 16.0)  # the valley studied, in units of √(2/H) (rule auto's until it dropped 16)
+AUTO = "auto v2"  # rule auto when this study ran (four valley points raced at 2.5%): adaptive.py's records
 
 
 def valley_model(sig, s0: float, s1: float):
@@ -58,10 +62,10 @@ def valley_model(sig, s0: float, s1: float):
 @torch.no_grad()
 def valley(sig) -> list[dict]:
     """At each s1 of the four, the s0 candidate whose last layer is closest to the target at 2Ω."""
-    coords, target = oversampled(sig)
+    coords, _, target = oversampled(sig, line=None)  # the central half, as studied
     s0s, base = s0_candidates(sig), math.sqrt(2.0 / SHAPES[sig.in_dim]["width"])
     points = []
-    for s1 in (base * k for k in VALLEY_S1):  # {0} ∪ √(2/H)·{1, 4, 16}
+    for s1 in (base * k for k in S1):  # {0} ∪ √(2/H)·{1, 4, 16}
         distances = []
         for s0 in s0s:
             m = valley_model(sig, s0, s1)
@@ -143,7 +147,7 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true", help="keep the finished signals' records")
     args = ap.parse_args()
     rows, lines = [], []
-    for sig, recs, row in grid_signals():
+    for sig, recs, row in grid_signals(AUTO):
         rec = run(row["signal"], sig, args.resume)
         code, oracle = row["final"][1.0], max(row["final"].values())
         auto = oracle - row["regret"]["auto"]
@@ -188,15 +192,15 @@ def main() -> None:
            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     available, solid = loaders(), []
     for name in ("volume", "shape"):
-        if name not in available or not record_path(name, "auto").exists():
+        if name not in available or not record_path(name, AUTO).exists():
             continue
         rec = run(name, available[name](), args.resume)
         ref = {label: json.loads(record_path(name, label).read_text())["metrics"]
-               for label in ("siren", "auto", *(f"s0 Ω/{k}" for k in (16, 8, 4, 2)))}
+               for label in ("siren", AUTO, *(f"s0 Ω/{k}" for k in (16, 8, 4, 2)))}
         grid = max((k for k in ref if k.startswith("s0")), key=lambda k: ref[k]["psnr_paper"])
         fits = {k: v["psnr_paper"] for k, v in rec["fits"].items()}
         cost = (rec["search_seconds"] + rec["race_seconds"]) / rec["fits"]["valley race"]["fit_seconds"]
-        iou = " / ".join(f"{m['iou']:.3f}" for m in (ref["siren"], ref["auto"], rec["fits"]["valley race"])
+        iou = " / ".join(f"{m['iou']:.3f}" for m in (ref["siren"], ref[AUTO], rec["fits"]["valley race"])
                          if "iou" in m) or "–"
         md.append(f"| {name} | {ref['siren']['psnr_paper']:.2f} | {ref['auto']['psnr_paper']:.2f} | "
                   f"{ref[grid]['psnr_paper']:.2f} ({grid[3:]}) | {fits['s1 = 0']:.2f} | {fits['valley race']:.2f} | "
@@ -217,12 +221,12 @@ def main() -> None:
            "| signal | code | point 0 | point 1 | point 2 | point 3 | valley best − code |", "|---|---:|---:|---:|---:|---:|---:|"]
     pickers = {f"race {f:.1%}": (lambda h, f=f: h["picks"][str(f)]["point"]) for f in HORIZONS}
     pickers["closest"] = lambda h: int(np.argmin([p["distance"] for p in h["valley"]]))
-    pickers |= {f"always {k}": (lambda h, k=k: k) for k in range(len(VALLEY_S1))}
+    pickers |= {f"always {k}": (lambda h, k=k: k) for k in range(min(len(h["valley"]) for h in horizons))}
     regrets = {k: [] for k in pickers}
     for r in rows:
         h = next(h for h in horizons if h["signal"] == r["signal"])
         known = list(r["fits"].values())
-        auto_rec = json.loads(record_path(r["signal"], "auto").read_text())
+        auto_rec = json.loads(record_path(r["signal"], AUTO).read_text())
         known.append({"s0": auto_rec["winner"]["s0"], "s1": auto_rec["winner"]["s1"],
                       "psnr_paper": auto_rec["metrics"]["psnr_paper"]})
         psnrs = point_fits(r["signal"], available[r["signal"]](), h, known, args.resume)

@@ -115,6 +115,9 @@ def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_re
         s = adaptive.SHAPES[3]
         assert 0.9 < params(3, s["width"], s["hidden_layers"]) / sig.num_points < 1.1
     assert adaptive.shape().meta["field"] == "sdf"  # scored by iou and chamfer too
+    occ, sdf = adaptive.loaders()["occupancy"](), adaptive.shape()
+    assert occ.meta["field"] == "occupancy" and set(np.unique(occ.values)) == {-1.0, 1.0}
+    assert np.array_equal(occ.values > 0, sdf.values < 0)  # the same torus: inside where the distance is negative
 
     def rec(label, psnr, s0=1.0):
         return {"signal": "x.wav", "label": label, "in_dim": 1, "channels": 1, "points": 100, "parameters": 100,
@@ -157,6 +160,23 @@ def test_auto_valley_trades_s0_for_s1_and_picks_more_s0_for_a_higher_frequency_t
     assert points["high"][0]["s0"] > points["low"][0]["s0"]  # s1 = 0: the faster target needs more s0
     for v in points.values():  # more s1, no more s0: the valley
         assert all(a["s0"] >= b["s0"] for a, b in zip(v, v[1:]))
+
+
+def test_auto_horizon_readings_pick_by_the_lowest_loss_the_late_slope_and_the_rank_sum():
+    import auto_horizon as ah
+
+    def point(*losses):
+        return {"losses": dict(zip(ah.HORIZONS, losses))}
+
+    # the lowest loss: point 0 at 1.5% and 2%, point 1 at 2.5%, point 2 at 3%
+    pts = [point([1, .1], [1, .1], [1, .5], [1, .5]), point([1, .2], [1, .3], [1, .2], [1, .4]),
+           point([1, .3], [1, .2], [1, .3], [1, .1])]
+    assert [ah.lowest(f)(pts) for f in ah.HORIZONS] == [0, 0, 1, 2]
+    assert ah.rank_sum(pts) == 2  # ranks over 2%, 2.5%, 3%: 0+2+2, 2+0+1, 1+1+0
+    assert ah.mean_log("0.02")(pts) == 0
+    flattening, falling = [1, .5, .4, .39], [1, .8, .5, .42]  # lower now, but the other falls faster
+    pts = [point(flattening, flattening, flattening, flattening), point(falling, falling, falling, falling)]
+    assert ah.lowest("0.025")(pts) == 0 and ah.extrapolated("0.025")(pts) == 1
 
 
 def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
