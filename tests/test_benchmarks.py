@@ -208,3 +208,19 @@ def test_order_notes_flag_a_ranking_the_paper_contradicts():
     flipped = paper.order_notes({"mean": {"siren2": 48.0, "finer++": 23.0, "siren": 25.0}}, paper_nums)
     assert len(flipped) == 1 and "siren2 48.00 > siren 25.00 > finer++ 23.00" in flipped[0]
     assert paper.order_notes({"other": {"siren": 1.0}}, paper_nums) == []  # no common signal: no claim
+
+
+def test_gap_fill_level_cap_quiets_a_loud_fill_to_its_surroundings_and_keeps_a_quiet_one():
+    import gap_fill
+
+    mask = np.ones(100, np.float32)
+    mask[20:30] = mask[60:70] = 0
+    assert gap_fill.gaps(mask) == [(20, 30), (60, 70)]
+    damaged = np.where(mask > 0, 0.1, 0.0)
+    damaged[70:80] = 0.4  # louder after the second gap
+    out = damaged.copy()
+    out[20:30], out[60:70] = 1.0, 0.05
+    capped = gap_fill.level_cap(damaged, mask, out, 1)
+    assert np.allclose(capped[20:30], 0.1)  # scaled down to the RMS of samples 10-19 and 30-39
+    assert np.allclose(capped[60:70], 0.05) and np.array_equal(capped[mask > 0], damaged[mask > 0])
+    assert np.allclose(gap_fill.level_cap(damaged, mask, out * 10, 1)[60:70], np.sqrt((0.1**2 + 0.4**2) / 2))
