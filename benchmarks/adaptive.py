@@ -39,7 +39,7 @@ from siren2.models import create_model
 from siren2.metrics import iou
 from siren2.runs import run_fit
 from siren2.signals import Signal, crop
-from siren2.train import FitConfig, predict
+from siren2.train import FitConfig, fit, predict
 from siren2.winner import AUTO_UNITS, axis_spectra, nyquist, oversampled, s0_candidates, spectrum_distance, target_spectra
 
 RUNS = RESULTS / "adaptive" / "runs"
@@ -174,7 +174,7 @@ def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> di
     cfg = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model=model, width=s["width"])
     # untimed: two epochs at this size first, so the process's one-off warm-up (thread pool, allocator)
     # lands in neither the search nor the fit; a user's run pays it once either way
-    run_fit(sig, "siren", preset=s["preset"], fit_config=replace(cfg, epochs=2, progress=False), model_options=shape_opts)
+    fit(create_model("siren", sig, preset=s["preset"], **shape_opts), sig, replace(cfg, epochs=2, progress=False))
     start = time.perf_counter()
     run = run_fit(sig, model, preset=s["preset"], fit_config=cfg, model_options=shape_opts,
                   winner_options=options or None)
