@@ -29,6 +29,7 @@ from _common import DATA, RESULTS, machine, write_results
 from paper import machine_line, window
 from restore_grid import MODALITIES
 
+from siren2.corruptions import runs
 from siren2.metrics import psnr_paper
 from siren2.restoration import (BANDWIDTHS, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, default_prior_weights, restore)
 
@@ -39,8 +40,8 @@ CAPS = (1, 3)  # the level cap's neighbourhood, in gap lengths either side
 
 def gaps(mask: np.ndarray) -> list[tuple[int, int]]:
     """The maximal runs [a, b) of missing samples (mask 0)."""
-    edges = np.diff(np.concatenate([[1], (mask > 0).astype(np.int8), [1]]))
-    return list(zip(np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)))
+    starts, lengths = runs(mask == 0)
+    return [(int(a), int(a + n)) for a, n in zip(starts, lengths)]
 
 
 def level_cap(damaged: np.ndarray, mask: np.ndarray, out: np.ndarray, k: int) -> np.ndarray:
