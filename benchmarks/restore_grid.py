@@ -35,14 +35,15 @@ from siren2.compare import _fmt as fmt
 from siren2.corruptions import CorruptionSpec
 from siren2.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
-from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE,
+from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, LEVEL_CAP, PARAMS_PER_SAMPLE,
                                 PRIOR_WEIGHTS, default_prior_weights, shrink, split_holdout)
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
             "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
-            "holdout_runs": "judged on runs as long as the median missing run, stopped on scattered samples"}
+            "holdout_runs": "judged on runs as long as the median missing run, stopped on scattered samples",
+            "gap_level_cap": LEVEL_CAP}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
@@ -50,11 +51,12 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     samples the fit trained on (``shrink_trained``: generalized cross-validation) only for noise (missing
     samples are shrunk by β alone), so a missing-samples record made before them is still current; the
     band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
-    hold-out's runs (``siren2.restoration.split_holdout``) only for gaps, as scattered holes and noise
-    keep single held-out samples."""
+    hold-out's runs (``siren2.restoration.split_holdout``) and the fill's level cap
+    (``siren2.restoration.level_cap``) only for gaps, as scattered holes and noise keep single held-out
+    samples and are not capped."""
     skip = ({"shrink_consistency", "shrink_trained"} if spec.removes_samples else set()) | (
         {"prior_weights"} if modality != "audio" else {"image_noise_estimate"}) | (
-        {"holdout_runs"} if spec.kind != "gaps" else set())
+        {"holdout_runs", "gap_level_cap"} if spec.kind != "gaps" else set())
     return {k: v for k, v in defaults.items() if k not in skip}
 
 
@@ -226,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
              "lowest held-out error of all kept), the output shrunk towards the damaged input as the "
              "held-out error says (noise: α·fit + (1 − α)·input, α = min(1, σ̂²/h), and α = 0, the input, where "
              f"σ̂² exceeds h by over {CONSISTENCY:g} of h's standard errors, as h ≥ σ² must hold; missing samples: "
-             "the observed ones kept, β·fit where missing; `siren2.restoration.shrink`). `siren2 fit alone` is "
+             f"the observed ones kept, β·fit where missing, and for gaps each gap's fill no louder than the observed samples within {LEVEL_CAP} gap lengths either side; `siren2.restoration.shrink`). `siren2 fit alone` is "
              "SIREN²'s fit before that. Classical baselines from "
              "the damaged signal alone (`siren2.classical`). Columns marked † (noise tasks) are references told "
              "what a restoration of a real file is not, never bold: `siren2, σ given` is the same SIREN² fit "

@@ -305,6 +305,47 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
     assert shrink(c.signal, c.mask, -x, held, 0.0)[1]["estimated_gain_db"] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_level_cap_scales_only_fills_louder_than_their_surroundings():
+    """Each run of missing samples is scaled, per channel, to at most the RMS of the observed samples
+    within k run lengths either side; quieter fills and observed samples are left as they are."""
+    from siren2.restoration import level_cap
+
+    n = 400
+    y = np.stack([np.full(n, 0.1), np.full(n, 0.5)], axis=1)  # two channels at levels 0.1 and 0.5
+    mask = np.ones(n, np.float32)
+    mask[100:120] = mask[300:310] = 0
+    y[mask == 0] = 0
+    fill = np.zeros_like(y)
+    fill[100:120] = 0.4  # louder than channel 0's 0.1 around it, quieter than channel 1's 0.5
+    fill[300:310] = 0.05  # quieter than both
+    out, capped = level_cap(y, mask, fill, k=1)
+    assert capped == 1
+    assert np.allclose(out[100:120, 0], 0.1) and np.allclose(out[100:120, 1], 0.4)
+    assert np.allclose(out[300:310], 0.05) and np.array_equal(out[mask > 0], fill[mask > 0])
+    y[80:100] = y[120:140] = 0.0  # silence within one gap length: the fill is silenced too, not beyond k
+    assert np.allclose(level_cap(y, mask, fill, k=1)[0][100:120], 0.0)
+    assert np.allclose(level_cap(y, mask, fill, k=2)[0][100:120, 0], 0.1 / math.sqrt(2))
+
+
+def test_shrink_caps_gap_fills_but_not_scattered_holes():
+    """Gaps (runs of missing samples): a fill louder than the clip around the gap is brought down to its
+    level, and the record says so; scattered missing samples keep β·f."""
+    from siren2.restoration import shrink
+
+    clean = tones()
+    x = clean.values.astype(np.float64)
+    loud = 3 * x  # β is clipped to 1 by a held-out run where 3x overshoots: β ≈ 1/3
+    g = drop_gaps(clean, 4, 10.0, seed=0)
+    _, held = split_holdout(g.mask, 0.1, seed=0)
+    out, rec = shrink(g.signal, g.mask, loud + np.where(g.mask > 0, 0.0, 5.0)[:, None], held, 0.0)
+    assert rec["level_cap"]["gaps_capped"] == 4
+    missing = g.mask == 0
+    assert np.sqrt(np.mean(out[missing] ** 2)) <= np.sqrt(np.mean(x ** 2)) * 1.5
+    c = drop_samples(clean, 0.3, seed=0)
+    _, held = split_holdout(c.mask, 0.1, seed=0)
+    assert "level_cap" not in shrink(c.signal, c.mask, x, held, 0.0)[1]
+
+
 def test_shrink_steps_past_a_fit_that_took_in_part_of_the_noise():
     """A fit that took in half the noise of the samples it trained on (f = x + n/2 there) and errs
     little on the held-out ones: R ≈ h/4 reads a = 1/2, and α_t ≈ 2 gives y + 2·(f − y) ≈ x back,

@@ -144,6 +144,8 @@ def test_inpaint_gaps_auto_finds_digital_silence(tmp_path, capsys):
     assert code == 0, err
     missing = np.flatnonzero(np.load(tmp_path / "a" / "mask.npy") == 0)
     assert missing.tolist() == list(range(1000, 1040))
+    shrunk = json.loads((tmp_path / "a" / "config.json").read_text())["restoration"]["shrink"]
+    assert shrunk["level_cap"]["gap_lengths"] == 3 and shrunk["level_cap"]["gaps_capped"] in (0, 1)
     code, _, err = run_cli(capsys, "inpaint", write_wav(tmp_path / "ok.wav", tones()), "--gaps", "auto",
                            "--out", tmp_path / "b", *TINY)
     assert code == 2 and len(err) == 1 and "no digital silence" in err[0] and not (tmp_path / "b").exists()

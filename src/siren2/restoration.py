@@ -52,6 +52,13 @@ PRIOR_WEIGHTS = (1.0, 3.0)
 # Shrinkage: σ̂² may exceed the held-out error h by this many of h's standard errors before σ̂ is
 # called inconsistent (noise1.png's white texture at σ 0.05: σ̂² = 1.24 h, 7 standard errors over).
 CONSISTENCY = 3.0
+# Gaps (1-D, runs of missing samples): a fill should not be louder than what surrounds it. After β, each
+# gap's fill is scaled down, where its RMS exceeds it, to the RMS of the observed samples within this many
+# gap lengths on either side (:func:`level_cap`). 10 gaps of 20 ms in the shared clips' central 30,000
+# samples, 3 seeds (benchmarks/gap_fill.py): mean gain over the input +0.70 → +0.94 dB, tap seed 2
+# 44.38 → 50.04 dB, no clip worse by 0.01 dB; on 30% scattered missing samples it harms (mean +7.17 →
+# +5.56, gt_bach 52.93 → 41.09), so gaps only.
+LEVEL_CAP = 3
 
 
 def default_prior_weights(signal: Signal) -> tuple[float, ...]:
@@ -300,8 +307,10 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     σ̂ took signal for noise (a texture, a white-noise image): σ cannot be told from the signal, and
     the input is returned (α = α_t = 0). Missing samples: the observed ones as they are and
     β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
-    the zero fill). Returns (values, record: the factors and the output's estimated gain in dB over
-    the damaged input, as :func:`estimated_gain` (None where h ≤ σ²))."""
+    the zero fill); with gaps (1-D), each gap's fill then no louder than the observed samples around it
+    (:func:`level_cap`), the estimated gain judged with the cap on the held-out runs too. Returns
+    (values, record: the factors and the output's estimated gain in dB over the damaged input, as
+    :func:`estimated_gain` (None where h ≤ σ²))."""
     from .classical import noise_std as estimate_noise_std, noise_std_method
 
     f = np.asarray(fit, np.float64).reshape(signal.values.shape)
@@ -326,9 +335,35 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
                  "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
     beta = float(np.clip((fh * yh).sum() / max(float((fh * fh).sum()), 1e-30), 0.0, 1.0))
-    gain = 10 * math.log10(max(float((yh ** 2).mean()), 1e-30) / max(float(((yh - beta * fh) ** 2).mean()), 1e-30))
-    return (np.where(mask[:, None] > 0, y, beta * f).astype(np.float32),
-            {"kind": "missing", "beta": beta, "estimated_gain_db": gain})
+    fill, record = beta * f, {"kind": "missing", "beta": beta}
+    judged = fill[held]
+    if signal.in_dim == 1 and missing_run(mask) > 1:  # gaps: the cap, judged on the held-out runs as well
+        without_held = mask.copy()
+        without_held[held] = 0
+        judged = level_cap(y, without_held, fill)[0][held]
+        fill, capped = level_cap(y, mask, fill)
+        record["level_cap"] = {"gap_lengths": LEVEL_CAP, "gaps_capped": capped}
+    gain = 10 * math.log10(max(float((yh ** 2).mean()), 1e-30) / max(float(((yh - judged) ** 2).mean()), 1e-30))
+    return np.where(mask[:, None] > 0, y, fill).astype(np.float32), record | {"estimated_gain_db": gain}
+
+
+def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_CAP) -> tuple[np.ndarray, int]:
+    """``fill`` with each run of missing samples (``mask`` 0, flattened order) scaled down per channel, where
+    its RMS there exceeds it, to the RMS of ``y``'s observed samples within ``k`` run lengths on either
+    side (:data:`LEVEL_CAP`). Returns (values, how many runs were scaled)."""
+    out, capped = np.array(fill, np.float64), 0
+    starts, lengths = runs(np.asarray(mask).reshape(-1) == 0)
+    for a, n in zip(starts, lengths):
+        near = np.r_[max(0, a - k * n):a, a + n:min(len(mask), a + n + k * n)]
+        near = near[mask[near] > 0]
+        if near.size == 0:
+            continue
+        level = np.sqrt(np.mean(np.square(y[near]), axis=0))
+        loud = np.sqrt(np.mean(np.square(out[a:a + n]), axis=0))
+        scale = np.minimum(1.0, level / np.maximum(loud, 1e-30))
+        capped += bool((scale < 1).any())
+        out[a:a + n] *= scale
+    return out, capped
 
 
 def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, holdout: float = HOLDOUT_FRACTION,

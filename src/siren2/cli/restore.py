@@ -201,7 +201,9 @@ def cmd_restore(args) -> int:
         factor = (f"{shrunk['alpha']:.2f} x fit + {1 - shrunk['alpha']:.2f} x input on the held-out samples, "
                   f"{shrunk['alpha_trained']:.2f} x fit + {1 - shrunk['alpha_trained']:.2f} x input on those it "
                   f"trained on (it took in {shrunk['noise_absorbed']:.0%} of their noise)" if shrunk["kind"] == "noise"
-                  else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing")
+                  else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing" + (
+                      f", {shrunk['level_cap']['gaps_capped']} gap(s) brought down to the level around them"
+                      if "level_cap" in shrunk else ""))
         out_gain = shrunk["estimated_gain_db"]
         print(f"  output: {factor}" + ("" if out_gain is None else f"; estimated gain {out_gain:+.1f} dB"))
         if shrunk.get("noise_estimate_exceeds_holdout_error"):
