@@ -79,18 +79,18 @@ def lattice(n: int) -> np.ndarray:
     return np.stack(np.meshgrid(*[np.linspace(-1, 1, n)] * 3, indexing="ij"), -1)
 
 
-def torus(points: np.ndarray) -> np.ndarray:
+def torus(points: np.ndarray, ripple: float = 0.03) -> np.ndarray:
     """The signed distance (approximate near the ripple) of a torus (radii 0.55, 0.2) whose tube radius
-    ripples 16 x 6 times around, at ``points`` (..., 3) in [-1, 1]³."""
+    ripples 16 x 6 times around by ± ``ripple``, at ``points`` (..., 3) in [-1, 1]³."""
     x, y, z = np.moveaxis(points, -1, 0)
     theta, phi = np.arctan2(y, x), np.arctan2(z, np.hypot(x, y) - 0.55)
-    return np.hypot(np.hypot(x, y) - 0.55, z) - (0.2 + 0.03 * np.sin(16 * theta) * np.sin(6 * phi))
+    return np.hypot(np.hypot(x, y) - 0.55, z) - (0.2 + ripple * np.sin(16 * theta) * np.sin(6 * phi))
 
 
-def shape(n: int = 32, field: str = "sdf") -> Signal:
+def shape(n: int = 32, field: str = "sdf", ripple: float = 0.03) -> Signal:
     """The :func:`torus` on an n³ grid, as its signed distance or its occupancy (1 inside, 0 outside,
     stored as 2·occ − 1, as siren2.shapes.load_mesh does)."""
-    sdf = torus(lattice(n))
+    sdf = torus(lattice(n), ripple)
     if field == "occupancy":
         values, offset, scale = np.where(sdf < 0, 1.0, -1.0), 0.5, 0.5
     else:
@@ -98,7 +98,7 @@ def shape(n: int = 32, field: str = "sdf") -> Signal:
         values = sdf / scale
     return Signal(values=values.reshape(-1, 1).astype(np.float32), grid=(n,) * 3, kind="volume",
                   source=f"generated torus ({field})", meta={"field": field, "offset": offset, "scale": scale,
-                                                             "dtype": "float32"})
+                                                             "dtype": "float32", "ripple": ripple})
 
 
 def fine_iou(model, sig: Signal) -> float:
@@ -106,7 +106,8 @@ def fine_iou(model, sig: Signal) -> float:
     samples': how well the fitted surface holds between the points it was fitted on."""
     points = lattice(FINE * sig.grid[0])
     inside_fit = predict(model, torch.from_numpy(points.reshape(-1, 3)).float()).numpy()[:, 0]
-    return iou(torus(points).reshape(-1) < 0, inside_fit * (-1 if sig.meta["field"] == "sdf" else 1) > 0)
+    return iou(torus(points, sig.meta["ripple"]).reshape(-1) < 0,
+               inside_fit * (-1 if sig.meta["field"] == "sdf" else 1) > 0)
 
 
 def loaders() -> dict:
