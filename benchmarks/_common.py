@@ -23,6 +23,14 @@ def machine() -> dict:
     return info
 
 
+def completed(result):
+    """``result`` (a FitResult), or KeyboardInterrupt where Ctrl-C cut its fit: fit() keeps the best state
+    on Ctrl-C and returns it, which a benchmark would otherwise record as a finished fit."""
+    if result.interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
 def median(xs):
     return statistics.median(xs)
 

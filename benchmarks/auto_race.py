@@ -17,7 +17,7 @@ import math
 import time
 
 import numpy as np
-from _common import machine, write_results
+from _common import machine, write_results, completed
 from adaptive import GENERATED_3D, GRID, ORDER, SHAPES, loaders, record_path
 
 from siren2.models import create_model
@@ -79,7 +79,7 @@ def race(sig, recs: dict[float, dict], fraction: float) -> tuple[dict[float, flo
     cfg = FitConfig.resolve(s["preset"], "fast", sig.in_dim, model="siren2", width=s["width"], epochs=epochs)
     scores, start = {}, time.perf_counter()
     for f in FACTORS:
-        scores[f] = 10 * math.log10(1 / fit(grid_model(sig, recs, f), sig, cfg).best_loss)
+        scores[f] = 10 * math.log10(1 / completed(fit(grid_model(sig, recs, f), sig, cfg)).best_loss)
     return scores, time.perf_counter() - start
 
 

@@ -37,7 +37,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from _common import RESULTS, machine, write_results
+from _common import RESULTS, machine, write_results, completed
 from adaptive import RGB, SHAPES, loaders, record_path, run_one
 from auto_race import grid_signals
 
@@ -92,7 +92,7 @@ def run(name: str, sig, resume: bool) -> dict:
                               epochs=max(2, int(full.epochs * FRACTION)))
     start = time.perf_counter()
     for p in points:
-        p["short_psnr"] = 10 * math.log10(1 / fit(valley_model(sig, p["s0"], p["s1"]), sig, short).best_loss)
+        p["short_psnr"] = 10 * math.log10(1 / completed(fit(valley_model(sig, p["s0"], p["s1"]), sig, short)).best_loss)
     race = time.perf_counter() - start
     pick = max(points, key=lambda p: p["short_psnr"])
     fits = {label: run_one(name, sig, label, "siren2", {"s0": p["s0"], "s1": p["s1"]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from _common import DATA, machine, write_results
+from _common import DATA, machine, write_results, completed
 
 from siren2 import FitConfig, load_signal
 from siren2.runs import run_fit
@@ -32,6 +32,7 @@ def main() -> int:
     for name in args.models.split(","):
         cfg = FitConfig.resolve("paper_audio", "paper", epochs=args.epochs, seed=args.seed, device=args.device, progress=True)
         run = run_fit(signal, name, preset="paper_audio", fit_config=cfg)
+        completed(run.result)
         runs[name] = {
             "psnr_paper_final_model": run.metrics["psnr_paper"],
             "psnr_paper_best_epoch": run.result.best_psnr,

@@ -27,7 +27,7 @@ import os
 import sys
 
 import numpy as np
-from _common import DATA, RESULTS, machine, write_results
+from _common import DATA, RESULTS, machine, write_results, completed
 from paper import machine_line, window
 from restore_grid import MODALITIES
 
@@ -57,6 +57,7 @@ def run_one(path, task: str, seed: int, resume: bool) -> dict:
     run = restore(c.signal, c.mask, "siren2", stop="holdout", recipe="fast", fit_options={"seed": seed},
                   capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, prior_weights=default_prior_weights(clean),
                   holdout=HOLDOUT_FRACTION, shrink_fit=True, preset=m["preset"], model_options=m["shape"], clean=clean)
+    completed(run.result)
     missing = np.flatnonzero(c.mask == 0)
     RUNS.mkdir(parents=True, exist_ok=True)
     tmp = base.with_name(f".{base.name}.tmp.npz")

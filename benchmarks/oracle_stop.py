@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import DATA, RESULTS, machine, write_results
+from _common import DATA, RESULTS, machine, write_results, completed
 from paper import machine_line, window
 from restore_grid import MODALITIES
 
@@ -59,6 +59,7 @@ def run_one(modality: str, path: Path, task: str, factor: float) -> dict:
     run = run_fit(damaged, "siren2", preset=m["preset"], fit_config=cfg, mask=c.mask,
                   model_options={"width": width, **m["shape"]},
                   winner_options={"centroid": CENTROID, "s0": factor * base.s0, "s1": base.s1}, validate=clean_mse)
+    completed(run.result)
     mse, train_mse = np.array(run.result.val_loss), np.array(run.result.loss)
     # the discrepancy principle (noise only): stop when the training residual reaches σ̂²
     below = np.flatnonzero(train_mse <= noise_std(damaged) ** 2) if not spec.removes_samples else np.array([])

@@ -22,7 +22,7 @@ import os
 import sys
 
 import numpy as np
-from _common import RESULTS, machine, write_results
+from _common import RESULTS, machine, write_results, completed
 from adaptive import SHAPES, fine_iou, shape
 from paper import machine_line
 
@@ -47,8 +47,7 @@ def run_one(field: str, ripple: float, label: str, seed: int, resume: bool) -> d
     run = run_fit(sig, model, preset=s["preset"], fit_config=cfg,
                   model_options=dict(width=s["width"], hidden_layers=s["hidden_layers"]),
                   winner_options=MODELS[label] or None)
-    if run.result.interrupted:  # Ctrl-C ends the fit early: not a result to keep
-        raise KeyboardInterrupt
+    completed(run.result)
     rec = {"field": field, "ripple": ripple, "model": label, "seed": seed, "points": sig.num_points,
            "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
            "winner": run.config["model"]["winner"], "stopped_by": run.result.stopped_by,

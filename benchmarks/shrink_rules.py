@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _common import DATA, RESULTS, machine, write_results
+from _common import DATA, RESULTS, machine, write_results, completed
 from paper import machine_line, window
 from restore_grid import MODALITIES, save
 
@@ -56,6 +56,7 @@ def run_one(grid_record: Path, record: Path, resume: bool) -> dict | None:
                   capacity=PARAMS_PER_SAMPLE, prior_weights=(weight,) if weight else (), preset=m["preset"],
                   model_options=m["shape"], clean=clean,
                   winner_options={"centroid": CENTROID, "s0": factor * chosen["bandwidth_search"]["rule_s0"]})
+    completed(run.result)
     x, y = clean.values.astype(np.float64), noisy.values.astype(np.float64)
     f = run.reconstruction.values.astype(np.float64)
     full = np.ones(clean.num_points, np.float32)
