@@ -29,7 +29,7 @@ from paper import machine_line, window
 import numpy as np
 
 from siren2 import predict
-from siren2.classical import BASELINES, baselines_for, bm3d, installed
+from siren2.classical import AUDIO_NOISE_ESTIMATE, BASELINES, baselines_for, bm3d, installed, noise_std
 from siren2.compare import STD_NOTE, summarize
 from siren2.compare import _fmt as fmt
 from siren2.corruptions import CorruptionSpec
@@ -37,13 +37,14 @@ from siren2.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
 from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, LEVEL_CAP, PARAMS_PER_SAMPLE,
                                 PRIOR_WEIGHTS, default_prior_weights, shrink, split_holdout)
+from siren2.winner import white_floor
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
             "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
             "holdout_runs": "judged on runs as long as the median missing run, stopped on scattered samples",
-            "gap_level_cap": LEVEL_CAP}
+            "gap_level_cap": LEVEL_CAP, "audio_noise_estimate": AUDIO_NOISE_ESTIMATE}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
@@ -53,17 +54,33 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
     hold-out's runs (``siren2.restoration.split_holdout``) and the fill's level cap
     (``siren2.restoration.level_cap``) only for gaps, as scattered holes and noise keep single held-out
-    samples and are not capped."""
+    samples and are not capped; the audio σ̂ only for audio noise."""
     skip = ({"shrink_consistency", "shrink_trained"} if spec.removes_samples else set()) | (
-        {"prior_weights"} if modality != "audio" else {"image_noise_estimate"}) | (
-        {"holdout_runs", "gap_level_cap"} if spec.kind != "gaps" else set())
+        {"prior_weights", "audio_noise_estimate"} if modality != "audio" else {"image_noise_estimate"}) | (
+        {"holdout_runs", "gap_level_cap"} if spec.kind != "gaps" else set()) | (
+        {"audio_noise_estimate"} if spec.kind != "noise_std" else set())
     return {k: v for k, v in defaults.items() if k not in skip}
 
 
 def current(rec: dict) -> bool:
     """Whether a record was made under the defaults that matter for its task."""
+    return not stale(rec)
+
+
+def stale(rec: dict) -> set[str]:
+    """The defaults that matter for a record's task that it was not made under."""
     wanted = applies(DEFAULTS, MODALITIES[rec["modality"]]["tasks"][rec["task"]], rec["modality"])
-    return {k: rec.get("defaults", {}).get(k) for k in wanted} == wanted
+    return {k for k, v in wanted.items() if rec.get("defaults", {}).get(k) != v}
+
+
+def same_noise_estimate(rec: dict, clean, spec: CorruptionSpec) -> bool:
+    """Whether an audio-noise record made under the white floor alone is what σ̂ = min(white floor, STFT
+    floor) gives: σ̂ is the only thing the rule changes (the fits do not read it; the shrinkage does), and
+    on the record's noise, drawn again from its seed, the STFT floor reads no lower than the white floor."""
+    if stale(rec) != {"audio_noise_estimate"}:
+        return False
+    noisy = spec.apply(clean, rec["seed"]).signal
+    return noise_std(noisy) == float(np.sqrt(white_floor(noisy.values)))
 
 
 # Reference rows (noise tasks): told what a restoration of a real file is not, so never bold. SIREN²'s
@@ -114,6 +131,9 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
     if resume and record.exists():
         try:
             rec = json.loads(record.read_text())
+            if same_noise_estimate(rec, clean, spec):
+                rec["defaults"] = applies(DEFAULTS, spec, modality)
+                save(record, rec)
             if current(rec):
                 if add_baselines(rec, clean, spec):
                     save(record, rec)

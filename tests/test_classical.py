@@ -34,6 +34,24 @@ def test_image_denoisers_beat_the_noisy_input(name, channels):
     assert after > before + 3.0, (name, before, after)
 
 
+def test_noise_std_reads_broadband_audio_in_its_pauses():
+    """Broadband bursts with pauses between them (like arch.wav) raise the whole spectrum's white floor;
+    the STFT's floor reads σ in the pauses, and the smaller of the two is σ̂. Steady tones keep it right."""
+    from siren2.winner import white_floor
+
+    n, sr = 16000, 8000
+    rng = np.random.default_rng(0)
+    bursts = 0.3 * rng.standard_normal(n) * (np.arange(n) // 2000 % 2 == 0)  # on for 0.25 s, off for 0.25 s
+    for clean, rel in ((bursts, 0.15), (0.5 * np.sin(2 * np.pi * 440 * np.arange(n) / sr), 0.1)):
+        sig = Signal(values=clean[:, None].astype(np.float32), grid=(n,), kind="audio", sample_rate=sr)
+        noisy = add_noise(sig, std=0.05, seed=1).signal
+        assert noise_std(noisy) == pytest.approx(0.05, rel=rel)
+    assert np.sqrt(white_floor(noisy.values)) == pytest.approx(0.05, rel=0.1)  # the tone: both read σ
+    stereo = add_noise(Signal(values=np.stack([bursts, bursts[::-1]], 1).astype(np.float32), grid=(n,), kind="audio",
+                              sample_rate=sr), std=0.05, seed=2).signal
+    assert np.sqrt(white_floor(stereo.values)) > 0.1 and noise_std(stereo) == pytest.approx(0.05, rel=0.15)
+
+
 @pytest.mark.parametrize("channels", [1, 3])
 def test_noise_std_reads_through_a_fine_texture_the_wavelet_mad_takes_for_noise(channels):
     n = 64

@@ -289,7 +289,7 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
         h = float(((estimate[held] - y[held]) ** 2).mean())
         out, rec = shrink(noisy, full, estimate, held, h)
         assert rec["kind"] == "noise" and expect[0] <= rec["alpha"] <= expect[1]
-        assert rec["noise_std"] == pytest.approx(0.1, rel=0.1) and rec["noise_std_source"] == "estimated: white floor"
+        assert rec["noise_std"] == pytest.approx(0.1, rel=0.1) and rec["noise_std_source"] == "estimated: min(white floor, STFT floor)"
         assert not rec["noise_estimate_exceeds_holdout_error"]
         assert psnr_paper(x, out) > max(psnr_paper(x, estimate), psnr_paper(x, y))
         out, rec = shrink(noisy, full, estimate, held, h, noise_std=0.1)  # σ known: α = σ²/h exactly
