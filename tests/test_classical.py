@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from siren2 import Signal
-from siren2.classical import BASELINES, _image, _sigma, baselines_for, noise_std, run_baseline
+from siren2.classical import BASELINES, _image, _sigma, baselines_for, noise_std, run_baseline, stft_sigma
 from siren2.errors import InputError
 from siren2.metrics import metrics
 from siren2.corruptions import add_noise, drop_gaps, drop_samples
@@ -50,6 +50,8 @@ def test_noise_std_reads_broadband_audio_in_its_pauses():
     stereo = add_noise(Signal(values=np.stack([bursts, bursts[::-1]], 1).astype(np.float32), grid=(n,), kind="audio",
                               sample_rate=sr), std=0.05, seed=2).signal
     assert np.sqrt(white_floor(stereo.values)) > 0.1 and noise_std(stereo) == pytest.approx(0.05, rel=0.15)
+    long = np.tile(bursts, 200) + 0.05 * rng.standard_normal(200 * n)  # 3.2 M samples: read in 16 stretches
+    assert stft_sigma(long) == pytest.approx(0.05, rel=0.15)
 
 
 @pytest.mark.parametrize("channels", [1, 3])
