@@ -179,6 +179,24 @@ def test_auto_horizon_readings_pick_by_the_lowest_loss_the_late_slope_and_the_ra
     assert ah.lowest("0.025")(pts) == 0 and ah.extrapolated("0.025")(pts) == 1
 
 
+def test_restore_grid_targets_say_who_reaches_three_db():
+    import restore_grid
+    from siren2.evaluation import FLOOR
+
+    def rec(signal, task, siren2, other, ref=None):
+        scores = {FLOOR: {"psnr_paper": 20.0}, "siren": {"psnr_paper": 20.5}, "siren2": {"psnr_paper": siren2},
+                  "wiener": {"psnr_paper": other}} | ({"oracle wiener †": {"psnr_paper": ref}} if ref else {})
+        return {"modality": "audio", "task": task, "signal": signal, "seed": 0, "scores": scores}
+
+    lines = restore_grid.targets([rec("a.wav", "noise 0.05", 23.5, 21.0), rec("b.wav", "noise 0.05", 21.0, 24.0),
+                                  rec("c.wav", "noise 0.05", 21.0, 21.0, 23.2), rec("d.wav", "noise 0.05", 20.0, 20.0, 21.0)])
+    rows = {line.split(" | ")[1]: line for line in lines if line.startswith("| audio")}
+    assert rows["a.wav"].endswith("| met |") and "+3.50" in rows["a.wav"] and "+3.00" in rows["a.wav"]  # − input, − SIREN
+    assert "another row reaches it" in rows["b.wav"] and "+4.00 (wiener)" in rows["b.wav"]
+    assert "only a † reference" in rows["c.wav"] and "no row here" in rows["d.wav"]
+    assert lines[0].startswith("Of 4 tasks:") and "met 1" in lines[0]
+
+
 def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
     import restore_grid
     from siren2 import Signal
@@ -210,17 +228,3 @@ def test_order_notes_flag_a_ranking_the_paper_contradicts():
     assert paper.order_notes({"other": {"siren": 1.0}}, paper_nums) == []  # no common signal: no claim
 
 
-def test_gap_fill_level_cap_quiets_a_loud_fill_to_its_surroundings_and_keeps_a_quiet_one():
-    import gap_fill
-
-    mask = np.ones(100, np.float32)
-    mask[20:30] = mask[60:70] = 0
-    assert gap_fill.gaps(mask) == [(20, 30), (60, 70)]
-    damaged = np.where(mask > 0, 0.1, 0.0)
-    damaged[70:80] = 0.4  # louder after the second gap
-    out = damaged.copy()
-    out[20:30], out[60:70] = 1.0, 0.05
-    capped = gap_fill.level_cap(damaged, mask, out, 1)
-    assert np.allclose(capped[20:30], 0.1)  # scaled down to the RMS of samples 10-19 and 30-39
-    assert np.allclose(capped[60:70], 0.05) and np.array_equal(capped[mask > 0], damaged[mask > 0])
-    assert np.allclose(gap_fill.level_cap(damaged, mask, out * 10, 1)[60:70], np.sqrt((0.1**2 + 0.4**2) / 2))

@@ -325,6 +325,11 @@ def test_level_cap_scales_only_fills_louder_than_their_surroundings():
     y[80:100] = y[120:140] = 0.0  # silence within one gap length: the fill is silenced too, not beyond k
     assert np.allclose(level_cap(y, mask, fill, k=1)[0][100:120], 0.0)
     assert np.allclose(level_cap(y, mask, fill, k=2)[0][100:120, 0], 0.1 / math.sqrt(2))
+    one = np.full((100, 1), 0.1)
+    holes = np.ones(100, np.float32)
+    holes[60:70] = 0
+    one[70:80], one[60:70] = 0.4, 0.0  # louder on one side: the RMS of both sides
+    assert np.allclose(level_cap(one, holes, np.full((100, 1), 0.5), k=1)[0][60:70], math.sqrt((0.1**2 + 0.4**2) / 2))
 
 
 def test_shrink_caps_gap_fills_but_not_scattered_holes():
