@@ -240,7 +240,6 @@ def targets(records: list[dict]) -> list[str]:
                      + (f"{refs[ref]:+.2f} ({ref.rstrip(' †')})" if ref else "–") + f" | {kind} |")
     return ["Of " + f"{sum(counts.values())} tasks: " + "; ".join(f"{kind} {n}" for kind, n in counts.items()) + ".",
             "", *lines]
-    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
