@@ -147,7 +147,7 @@ def timing_line(records: list[dict], ran: int, wall: float, interrupted: bool) -
     """How long the fits took, and how many this invocation ran (a resumed suite may run none)."""
     done = f"{ran} run by this invocation in {wall / 60:.1f} min wall" if ran else "all loaded from stored records"
     return (f"{len(records)} fits, {sum(r['seconds'] for r in records) / 60:.1f} min of fitting in all ({done}), "
-            f"on {machine_line()}." + (" Interrupted: the tables hold what finished." if interrupted else ""))
+            f"on {machine_line(records)}." + (" Interrupted: the tables hold what finished." if interrupted else ""))
 
 
 def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: dict[str, float], timing: str) -> str:
@@ -231,10 +231,21 @@ def protocols(spec: SuiteSpec) -> dict[str, dict[str, str]]:
                 {m: m + FULLBATCH if m + FULLBATCH in spec.models else m for m in base}}
 
 
-def machine_line() -> str:
+def machine_line(records: list[dict] = ()) -> str:
+    """This machine; with ``records``, where their fits ran: a record fitted on a GPU names it (its
+    config's runtime), one fitted on the CPU (or stored before runtimes were recorded) counts as this
+    machine. Distinct machines are joined by "; "."""
     m = machine()
-    where = m.get("gpu") or f"{m['processor']} CPU, {m['cpu_threads']} threads"
-    return f"{where}, Python {m['python']}, torch {m['torch']}"
+    cpu = f"{m['processor']} CPU, {m['cpu_threads']} threads"
+    here = f"{m.get('gpu') or cpu}, Python {m['python']}, torch {m['torch']}"
+    lines = []
+    for r in records or [{}]:
+        rt = r.get("config", {}).get("runtime", {})
+        gpu = rt.get("device", "cpu") != "cpu"
+        line = f"{rt.get('gpu') or rt['device']}, Python {rt['python']}, torch {rt['torch']}" if gpu else here
+        if line not in lines:
+            lines.append(line)
+    return "; ".join(lines)
 
 
 def notes(per: dict, models: list[str], zero: dict[str, float]) -> list[str]:
@@ -474,6 +485,7 @@ def main(argv: list[str] | None = None) -> int:
     fit_seconds = sum(r["seconds"] for r in everything)
     timing = timing_line(everything, len(ran), wall, interrupted)
     common = {"suite": args.suite, "scale": args.scale, "models": models, "seeds": seeds, "machine": machine(),
+              "ran_on": machine_line(everything),
               "wall_seconds": wall, "fit_seconds": fit_seconds, "interrupted": interrupted}
     if args.suite == "restore":
         tables = {k: aggregate(recs, METRICS["audio" if specs[k].preset == "paper_audio" else "image"])

@@ -8,8 +8,8 @@ For each workload (paper_audio: 150,000 x 1 -> 4x222 -> 1; paper_image at 512² 
   (a) the reference-style step (nn.Sequential of Linear + sine module, autograd, torch Adam) in a
       separate, default Python process, as a user running the paper's code gets it; siren2's step
       is also timed in its own fresh process, for peak memory;
-  (b) the reference-style step and siren2's step alternating in this process (siren2's malloc
-      settings apply to both);
+  (b) the reference-style step, siren2's step and siren2's autograd engine (`FitConfig(engine=
+      "autograd")`) alternating in this process (siren2's malloc settings apply to all three);
   (c) the float32 matrix products of one step, same shapes, timed alone: the GEMM limit.
 Medians after warm-up. Writes benchmarks/results/step_time[_<device>].md and .json.
 """
@@ -81,12 +81,12 @@ def reference_step(w: dict, device):
     return step
 
 
-def siren2_step(w: dict, device):
+def siren2_step(w: dict, device, engine: str = "auto"):
     model = create_model("siren", in_dim=w["in_dim"], out_dim=w["out_dim"], hidden_layers=w["layers"],
                          width=w["width"], omega_first=w["omega_first"], seed=0).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     x, y = workload_data(w, device)
-    inner = make_step(model, x, y, epochs=w["epochs"])
+    inner = make_step(model, x, y, epochs=w["epochs"], engine=engine)
 
     def step():
         loss = inner()
@@ -235,14 +235,15 @@ def main() -> int:
         ours_alone = isolated("siren2", name, args.steps, args.warmup, device)
         print(f"[{name}] (b) alternating in one process ...", flush=True)
         tune_malloc()
-        ref, ours = reference_step(w, device), siren2_step(w, device)
+        ref, ours, auto = reference_step(w, device), siren2_step(w, device), siren2_step(w, device, "autograd")
         for _ in range(args.warmup):
-            ref(), ours()
-        engine, t_ref, t_ours = ours.engine, [], []
+            ref(), ours(), auto()
+        engine, t_ref, t_ours, t_auto = ours.engine, [], [], []
         for _ in range(args.steps):
             t_ref += time_steps(ref, 1, 0, device)
             t_ours += time_steps(ours, 1, 0, device)
-        del ref, ours
+            t_auto += time_steps(auto, 1, 0, device)
+        del ref, ours, auto
         print(f"[{name}] (c) GEMM limit ...", flush=True)
         g_same = gemm_seconds(w, w["width"], device, args.steps)
         g_pad = gemm_seconds(w, padded(w["width"]), device, args.steps)
@@ -256,6 +257,7 @@ def main() -> int:
             "siren2_own_process_s": ours_alone["median_s"],
             "reference_in_process_s": median(t_ref),
             "siren2_s": median(t_ours),
+            "siren2_autograd_s": median(t_auto),
             "speedup_vs_reference_default_process": ref_alone["median_s"] / median(t_ours),
             "speedup_vs_reference_in_process": median(t_ref) / median(t_ours),
             "siren2_gflops": flops / median(t_ours) / 1e9,
@@ -268,11 +270,12 @@ def main() -> int:
             "peak_memory_reference_bytes": ref_alone["peak_memory_bytes"],
             "peak_memory_siren2_bytes": ours_alone["peak_memory_bytes"],
             "times": {"reference_default_process": ref_alone["times"], "siren2_own_process": ours_alone["times"],
-                      "reference_in_process": t_ref, "siren2": t_ours},
+                      "reference_in_process": t_ref, "siren2": t_ours, "siren2_autograd": t_auto},
         }
         results[name] = r
-        print(f"[{name}] reference {r['reference_default_process_s']:.3f} s (own process), "
-              f"{r['reference_in_process_s']:.3f} s (in process); siren2 {r['siren2_s']:.3f} s; "
+        print(f"[{name}] reference {r['reference_default_process_s']:.4g} s (own process), "
+              f"{r['reference_in_process_s']:.4g} s (in process); siren2 {r['siren2_s']:.4g} s "
+              f"(autograd engine {r['siren2_autograd_s']:.4g} s); "
               f"x{r['speedup_vs_reference_default_process']:.2f} / x{r['speedup_vs_reference_in_process']:.2f}; "
               f"{r['siren2_gflops']:.0f} GFLOP/s = {100 * r['fraction_of_same_shape_gemm_rate']:.0f}% of same-shape GEMM",
               flush=True)
@@ -300,20 +303,21 @@ def markdown(data: dict) -> str:
     lines = [f"# Training step time ({data['device']})", "",
              f"Medians of {data['steps']} steps after {data['warmup']} warm-up steps. Machine: {data['machine']}.",
              "Reference: nn.Sequential(Linear, sine module, ...), autograd, torch Adam — the paper's code style.",
-             "(a) in its own default Python process; (b) alternating with siren2's step in one process.",
+             "(a) in its own default Python process; (b) alternating with siren2's step in one process",
+             "(and with siren2's autograd engine, the step `FitConfig(engine=\"autograd\")` runs).",
              "GFLOP/s count the unpadded model's matrix-product FLOPs. The GEMM limit times the same step's",
              "matrix products alone: at the model's width (same shape) and at siren2's padded width.", "",
              "siren2's first step in its own process includes building buffers and, for the compiled step,",
              "torch.compile (a one-off cost, cached on disk across runs).", "",
-             "| workload | siren2 engine | GFLOP/step | reference, own process (s) | reference, in process (s) | siren2 (s) | "
+             "| workload | siren2 engine | GFLOP/step | reference, own process (s) | reference, in process (s) | siren2 (s) | siren2 autograd engine (s) | "
              "speed-up vs (a) | speed-up vs (b) | siren2 GFLOP/s | same-shape GEMM GFLOP/s | "
              "fraction of same-shape GEMM rate | fraction of padded GEMM rate | peak memory ref / siren2 (GiB) | "
              "siren2 first step (s) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in data["workloads"].items():
         lines.append(
-            f"| {name} | {r['engine']} | {r['gflop_per_step']:.0f} | {r['reference_default_process_s']:.3f} | "
-            f"{r['reference_in_process_s']:.3f} | {r['siren2_s']:.3f} | "
+            f"| {name} | {r['engine']} | {r['gflop_per_step']:.0f} | {r['reference_default_process_s']:.4g} | "
+            f"{r['reference_in_process_s']:.4g} | {r['siren2_s']:.4g} | {r['siren2_autograd_s']:.4g} | "
             f"{r['speedup_vs_reference_default_process']:.2f}x | {r['speedup_vs_reference_in_process']:.2f}x | "
             f"{r['siren2_gflops']:.0f} | {r['gemm_same_shape_gflops']:.0f} | "
             f"{100 * r['fraction_of_same_shape_gemm_rate']:.0f}% | {100 * r['fraction_of_padded_gemm_rate']:.0f}% | "

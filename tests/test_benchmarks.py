@@ -228,3 +228,14 @@ def test_order_notes_flag_a_ranking_the_paper_contradicts():
     assert paper.order_notes({"other": {"siren": 1.0}}, paper_nums) == []  # no common signal: no claim
 
 
+
+
+def test_tables_name_the_machine_their_records_ran_on():
+    """A table made here from records fitted on a GPU names the GPU, not this machine; CPU records
+    (and records without a runtime) count as this machine."""
+    gpu = {"config": {"runtime": {"device": "cuda", "gpu": "NVIDIA H200", "python": "3.12.3", "torch": "2.11.0"}}}
+    cpu = {"config": {"runtime": {"device": "cpu", "python": "3.11.7", "torch": "2.13.0"}}}
+    here = paper.machine_line()
+    assert paper.machine_line([gpu, gpu]) == "NVIDIA H200, Python 3.12.3, torch 2.11.0"
+    assert paper.machine_line([cpu, {}]) == here
+    assert paper.machine_line([gpu, cpu]) == f"NVIDIA H200, Python 3.12.3, torch 2.11.0; {here}"

@@ -137,6 +137,7 @@ def finish_run(signal: Signal, model_name: str, result: FitResult, preset_name: 
         "signal": signal.describe(),
         "runtime": result.record() | {
             "device": result.device,
+            **({"gpu": torch.cuda.get_device_name(result.device)} if result.device.startswith("cuda") else {}),
             "engine": result.engine,
             **({"batch": batch} if batch else {}),  # K fits shared each step (and its clock)
             "seconds_per_epoch": round(result.seconds_per_epoch, 5),
