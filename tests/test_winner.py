@@ -186,6 +186,22 @@ def test_auto_is_deterministic_and_fits_the_network_it_scored():
     assert (closest["s0"], closest["s1"]) == (a.winner.s0, a.winner.s1) and closest["distance"] >= 0
 
 
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU"))])
+def test_auto_searches_on_the_device_and_draws_the_same_initialization(device):
+    """create_model(device=...): the draws are the CPU's on every device; the search runs on the device
+    and picks what it picks on the CPU (the valley's distances agree to float rounding)."""
+    sig = band_clip(0.02, 0.1)
+    here, there = auto_model(sig), auto_model(sig, device=device)
+    assert next(there.parameters()).device.type == device
+    assert (here.winner.s0, here.winner.s1) == (there.winner.s0, there.winner.s1)
+    for a, b in zip(here.parameters(), there.parameters()):
+        torch.testing.assert_close(a, b.cpu(), rtol=0, atol=0)
+    plain = [create_model("siren", sig, seed=3, device=d, width=16, hidden_layers=2) for d in ("cpu", device)]
+    for a, b in zip(*(m.parameters() for m in plain)):
+        assert torch.equal(a, b.cpu())
+
+
 def test_auto_valley_picks_larger_s0_for_higher_frequencies_and_trades_s0_for_s1():
     def points(sig):
         base = create_model("siren2", sig, preset="paper_audio" if sig.in_dim == 1 else "paper_image", seed=0,

@@ -77,7 +77,7 @@ def lr_factor(name: str, recipe: str, in_dim: int) -> float:
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
                  preset: str | None = None, seed: int | None = None, s0: float | None = None,
                  s1: float | None = None, rule: str | None = None, centroid: str = "flattened",
-                 race=None, **overrides) -> INR:
+                 race=None, device: torch.device | str | None = None, **overrides) -> INR:
     """Build model ``name`` for ``signal`` (or for ``in_dim → out_dim``).
 
     The preset (default: by the signal's dimension) gives the shape and the model's per-preset
@@ -87,7 +87,8 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
     in 3-D; ``"auto"``: :func:`~siren2.winner.auto_scales` searches them on the model itself, ``race``
     (s0, s1) ↦ a short fit's loss choosing along its valley; :func:`siren2.runs.run_fit` supplies it),
     unless s0 and s1 are given.
-    ``seed`` makes the initialization reproducible.
+    ``seed`` makes the initialization reproducible: it is drawn on the CPU, the same on every
+    ``device``, to which the model then moves before WINNER's search runs on it (default: the CPU).
     """
     entry = get_entry(name)
     in_dim = in_dim or (signal.in_dim if signal is not None else 1)
@@ -104,7 +105,7 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
                            "width": p.width} | entry.defaults(p) | overrides))
     if seed is not None:
         torch.manual_seed(seed)
-    model = entry.build(cfg)
+    model = entry.build(cfg).to(device)
     model.name = name
     if entry.winner:
         apply_winner(model, signal, s0=s0, s1=s1, rule=rule, centroid=centroid, race=race)
