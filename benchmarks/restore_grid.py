@@ -43,7 +43,8 @@ from siren2.winner import white_floor
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
             "centroid": CENTROID, "shrink": True, "shrink_consistency": CONSISTENCY, "shrink_trained": "gcv",
             "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
-            "holdout_runs": "judged on runs as long as the median missing run, stopped on scattered samples",
+            "holdout_runs": "judged on runs as long as the median missing run (1-D: level-matched to the gaps' "
+                            "surroundings), stopped on scattered samples",
             "gap_level_cap": LEVEL_CAP, "audio_noise_estimate": AUDIO_NOISE_ESTIMATE}
 
 

@@ -228,7 +228,7 @@ def test_gaps_stop_on_scattered_samples_and_are_judged_on_gap_shaped_runs():
                   shrink_fit=True)
     rec = run.config["restoration"]
     assert rec["holdout_run"] == 16 and rec["stopping_samples"] > 0
-    train, held = split_holdout(c.mask, 0.1, seed=0)
+    train, held = split_holdout(c.mask, 0.1, seed=0, values=c.signal.values * c.mask[:, None])  # level-matched
     err = float(((predict(run.model, c.signal.coords()[held]).numpy() - c.signal.values[held]) ** 2).mean())
     assert err == pytest.approx(rec["best_holdout_mse"], rel=1e-5) and rec["holdout_samples"] == held.size
     assert run.metrics["psnr_paper"] > psnr_paper(clean.values, c.signal.values) + 6  # 32.7 dB against 19.0
@@ -478,6 +478,30 @@ def test_split_holdout_leaves_out_runs_as_long_as_the_gaps():
     assert not np.array_equal(split_holdout(c.mask, 0.1, seed=1)[1], held)
     _, lengths = runs(np.isin(np.arange(8000), split_holdout(drop_samples(tones(n=8000), 0.3, seed=0).mask, 0.1)[1]))
     assert np.median(lengths) == 1
+
+
+def test_split_holdout_level_matches_the_runs_to_the_gaps_surroundings():
+    """With the signal's values, the held-out runs sit where the observed samples around them are as
+    loud as around the gaps: gaps in a quiet half get held-out runs in the quiet half (random runs
+    fall mostly in the loud one, three quarters of the clip); runs keep the gaps' length, observed
+    samples only, non-touching, and the split stays a function of the seed."""
+    n, length = 8000, 80
+    x = np.sin(2 * np.pi * 0.01 * np.arange(n))
+    x[6000:] *= 1e-3  # the last quarter is near-silent
+    mask = np.ones(n, np.float32)
+    for a in (6100, 6500, 6900, 7300, 7700):
+        mask[a:a + length] = 0
+    values = (x * mask)[:, None]
+    train, held = split_holdout(mask, 0.1, seed=0, run=length, values=values)
+    flags = np.zeros(n, bool)
+    flags[held] = True
+    starts, lengths = runs(flags)
+    assert np.all(lengths == length) and np.all(np.diff(starts) > length) and np.all(mask[held] == 1)
+    assert held.size >= 0.1 * mask.sum() and np.all(train[held] == 0)
+    assert np.all(held >= 6000 - length)  # all in the quiet quarter (its edge's surroundings reach into it)
+    _, plain = split_holdout(mask, 0.1, seed=0, run=length)
+    assert np.mean(plain >= 6000) < 0.5
+    assert np.array_equal(split_holdout(mask, 0.1, seed=0, run=length, values=values)[1], held)
 
 
 def test_split_holdout_takes_observed_samples_only():

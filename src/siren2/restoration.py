@@ -95,12 +95,14 @@ def missing_run(mask: np.ndarray) -> int:
     return int(np.median(lengths)) if lengths.size else 1
 
 
-def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0,
-                  run: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0, run: int | None = None,
+                  values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Hold out a random ``fraction`` of the observed samples, missing the way the damaged ones are:
     in non-touching runs of ``run`` samples (None: :func:`missing_run`, so 20 ms stretches for 20 ms
-    gaps), one sample each when ``run`` is 1 (scattered holes, noise). Returns (training mask,
-    held-out indices)."""
+    gaps), one sample each when ``run`` is 1 (scattered holes, noise). With ``values`` (the damaged
+    signal, (n, C), 1-D) the runs are level-matched (:func:`_level_matched_runs`): they sit where
+    the observed samples around them are as loud as around the gaps, so the fits are judged where
+    they will fill. Returns (training mask, held-out indices)."""
     observed = np.flatnonzero(mask)
     k = max(1, round(fraction * observed.size)) if 0 < fraction < 1 else 0
     if not 0 < k < observed.size:
@@ -108,7 +110,11 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0,
                          f"({observed.size} observed)")
     rng = _rng(seed, _HOLDOUT)
     length = missing_run(mask) if run is None else run
-    held = _held_runs(np.asarray(mask).reshape(-1) > 0, length, k, rng) if length > 1 else np.empty(0, np.int64)
+    flat = np.asarray(mask).reshape(-1) > 0
+    held = np.empty(0, np.int64)
+    if length > 1:
+        held = (_held_runs(flat, length, k, rng) if values is None else
+                _level_matched_runs(flat, length, k, rng, np.square(np.asarray(values, np.float64)).sum(axis=1)))
     if held.size == 0:  # scattered holes, or no observed stretch as long as a run
         held = np.sort(rng.choice(observed, size=k, replace=False))
     train = mask.astype(np.float32)
@@ -116,13 +122,17 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0,
     return train, held
 
 
+def _run_starts(observed: np.ndarray, length: int) -> np.ndarray:
+    """Starts of the windows of ``length`` samples that are wholly observed."""
+    inside = np.concatenate([[0], np.cumsum(observed)])
+    return np.flatnonzero(inside[length:] - inside[:-length] == length)
+
+
 def _held_runs(observed: np.ndarray, length: int, k: int, rng: np.random.Generator) -> np.ndarray:
     """Indices of non-touching runs of ``length`` observed samples, in random order until at least ``k``."""
-    inside = np.concatenate([[0], np.cumsum(observed)])
-    starts = np.flatnonzero(inside[length:] - inside[:-length] == length)  # windows wholly observed
     taken = np.zeros(observed.size + 1, bool)
     count = 0
-    for s in rng.permutation(starts):
+    for s in rng.permutation(_run_starts(observed, length)):
         if taken[max(s - 1, 0):s + length + 1].any():
             continue
         taken[s:s + length] = True
@@ -130,6 +140,39 @@ def _held_runs(observed: np.ndarray, length: int, k: int, rng: np.random.Generat
         if count >= k:
             break
     return np.flatnonzero(taken[:-1])
+
+
+def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.random.Generator,
+                        energy: np.ndarray) -> np.ndarray:
+    """Indices of non-touching runs of ``length`` observed samples, until at least ``k``: for each gap
+    (run of unobserved samples) in random order, round after round, the free run whose surroundings
+    are closest in log mean power to the gap's, surroundings being the observed samples within
+    :data:`LEVEL_CAP` run lengths either side (what :func:`level_cap` reads)."""
+    n, reach = observed.size, LEVEL_CAP * length
+    count_at = np.concatenate([[0], np.cumsum(observed)])
+    power_at = np.concatenate([[0.0], np.cumsum(energy * observed)])
+
+    def level(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # log mean power of the observed samples near [a, b)
+        lo, hi = np.clip(a - reach, 0, n), np.clip(b + reach, 0, n)
+        power = power_at[a] - power_at[lo] + power_at[hi] - power_at[b]
+        count = count_at[a] - count_at[lo] + count_at[hi] - count_at[b]
+        return np.log(np.maximum(power, 1e-30) / np.maximum(count, 1))
+
+    starts = _run_starts(observed, length)
+    gap_starts, gap_lengths = runs(~observed)
+    if starts.size == 0 or gap_starts.size == 0:
+        return np.empty(0, np.int64)
+    wanted, have = level(gap_starts, gap_starts + gap_lengths), level(starts, starts + length)
+    free = np.ones(starts.size, bool)
+    taken = np.zeros(n, bool)
+    while taken.sum() < k and free.any():
+        for g in rng.permutation(wanted.size):
+            if taken.sum() >= k or not free.any():
+                break
+            s = starts[np.argmin(np.where(free, np.abs(have - wanted[g]), np.inf))]
+            taken[s:s + length] = True
+            free &= (starts < s - length) | (starts > s + length)  # overlapping or touching it
+    return np.flatnonzero(taken)
 
 
 def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
@@ -187,12 +230,14 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
     train_mask, validate, judge = mask, None, None
     if stop == "holdout":
-        # Held out as the damage is missing (runs as long as the gaps) to judge the fits: choose among them,
-        # scale the fill (shrink) and estimate the gain. With gaps the fit stops on scattered samples held
+        # Held out as the damage is missing (runs as long as the gaps, in 1-D where the surroundings are as
+        # loud as the gaps') to judge the fits: choose among them, scale the fill (shrink) and estimate the
+        # gain. With gaps the fit stops on scattered samples held
         # out as well: a held-out gap stays no better than zeros until the fit has learnt the signal
         # around it, and a rule watching the gaps alone stops it first.
         length = missing_run(mask)
-        train_mask, held = split_holdout(mask, holdout, fit_config.seed, run=length)
+        train_mask, held = split_holdout(mask, holdout, fit_config.seed, run=length,
+                                         values=observed.values if signal.in_dim == 1 else None)
         stops_on = held
         if length > 1:
             train_mask, stops_on = split_holdout(train_mask, holdout, fit_config.seed, run=1)
