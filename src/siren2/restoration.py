@@ -164,13 +164,14 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
         return np.empty(0, np.int64)
     wanted, have = level(gap_starts, gap_starts + gap_lengths), level(starts, starts + length)
     free = np.ones(starts.size, bool)
-    taken = np.zeros(n, bool)
-    while taken.sum() < k and free.any():
+    taken, count = np.zeros(n, bool), 0
+    while count < k and free.any():
         for g in rng.permutation(wanted.size):
-            if taken.sum() >= k or not free.any():
+            if count >= k or not free.any():
                 break
             s = starts[np.argmin(np.where(free, np.abs(have - wanted[g]), np.inf))]
             taken[s:s + length] = True
+            count += length  # runs never overlap: the free starts exclude them
             free &= (starts < s - length) | (starts > s + length)  # overlapping or touching it
     return np.flatnonzero(taken)
 
