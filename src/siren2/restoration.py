@@ -147,7 +147,8 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
     """Indices of non-touching runs of ``length`` observed samples, until at least ``k``: for each gap
     (run of unobserved samples) in random order, round after round, the free run whose surroundings
     are closest in log mean power to the gap's, surroundings being the observed samples within
-    :data:`LEVEL_CAP` run lengths either side (what :func:`level_cap` reads)."""
+    :data:`LEVEL_CAP` times ``length`` either side (as :func:`level_cap` reads them, which takes each gap's
+    own length: the same where the gaps are as long as their median)."""
     n, reach = observed.size, LEVEL_CAP * length
     count_at = np.concatenate([[0], np.cumsum(observed)])
     power_at = np.concatenate([[0.0], np.cumsum(energy * observed)])
