@@ -45,7 +45,8 @@ DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, 
             "prior_weights": list(PRIOR_WEIGHTS), "image_noise_estimate": "min(wavelet MAD, patch PCA)",
             "holdout_runs": "judged on runs as long as the median missing run (1-D: level-matched to the gaps' "
                             "surroundings), stopped on scattered samples",
-            "gap_level_cap": LEVEL_CAP, "audio_noise_estimate": AUDIO_NOISE_ESTIMATE}
+            "gap_level_cap": LEVEL_CAP, "audio_noise_estimate": AUDIO_NOISE_ESTIMATE,
+            "gap_fill_check": "the input where the fill, scaled by β from the other held-out runs, gains nothing"}
 
 
 def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
@@ -54,11 +55,12 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     samples are shrunk by β alone), so a missing-samples record made before them is still current; the
     band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
     hold-out's runs (``siren2.restoration.split_holdout``) and the fill's level cap
-    (``siren2.restoration.level_cap``) only for gaps, as scattered holes and noise keep single held-out
-    samples and are not capped; the audio σ̂ only for audio noise."""
+    (``siren2.restoration.level_cap``) and the check of the fill on held-out runs it was not scaled on
+    only for gaps, as scattered holes and noise keep single held-out samples and are not capped; the
+    audio σ̂ only for audio noise."""
     skip = ({"shrink_consistency", "shrink_trained"} if spec.removes_samples else set()) | (
         {"prior_weights", "audio_noise_estimate"} if modality != "audio" else {"image_noise_estimate"}) | (
-        {"holdout_runs", "gap_level_cap"} if spec.kind != "gaps" else set()) | (
+        {"holdout_runs", "gap_level_cap", "gap_fill_check"} if spec.kind != "gaps" else set()) | (
         {"audio_noise_estimate"} if spec.kind != "noise_std" else set())
     return {k: v for k, v in defaults.items() if k not in skip}
 

@@ -351,6 +351,31 @@ def test_shrink_caps_gap_fills_but_not_scattered_holes():
     assert "level_cap" not in shrink(c.signal, c.mask, x, held, 0.0)[1]
 
 
+def test_shrink_returns_the_input_when_the_fill_gains_on_no_held_out_run_it_was_not_scaled_on():
+    """A fill right on one held-out run and unrelated noise on the others: fitted on all the runs, β is
+    positive, but each run scaled by the β of the others gains nothing over zeros, so the damaged input
+    comes back as it is (β 0, estimated gain 0); a fill right on every run is kept."""
+    from siren2.restoration import held_out_scales, shrink
+
+    clean = tones()
+    x = clean.values.astype(np.float64)
+    g = drop_gaps(clean, 4, 10.0, seed=0)
+    _, held = split_holdout(g.mask, 0.1, seed=0)
+    group = np.concatenate([[0], np.cumsum(np.diff(held) > 1)])
+    assert group[-1] >= 2  # several held-out runs
+    fill = 0.5 * np.random.default_rng(3).standard_normal(x.shape) * np.sqrt(np.mean(x ** 2))
+    first = held[group == 0]
+    fill[first] = x[first]
+    beta, unseen = held_out_scales(fill[held], x[held], held)
+    assert beta > 0 and np.all(unseen[group == 0] < beta)
+    out, rec = shrink(g.signal, g.mask, fill, held, 0.0)
+    assert rec["beta_fitted"] == pytest.approx(beta) and rec["beta"] == 0.0 and rec["estimated_gain_db"] == 0.0
+    assert np.array_equal(out, g.signal.values)
+    out, rec = shrink(g.signal, g.mask, x, held, 0.0)
+    assert rec["beta"] == pytest.approx(1.0) and rec["estimated_gain_db"] > 20
+    assert psnr_paper(x, out) > psnr_paper(x, g.signal.values) + 20
+
+
 def test_shrink_steps_past_a_fit_that_took_in_part_of_the_noise():
     """A fit that took in half the noise of the samples it trained on (f = x + n/2 there) and errs
     little on the held-out ones: R ≈ h/4 reads a = 1/2, and α_t ≈ 2 gives y + 2·(f − y) ≈ x back,

@@ -355,7 +355,12 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     the input is returned (α = α_t = 0). Missing samples: the observed ones as they are and
     β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
     the zero fill); with gaps (1-D), each gap's fill then no louder than the observed samples around it
-    (:func:`level_cap`), the estimated gain judged with the cap on the held-out runs too. Returns
+    (:func:`level_cap`). With gaps, β fitted on a few held-out runs is optimistic, so the gain is
+    estimated out of sample: each held-out run filled with β from the other runs
+    (:func:`held_out_scales`), capped as the gaps are; where that fill does not beat zeros, β = 0 and
+    the damaged input is returned as it is (tap's gaps, seed 2: an in-sample estimate of +0.04 dB and
+    β 1 gave 50.66 dB against the input's 56.06). Scattered holes hold out thousands of single samples,
+    on which one fitted scale is its own cross-validation. Returns
     (values, record: the factors and the output's estimated gain in dB over the damaged input, as
     :func:`estimated_gain` (None where h ≤ σ²))."""
     from .classical import noise_std as estimate_noise_std, noise_std_method
@@ -381,17 +386,33 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
                  "noise_std": math.sqrt(var), "noise_std_source": "given" if given else f"estimated: {noise_std_method(signal)}",
                  "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
-    beta = float(np.clip((fh * yh).sum() / max(float((fh * fh).sum()), 1e-30), 0.0, 1.0))
-    fill, record = beta * f, {"kind": "missing", "beta": beta}
-    judged = fill[held]
-    if signal.in_dim == 1 and missing_run(mask) > 1:  # gaps: the cap, judged on the held-out runs as well
+    gaps = signal.in_dim == 1 and missing_run(mask) > 1
+    beta, unseen = held_out_scales(fh, yh, held)
+    fill, record, judged = beta * f, {"kind": "missing"}, beta * f
+    if gaps:  # each held-out run scaled by the β of the others, and capped as the gaps are
+        record["beta_fitted"] = beta
         without_held = mask.copy()
         without_held[held] = 0
-        judged = level_cap(y, without_held, fill)[0][held]
+        judged[held] = unseen[:, None] * fh
+        judged = level_cap(y, without_held, judged)[0]
+    gain = 10 * math.log10(max(float((yh ** 2).sum()), 1e-30) / max(float(((yh - judged[held]) ** 2).sum()), 1e-30))
+    if gaps and gain <= 0:  # the fill does not gain on runs it was not scaled on: the damaged input as it is
+        beta, fill, gain = 0.0, 0.0 * f, 0.0
+    if gaps:
         fill, capped = level_cap(y, mask, fill)
         record["level_cap"] = {"gap_lengths": LEVEL_CAP, "gaps_capped": capped}
-    gain = 10 * math.log10(max(float((yh ** 2).mean()), 1e-30) / max(float(((yh - judged) ** 2).mean()), 1e-30))
-    return np.where(mask[:, None] > 0, y, fill).astype(np.float32), record | {"estimated_gain_db": gain}
+    return np.where(mask[:, None] > 0, y, fill).astype(np.float32), record | {"beta": beta, "estimated_gain_db": gain}
+
+
+def held_out_scales(fh: np.ndarray, yh: np.ndarray, held: np.ndarray) -> tuple[float, np.ndarray]:
+    """β, the least-squares scale in [0, 1] of the fit f on the held-out samples y, and for each
+    held-out sample the β of the *other* held-out runs (runs: consecutive indices in ``held``; one
+    sample each when scattered): a cross-validated β that never saw the run it scales."""
+    fy, ff = (fh * yh).sum(axis=1), (fh * fh).sum(axis=1)
+    group = np.concatenate([[0], np.cumsum(np.diff(held) > 1)])
+    total_fy, total_ff = fy.sum(), ff.sum()
+    others = (total_fy - np.bincount(group, fy)) / np.maximum(total_ff - np.bincount(group, ff), 1e-30)
+    return float(np.clip(total_fy / max(total_ff, 1e-30), 0.0, 1.0)), np.clip(others, 0.0, 1.0)[group]
 
 
 def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_CAP) -> tuple[np.ndarray, int]:

@@ -201,6 +201,8 @@ def cmd_restore(args) -> int:
         factor = (f"{shrunk['alpha']:.2f} x fit + {1 - shrunk['alpha']:.2f} x input on the held-out samples, "
                   f"{shrunk['alpha_trained']:.2f} x fit + {1 - shrunk['alpha_trained']:.2f} x input on those it "
                   f"trained on (it took in {shrunk['noise_absorbed']:.0%} of their noise)" if shrunk["kind"] == "noise"
+                  else "the damaged input as it is (the fill did not gain on held-out runs it was not scaled on)"
+                  if shrunk["beta"] == 0 < shrunk.get("beta_fitted", 0)
                   else f"observed samples kept, {shrunk['beta']:.2f} x fit where missing" + (
                       f", {shrunk['level_cap']['gaps_capped']} gap(s) brought down to the level around them"
                       if "level_cap" in shrunk else ""))
