@@ -386,22 +386,25 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
                  "noise_std": math.sqrt(var), "noise_std_source": "given" if given else f"estimated: {noise_std_method(signal)}",
                  "noise_estimate_exceeds_holdout_error": inconsistent, "estimated_gain_db": gain})
     fh, yh = f[held], y[held]
-    gaps = signal.in_dim == 1 and missing_run(mask) > 1
     beta, unseen = held_out_scales(fh, yh, held)
-    fill, record, judged = beta * f, {"kind": "missing"}, beta * f
-    if gaps:  # each held-out run scaled by the β of the others, and capped as the gaps are
-        record["beta_fitted"] = beta
+    record = {"kind": "missing"}
+
+    def gain(judged: np.ndarray) -> float:  # over zeros, on the held-out samples
+        return 10 * math.log10(max(float((yh ** 2).sum()), 1e-30) / max(float(((yh - judged) ** 2).sum()), 1e-30))
+
+    if signal.in_dim == 1 and missing_run(mask) > 1:  # gaps: each held-out run scaled by the β of the others, capped
         without_held = mask.copy()
         without_held[held] = 0
+        judged = beta * f
         judged[held] = unseen[:, None] * fh
-        judged = level_cap(y, without_held, judged)[0]
-    gain = 10 * math.log10(max(float((yh ** 2).sum()), 1e-30) / max(float(((yh - judged[held]) ** 2).sum()), 1e-30))
-    if gaps and gain <= 0:  # the fill does not gain on runs it was not scaled on: the damaged input as it is
-        beta, fill, gain = 0.0, 0.0 * f, 0.0
-    if gaps:
-        fill, capped = level_cap(y, mask, fill)
+        record |= {"beta_fitted": beta, "estimated_gain_db": gain(level_cap(y, without_held, judged)[0][held])}
+        if record["estimated_gain_db"] <= 0:  # no gain on runs it was not scaled on: the damaged input as it is
+            beta, record["estimated_gain_db"] = 0.0, 0.0
+        fill, capped = level_cap(y, mask, beta * f)
         record["level_cap"] = {"gap_lengths": LEVEL_CAP, "gaps_capped": capped}
-    return np.where(mask[:, None] > 0, y, fill).astype(np.float32), record | {"beta": beta, "estimated_gain_db": gain}
+    else:
+        fill, record["estimated_gain_db"] = beta * f, gain(beta * fh)
+    return np.where(mask[:, None] > 0, y, fill).astype(np.float32), record | {"beta": beta}
 
 
 def held_out_scales(fh: np.ndarray, yh: np.ndarray, held: np.ndarray) -> tuple[float, np.ndarray]:
