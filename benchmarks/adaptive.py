@@ -64,13 +64,18 @@ def rgb_window(name: str) -> Signal:
     return crop(full, ((h - 128) // 2, (w - 128) // 2), (128, 128))
 
 
-def volume(n: int = 32) -> Signal:
-    """A sum of 12 random 3-D sinusoids (wave-vector components of std 0.35 x Nyquist) under a Gaussian envelope."""
+def band_limited(points: np.ndarray, n: int = 32) -> np.ndarray:
+    """A sum of 12 random 3-D sinusoids (wave-vector components of std 0.35 x the n³ grid's Nyquist)
+    under a Gaussian envelope, at ``points`` (..., 3) in [-1, 1]³."""
     rng = np.random.default_rng(0)
-    x = np.stack(np.meshgrid(*[np.linspace(-1, 1, n)] * 3, indexing="ij"), -1).reshape(-1, 3)
     k = rng.normal(size=(12, 3)) * math.pi * (n - 1) / 2 * 0.35
-    v = (np.sin(x @ k.T + rng.uniform(0, 2 * math.pi, 12)) * rng.uniform(0.3, 1, 12)).sum(1)
-    v *= np.exp(-(x**2).sum(1) / 0.5)
+    phase, amplitude = rng.uniform(0, 2 * math.pi, 12), rng.uniform(0.3, 1, 12)
+    return (np.sin(points @ k.T + phase) * amplitude).sum(-1) * np.exp(-(points**2).sum(-1) / 0.5)
+
+
+def volume(n: int = 32) -> Signal:
+    """:func:`band_limited` on the n³ grid, scaled to a peak of 1."""
+    v = band_limited(lattice(n).reshape(-1, 3), n)
     return Signal(values=(v / np.abs(v).max())[:, None], grid=(n,) * 3, kind="volume", source="generated volume")
 
 
@@ -101,13 +106,14 @@ def shape(n: int = 32, field: str = "sdf", ripple: float = 0.03) -> Signal:
                                                              "dtype": "float32", "ripple": ripple})
 
 
-def fine_iou(model, sig: Signal) -> float:
-    """IoU of the inside of the fit and of the :func:`torus` itself on a grid FINE times finer than the
-    samples': how well the fitted surface holds between the points it was fitted on."""
+def fine_iou(model, sig: Signal, inside=None) -> float:
+    """IoU of the inside of the fit and of the shape itself (``inside``: points (..., 3) -> bool; the
+    :func:`torus` by default) on a grid FINE times finer than the samples': how well the fitted surface
+    holds between the points it was fitted on."""
     points = lattice(FINE * sig.grid[0])
+    exact = inside(points) if inside else torus(points, sig.meta["ripple"]) < 0
     inside_fit = predict(model, torch.from_numpy(points.reshape(-1, 3)).float()).numpy()[:, 0]
-    return iou(torus(points, sig.meta["ripple"]).reshape(-1) < 0,
-               inside_fit * (-1 if sig.meta["field"] == "sdf" else 1) > 0)
+    return iou(exact.reshape(-1), inside_fit * (-1 if sig.meta["field"] == "sdf" else 1) > 0)
 
 
 def loaders() -> dict:

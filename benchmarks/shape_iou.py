@@ -1,4 +1,4 @@
-"""SIREN against SIREN²(auto) on the generated torus, over seeds: does noise help a shape's IoU?
+"""SIREN against SIREN²(auto) on generated shapes, over seeds: does noise help a shape's IoU?
 
     python benchmarks/shape_iou.py --seeds 0,1,2 --resume
 
@@ -9,7 +9,11 @@ adaptive.py's 3-D setting: 3 x 128 (1.03 parameters per sample), recipe `fast` (
 SIREN at ω_first 30 and SIREN² with rule auto, the same seed drawing both initializations. Scores
 (siren2.metrics): IoU of the inside on the samples, IoU against the torus itself on a grid 4x finer
 (adaptive.fine_iou: between the samples), Chamfer distance of the marching-cubes surfaces, psnr_paper.
-One JSON record per (field, ripple, model, seed) under benchmarks/results/shape_iou/ (``--resume``
+A second shape, the *blob*: the occupancy of adaptive.py's band-limited volume (12 random sinusoids,
+wave vectors of std 0.35 x the 32³ grid's Nyquist, under a Gaussian envelope) above 0.1 of its peak,
+detail at every scale down to the grid step, sampled on 32³ (1.03 parameters per sample) and on 48³
+(the same network: 0.30 per sample, fewer parameters than samples to classify).
+One JSON record per (case, model, seed) under benchmarks/results/shape_iou/ (``--resume``
 keeps them); writes benchmarks/results/shape_iou.md/.json (medians over seeds, and the count of
 seeds where SIREN² is ahead).
 """
@@ -20,39 +24,78 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 from _common import RESULTS, machine, write_results, completed
-from adaptive import SHAPES, fine_iou, shape
+from adaptive import SHAPES, band_limited, fine_iou, lattice, shape
 from paper import machine_line
 
 from siren2.runs import run_fit
+from siren2.signals import Signal
 from siren2.train import FitConfig
 
 RUNS = RESULTS / "shape_iou"
-FIELDS = ("sdf", "occupancy")
-RIPPLES = (0.03, 0.06)
+BLOB_LEVEL = 0.1  # the blob: where the band-limited volume exceeds this share of its peak on the 32³ grid
+_BLOB_PEAK = float(np.abs(band_limited(lattice(32).reshape(-1, 3))).max())
+
+
+def blob_inside(points: np.ndarray) -> np.ndarray:
+    return band_limited(points) > BLOB_LEVEL * _BLOB_PEAK
+
+
+@dataclass(frozen=True)
+class Case:
+    """One shape to fit: the torus (``field``, ``ripple``) on 32³, or the blob's occupancy on ``grid``³."""
+
+    shape: str  # "torus" or "blob"
+    field: str
+    ripple: float | None = None
+    grid: int = 32
+
+    @property
+    def name(self) -> str:  # the records' file stem (the torus's as before the blob)
+        return f"{self.field}_{self.ripple:g}" if self.shape == "torus" else f"blob_{self.field}_{self.grid}"
+
+    def signal(self) -> Signal:
+        if self.shape == "torus":
+            return shape(field=self.field, ripple=self.ripple)
+        values = np.where(blob_inside(lattice(self.grid)), 1.0, -1.0).reshape(-1, 1).astype(np.float32)
+        return Signal(values=values, grid=(self.grid,) * 3, kind="volume", source="generated blob (occupancy)",
+                      meta={"field": "occupancy", "offset": 0.5, "scale": 0.5, "dtype": "float32"})
+
+    def inside(self):  # the exact inside for fine_iou (None: the torus's)
+        return blob_inside if self.shape == "blob" else None
+
+
+CASES = [Case("torus", f, r) for f in ("sdf", "occupancy") for r in (0.03, 0.06)] + [
+    Case("blob", "occupancy", grid=32), Case("blob", "occupancy", grid=48)]
 MODELS = {"siren": {}, "siren2 auto": {"rule": "auto"}}
 SCORES = (("iou", "IoU, samples", "{:.4f}"), ("iou_fine", "IoU, 4x finer", "{:.4f}"),
           ("chamfer", "Chamfer", "{:.2g}"), ("psnr_paper", "psnr_paper", "{:.2f}"))
 
 
-def run_one(field: str, ripple: float, label: str, seed: int, resume: bool) -> dict:
-    path = RUNS / f"{field}_{ripple:g}_{label.replace(' ', '_')}_{seed}.json"
+def case_of(rec: dict) -> Case:
+    return Case(rec.get("shape", "torus"), rec["field"], rec["ripple"], rec.get("grid", 32))
+
+
+def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
+    path = RUNS / f"{case.name}_{label.replace(' ', '_')}_{seed}.json"
     if resume and path.exists():
         return json.loads(path.read_text())
-    sig, s = shape(field=field, ripple=ripple), SHAPES[3]
+    sig, s = case.signal(), SHAPES[3]
     model = label.split()[0]
     cfg = FitConfig.resolve(s["preset"], "fast", 3, model=model, width=s["width"], seed=seed)
     run = run_fit(sig, model, preset=s["preset"], fit_config=cfg,
                   model_options=dict(width=s["width"], hidden_layers=s["hidden_layers"]),
                   winner_options=MODELS[label] or None)
     completed(run.result)
-    rec = {"field": field, "ripple": ripple, "model": label, "seed": seed, "points": sig.num_points,
+    rec = {"shape": case.shape, "field": case.field, "ripple": case.ripple, "grid": case.grid, "model": label,
+           "seed": seed, "points": sig.num_points,
            "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
            "winner": run.config["model"]["winner"], "stopped_by": run.result.stopped_by,
            "metrics": {k: run.metrics[k] for k, *_ in SCORES if k in run.metrics} | {
-               "iou_fine": fine_iou(run.result.model, sig)}}
+               "iou_fine": fine_iou(run.result.model, sig, case.inside())}}
     RUNS.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(rec, indent=1, default=float) + "\n")
@@ -61,30 +104,31 @@ def run_one(field: str, ripple: float, label: str, seed: int, resume: bool) -> d
 
 
 def table(records: list[dict]) -> list[str]:
-    """Rows: field and ripple; per score, SIREN / SIREN² medians over the seeds both finished, and the seeds
+    """Rows: the cases; per score, SIREN / SIREN² medians over the seeds both finished, and the seeds
     where SIREN² is ahead; then every fit that found no surface at all."""
-    lines = ["| field | ripple | params/sample | seeds | " + " | ".join(
-        f"{name}: SIREN / SIREN² (ahead)" for _, name, _ in SCORES) + " |", "|---|---:|---:|---:|" + "---|" * len(SCORES)]
+    lines = ["| shape | field | ripple | grid | params/sample | seeds | " + " | ".join(
+        f"{name}: SIREN / SIREN² (ahead)" for _, name, _ in SCORES) + " |",
+             "|---|---|---:|---:|---:|---:|" + "---|" * len(SCORES)]
     failed = []
-    for field in FIELDS:
-        for ripple in RIPPLES:
-            pair = {m: {r["seed"]: r for r in records if (r["field"], r["ripple"], r["model"]) == (field, ripple, m)}
-                    for m in MODELS}
-            seeds = sorted(set(pair["siren"]) & set(pair["siren2 auto"]))
-            if not seeds:
-                continue
-            cells = []
-            for key, _, fmt in SCORES:
-                vals = {m: [pair[m][s]["metrics"][key] for s in seeds] for m in MODELS}
-                better = (lambda a, b: a < b) if key == "chamfer" else (lambda a, b: a > b)
-                ahead = sum(better(b, a) for a, b in zip(vals["siren"], vals["siren2 auto"]))
-                cells.append(" / ".join(fmt.format(float(np.median(vals[m]))) for m in MODELS)
-                             + f" ({ahead} of {len(seeds)})")
-            r = pair["siren"][seeds[0]]
-            lines.append(f"| {field} | ±{ripple:g} | {r['parameters'] / r['points']:.2f} | {len(seeds)} | "
-                         + " | ".join(cells) + " |")
-            failed += [f"{m} seed {s} on the {field} at ±{ripple:g} (psnr_paper {pair[m][s]['metrics']['psnr_paper']:.2f})"
-                       for m in MODELS for s in seeds if pair[m][s]["metrics"]["iou"] == 0]
+    for case in CASES:
+        pair = {m: {r["seed"]: r for r in records if case_of(r) == case and r["model"] == m} for m in MODELS}
+        seeds = sorted(set(pair["siren"]) & set(pair["siren2 auto"]))
+        if not seeds:
+            continue
+        cells = []
+        for key, _, fmt in SCORES:
+            vals = {m: [pair[m][s]["metrics"][key] for s in seeds] for m in MODELS}
+            better = (lambda a, b: a < b) if key == "chamfer" else (lambda a, b: a > b)
+            ahead = sum(better(b, a) for a, b in zip(vals["siren"], vals["siren2 auto"]))
+            cells.append(" / ".join(fmt.format(float(np.median(vals[m]))) for m in MODELS)
+                         + f" ({ahead} of {len(seeds)})")
+        r = pair["siren"][seeds[0]]
+        ripple = "–" if case.ripple is None else f"±{case.ripple:g}"
+        lines.append(f"| {case.shape} | {case.field} | {ripple} | {case.grid}³ | {r['parameters'] / r['points']:.2f} | "
+                     f"{len(seeds)} | " + " | ".join(cells) + " |")
+        failed += [f"{m} seed {s} on the {case.shape} {case.field} {ripple} (psnr_paper "
+                   f"{pair[m][s]['metrics']['psnr_paper']:.2f})" for m in MODELS for s in seeds
+                   if pair[m][s]["metrics"]["iou"] == 0]
     return lines + ["", "No surface at all (IoU 0, Chamfer infinite): " + "; ".join(failed) + "."] if failed else lines
 
 
@@ -96,23 +140,24 @@ def main(argv: list[str] | None = None) -> int:
     interrupted = False
     try:
         for seed in (int(s) for s in args.seeds.split(",")):
-            for field in FIELDS:
-                for ripple in RIPPLES:
-                    for label in MODELS:
-                        m = run_one(field, ripple, label, seed, args.resume)["metrics"]
-                        print(f"{field} ±{ripple:g} {label} seed {seed}: IoU {m['iou']:.4f}, finer {m['iou_fine']:.4f}, "
-                              f"psnr_paper {m['psnr_paper']:.2f}", flush=True)
+            for case in CASES:
+                for label in MODELS:
+                    m = run_one(case, label, seed, args.resume)["metrics"]
+                    print(f"{case.name} {label} seed {seed}: IoU {m['iou']:.4f}, finer {m['iou_fine']:.4f}, "
+                          f"psnr_paper {m['psnr_paper']:.2f}", flush=True)
     except KeyboardInterrupt:
         interrupted = True
     records = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*.json"))] if RUNS.is_dir() else []
     md = "\n".join([
-        "# SIREN against SIREN²(auto) on a generated shape, over seeds", "",
+        "# SIREN against SIREN²(auto) on generated shapes, over seeds", "",
         "The torus of `benchmarks/adaptive.py` (radii 0.55, 0.2; the tube's radius ripples 16 x 6 times around) on "
         "a 32³ grid over [-1, 1]³ (sample step 0.065), as signed distance and occupancy, ripple ± 0.03 (adaptive.py's) "
-        "and ± 0.06; 3 x 128, recipe `fast` (ours, 500 epochs), SIREN at ω_first 30, SIREN² with rule auto; each seed "
-        "draws both initializations. IoU of the inside on the samples and against the torus itself on a 4x finer "
-        "grid (between the samples), Chamfer distance of the marching-cubes surfaces (lower is better), psnr_paper "
-        "of the field. Medians over the seeds; (ahead): the seeds where SIREN² is better than SIREN.", "",
+        "and ± 0.06; the blob, the occupancy of adaptive.py's band-limited volume above 0.1 of its peak (detail down "
+        "to the 32³ grid's step), on 32³ and on 48³. 3 x 128 throughout, recipe `fast` (ours, 500 epochs), SIREN at "
+        "ω_first 30, SIREN² with rule auto; each seed draws both initializations. IoU of the inside on the samples "
+        "and against the shape itself on a 4x finer grid (between the samples), Chamfer distance of the "
+        "marching-cubes surfaces (lower is better), psnr_paper of the field. Medians over the seeds; (ahead): the "
+        "seeds where SIREN² is better than SIREN.", "",
         *table(records), "",
         f"On {machine_line()}." + (" Interrupted: the table holds what finished." if interrupted else "")]) + "\n"
     for path in write_results("shape_iou", {"machine": machine(), "records": records}, md):
