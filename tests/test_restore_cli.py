@@ -39,6 +39,23 @@ def write_png(path, h=16, w=24):
     return path
 
 
+def test_denoise_restores_a_long_file_window_by_window(tmp_path, capsys):
+    noisy = write_wav(tmp_path / "long.wav", tones(7000) + 0.1 * np.random.default_rng(0).standard_normal(7000), "FLOAT")
+    out = tmp_path / "den"
+    code, stdout, err = run_cli(capsys, "denoise", noisy, "--out", out, "--window", "4000", *TINY)
+    assert code == 0, err
+    names = {p.name for p in out.iterdir()}
+    assert {"reconstruction.wav", "metrics.json", "config.json", "audio.png"} <= names
+    assert "model.safetensors" not in names and "3 windows of 4000 samples" in stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["restoration"]["windows"]["count"] == 3 and len(config["restoration"]["per_window"]) == 3
+    assert config["seed"] == 0 and config["fit"]["epochs"] == 40
+    assert sf.info(str(out / "reconstruction.wav")).frames == 7000
+    with pytest.raises(SystemExit) as bad:  # argparse's one-line error, exit 2
+        run_cli(capsys, "denoise", noisy, "--out", tmp_path / "bad", "--window", "100", *TINY)
+    assert bad.value.code == 2 and "--window" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+
+
 def test_denoise_records_the_stopping_rule(tmp_path, capsys):
     noisy = write_wav(tmp_path / "noisy.wav", tones() + 0.1 * np.random.default_rng(0).standard_normal(2000), "FLOAT")
     out = tmp_path / "den"

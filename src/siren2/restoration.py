@@ -15,7 +15,9 @@ renders it everywhere. Two stopping rules:
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import numpy as np
 import torch
@@ -59,6 +61,13 @@ CONSISTENCY = 3.0
 # 44.38 → 50.04 dB, no clip worse by 0.01 dB; on 30% scattered missing samples it harms (mean +7.17 →
 # +5.56, gt_bach 52.93 → 41.09), so gaps only.
 LEVEL_CAP = 3
+# Long 1-D files are restored window by window (:func:`restore_windowed`): at one parameter per sample a
+# single fit's step costs the square of the length (tap.wav, 7 s, 169,344 x 2 samples: 1.1 s per epoch),
+# one window's the window's square, so the whole costs the length times the window. WINDOW is the
+# windows of benchmarks/restore_grid.py, where the defaults were measured; each window sits at the sample
+# step of the paper's 150,000-sample clip over [-1, 1] (PROTOCOL_SAMPLES), where WINNER's s0 rule and
+# the capacity were calibrated, and neighbours overlap by WINDOW_OVERLAP samples, cross-faded.
+WINDOW, WINDOW_OVERLAP, PROTOCOL_SAMPLES = 30_000, 2_048, 150_000
 
 
 def default_prior_weights(signal: Signal) -> tuple[float, ...]:
@@ -472,3 +481,86 @@ def observed_scores(signal: Signal, estimate: np.ndarray, mask: np.ndarray) -> d
     obs = mask > 0
     y, e = signal.values[obs].astype(np.float64), np.asarray(estimate, np.float64).reshape(signal.values.shape)[obs]
     return {"observed_psnr_paper": psnr_paper(y, e), "residual_std": float((e - y).std())}
+
+
+def window_starts(n: int, window: int = WINDOW, overlap: int = WINDOW_OVERLAP) -> list[int]:
+    """Starts of the fewest ``window``-long windows that cover n samples with neighbours overlapping by
+    at least ``overlap``, evenly spaced, the last flush with the end; [0] (one fit of all n samples)
+    up to 1.5 windows, whose single fit costs at most 2.25 windows'."""
+    if n <= window * 3 // 2:
+        return [0]
+    count = math.ceil((n - overlap) / (window - overlap))
+    return [round(i * (n - window) / (count - 1)) for i in range(count)]
+
+
+@dataclass
+class WindowedRestoration:
+    """:func:`restore_windowed`'s result: the cross-faded output, what each window's restoration chose, and
+    the seconds the restorations took (their searches included)."""
+
+    reconstruction: Signal
+    metrics: dict
+    config: dict
+    seconds: float
+
+
+def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *,
+                     window: int = WINDOW, overlap: int = WINDOW_OVERLAP, keep_observed: bool = False,
+                     on_window: Callable[[int, int], None] | None = None, **options) -> WindowedRestoration:
+    """:func:`restore` a long 1-D ``signal`` window by window, each window at the sample step of the paper's
+    150,000-sample clip (:data:`PROTOCOL_SAMPLES`), with its own hold-out, search, σ̂ and shrinkage
+    (``options`` as :func:`restore`'s); the outputs are cross-faded over the overlaps (raised cosine;
+    observed samples kept, with ``keep_observed``, stay exactly as they were). A window with nothing
+    missing (inpainting) is the input as it is. ``on_window(i, count)`` is called before window i; Ctrl-C
+    in any window raises KeyboardInterrupt (no output from part of the windows)."""
+    if signal.in_dim != 1:
+        raise InputError(f"windowed restoration is for 1-D signals (audio), not {signal.in_dim}-D")
+    if not 0 <= overlap < window:
+        raise InputError(f"window {window}, overlap {overlap}: the overlap must be in [0, window)")
+    n = signal.num_points
+    mask = np.ones(n, np.float32) if mask is None else np.asarray(mask, np.float32).reshape(-1)
+    inpaint = not mask.all()
+    starts = window_starts(n, window, overlap)
+    size = n if len(starts) == 1 else window
+    half = (size - 1) / (PROTOCOL_SAMPLES - 1)  # a centred window of the protocol's clip
+    out, weight = np.zeros(signal.values.shape, np.float64), np.zeros((n, 1))
+    ramp = np.ones(size)
+    if len(starts) > 1:
+        fade = 0.5 - 0.5 * np.cos(np.pi * (np.arange(overlap) + 0.5) / overlap)
+        ramp[:overlap], ramp[size - overlap:] = fade, fade[::-1]
+    per_window, seconds, first = [], 0.0, None
+    for i, start in enumerate(starts):
+        if on_window:
+            on_window(i, len(starts))
+        piece = replace(signal, values=signal.values[start:start + size], grid=(size,), extent=((-half, half),))
+        part = mask[start:start + size]
+        entry = {"start": start, "size": size}
+        if inpaint and part.all():
+            values, entry["restoration"] = piece.values, {"skipped": "nothing missing in this window"}
+        elif not part.any():
+            values, entry["restoration"] = np.zeros_like(piece.values), {"skipped": "nothing observed in this window"}
+        else:
+            t0 = time.perf_counter()
+            run = restore(piece, part if inpaint else None, model, keep_observed=keep_observed, **options)
+            if run.result.interrupted:  # Ctrl-C: no output from part of the windows
+                raise KeyboardInterrupt
+            values, seconds = run.reconstruction.values, seconds + time.perf_counter() - t0
+            entry |= {k: run.config[k] for k in ("model", "restoration")}
+            first = first or run.config
+        per_window.append(entry)
+        w = ramp.copy()
+        if i == 0:
+            w[:overlap] = 1.0
+        if i == len(starts) - 1:
+            w[size - overlap:] = 1.0
+        out[start:start + size] += w[:, None] * values
+        weight[start:start + size] += w[:, None]
+    values = (out / weight).astype(np.float32)
+    if keep_observed:
+        values = np.where(mask[:, None] > 0, signal.values, values)
+    config = {k: first[k] for k in ("siren2_version", "preset", "fit")} if first else {}
+    config |= {"signal": signal.describe(), "restoration": {
+        "windows": {"size": size, "overlap": overlap, "count": len(starts),
+                    "extent": [-half, half], "protocol_samples": PROTOCOL_SAMPLES},
+        "per_window": per_window}}
+    return WindowedRestoration(signal.with_values(values), observed_scores(signal, values, mask), config, seconds)

@@ -16,7 +16,7 @@ def add_parsers(sub) -> None:
     from ..classical import BASELINES, baselines_for
     from ..corruptions import MIN_GAP
     from ..restoration import (BANDWIDTHS, CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, PATIENCE, PRIOR_WEIGHTS,
-                               STOP_RULES)
+                               STOP_RULES, WINDOW, WINDOW_OVERLAP)
 
     def common(p, stop: str) -> None:
         p.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
@@ -59,6 +59,10 @@ def add_parsers(sub) -> None:
                        "network: " + (", ".join(f"{n} ({' and '.join(BASELINES[n].kinds)})" for n in names))
                        + "; the network and training options do not apply")
         p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--window", type=_count, default=WINDOW,
+                       help=f"audio longer than 1.5 windows: restore it window by window, each of this many samples "
+                            f"at the paper's sample step, {WINDOW_OVERLAP} overlapping, cross-faded (a fit's cost "
+                            f"grows as the square of its length; default {WINDOW}; 0: one fit of the whole file)")
         add_input_options(p, max_samples=False)
         common(p, "holdout")
         p.set_defaults(func=cmd_restore)
@@ -122,6 +126,21 @@ def _numbers(zero: bool):
 _factors, _weights = _numbers(zero=False), _numbers(zero=True)
 
 
+def _count(text: str) -> int:
+    import argparse
+
+    from ..restoration import WINDOW_OVERLAP
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not (value == 0 or value > WINDOW_OVERLAP):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of samples above the overlap, "
+                                         f"{WINDOW_OVERLAP}, or 0 (one fit of the whole file)")
+    return value
+
+
 def _positive(text: str) -> float:
     import argparse
     import math
@@ -171,7 +190,7 @@ def cmd_restore(args) -> int:
     from ..classical import baselines_for
     from ..runs import OutputDir, write_run
     from ..corruptions import load_mask, silence_mask
-    from ..restoration import restore
+    from ..restoration import restore, window_starts
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     signal = load_input(args)
@@ -183,6 +202,8 @@ def cmd_restore(args) -> int:
         return _restore_classical(args, out, signal, mask)
     options = _restore_settings(args, signal)
     options["fit_options"] |= {"seed": args.seed}
+    if signal.in_dim == 1 and args.window and len(window_starts(signal.num_points, args.window)) > 1:
+        return _restore_windowed(args, out, signal, mask, options)
     run = restore(signal, mask, args.model, keep_observed=inpaint, **options)
     with out:
         write_run(out, run, signal)
@@ -219,6 +240,51 @@ def cmd_restore(args) -> int:
               + f" (try --classical {' or '.join(baselines_for(signal.kind, args.command))})", file=sys.stderr)
     print("  " + "  ".join(f"{k} {v:.4g}" for k, v in run.metrics.items()))
     print(f"  outputs in {args.out}/")
+    return 0
+
+
+def _restore_windowed(args, out, signal, mask, options: dict) -> int:
+    """denoise and inpaint of a long audio file window by window (siren2.restoration.restore_windowed):
+    the output, config.json (each window's choices), metrics.json, audio.png (+ mask.npy); no single model."""
+    import numpy as np
+
+    from .. import plots
+    from ..restoration import restore_windowed
+    from ..runs import reconstruction_name
+    from ..signals import save_signal
+
+    inpaint = mask is not None
+
+    def announce(i: int, count: int) -> None:
+        if not args.quiet:
+            print(f"{args.file}: window {i + 1} of {count}", file=sys.stderr)
+
+    result = restore_windowed(signal, mask, args.model, window=args.window, keep_observed=inpaint,
+                              on_window=announce, **options)
+    rec = result.config["restoration"]
+    with out:
+        save_signal(result.reconstruction, out / reconstruction_name(signal.kind))
+        out.write_json("config.json", result.config | {"command": args.command, "input": str(args.file),
+                                                       "seed": args.seed})
+        out.write_json("metrics.json", {"metrics": result.metrics})
+        if inpaint:
+            np.save(out / "mask.npy", mask)
+        plots.audio_fit(signal.values[:, 0], {args.model: result.reconstruction.values[:, 0]}, signal.sample_rate,
+                        out / "audio.png")
+    windows, fitted = rec["windows"], [w["restoration"] for w in rec["per_window"] if "skipped" not in w["restoration"]]
+    missing = f", {1 - float(np.mean(mask)):.1%} of the samples missing" if inpaint else ""
+    print(f"{args.file}: {args.model}{missing}; {windows['count']} windows of {windows['size']} samples "
+          f"({windows['overlap']} overlapping, cross-faded), {len(fitted)} restored, {result.seconds:.1f} s")
+    gains = [r["shrink"]["estimated_gain_db"] for r in fitted if r.get("shrink", {}).get("estimated_gain_db") is not None]
+    if gains:
+        print(f"  estimated gain of the output over the damaged input per window: median {np.median(gains):+.1f} dB "
+              f"({min(gains):+.1f} to {max(gains):+.1f}; from each window's held-out samples)")
+    worse = sum(r.get("estimated_gain_db") is not None and r["estimated_gain_db"] < 0 for r in fitted)
+    if worse:
+        print(f"siren2: warning: {args.file}: in {worse} of {len(fitted)} windows the fit predicts held-out samples "
+              f"no better than the damaged input does (see config.json, restoration.per_window)", file=sys.stderr)
+    print("  " + "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items()))
+    print(f"  outputs in {args.out}/ (no model.safetensors: one network per window; --window 0 fits one)")
     return 0
 
 
