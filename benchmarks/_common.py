@@ -35,6 +35,14 @@ def median(xs):
     return statistics.median(xs)
 
 
+def write_record(path: Path, rec, indent: int | None = None) -> None:
+    """Write one JSON record atomically (its folder made): a hidden temporary file, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(rec, indent=indent, default=float) + "\n")
+    os.replace(tmp, path)
+
+
 def write_results(name: str, data: dict, markdown: str, results_dir: Path = RESULTS) -> tuple[Path, Path]:
     """Write ``name``.json and ``name``.md atomically under ``results_dir``."""
     results_dir.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import replace
@@ -32,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import DATA, RESULTS, machine, median, write_results
+from _common import DATA, RESULTS, machine, median, write_record, write_results
 from paper import window
 
 from siren2.models import create_model
@@ -303,9 +302,7 @@ def main() -> None:
                 rec = run_one(name, sig, label, model, options)
                 if rec["stopped_by"] == "interrupted":  # fit() keeps the best state on Ctrl-C: not a record
                     raise KeyboardInterrupt
-                tmp = path.with_name(f".{path.name}.tmp")
-                tmp.write_text(json.dumps(rec, indent=2, default=float) + "\n")
-                os.replace(tmp, path)
+                write_record(path, rec, indent=2)
                 print(f"{name} {label}: {rec['metrics']['psnr_paper']:.2f} dB ({rec['fit_seconds']:.0f} s)", flush=True)
     except KeyboardInterrupt:
         print("interrupted: the tables hold what finished", file=sys.stderr)

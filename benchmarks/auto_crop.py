@@ -22,7 +22,7 @@ import math
 import time
 from dataclasses import replace
 
-from _common import RESULTS, completed, machine, write_results
+from _common import RESULTS, completed, machine, write_record, write_results
 from adaptive import SHAPES, loaders
 from auto_crossover import RUNS as CROSSOVER, db
 from paper import machine_line
@@ -76,10 +76,7 @@ def run_signal(name: str, resume: bool) -> dict:
         rec["points"].append(point)
         print(f"{name} {p['label']}: full {point['full_db']:.2f}, crop "
               + ", ".join(f"{s:.0%} {point[str(s)]['db']:.2f}" for s in SHARES), flush=True)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rec, default=float))
-    tmp.replace(path)
+    write_record(path, rec)
     return rec
 
 

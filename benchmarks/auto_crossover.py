@@ -23,7 +23,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from _common import RESULTS, completed, machine, write_results
+from _common import RESULTS, completed, machine, write_record, write_results
 from adaptive import SHAPES, loaders
 from paper import machine_line
 
@@ -69,10 +69,7 @@ def run_signal(name: str, resume: bool) -> dict:
             races[str(share)] = completed(fit(model(sig, p["s0"], p["s1"]), sig, short)).best_loss
         rec["points"].append(p | {"loss": result.loss, "best_loss": result.best_loss, "races": races})
         print(f"{name} {p['label']} (s0 {p['s0']:.4g}, s1 {p['s1']:.3g}): best loss {result.best_loss:.3g}", flush=True)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rec, default=float))
-    tmp.replace(path)
+    write_record(path, rec)
     return rec
 
 

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 import numpy as np
 import torch
-from _common import RESULTS, machine, write_results, completed
+from _common import RESULTS, completed, machine, write_record, write_results
 from adaptive import GENERATED_3D, ORDER, RGB, SHAPES, loaders, record_path
 from auto_valley import valley_model
 
@@ -59,10 +59,7 @@ def races(name: str, sig, resume: bool) -> dict:
                             time_budget=None, progress=False)
             losses[f] = completed(fit(valley_model(sig, p["s0"], p["s1"]), sig, short)).loss
         rec["points"].append({"s0": p["s0"], "s1": p["s1"], "psnr_paper": same[0]["psnr_paper"], "losses": losses})
-    RUNS.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rec, default=float))
-    tmp.replace(path)
+    write_record(path, rec)
     return rec
 
 

@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import resource
 import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, machine, write_results
+from _common import RESULTS, machine, write_record, write_results
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import fuzzing  # noqa: E402
@@ -92,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             interrupted = True
             break
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(batch, indent=1) + "\n")
-        os.replace(tmp, path)
+        write_record(path, batch, indent=1)
         batches.append(batch)
         print(f"seeds {start}-{stop - 1}: {len(batch['violations'])} violations, {batch['seconds']:.0f} s", flush=True)
     if not batches:

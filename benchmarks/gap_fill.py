@@ -27,7 +27,7 @@ import os
 import sys
 
 import numpy as np
-from _common import DATA, RESULTS, machine, write_results, completed
+from _common import DATA, RESULTS, completed, machine, write_record, write_results
 from paper import machine_line, window
 from restore_grid import MODALITIES
 
@@ -67,9 +67,7 @@ def run_one(path, task: str, seed: int, resume: bool) -> dict:
     rec = {"signal": path.name, "seed": seed, "task": task, "corruption": c.info,
            "input_psnr_paper": psnr_paper(clean.values, c.signal.values),
            "siren2_psnr_paper": run.metrics["psnr_paper"], "restoration": run.config["restoration"]}
-    tmp = base.with_name(f".{base.name}.tmp.json")
-    tmp.write_text(json.dumps(rec, indent=1, default=float) + "\n")
-    os.replace(tmp, base.with_suffix(".json"))
+    write_record(base.with_suffix(".json"), rec, indent=1)
     return rec
 
 

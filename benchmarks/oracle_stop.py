@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import DATA, RESULTS, machine, write_results, completed
+from _common import DATA, RESULTS, completed, machine, write_record, write_results
 from paper import machine_line, window
 from restore_grid import MODALITIES
 
@@ -96,9 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.resume and record.exists():
                     continue
                 rec = run_one(modality, path, args.task, factor)
-                tmp = record.with_suffix(".tmp")
-                tmp.write_text(json.dumps(rec))
-                tmp.replace(record)
+                write_record(record, rec)
                 print(f"{path.name} {args.task} s0 x{factor:g}: input {rec['input']:.2f}, best epoch {rec['oracle']:.2f} dB "
                       f"(epoch {rec['oracle_epoch']})", flush=True)
     records = [json.loads(f.read_text()) for f in sorted(runs.glob("*.json"))]

@@ -23,7 +23,7 @@ import json
 import sys
 from pathlib import Path
 
-from _common import DATA, RESULTS, machine, write_results
+from _common import DATA, RESULTS, machine, write_record, write_results
 from paper import machine_line, window
 
 import numpy as np
@@ -181,10 +181,7 @@ def add_baselines(rec: dict, clean, spec: CorruptionSpec) -> bool:
 
 
 def save(record: Path, rec: dict) -> None:
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rec, default=float))
-    tmp.replace(record)
+    write_record(record, rec)
 
 
 def table(records: list[dict], modality: str, task: str, metric: str) -> list[str]:

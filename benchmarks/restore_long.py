@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from _common import DATA, RESULTS, machine, write_results
+from _common import DATA, RESULTS, machine, write_record, write_results
 from paper import machine_line
 
 from siren2.cli import main as cli
@@ -57,10 +56,7 @@ def run_one(name: str, mode: str, resume: bool) -> dict:
            "sigma": SIGMA, "seed": SEED, "seconds": seconds, "psnr_input": psnr_paper(clean, noisy),
            "psnr_output": psnr_paper(clean, restored),
            "windows": config["restoration"].get("windows", {"count": 1, "size": clean.shape[0]})}
-    RUNS.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rec, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+    write_record(path, rec, indent=1)
     return rec
 
 

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from _common import RESULTS, machine, write_results, completed
-from adaptive import SHAPES, band_limited, fine_iou, lattice, shape
+from _common import RESULTS, completed, machine, write_record, write_results
+from adaptive import SHAPES, band_limited, fine_iou, lattice, shape, torus
 from paper import machine_line
 
 from siren2.runs import run_fit
-from siren2.signals import Signal
+from siren2.shapes import NEAR_SURFACE, near_surface
+from siren2.signals import Samples, Signal
 from siren2.train import FitConfig
 
 RUNS = RESULTS / "shape_iou"
@@ -52,31 +52,45 @@ class Case:
     field: str
     ripple: float | None = None
     grid: int = 32
+    near: float = 0.0  # near-surface samples (siren2.shapes.near_surface), as a share of the grid's points
 
     @property
-    def name(self) -> str:  # the records' file stem (the torus's as before the blob)
-        return f"{self.field}_{self.ripple:g}" if self.shape == "torus" else f"blob_{self.field}_{self.grid}"
+    def name(self) -> str:  # the records' file stem (the torus's as before the blob, and before `near`)
+        stem = f"{self.field}_{self.ripple:g}" if self.shape == "torus" else f"blob_{self.field}_{self.grid}"
+        return stem + (f"_near{self.near:g}" if self.near else "")
 
     def signal(self) -> Signal:
         if self.shape == "torus":
-            return shape(field=self.field, ripple=self.ripple)
-        values = np.where(blob_inside(lattice(self.grid)), 1.0, -1.0).reshape(-1, 1).astype(np.float32)
-        return Signal(values=values, grid=(self.grid,) * 3, kind="volume", source="generated blob (occupancy)",
-                      meta={"field": "occupancy", "offset": 0.5, "scale": 0.5, "dtype": "float32"})
+            sig = shape(field=self.field, ripple=self.ripple)
+        else:
+            values = np.where(blob_inside(lattice(self.grid)), 1.0, -1.0).reshape(-1, 1).astype(np.float32)
+            sig = Signal(values=values, grid=(self.grid,) * 3, kind="volume", source="generated blob (occupancy)",
+                         meta={"field": "occupancy", "offset": 0.5, "scale": 0.5, "dtype": "float32"})
+        if not self.near:
+            return sig
+        points = near_surface(self.exact_inside(lattice(self.grid)), round(self.near * sig.num_points))
+        values = (torus(points, self.ripple) / sig.meta["scale"] if self.field == "sdf"
+                  else np.where(self.exact_inside(points), 1.0, -1.0))
+        return replace(sig, off_grid=Samples(points, values[:, None]))
+
+    def exact_inside(self, points: np.ndarray) -> np.ndarray:
+        return blob_inside(points) if self.shape == "blob" else torus(points, self.ripple) < 0
 
     def inside(self):  # the exact inside for fine_iou (None: the torus's)
         return blob_inside if self.shape == "blob" else None
 
 
 CASES = [Case("torus", f, r) for f in ("sdf", "occupancy") for r in (0.03, 0.06)] + [
-    Case("blob", "occupancy", grid=32), Case("blob", "occupancy", grid=48)]
+    Case("blob", "occupancy", grid=32), Case("blob", "occupancy", grid=48)] + [
+    Case("torus", f, r, near=NEAR_SURFACE) for f, r in (("sdf", 0.06), ("occupancy", 0.03), ("occupancy", 0.06))] + [
+    Case("blob", "occupancy", grid=32, near=NEAR_SURFACE)]
 MODELS = {"siren": {}, "siren2 auto": {"rule": "auto"}}
 SCORES = (("iou", "IoU, samples", "{:.4f}"), ("iou_fine", "IoU, 4x finer", "{:.4f}"),
           ("chamfer", "Chamfer", "{:.2g}"), ("psnr_paper", "psnr_paper", "{:.2f}"))
 
 
 def case_of(rec: dict) -> Case:
-    return Case(rec.get("shape", "torus"), rec["field"], rec["ripple"], rec.get("grid", 32))
+    return Case(rec.get("shape", "torus"), rec["field"], rec["ripple"], rec.get("grid", 32), rec.get("near", 0.0))
 
 
 def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
@@ -90,25 +104,22 @@ def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
                   model_options=dict(width=s["width"], hidden_layers=s["hidden_layers"]),
                   winner_options=MODELS[label] or None)
     completed(run.result)
-    rec = {"shape": case.shape, "field": case.field, "ripple": case.ripple, "grid": case.grid, "model": label,
-           "seed": seed, "points": sig.num_points,
+    rec = {"shape": case.shape, "field": case.field, "ripple": case.ripple, "grid": case.grid, "near": case.near,
+           "model": label, "seed": seed, "points": sig.num_samples,
            "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
            "winner": run.config["model"]["winner"], "stopped_by": run.result.stopped_by,
            "metrics": {k: run.metrics[k] for k, *_ in SCORES if k in run.metrics} | {
                "iou_fine": fine_iou(run.result.model, sig, case.inside())}}
-    RUNS.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(rec, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+    write_record(path, rec, indent=1)
     return rec
 
 
 def table(records: list[dict]) -> list[str]:
     """Rows: the cases; per score, SIREN / SIREN² medians over the seeds both finished, and the seeds
     where SIREN² is ahead; then every fit that found no surface at all."""
-    lines = ["| shape | field | ripple | grid | params/sample | seeds | " + " | ".join(
+    lines = ["| shape | field | ripple | grid | near-surface | params/sample | seeds | " + " | ".join(
         f"{name}: SIREN / SIREN² (ahead)" for _, name, _ in SCORES) + " |",
-             "|---|---|---:|---:|---:|---:|" + "---|" * len(SCORES)]
+             "|---|---|---:|---:|---:|---:|---:|" + "---|" * len(SCORES)]
     failed = []
     for case in CASES:
         pair = {m: {r["seed"]: r for r in records if case_of(r) == case and r["model"] == m} for m in MODELS}
@@ -124,7 +135,8 @@ def table(records: list[dict]) -> list[str]:
                          + f" ({ahead} of {len(seeds)})")
         r = pair["siren"][seeds[0]]
         ripple = "–" if case.ripple is None else f"±{case.ripple:g}"
-        lines.append(f"| {case.shape} | {case.field} | {ripple} | {case.grid}³ | {r['parameters'] / r['points']:.2f} | "
+        lines.append(f"| {case.shape} | {case.field} | {ripple} | {case.grid}³ | {case.near:g} | "
+                     f"{r['parameters'] / r['points']:.2f} | "
                      f"{len(seeds)} | " + " | ".join(cells) + " |")
         failed += [f"{m} seed {s} on the {case.shape} {case.field} {ripple} (psnr_paper "
                    f"{pair[m][s]['metrics']['psnr_paper']:.2f})" for m in MODELS for s in seeds

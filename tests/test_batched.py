@@ -11,6 +11,7 @@ import torch
 from helpers import random_tones
 from siren2 import FitConfig, Signal, create_model, fit
 from siren2.batched import BatchedStep, fit_batched
+from siren2.signals import Samples
 from siren2.train import evaluate_loss
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -84,6 +85,20 @@ def test_batched_equals_separate_fits_on_images_and_in_chunks(case):
     models = models_for(signals)
     batched, separate, copies = batched_and_separate(models, signals, cfg)
     assert_same_fits(batched, separate, models, copies)
+
+
+def off_grid(signal, count, seed):
+    rng = np.random.default_rng(seed)
+    return dataclasses.replace(signal, off_grid=Samples(rng.uniform(-1, 1, (count, 1)), rng.uniform(-0.5, 0.5, (count, 1))))
+
+
+def test_batched_equals_separate_fits_with_off_grid_samples():
+    signals = [off_grid(audio(k), 64, k) for k in range(2)]
+    models = models_for(signals)
+    batched, separate, copies = batched_and_separate(models, signals, config())
+    assert_same_fits(batched, separate, models, copies)
+    for r, s in zip(batched, signals):  # the loss counts the off-grid samples
+        assert evaluate_loss(r.model, *s.training_data()) == pytest.approx(r.best_loss, rel=1e-4)
 
 
 def test_batched_equals_separate_fits_for_seeds_of_one_signal():
@@ -185,6 +200,7 @@ def test_refusals_name_what_differs():
     cases = [
         (dict(signals=[a, audio(1, n=256)]), "one grid: signal 1 is 256 with 1 channel"),
         (dict(signals=[image(0), image(1, channels=1)]), "signal 1 is 16x16 with 1 channel"),
+        (dict(signals=[a, off_grid(b, 3, 0)]), r"signal 1 is 512 with 1 channel\(s\) and 3 off-grid samples"),
         (dict(models=[models_for([a])[0], models_for([b], width=16)[0]]), "model 1 has .*out_features=16"),
         (dict(models=[models_for([a])[0], create_model("finer", b, width=32, hidden_layers=2)]), "Finer"),
         (dict(models=models_for([a])), "one signal per model"),

@@ -13,7 +13,7 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from siren2.signals import Signal, crop, grid_coords, load_audio, load_signal, save_signal
+from siren2.signals import Samples, Signal, crop, grid_coords, load_audio, load_signal, save_signal
 
 SR = 8000
 N = 400
@@ -455,6 +455,21 @@ def test_crop_image_rows_and_columns():
 def test_crop_of_a_crop_composes():
     s = Signal(values=np.zeros((50, 1)), grid=(50,), kind="audio", sample_rate=SR)
     torch.testing.assert_close(crop(crop(s, (5,), (30,)), (7,), (10,)).coords(), s.coords()[12:22])
+
+
+def test_off_grid_samples_train_with_the_grid_and_follow_crops():
+    off = Samples(np.array([[-0.95, 0.0], [0.3, 0.31], [0.9, -0.9]]), np.array([[0.1], [0.2], [0.3]]))
+    s = Signal(values=np.zeros((25, 1)), grid=(5, 5), kind="image", off_grid=off)
+    coords, values = s.training_data()
+    assert s.num_points == 25 and s.num_samples == 28 and s.describe()["off_grid_samples"] == 3
+    torch.testing.assert_close(coords[:25], s.coords())
+    torch.testing.assert_close(coords[25:], torch.from_numpy(off.coords))
+    np.testing.assert_array_equal(values[25:, 0].numpy(), np.float32([0.1, 0.2, 0.3]))
+    assert s.with_values(np.ones((25, 1))).off_grid is None  # a rendering is a grid
+    c = crop(s, (2, 2), (3, 3))  # [0, 1]²: only the sample at (0.3, 0.31) lies inside
+    np.testing.assert_array_equal(c.off_grid.coords, np.float32([[0.3, 0.31]]))
+    with pytest.raises(ValueError, match="off-grid"):
+        Signal(values=np.zeros((25, 1)), grid=(5, 5), kind="image", off_grid=Samples(np.zeros((2, 3)), np.zeros((2, 1))))
 
 
 @pytest.mark.parametrize("start,size", [((0,), (0,)), ((45,), (10,)), ((-1,), (5,)), ((0, 0), (5, 5))])

@@ -120,3 +120,23 @@ def test_callback_returning_true_stops():
     model = create_model("siren2", sig, hidden_layers=2, width=8, seed=0)
     res = fit(model, sig, FitConfig(epochs=50), callbacks=[lambda e, m, l: e == 3])
     assert res.stopped_early and len(res.loss) == 4
+
+
+def test_fit_trains_on_off_grid_samples_too():
+    """A 1-D grid of zeros plus off-grid samples of 0.8 between two grid points: the fit passes
+    through them (and a mask covers the grid's points only: the off-grid ones are observed)."""
+    from dataclasses import replace
+
+    from siren2.signals import Samples, Signal
+
+    grid = Signal(values=np.zeros((9, 1)), grid=(9,), kind="audio", sample_rate=8000)
+    at = np.array([[0.1], [0.125], [0.15]])
+    sig = replace(grid, off_grid=Samples(at, np.full((3, 1), 0.8)))
+    mask = np.ones(9)
+    mask[0] = 0
+    for m in (None, mask):
+        model = create_model("siren", sig, hidden_layers=2, width=32, seed=0, omega_first=10.0)
+        result = fit(model, sig, FitConfig(epochs=300, lr=1e-3, lr_gamma=1.0), mask=m)
+        assert result.best_loss < 1e-3
+        values = predict(result.model, torch.tensor([[0.125], [0.5]], dtype=torch.float32))[:, 0]
+        assert values[0] == pytest.approx(0.8, abs=0.05) and abs(values[1]) < 0.05

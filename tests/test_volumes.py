@@ -16,7 +16,7 @@ import pytest
 
 from helpers import run_cli
 from siren2 import InputError, Signal, load_signal, metrics, save_signal
-from siren2.shapes import isosurface, load_mesh, save_mesh
+from siren2.shapes import NEAR_SURFACE, isosurface, load_mesh, save_mesh
 
 TINY = ["--epochs", "5", "--width", "16", "--layers", "2", "--quiet"]
 
@@ -192,6 +192,26 @@ def test_mesh_load_round_trip(tmp_path, trimesh, suffix):
     assert occ[8, 8, 8] == 1.0 and occ[0, 0, 0] == -1.0 and np.array_equal(occ > 0, grid < 0)
 
 
+def test_mesh_near_surface_samples_are_in_the_surfaces_cells_with_exact_values(tmp_path, trimesh):
+    center = np.array([1.0, -2.0, 3.0])
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=2.0)
+    mesh.apply_translation(center)
+    mesh.export(tmp_path / "s.stl")
+    sdf = load_mesh(tmp_path / "s.stl", resolution=17)
+    off = sdf.off_grid
+    assert off.coords.shape == (round(NEAR_SURFACE * 17**3), 3) and sdf.describe()["off_grid_samples"] == len(off.coords)
+    distance = np.linalg.norm(off.coords * sdf.meta["mesh_scale"] + center - center, axis=1) - 2.0  # mesh units
+    assert np.abs(distance).max() < math.sqrt(3) * 2 / 16 * sdf.meta["mesh_scale"]  # within a crossed cell
+    assert np.abs(off.values[:, 0] * sdf.meta["scale"] - distance).max() < 0.03  # the faceted sphere's
+    assert np.unique(np.round(off.coords, 6), axis=0).shape[0] > 0.9 * len(off.coords)  # spread, not repeated
+    occ = load_mesh(tmp_path / "s.stl", resolution=17, field="occupancy").off_grid
+    np.testing.assert_array_equal(occ.coords, off.coords)
+    np.testing.assert_array_equal(occ.values > 0, off.values < 0)
+    assert load_mesh(tmp_path / "s.stl", resolution=17, near=0).off_grid is None
+    with pytest.raises(InputError, match="near-surface share"):
+        load_mesh(tmp_path / "s.stl", near=-1)
+
+
 def test_bad_meshes_are_one_line_errors_and_cli_exit_2(tmp_path, capsys, trimesh):
     open_sphere = trimesh.creation.icosphere(subdivisions=1)
     open_sphere.update_faces(np.arange(len(open_sphere.faces)) > 0)  # one face removed: a hole
@@ -213,7 +233,8 @@ def test_fit_mesh_and_render_mesh_cli(tmp_path, capsys, trimesh):
     assert code == 0, err
     m = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0 <= m["metrics"]["iou"] <= 1 and "chamfer" in m["metrics"] and "chamfer" in m["conventions"]
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["signal"]["field"] == "sdf"
+    signal = json.loads((tmp_path / "run" / "config.json").read_text())["signal"]
+    assert signal["field"] == "sdf" and signal["off_grid_samples"] == round(NEAR_SURFACE * 16**3)
     code, out, err = run_cli(capsys, "render", tmp_path / "run", "--out", tmp_path / "s.ply", "--size", "20x20x20")
     assert code == 0 and "triangles by marching cubes on 20x20x20" in out, err
     assert len(trimesh.load(tmp_path / "s.ply").faces) > 0

@@ -77,10 +77,10 @@ def fit_batched(models: list[nn.Module], signals: list[Signal], config: FitConfi
     models = [m.to(device) for m in models]
     if device.type == "cpu":
         tune_malloc()
-    n = signals[0].num_points
     params, buffers = stack_module_state(models)  # copies: the models keep their initial state until the end
-    coords = torch.stack([s.coords() for s in signals]).to(device)
-    targets = torch.stack([s.tensor() for s in signals]).to(device)
+    data = [s.training_data() for s in signals]
+    coords, targets = (torch.stack(ts).to(device) for ts in zip(*data))
+    n = coords.shape[1]
     chunk_size = config.chunk_size or auto_chunk_size(models[0], n, DEFAULT_MEMORY_BUDGET // len(models))
     step = BatchedStep(models[0], params, buffers, coords, targets, chunk_size)
     optimizer = torch.optim.Adam(params.values(), lr=config.lr)
@@ -156,10 +156,10 @@ def check_batch(models: list[nn.Module], signals: list[Signal], config: FitConfi
                 raise ValueError(f"fit_batched needs models of one architecture: model {k} has {b.strip()!r} "
                                  f"where model 0 has {a.strip()!r}")
     for k, s in enumerate(signals[1:], 1):
-        if (s.grid, s.channels) != (signals[0].grid, signals[0].channels):
+        if (s.grid, s.channels, s.num_samples) != (signals[0].grid, signals[0].channels, signals[0].num_samples):
             raise ValueError(f"fit_batched needs signals on one grid: signal {k} is {_shape(s)}, "
                              f"signal 0 is {_shape(signals[0])}")
-    reason = unsupported(config, signals[0].num_points)
+    reason = unsupported(config, signals[0].num_samples)
     if reason:
         raise ValueError(f"fit_batched {reason}")
 
@@ -184,4 +184,5 @@ def _architecture(model: nn.Module) -> list[str]:
 
 
 def _shape(signal: Signal) -> str:
-    return f"{'x'.join(map(str, signal.grid))} with {signal.channels} channel(s)"
+    off = f" and {signal.num_samples - signal.num_points} off-grid samples" if signal.off_grid is not None else ""
+    return f"{'x'.join(map(str, signal.grid))} with {signal.channels} channel(s){off}"

@@ -46,6 +46,7 @@ class FitJob:
     mono: bool = True
     mesh_resolution: int = MESH_RESOLUTION  # a mesh: grid points per axis
     mesh_field: str = "sdf"  # a mesh: "sdf" or "occupancy"
+    mesh_near: float | None = None  # a mesh: near-surface samples per grid point (None: the default share)
     figures: bool = True  # psnr.png and audio.png / image.png beside the outputs
     force: bool = False
 
@@ -75,7 +76,7 @@ def _prepare(job: FitJob) -> tuple[OutputDir, Signal]:
 
 def _load(job: FitJob) -> Signal:
     return load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points,
-                       mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field)
+                       mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field, mesh_near=job.mesh_near)
 
 
 def _config(job: FitJob, signal: Signal, progress: bool = False):
@@ -144,7 +145,7 @@ def _same_grid(ready: list[tuple[int, OutputDir, Signal]]) -> list[list[tuple[in
 
 def _grid(signal: Signal) -> tuple:
     """What inputs must share to train as one batched fit."""
-    return signal.grid, signal.channels
+    return signal.grid, signal.channels, signal.num_samples
 
 
 ERRORS = (InputError, ValueError, OSError)

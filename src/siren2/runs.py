@@ -78,7 +78,7 @@ def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = No
     configs = [replace(fit_config, seed=s) for s in seeds]
     models = [build_model(sig, model_name, preset_name, cfg, winner_options, model_options)
               for sig, cfg in zip(signals, configs)]
-    if len(signals) > 1 and unsupported(fit_config, signals[0].num_points) is None:
+    if len(signals) > 1 and unsupported(fit_config, signals[0].num_samples) is None:
         results = fit_batched(models, signals, fit_config, on_epoch=on_epoch)
     else:
         results = []

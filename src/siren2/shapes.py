@@ -3,7 +3,9 @@ volume back to a mesh by marching cubes.
 
 A mesh is centred on its bounding box and scaled by one factor so that its longest side spans
 [-1/(1 + MARGIN), 1/(1 + MARGIN)] of the grid's [-1, 1]³ (the margin keeps the surface off the grid's
-faces); a regular N³ grid samples that box (no extra points near the surface: a Signal is a grid).
+faces); a regular N³ grid samples that box, and by default as many again as half its points lie near
+the surface (:func:`near_surface`: uniform in the grid cells the surface crosses), the signal's
+``off_grid`` samples, which a fit trains on and a rendering leaves out.
 Signed distance is negative inside, in the mesh's units, and divided by its largest magnitude on the
 grid, so 0 stays the surface; occupancy is 1 inside and 0 outside, stored as 2·occ − 1. ``meta``
 keeps the field, the box (``mesh_center``, ``mesh_scale``: mesh = centre + scale · grid coordinate)
@@ -22,10 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .signals import MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Signal, check_readable, first_line, atomic_path
+from .signals import (MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Samples, Signal, atomic_path, check_readable,
+                      first_line)
 
 FIELDS = ("sdf", "occupancy")
 MARGIN = 0.1  # the mesh's longest side spans 1/(1 + MARGIN) of the grid's
+NEAR_SURFACE = 0.5  # near-surface samples, as a share of the grid's points (benchmarks/shape_iou.py)
+MAX_NEAR = 8.0
 NEAREST = 8  # surface samples whose faces the exact distance is taken to
 BAND = 2  # grid steps from the surface within which a point's own nearest samples pick its faces
 SWEEPS = 2  # passes in which each grid point also tries its neighbours' closest faces
@@ -33,12 +38,15 @@ CHUNK = 1 << 15  # grid points whose distances are computed at once
 
 
 def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, field: str = "sdf",
-              max_points: int = MAX_POINTS) -> Signal:
+              near: float = NEAR_SURFACE, max_points: int = MAX_POINTS) -> Signal:
     """A watertight mesh (.obj, .ply, .stl, .off) as its ``field`` ("sdf" or "occupancy") on a
-    ``resolution``³ grid over its box (see the module docstring)."""
+    ``resolution``³ grid over its box, with ``near`` x as many samples near the surface (exact signed
+    distance by trimesh; see the module docstring)."""
     path = check_readable(path)
     if field not in FIELDS:
         raise InputError(f"{path}: field {field!r}: choose from {', '.join(FIELDS)}")
+    if not 0 <= near <= MAX_NEAR:
+        raise InputError(f"{path}: near-surface share {near:g}: must be in [0, {MAX_NEAR:g}]")
     if resolution < 2:
         raise InputError(f"{path}: mesh resolution {resolution}: must be at least 2")
     if resolution**3 > max_points:
@@ -76,9 +84,33 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
         sdf = np.where(inside, -1.0, 1.0) * _distance(tri, lin) * half
         offset, scale = 0.0, float(np.max(np.abs(sdf)))
         values = sdf / scale
+    off_grid = None
+    if near > 0:
+        points = near_surface(inside, round(near * resolution**3))
+        try:  # trimesh: positive inside; its proximity queries need rtree (siren2[mesh])
+            depth = trimesh.proximity.signed_distance(trimesh.Trimesh((mesh.vertices - center) / half, mesh.faces), points)
+        except ImportError:
+            raise InputError(f"{path}: near-surface samples need rtree: pip install 'siren2[mesh]' "
+                             "(or --mesh-near 0)") from None
+        near_values = np.where(depth > 0, 1.0, -1.0) if field == "occupancy" else -depth * half / scale
+        off_grid = Samples(points, near_values[:, None])
     return Signal(values=values.reshape(-1, 1), grid=(resolution,) * 3, kind="volume", source=str(path),
+                  off_grid=off_grid,
                   meta={"field": field, "offset": offset, "scale": scale, "dtype": "float32",
                         "mesh_center": center.tolist(), "mesh_scale": half})
+
+
+def near_surface(inside: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """(count, 3) points uniform in the cells of the n³ grid over [-1, 1]³ whose corners ``inside``
+    ((n, n, n) bool) does not agree on, the cells the surface crosses (each cell equally likely)."""
+    n = inside.shape[0]
+    corners = sum(inside[i:n - 1 + i, j:n - 1 + j, k:n - 1 + k].astype(np.int8)
+                  for i in (0, 1) for j in (0, 1) for k in (0, 1))
+    cells = np.argwhere((corners > 0) & (corners < 8))
+    if count == 0 or len(cells) == 0:
+        return np.zeros((0, 3), np.float32)
+    rng = np.random.default_rng(seed)
+    return (-1 + (cells[rng.integers(len(cells), size=count)] + rng.random((count, 3))) * (2 / (n - 1))).astype(np.float32)
 
 
 def _inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:

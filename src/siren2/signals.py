@@ -26,8 +26,24 @@ from .errors import InputError
 
 
 @dataclass
+class Samples:
+    """Samples off a signal's grid, e.g. near a shape's surface: ``coords`` (M, d) in the grid's frame,
+    ``values`` (M, C) scaled as the grid's."""
+
+    coords: np.ndarray
+    values: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.coords = np.ascontiguousarray(self.coords, dtype=np.float32)
+        self.values = np.ascontiguousarray(self.values, dtype=np.float32)
+        if self.coords.ndim != 2 or self.values.ndim != 2 or len(self.coords) != len(self.values):
+            raise ValueError(f"off-grid coords {self.coords.shape} do not match values {self.values.shape}")
+
+
+@dataclass
 class Signal:
-    """A sampled signal: ``values`` (N, C) float32 in [-1, 1] on a row-major ``grid``."""
+    """A sampled signal: ``values`` (N, C) float32 in [-1, 1] on a row-major ``grid``, and optionally
+    ``off_grid`` samples that a fit trains on too (a reconstruction is rendered on the grid only)."""
 
     values: np.ndarray
     grid: tuple[int, ...]
@@ -39,15 +55,25 @@ class Signal:
     source: str | None = None  # the file it came from, for messages and configs
     meta: dict = field(default_factory=dict)
     extent: tuple[tuple[float, float], ...] | None = None  # per-axis (first, last) coordinate; None: (-1, 1)
+    off_grid: Samples | None = None
 
     def __post_init__(self) -> None:
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
         if self.values.ndim != 2 or self.values.shape[0] != int(np.prod(self.grid)):
             raise ValueError(f"values {self.values.shape} do not match grid {self.grid}")
+        if self.off_grid is not None and (self.off_grid.coords.shape[1] != len(self.grid)
+                                          or self.off_grid.values.shape[1] != self.values.shape[1]):
+            raise ValueError(f"off-grid samples {self.off_grid.coords.shape}, {self.off_grid.values.shape} do not "
+                             f"match a {len(self.grid)}-D grid of {self.values.shape[1]} channels")
 
     @property
     def num_points(self) -> int:
         return self.values.shape[0]
+
+    @property
+    def num_samples(self) -> int:
+        """What a fit trains on: the grid's points and the off-grid samples."""
+        return self.num_points + (0 if self.off_grid is None else len(self.off_grid.coords))
 
     @property
     def channels(self) -> int:
@@ -64,9 +90,17 @@ class Signal:
     def tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.values)
 
+    def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(coords, values) a fit trains on: the grid's samples, then the off-grid ones."""
+        if self.off_grid is None:
+            return self.coords(), self.tensor()
+        return (torch.cat([self.coords(), torch.from_numpy(self.off_grid.coords)]),
+                torch.cat([self.tensor(), torch.from_numpy(self.off_grid.values)]))
+
     def with_values(self, values: np.ndarray) -> "Signal":
-        """The same signal (grid, scaling) with other values, e.g. a reconstruction."""
-        return replace(self, values=np.asarray(values, dtype=np.float32).reshape(self.values.shape))
+        """The same signal (grid, scaling) with other values on the grid, e.g. a reconstruction (no
+        off-grid samples)."""
+        return replace(self, values=np.asarray(values, dtype=np.float32).reshape(self.values.shape), off_grid=None)
 
     def describe(self) -> dict:
         d = {"kind": self.kind, "grid": list(self.grid), "channels": self.channels, "source": self.source}
@@ -78,6 +112,8 @@ class Signal:
             d |= {k: self.meta[k] for k in VOLUME_META if k in self.meta}
         if self.extent is not None:
             d["extent"] = [list(e) for e in self.extent]
+        if self.off_grid is not None:
+            d["off_grid_samples"] = len(self.off_grid.coords)
         return d
 
 
@@ -96,7 +132,12 @@ def crop(signal: Signal, start: tuple[int, ...], size: tuple[int, ...]) -> Signa
         new_extent.append((a + spacing * s, a + spacing * (s + m - 1)))
     index = tuple(slice(s, s + m) for s, m in zip(start, size))
     values = signal.values.reshape(*signal.grid, signal.channels)[index].reshape(-1, signal.channels)
-    return replace(signal, values=values, grid=tuple(size), extent=tuple(new_extent),
+    off = signal.off_grid
+    if off is not None:  # those inside the window
+        lo, hi = np.array(new_extent).T
+        keep = np.all((off.coords >= lo) & (off.coords <= hi), axis=1)
+        off = Samples(off.coords[keep], off.values[keep])
+    return replace(signal, values=values, grid=tuple(size), extent=tuple(new_extent), off_grid=off,
                    meta=signal.meta | {"cropped_from": list(signal.grid), "crop_start": list(start)})
 
 
@@ -125,10 +166,11 @@ VOLUME_META = ("offset", "scale", "dtype", "field", "mesh_center", "mesh_scale")
 
 def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True,
                 max_points: int = MAX_POINTS, mesh_resolution: int = MESH_RESOLUTION,
-                mesh_field: str = "sdf") -> Signal:
+                mesh_field: str = "sdf", mesh_near: float | None = None) -> Signal:
     """Load audio, an image, a .npy volume or a mesh, chosen by the file's content (its suffix only
     breaks ties; meshes go by suffix). A mesh becomes its ``mesh_field`` ("sdf" or "occupancy") on a
-    ``mesh_resolution``³ grid (:func:`siren2.shapes.load_mesh`).
+    ``mesh_resolution``³ grid, with ``mesh_near`` x as many samples near its surface (None: the
+    default share; :func:`siren2.shapes.load_mesh`).
 
     A signal of more than ``max_points`` samples (audio, after the ``max_samples`` cut), pixels or
     voxels is refused before it is decoded; one of fewer than :data:`MIN_POINTS` gets a warning."""
@@ -145,7 +187,8 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
     elif suffix in MESH_SUFFIXES:
         from .shapes import load_mesh
 
-        signal = load_mesh(path, resolution=mesh_resolution, field=mesh_field, max_points=max_points)
+        near = {} if mesh_near is None else {"near": mesh_near}
+        signal = load_mesh(path, resolution=mesh_resolution, field=mesh_field, max_points=max_points, **near)
     else:
         raise InputError(f"{path}: unsupported format (expected audio: wav/flac/ogg, an image: png/jpeg/bmp/tiff, "
                          "a volume: npy, or a mesh: obj/ply/stl/off)")

@@ -167,7 +167,8 @@ class FitResult:
 def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.ndarray | None = None,
         validate: Callable[[nn.Module], float] | None = None,
         callbacks: list[Callable[[int, nn.Module, float], bool | None]] | None = None, prior=None) -> FitResult:
-    """Fit ``model`` to ``signal`` (its observed points where ``mask`` is 1) and return the best state.
+    """Fit ``model`` to ``signal`` (its observed grid points where ``mask`` is 1, and its off-grid samples)
+    and return the best state.
 
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
     evaluation; the lr follows ``config``'s schedule. The best state is the one with the lowest
@@ -184,9 +185,13 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     config = config or FitConfig()
     device = training_device(config)
     model = model.to(device)
-    coords = signal.coords().to(device)
-    target = signal.tensor().to(device)
-    mask_t = None if mask is None else torch.as_tensor(np.asarray(mask), dtype=torch.float32).reshape(-1, 1).to(device)
+    coords, target = (t.to(device) for t in signal.training_data())
+    if prior is not None and len(coords) != signal.num_points:
+        raise ValueError("a prior on the grid's rendering needs a signal without off-grid samples")
+    mask_t = None if mask is None else torch.as_tensor(np.asarray(mask), dtype=torch.float32).reshape(-1, 1)
+    if mask_t is not None and len(mask_t) < len(coords):  # the off-grid samples are observed
+        mask_t = torch.cat([mask_t, torch.ones(len(coords) - len(mask_t), 1)])
+    mask_t = None if mask_t is None else mask_t.to(device)
     n = coords.shape[0]
     batch = config.batch_size if config.batch_size and config.batch_size < n else None
     step = make_step(model, coords, target, mask_t, batch_size=batch, chunk_size=config.chunk_size,

@@ -73,7 +73,7 @@ def add_fit_options(p) -> None:
     """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
     from ..models import list_models
     from ..presets import PRESETS
-    from ..shapes import FIELDS
+    from ..shapes import FIELDS, NEAR_SURFACE
     from ..signals import MESH_RESOLUTION
 
     p.add_argument("--model", default="siren2", choices=list(list_models()))
@@ -91,6 +91,9 @@ def add_fit_options(p) -> None:
                    help="mesh: fit its signed distance (default) or occupancy")
     p.add_argument("--mesh-resolution", type=int, default=MESH_RESOLUTION, metavar="N",
                    help=f"mesh: sample the field on an N x N x N grid (default: {MESH_RESOLUTION})")
+    p.add_argument("--mesh-near", type=float, metavar="F",
+                   help=f"mesh: F x as many samples again near the surface, in the grid cells it crosses, which the "
+                        f"fit trains on too (default: {NEAR_SURFACE:g}; 0: the grid only)")
     p.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
                    "one at least the signal's size is a full batch)")
     p.add_argument("--chunk-size", type=int, help="split the full-batch step into chunks (large signals)")
@@ -113,7 +116,7 @@ def fit_job(args, path, out, force: bool = False):
                                               omega_first=args.omega_first).items() if v is not None},
         winner_options=winner_overrides(args),
         max_samples=input_max_samples(args), max_points=checked_max_points(args), mono=not args.keep_channels,
-        mesh_resolution=args.mesh_resolution, mesh_field=args.field, force=force)
+        mesh_resolution=args.mesh_resolution, mesh_field=args.field, mesh_near=args.mesh_near, force=force)
 
 
 def cmd_demo(args) -> int:
