@@ -35,6 +35,17 @@ def median(xs):
     return statistics.median(xs)
 
 
+def run_and_collect(runs: Path, names, run_one) -> list[dict]:
+    """``run_one(name)`` for each of ``names`` (Ctrl-C ends the loop), then every record under ``runs``,
+    this run's and earlier ones'."""
+    try:
+        for name in names:
+            run_one(name)
+    except KeyboardInterrupt:
+        pass
+    return [json.loads(f.read_text()) for f in sorted(runs.glob("*.json"))] if runs.is_dir() else []
+
+
 def write_record(path: Path, rec, indent: int | None = None) -> None:
     """Write one JSON record atomically (its folder made): a hidden temporary file, then a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ import math
 import time
 from dataclasses import replace
 
-from _common import RESULTS, completed, machine, write_record, write_results
+from _common import RESULTS, completed, machine, run_and_collect, write_record, write_results
 from adaptive import SHAPES, loaders
 from auto_crossover import RUNS as CROSSOVER, db
 from paper import machine_line
@@ -120,12 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signals", default=",".join(SIGNALS))
     p.add_argument("--resume", action="store_true")
     args = p.parse_args(argv)
-    try:
-        for name in args.signals.split(","):
-            run_signal(name, args.resume)
-    except KeyboardInterrupt:
-        pass
-    recs = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*.json"))] if RUNS.is_dir() else []
+    recs = run_and_collect(RUNS, args.signals.split(","), lambda name: run_signal(name, args.resume))
     if recs:
         write_results("auto_crop", {"machine": machine(), "records": recs,
                                     "summaries": {r["signal"]: summary(r) for r in recs}}, table(recs))

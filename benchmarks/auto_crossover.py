@@ -23,7 +23,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from _common import RESULTS, completed, machine, write_record, write_results
+from _common import RESULTS, completed, machine, run_and_collect, write_record, write_results
 from adaptive import SHAPES, loaders
 from paper import machine_line
 
@@ -126,14 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--signals", default=",".join(SIGNALS))
     p.add_argument("--resume", action="store_true")
     args = p.parse_args(argv)
-    recs = []
-    try:
-        for name in args.signals.split(","):
-            if name != "none":
-                recs.append(run_signal(name, args.resume))
-    except KeyboardInterrupt:
-        pass
-    recs = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*.json"))] if RUNS.is_dir() else recs
+    recs = run_and_collect(RUNS, [n for n in args.signals.split(",") if n != "none"],
+                           lambda name: run_signal(name, args.resume))
     write_results("auto_crossover", {"machine": machine(), "records": [r["signal"] for r in recs],
                                      "summaries": {r["signal"]: summary(r) for r in recs}}, table(recs))
     return 0

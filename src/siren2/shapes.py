@@ -30,7 +30,7 @@ from .signals import (MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Samples, Signa
 FIELDS = ("sdf", "occupancy")
 MARGIN = 0.1  # the mesh's longest side spans 1/(1 + MARGIN) of the grid's
 NEAR_SURFACE = 0.5  # near-surface samples, as a share of the grid's points (benchmarks/shape_iou.py)
-MAX_NEAR = 8.0
+MAX_NEAR = 8.0  # the most near-surface samples per grid point load_mesh takes
 NEAREST = 8  # surface samples whose faces the exact distance is taken to
 BAND = 2  # grid steps from the surface within which a point's own nearest samples pick its faces
 SWEEPS = 2  # passes in which each grid point also tries its neighbours' closest faces
