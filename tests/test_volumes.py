@@ -210,6 +210,11 @@ def test_mesh_near_surface_samples_are_in_the_surfaces_cells_with_exact_values(t
     assert load_mesh(tmp_path / "s.stl", resolution=17, near=0).off_grid is None
     with pytest.raises(InputError, match="near-surface share"):
         load_mesh(tmp_path / "s.stl", near=-1)
+    total = 17**3 + len(off.coords)  # the limit counts the near-surface samples with the grid's
+    assert load_mesh(tmp_path / "s.stl", resolution=17, max_points=total).num_samples == total
+    with pytest.raises(InputError, match=f"{total:,} points, above the limit"):
+        load_mesh(tmp_path / "s.stl", resolution=17, max_points=total - 1)
+    assert load_mesh(tmp_path / "s.stl", resolution=17, near=0, max_points=17**3).off_grid is None
 
 
 def test_bad_meshes_are_one_line_errors_and_cli_exit_2(tmp_path, capsys, trimesh):
