@@ -297,6 +297,23 @@ def test_3d_defaults_to_auto_and_the_paper_rules_refuse_it():
         create_model("siren2", vol, seed=0, width=16, hidden_layers=2, rule="code")
 
 
+def test_run_fits_race_ranks_on_the_grid_without_the_off_grid_samples():
+    from dataclasses import replace
+
+    from siren2.runs import build_model
+    from siren2.signals import Samples
+    from siren2.train import FitConfig
+
+    rng = np.random.default_rng(0)
+    vol = Signal(values=rng.normal(size=(8 * 8 * 8, 1)).astype(np.float32) / 3, grid=(8, 8, 8), kind="volume")
+    near = replace(vol, off_grid=Samples(rng.uniform(-1, 1, (200, 3)), rng.normal(size=(200, 1)) / 3))
+    cfg = FitConfig.resolve("paper_image", "fast", 3, width=16, epochs=200, seed=0)
+    shape = {"width": 16, "hidden_layers": 2}
+    races = [[p["short_fit_loss"] for p in build_model(s, "siren2", "paper_image", cfg, {"rule": "auto"}, shape)
+              .winner.search["valley"]] for s in (vol, near)]
+    assert len(races[0]) == len(VALLEY_S1) and races[0] == races[1]  # the same short fits, the same losses
+
+
 @pytest.mark.slow
 def test_auto_valley_and_race_cost_under_a_tenth_of_the_fit_they_initialize():
     # the faithful audio scale: 30,000 samples, 4 x 100, the fast recipe's 500 epochs (timed on 20);

@@ -101,16 +101,19 @@ def build_model(signal: Signal, model_name: str, preset_name: str, fit_config: F
     """``create_model`` under ``fit_config``'s seed, on its training device (rule auto's search runs
     there: on a GPU its valley would otherwise take the CPU longer than the fit); rule auto races its
     valley's points with the same recipe compressed to :data:`RACE_FRACTION` of the epochs each (on
-    ``mask``'s samples), the lowest training loss winning (:func:`siren2.winner.auto_scales`)."""
+    ``mask``'s samples of the grid, the samples the valley read: a mesh's near-surface samples, all on
+    the surface, make a short race favour the widest band, which rings between the samples;
+    ``benchmarks/shape_valley.py``), the lowest training loss winning (:func:`siren2.winner.auto_scales`)."""
     winner_options, model_options = winner_options or {}, model_options or {}
     device = pick_device(fit_config.device)
     short = replace(fit_config, epochs=max(2, int(fit_config.epochs * RACE_FRACTION)), patience=None,
                     target_psnr=None, time_budget=None, progress=False)
+    on_grid = replace(signal, off_grid=None)
 
     def race(s0: float, s1: float) -> float:
         candidate = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed, device=device,
                                  **(winner_options | {"s0": s0, "s1": s1}), **model_options)
-        return fit(candidate, signal, short, mask=mask).best_loss
+        return fit(candidate, on_grid, short, mask=mask).best_loss
 
     return create_model(model_name, signal, preset=preset_name, seed=fit_config.seed, race=race, device=device,
                         **winner_options, **model_options)
