@@ -49,8 +49,8 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
         raise InputError(f"{path}: near-surface share {near:g}: must be in [0, {MAX_NEAR:g}]")
     if resolution < 2:
         raise InputError(f"{path}: mesh resolution {resolution}: must be at least 2")
-    samples = resolution**3 + round(near * resolution**3)
-    if samples > max_points:
+    extra = round(near * resolution**3)  # near-surface samples
+    if (samples := resolution**3 + extra) > max_points:
         raise InputError(f"{path}: a {resolution}³ grid and {near:g} x as many near-surface samples are "
                          f"{samples:,} points, above the limit of {max_points:,} (lower the mesh resolution "
                          "or --mesh-near, or raise --max-points)")
@@ -88,7 +88,7 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
         values = sdf / scale
     off_grid = None
     if near > 0:
-        points = near_surface(inside, samples - resolution**3)
+        points = near_surface(inside, extra)
         try:  # trimesh: positive inside; its proximity queries need rtree (siren2[mesh])
             depth = trimesh.proximity.signed_distance(trimesh.Trimesh((mesh.vertices - center) / half, mesh.faces), points)
         except ImportError:
