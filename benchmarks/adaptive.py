@@ -37,7 +37,7 @@ from paper import window
 from siren2.models import create_model
 from siren2.metrics import iou
 from siren2.runs import run_fit
-from siren2.signals import Signal, crop
+from siren2.signal import Signal, crop
 from siren2.train import FitConfig, fit, predict
 from siren2.winner import AUTO_UNITS, axis_spectra, nyquist, oversampled, s0_candidates, spectrum_distance, target_spectra
 

@@ -28,7 +28,7 @@ from auto_crossover import RUNS as CROSSOVER, db
 from paper import machine_line
 
 from siren2.models import create_model
-from siren2.signals import crop
+from siren2.signal import crop
 from siren2.train import FitConfig, fit
 
 RUNS = RESULTS / "auto_crop"

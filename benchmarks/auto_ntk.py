@@ -27,7 +27,7 @@ from _common import machine, write_results
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
 from siren2.analysis.ntk import parameter_jacobian
-from siren2.signals import Signal, crop
+from siren2.signal import Signal, crop
 
 PATCH = 1024  # points of the kernel: 1,024 samples or 32 x 32 pixels
 

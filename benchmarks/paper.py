@@ -63,7 +63,7 @@ from siren2 import FitConfig, crop, load_signal, plots
 from siren2.compare import check_models, check_seeds
 from siren2.metrics import CONVENTIONS, psnr_paper
 from siren2.models import create_model, fit_defaults
-from siren2.signals import Signal
+from siren2.signal import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
 from siren2.train import fit
 from restore import TASKS as RESTORE_TASKS

@@ -31,8 +31,9 @@ from adaptive import SHAPES, band_limited, fine_iou, lattice, shape, torus
 from paper import machine_line
 
 from siren2.runs import run_fit
-from siren2.shapes import NEAR_SURFACE, near_surface
-from siren2.signals import Samples, Signal
+from siren2.io import NEAR_SURFACE
+from siren2.shapes import near_surface
+from siren2.signal import Samples, Signal
 from siren2.train import FitConfig
 
 RUNS = RESULTS / "shape_iou"

@@ -134,7 +134,7 @@ def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_re
 
 def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the_horizon():
     import auto_ntk
-    from siren2.signals import Signal
+    from siren2.signal import Signal
 
     t = np.linspace(-1, 1, 2000, dtype=np.float32)
     clip = Signal(values=np.sin(40 * t)[:, None], grid=(2000,), kind="audio")
@@ -151,7 +151,7 @@ def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the
 
 def test_auto_valley_trades_s0_for_s1_and_picks_more_s0_for_a_higher_frequency_target():
     import auto_valley
-    from siren2.signals import Signal
+    from siren2.signal import Signal
 
     t = np.linspace(-1, 1, 2000, dtype=np.float32)
     low, high = (Signal(values=np.sin(f * t)[:, None], grid=(2000,), kind="audio") for f in (60, 1500))

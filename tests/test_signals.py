@@ -13,7 +13,8 @@ import soundfile as sf
 import torch
 from PIL import Image
 
-from siren2.signals import Samples, Signal, crop, grid_coords, load_audio, load_signal, save_signal
+from siren2.io import load_audio, load_signal, save_signal
+from siren2.signal import Samples, Signal, crop, grid_coords
 
 SR = 8000
 N = 400

@@ -127,7 +127,7 @@ def test_fit_trains_on_off_grid_samples_too():
     through them (and a mask covers the grid's points only: the off-grid ones are observed)."""
     from dataclasses import replace
 
-    from siren2.signals import Samples, Signal
+    from siren2.signal import Samples, Signal
 
     grid = Signal(values=np.zeros((9, 1)), grid=(9,), kind="audio", sample_rate=8000)
     at = np.array([[0.1], [0.125], [0.15]])

@@ -16,7 +16,8 @@ import pytest
 
 from helpers import run_cli
 from siren2 import InputError, Signal, load_signal, metrics, save_signal
-from siren2.shapes import NEAR_SURFACE, isosurface, load_mesh, save_mesh
+from siren2.io import NEAR_SURFACE, load_mesh, save_mesh
+from siren2.shapes import isosurface
 
 TINY = ["--epochs", "5", "--width", "16", "--layers", "2", "--quiet"]
 

@@ -301,7 +301,7 @@ def test_run_fits_race_ranks_on_the_grid_without_the_off_grid_samples():
     from dataclasses import replace
 
     from siren2.runs import build_model
-    from siren2.signals import Samples
+    from siren2.signal import Samples
     from siren2.train import FitConfig
 
     rng = np.random.default_rng(0)

@@ -14,7 +14,8 @@ from .errors import InputError
 from .metrics import metrics
 from .models import create_model, list_models, num_parameters
 from .models.siren import siren_init_
-from .signals import Signal, crop, demo_signal, load_signal, save_signal
+from .io import load_signal, save_signal
+from .signal import Signal, crop, demo_signal
 from .train import FitConfig, FitResult, fit, predict
 from .winner import RULES, noise_scales, spectral_centroid, winner_
 

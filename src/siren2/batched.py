@@ -31,7 +31,7 @@ from torch import nn
 from torch.func import functional_call, stack_module_state
 
 from .engine import DEFAULT_MEMORY_BUDGET, auto_chunk_size, chunks, tune_malloc
-from .signals import Signal
+from .signal import Signal
 from .train import FitConfig, FitResult, _progress, epoch_lr, fit, guard_count, training_device
 
 

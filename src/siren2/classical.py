@@ -1,6 +1,6 @@
 """Classical restoration baselines: what a user would pick instead of fitting an INR.
 
-Each baseline maps a damaged :class:`~siren2.signals.Signal` and its mask (1 observed, 0 missing)
+Each baseline maps a damaged :class:`~siren2.signal.Signal` and its mask (1 observed, 0 missing)
 to an estimate of the clean values (N, C), from well-kept libraries, with its settings chosen
 from the damaged signal alone (never the clean one):
 
@@ -32,7 +32,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import InputError
-from .signals import Signal
+from .signal import Signal
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from .models import list_models
 from .presets import get_preset
 from .recipes import DEFAULT_RECIPE
 from .runs import OutputDir, Run, load_fit, run_batch, save_fit
-from .signals import Signal, save_signal
+from .io import save_signal
+from .signal import Signal
 from .train import FitConfig
 
 # The standard metrics of each modality, beside the paper's psnr_paper.

@@ -1,6 +1,6 @@
 """Corruptions and masks (SPEC §5): reproducible damage, and which samples are observed.
 
-A corruption returns the damaged :class:`~siren2.signals.Signal` and a mask (N,) float32, 1 where a
+A corruption returns the damaged :class:`~siren2.signal.Signal` and a mask (N,) float32, 1 where a
 sample is observed and 0 where it is missing; missing samples read 0 in the damaged signal, as a
 dropout in a file does. Each seed draws from its own random stream per kind of damage, so one
 corruption's draw never shifts another's. A :class:`CorruptionSpec` names a corruption and its
@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import InputError
 from .metrics import snr
-from .signals import Signal
+from .signal import Signal
 
 MIN_GAP = 32  # samples: the shortest run of exact zeros `silence_mask` calls a gap
 # independent random streams per seed, so one corruption's draw never shifts another's

@@ -21,7 +21,7 @@ from .metrics import CONVENTIONS, metrics, psnr_paper
 from .models import winner_models
 from .recipes import DEFAULT_RECIPE
 from .restoration import HOLDOUT_FRACTION, fill_missing, restore
-from .signals import Signal
+from .signal import Signal
 
 FLOOR = "corrupted input"
 

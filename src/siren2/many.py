@@ -23,10 +23,8 @@ from typing import Callable
 
 from .errors import InputError
 from .runs import OutputDir, Run, run_batch, run_fit, write_run
-from .signals import (AUDIO_SUFFIXES, IMAGE_SUFFIXES, MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, VOLUME_SUFFIXES,
-                      Signal, load_signal)
-
-SUFFIXES = AUDIO_SUFFIXES | IMAGE_SUFFIXES | VOLUME_SUFFIXES | set(MESH_SUFFIXES)
+from .io import MAX_POINTS, MESH_RESOLUTION, SUFFIXES, load_signal
+from .signal import Signal
 
 
 @dataclass(frozen=True)

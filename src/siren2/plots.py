@@ -5,7 +5,6 @@ Each function takes plain arrays and a path and writes one PNG atomically.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -14,18 +13,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .signals import atomic_path  # noqa: E402
+from .io.files import atomic_file  # noqa: E402
 
 
 def _save(fig, path) -> Path:
     path = Path(path)
-    tmp = atomic_path(path)
     try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, path)
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -23,7 +23,7 @@ import torch
 from scipy.ndimage import uniform_filter1d
 
 from .errors import InputError
-from .signals import Signal
+from .signal import Signal
 from .winner import FLOOR_BINS, _channels, _floor
 
 SMOOTH_BINS = 3  # P̃: the periodogram averaged over this many bins (a line stays a line)

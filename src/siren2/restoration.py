@@ -28,7 +28,7 @@ from .metrics import metrics, psnr_paper
 from .models import get_entry
 from .priors import band
 from .recipes import DEFAULT_RECIPE
-from .signals import Signal
+from .signal import Signal
 from .winner import AUTO, resolve_rule, resolve_scales
 
 STOP_RULES = ("fixed", "holdout")

@@ -26,7 +26,8 @@ from .errors import InputError
 from .metrics import CONVENTIONS, metrics
 from .models import create_model, num_parameters
 from .presets import get_preset
-from .signals import MAX_POINTS, VOLUME_META, Signal, grid_coords, save_signal
+from .io import MAX_POINTS, reconstruction_name, save_signal
+from .signal import VOLUME_META, Signal, grid_coords
 from .train import FitConfig, FitResult, fit, pick_device, predict
 
 
@@ -287,11 +288,6 @@ def _jsonable(o):
     if isinstance(o, (Path, torch.device)):
         return str(o)
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
-
-
-def reconstruction_name(kind: str) -> str:
-    """The file a restored or fitted signal of ``kind`` is written to: a WAV, a PNG or an array."""
-    return "reconstruction" + (".wav" if kind == "audio" else ".png" if kind == "image" else ".npy")
 
 
 def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None, figures: bool = True) -> None:

@@ -1,112 +1,32 @@
-"""Shapes: a mesh as a 3-D :class:`~siren2.signals.Signal` of signed distance or occupancy, and a
-volume back to a mesh by marching cubes.
+"""Shape geometry: which grid points lie inside a closed triangle mesh and how far they are from it,
+samples near its surface, and a volume back to a mesh by marching cubes.
 
-A mesh is centred on its bounding box and scaled by one factor so that its longest side spans
-[-1/(1 + MARGIN), 1/(1 + MARGIN)] of the grid's [-1, 1]³ (the margin keeps the surface off the grid's
-faces); a regular N³ grid samples that box, and by default as many again as half its points lie near
-the surface (:func:`near_surface`: uniform in the grid cells the surface crosses), the signal's
-``off_grid`` samples, which a fit trains on and a rendering leaves out.
-Signed distance is negative inside, in the mesh's units, and divided by its largest magnitude on the
-grid, so 0 stays the surface; occupancy is 1 inside and 0 outside, stored as 2·occ − 1. ``meta``
-keeps the field, the box (``mesh_center``, ``mesh_scale``: mesh = centre + scale · grid coordinate)
-and the scaling (``offset``, ``scale``: file units = value · scale + offset), as for any volume.
-
-Inside is decided by the parity of ray crossings, so a mesh must be watertight; distance is the
-exact point-triangle distance to the faces of the nearest surface samples. Reading and writing
-meshes other than .obj needs trimesh, the optional extra ``siren2[mesh]``.
+:func:`siren2.io.load_mesh` uses the first three to turn a mesh file into a signed-distance or
+occupancy :class:`~siren2.signal.Signal`; :func:`isosurface` is its inverse, used by ``siren2
+render`` and the Chamfer metric. Inside is decided by the parity of ray crossings, so a mesh must be
+watertight; distance is the exact point-triangle distance to the faces of the nearest surface samples.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 
 from .errors import InputError
-from .signals import (MAX_POINTS, MESH_RESOLUTION, MESH_SUFFIXES, Samples, Signal, atomic_path, check_readable,
-                      first_line)
+from .signal import Signal
 
-FIELDS = ("sdf", "occupancy")
-MARGIN = 0.1  # the mesh's longest side spans 1/(1 + MARGIN) of the grid's
-NEAR_SURFACE = 0.5  # near-surface samples, as a share of the grid's points (benchmarks/shape_iou.py)
-MAX_NEAR = 8.0  # the most near-surface samples per grid point load_mesh takes
+__all__ = ["near_surface", "inside", "distance", "isosurface"]
+
 NEAREST = 8  # surface samples whose faces the exact distance is taken to
 BAND = 2  # grid steps from the surface within which a point's own nearest samples pick its faces
 SWEEPS = 2  # passes in which each grid point also tries its neighbours' closest faces
 CHUNK = 1 << 15  # grid points whose distances are computed at once
 
 
-def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, field: str = "sdf",
-              near: float = NEAR_SURFACE, max_points: int = MAX_POINTS) -> Signal:
-    """A watertight mesh (.obj, .ply, .stl, .off) as its ``field`` ("sdf" or "occupancy") on a
-    ``resolution``³ grid over its box, with ``near`` x as many samples near the surface (exact signed
-    distance by trimesh; see the module docstring)."""
-    path = check_readable(path)
-    if field not in FIELDS:
-        raise InputError(f"{path}: field {field!r}: choose from {', '.join(FIELDS)}")
-    if not 0 <= near <= MAX_NEAR:
-        raise InputError(f"{path}: near-surface share {near:g}: must be in [0, {MAX_NEAR:g}]")
-    if resolution < 2:
-        raise InputError(f"{path}: mesh resolution {resolution}: must be at least 2")
-    extra = round(near * resolution**3)  # near-surface samples
-    if (samples := resolution**3 + extra) > max_points:
-        raise InputError(f"{path}: a {resolution}³ grid and {near:g} x as many near-surface samples are "
-                         f"{samples:,} points, above the limit of {max_points:,} (lower the mesh resolution "
-                         "or --mesh-near, or raise --max-points)")
-    try:
-        import trimesh
-    except ImportError:
-        raise InputError(f"{path}: reading meshes needs trimesh: pip install 'siren2[mesh]'") from None
-    try:
-        mesh = trimesh.load(str(path), force="mesh")
-    except Exception as e:  # trimesh's parsers raise anything from IndexError to their own types
-        raise InputError(f"{path}: cannot read mesh ({first_line(e)})") from None
-    if len(getattr(mesh, "faces", ())) == 0:
-        raise InputError(f"{path}: mesh has no faces")
-    if not np.all(np.isfinite(mesh.vertices)):
-        raise InputError(f"{path}: mesh has NaN or infinite vertices")
-    if not mesh.is_watertight:
-        raise InputError(f"{path}: mesh is not watertight (inside and outside are undefined); repair it first, "
-                         "e.g. with trimesh.repair.fill_holes")
-    lo, hi = mesh.bounds
-    half = float(np.max(hi - lo)) / 2 * (1 + MARGIN)
-    if half == 0:
-        raise InputError(f"{path}: mesh has zero size")
-    center = (lo + hi) / 2
-    tri = (np.asarray(mesh.triangles, np.float64) - center) / half
-    lin = np.linspace(-1.0, 1.0, resolution)
-    inside = _inside(tri, lin)
-    if not inside.any():
-        raise InputError(f"{path}: no grid point lies inside the mesh at resolution {resolution} (too thin; "
-                         "raise the mesh resolution)")
-    if field == "occupancy":
-        values, offset, scale = inside * 2.0 - 1.0, 0.5, 0.5
-    else:
-        sdf = np.where(inside, -1.0, 1.0) * _distance(tri, lin) * half
-        offset, scale = 0.0, float(np.max(np.abs(sdf)))
-        values = sdf / scale
-    off_grid = None
-    if near > 0:
-        points = near_surface(inside, extra)
-        try:  # trimesh: positive inside; its proximity queries need rtree (siren2[mesh])
-            depth = trimesh.proximity.signed_distance(trimesh.Trimesh((mesh.vertices - center) / half, mesh.faces), points)
-        except ImportError:
-            raise InputError(f"{path}: near-surface samples need rtree: pip install 'siren2[mesh]' "
-                             "(or --mesh-near 0)") from None
-        near_values = np.where(depth > 0, 1.0, -1.0) if field == "occupancy" else -depth * half / scale
-        off_grid = Samples(points, near_values[:, None])
-    return Signal(values=values.reshape(-1, 1), grid=(resolution,) * 3, kind="volume", source=str(path),
-                  off_grid=off_grid,
-                  meta={"field": field, "offset": offset, "scale": scale, "dtype": "float32",
-                        "mesh_center": center.tolist(), "mesh_scale": half})
-
-
-def near_surface(inside: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """(count, 3) points uniform in the cells of the n³ grid over [-1, 1]³ whose corners ``inside``
+def near_surface(within: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """(count, 3) points uniform in the cells of the n³ grid over [-1, 1]³ whose corners ``within``
     ((n, n, n) bool) does not agree on, the cells the surface crosses (each cell equally likely)."""
-    n = inside.shape[0]
-    corners = sum(inside[i:n - 1 + i, j:n - 1 + j, k:n - 1 + k].astype(np.int8)
+    n = within.shape[0]
+    corners = sum(within[i:n - 1 + i, j:n - 1 + j, k:n - 1 + k].astype(np.int8)
                   for i in (0, 1) for j in (0, 1) for k in (0, 1))
     cells = np.argwhere((corners > 0) & (corners < 8))
     if count == 0 or len(cells) == 0:
@@ -115,7 +35,7 @@ def near_surface(inside: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     return (-1 + (cells[rng.integers(len(cells), size=count)] + rng.random((count, 3))) * (2 / (n - 1))).astype(np.float32)
 
 
-def _inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
+def inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
     """(n, n, n) bool: which points of the grid ``lin``³ lie inside the closed triangles ``tri`` (F, 3, 3),
     by the parity of crossings along axis 0 of rays through every (y, z) column."""
     n = len(lin)
@@ -141,7 +61,7 @@ def _inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
     return (np.cumsum(flips, axis=2)[:, :, :n] % 2 == 1).transpose(2, 0, 1)
 
 
-def _distance(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
+def distance(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
     """(n, n, n) unsigned distance from the grid ``lin``³ to the triangles ``tri`` (F, 3, 3): exact to a few
     candidate faces per point. Within :data:`BAND` grid steps of the surface, the faces of its :data:`NEAREST`
     nearest surface samples (every face's centroid and 20·n² area-weighted random points); farther out,
@@ -165,15 +85,15 @@ def _distance(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
     faces[band] = face[np.where(np.isfinite(dist), idx, idx[:, :1])[band]]  # fewer in reach: the nearest again
     nearest_band = distance_transform_edt(~band.reshape(n, n, n), return_distances=False, return_indices=True)
     faces = faces.reshape(n, n, n, NEAREST)[tuple(nearest_band)].reshape(-1, NEAREST)
-    dist, best = _closest(tri, points, faces)
+    dist, best = closest(tri, points, faces)
     for _ in range(SWEEPS):  # a point also tries its six neighbours' closest faces
         best = best.reshape(n, n, n)
         shifted = [np.roll(best, step, axis) for axis in range(3) for step in (-1, 1)]
-        dist, best = _closest(tri, points, np.stack([best, *shifted], axis=-1).reshape(len(points), -1))
+        dist, best = closest(tri, points, np.stack([best, *shifted], axis=-1).reshape(len(points), -1))
     return dist.reshape(n, n, n)
 
 
-def _closest(tri: np.ndarray, points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def closest(tri: np.ndarray, points: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distance from each point to the nearest of its candidate ``faces`` (P, K), and that face."""
     from trimesh.triangles import closest_point
 
@@ -213,34 +133,3 @@ def isosurface(signal: Signal, level: float | None = None, *,
     if mesh_frame and "mesh_center" in meta:
         verts = np.asarray(meta["mesh_center"]) + verts * meta["mesh_scale"]
     return verts, faces.astype(np.int64)
-
-
-def save_mesh(vertices: np.ndarray, faces: np.ndarray, path: str | os.PathLike) -> Path:
-    """Write a triangle mesh atomically: .obj by hand, or .obj/.ply/.stl/.off with trimesh."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in MESH_SUFFIXES:
-        raise InputError(f"{path}: cannot write a mesh as '{path.suffix}' (use {', '.join(MESH_SUFFIXES)})")
-    if len(faces) == 0:
-        raise InputError(f"{path}: no surface to write (the level is never crossed)")
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: folder {path.parent} does not exist")
-    try:
-        import trimesh
-    except ImportError:
-        if suffix != ".obj":
-            raise InputError(f"{path}: writing {suffix} needs trimesh: pip install 'siren2[mesh]' "
-                             "(or write .obj)") from None
-        trimesh = None
-    tmp = atomic_path(path)
-    try:
-        if trimesh is not None:
-            trimesh.Trimesh(vertices, faces, process=False).export(str(tmp), file_type=suffix[1:])
-        else:
-            with open(tmp, "w") as f:
-                np.savetxt(f, vertices, fmt="v %.7g %.7g %.7g")
-                np.savetxt(f, faces + 1, fmt="f %d %d %d")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path

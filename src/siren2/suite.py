@@ -24,7 +24,7 @@ from . import __version__
 from .compare import summarize
 from .metrics import metrics
 from .runs import run_batch
-from .signals import Signal
+from .signal import Signal
 from .corruptions import CorruptionSpec
 from .restoration import restore
 from .train import FitConfig

@@ -99,7 +99,7 @@ CENTROIDS = ("flattened", "grid", "above_floor")
 
 
 def signal_centroid(signal, centroid: str = "flattened") -> float:
-    """ψ of a :class:`~siren2.signals.Signal` by ``centroid`` (:data:`CENTROIDS`): ``"flattened"``
+    """ψ of a :class:`~siren2.signal.Signal` by ``centroid`` (:data:`CENTROIDS`): ``"flattened"``
     (the paper's choice), ``"grid"``, or ``"above_floor"`` (:func:`floor_centroid`, for damaged
     signals; restoration's default)."""
     if centroid not in CENTROIDS:
@@ -272,7 +272,7 @@ def oversampled(signal, line: int | None = AUTO_LINE) -> tuple[torch.Tensor, tup
     points). Returns its coordinates, its grid, and the target's spectrum on its bins
     (:func:`axis_spectra`, pooled p bins to one, zeros above Ω): a sampled target holds nothing above
     its Nyquist Ω, so activations read there that alias past Ω count as a mismatch."""
-    from .signals import grid_coords
+    from .signal import grid_coords
 
     extent = signal.extent or ((-1.0, 1.0),) * signal.in_dim
     window, grid, target = [], [], []

@@ -56,7 +56,7 @@ def cmd_analyze(args) -> int:
     from ..analysis import AnalysisConfig, analyze
     from ..compare import check_models
     from ..runs import OutputDir
-    from ..signals import demo_signal
+    from ..signal import demo_signal
 
     out = OutputDir(args.out, force=args.force)  # refuse early, before any work
     signal = load_input(args) if args.file else demo_signal(seed=args.seed)

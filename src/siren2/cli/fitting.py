@@ -73,8 +73,7 @@ def add_fit_options(p) -> None:
     """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
     from ..models import list_models
     from ..presets import PRESETS
-    from ..shapes import FIELDS, NEAR_SURFACE
-    from ..signals import MESH_RESOLUTION
+    from ..io import FIELDS, MESH_RESOLUTION, NEAR_SURFACE
 
     p.add_argument("--model", default="siren2", choices=list(list_models()))
     p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
@@ -122,7 +121,8 @@ def fit_job(args, path, out, force: bool = False):
 def cmd_demo(args) -> int:
     from .. import plots
     from ..runs import OutputDir, run_fit
-    from ..signals import demo_signal, save_signal
+    from ..io import save_signal
+    from ..signal import demo_signal
     from ..train import FitConfig
 
     signal = demo_signal(seed=args.seed)
@@ -246,8 +246,8 @@ def cmd_models(args) -> int:
 
 def cmd_render(args) -> int:
     from ..runs import render
-    from ..shapes import isosurface, save_mesh
-    from ..signals import MESH_SUFFIXES, save_signal
+    from ..io import MESH_SUFFIXES, save_mesh, save_signal
+    from ..shapes import isosurface
 
     if args.out.exists() and not args.force:
         raise InputError(f"{args.out}: already exists (use --force to overwrite)")

@@ -12,7 +12,7 @@ EXIT_USAGE = 2
 
 def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> None:
     """--max-samples (audio cut; the preset's by default) and --max-points (the size limit)."""
-    from ..signals import MAX_POINTS
+    from ..io import MAX_POINTS
 
     if max_samples:
         p.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
@@ -41,7 +41,7 @@ def checked_max_points(args) -> int:
 def load_input(args, file=None, mono: bool = True):
     """The signal of ``file`` (default ``args.file``) under add_input_options: audio cut to
     --max-samples (default: the preset's length, 0 = all), anything over --max-points refused."""
-    from ..signals import load_signal
+    from ..io import load_signal
 
     return load_signal(file or args.file, max_samples=input_max_samples(args), mono=mono,
                        max_points=checked_max_points(args))

@@ -250,8 +250,7 @@ def _restore_windowed(args, out, signal, mask, options: dict) -> int:
 
     from .. import plots
     from ..restoration import restore_windowed
-    from ..runs import reconstruction_name
-    from ..signals import save_signal
+    from ..io import reconstruction_name, save_signal
 
     inpaint = mask is not None
 
@@ -295,8 +294,7 @@ def _restore_classical(args, out, signal, mask) -> int:
     from .. import __version__
     from ..classical import BASELINES, baselines_for
     from ..restoration import HOLDOUT_FRACTION, restore_classical
-    from ..runs import reconstruction_name
-    from ..signals import save_signal
+    from ..io import reconstruction_name, save_signal
 
     task, tool = args.command, BASELINES[args.classical]
     if signal.kind not in tool.kinds or tool.task != task:
@@ -331,7 +329,7 @@ def cmd_restore_eval(args) -> int:
 
     from .. import plots
     from ..runs import OutputDir
-    from ..signals import save_signal
+    from ..io import reconstruction_name, save_signal
     from ..classical import BASELINES, baselines_for
     from ..corruptions import CorruptionSpec, parse_gaps
     from ..evaluation import evaluate, evaluation_settings, finished_evaluation
