@@ -34,9 +34,10 @@ import torch
 from _common import DATA, RESULTS, machine, median, write_record, write_results
 from paper import window
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.metrics import iou
-from siren2.runs import run_fit
+from siren2 import runs
+from siren2.spec import resolve
 from siren2.signal import Signal, crop
 from siren2.train import FitConfig, fit, predict
 from siren2.winner import AUTO_UNITS, axis_spectra, nyquist, oversampled, s0_candidates, spectrum_distance, target_spectra
@@ -182,8 +183,8 @@ def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> di
     # lands in neither the search nor the fit; a user's run pays it once either way
     fit(create_model("siren", sig, preset=s["preset"], **shape_opts), sig, replace(cfg, epochs=2, progress=False))
     start = time.perf_counter()
-    run = run_fit(sig, model, preset=s["preset"], fit_config=cfg, model_options=shape_opts,
-                  winner_options=options or None)
+    run = runs.run(resolve(sig, dict(model=model, preset=s["preset"], recipe="fast") | shape_opts | (options or {})),
+                   sig)
     winner = run.config["model"]["winner"]
     if "field" in sig.meta:  # the torus
         run.metrics["iou_fine"] = fine_iou(run.result.model, sig)

@@ -27,7 +27,7 @@ from adaptive import SHAPES, loaders
 from auto_crossover import RUNS as CROSSOVER, db
 from paper import machine_line
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.signal import crop
 from siren2.train import FitConfig, fit
 

@@ -27,7 +27,7 @@ from _common import RESULTS, completed, machine, run_and_collect, write_record, 
 from adaptive import SHAPES, loaders
 from paper import machine_line
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.train import FitConfig, fit
 from siren2.winner import valley
 

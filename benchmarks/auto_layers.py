@@ -37,7 +37,7 @@ from _common import RESULTS, machine, write_results
 from adaptive import RGB, SHAPES, free_search_2d, run_one
 from auto_race import FACTORS, grid_model, grid_signals, regret_table
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, spectrum_distance, target_spectra
 
 

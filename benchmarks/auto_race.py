@@ -20,7 +20,7 @@ import numpy as np
 from _common import machine, write_results, completed
 from adaptive import GENERATED_3D, GRID, ORDER, SHAPES, loaders, record_path
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.train import FitConfig, fit
 
 FACTORS = tuple(sorted((1.0, *GRID)))  # adaptive.py's grid with `code` (x1) itself

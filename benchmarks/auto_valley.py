@@ -41,7 +41,7 @@ from _common import RESULTS, machine, write_results, completed
 from adaptive import RGB, SHAPES, loaders, record_path, run_one
 from auto_race import grid_signals
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.train import FitConfig, fit
 from siren2.winner import AUTO_UNITS, axis_spectra, oversampled, s0_candidates, spectrum_distance
 from siren2.winner import valley as rule_valley

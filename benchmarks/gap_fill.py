@@ -33,7 +33,7 @@ from restore_grid import MODALITIES
 
 from siren2 import predict
 from siren2.metrics import psnr_paper
-from siren2.restoration import (BANDWIDTHS, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, default_prior_weights, level_cap,
+from siren2.restoration.restorer import (BANDWIDTHS, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, default_prior_weights, level_cap,
                                 restore)
 
 RUNS = RESULTS / "gap_fill"

@@ -49,7 +49,7 @@ import numpy as np
 from _common import RESULTS, machine, median, write_results
 
 from siren2 import FitConfig, Signal, create_model, fit
-from siren2.batched import fit_batched
+from siren2.train import fit_batched
 
 FULL = dict(clips=64, samples=4096, width=64, hidden_layers=3, epochs=300, groups="8,16,64", repeats=3)
 QUICK = dict(clips=8, samples=512, width=64, hidden_layers=3, epochs=20, groups="4,8", repeats=1)
@@ -104,8 +104,8 @@ def through_fit_many(models, clips, cfg, k: int, files: list[Path], shape: dict,
     from siren2.many import FitJob, fit_many
 
     with tempfile.TemporaryDirectory(prefix="siren2_many_") as out:
-        jobs = [FitJob(path=str(f), out=f"{out}/{f.stem}", model="siren2", recipe="fast", model_options=shape,
-                       fit_fields={"epochs": cfg.epochs, "device": cfg.device}, figures=figures) for f in files]
+        options = {"model": "siren2", "recipe": "fast", "epochs": cfg.epochs, "device": cfg.device} | shape
+        jobs = [FitJob(path=str(f), out=f"{out}/{f.stem}", options=options, figures=figures) for f in files]
         records = fit_many(jobs, batch=k, workers=workers)
     bad = [r for r in records if r["status"] != "ok"]
     if bad:

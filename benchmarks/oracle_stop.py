@@ -31,9 +31,9 @@ from paper import machine_line, window
 from restore_grid import MODALITIES
 
 from siren2 import predict
-from siren2.classical import noise_std
+from siren2.restoration.classical import noise_std
 from siren2.metrics import psnr_paper
-from siren2.restoration import CENTROID, capacity_width
+from siren2.restoration.restorer import CENTROID, capacity_width
 from siren2.runs import run_fit
 from siren2.train import FitConfig
 from siren2.winner import resolve_scales

@@ -62,7 +62,8 @@ from _common import DATA, RESULTS, machine, write_results
 from siren2 import FitConfig, crop, load_signal, plots
 from siren2.compare import check_models, check_seeds
 from siren2.metrics import CONVENTIONS, psnr_paper
-from siren2.models import create_model, fit_defaults
+from siren2 import create_model
+from siren2.recipes import model_fit
 from siren2.signal import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
 from siren2.train import fit
@@ -301,7 +302,7 @@ def protocol_variants(suite: str, window: int, models: list[str]) -> tuple[list[
     """Job labels and variants of the faithful scale: each mini-batch model at the paper's steps
     per epoch, and again as ``<model>@fullbatch`` (one step per epoch, as SIREN²)."""
     mb = minibatch(suite, window)
-    batched = [m for m in models if fit_defaults(m).get("batch_size")]
+    batched = [m for m in models if model_fit(m).get("batch_size")]
     variants = {m: (m, {"batch_size": mb["batch_size"]}) for m in batched}
     variants |= {m + FULLBATCH: (m, {"batch_size": mb["points"]}) for m in batched}
     return models + [m + FULLBATCH for m in batched], variants

@@ -17,8 +17,8 @@ import time
 from _common import DATA, machine, write_results
 
 from siren2 import Signal, load_signal
-from siren2.corruptions import CorruptionSpec
-from siren2.evaluation import evaluate
+from siren2.restoration.corruptions import CorruptionSpec
+from siren2.restoration.evaluation import evaluate
 
 TASKS = {
     "camera-noise": dict(path="images/camera.png", spec=CorruptionSpec("noise_std", 0.1), downsample=2, epochs=150),

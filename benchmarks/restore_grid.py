@@ -9,7 +9,7 @@ defaults (``siren2.restoration``): the width that gives at most one parameter pe
 the `fast` recipe, hold-out stopping, WINNER's ψ read above the noise floor, s0 searched by the
 held-out error, then (audio) the band prior's weight, the output combined with the damaged input as the held-out error says
 (``siren2.restoration.shrink``; SIREN²'s fit alone is scored beside it); the classical baselines for the task
-(``siren2.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
+(``siren2.restoration.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
 30% of the samples missing, 10 gaps of 20 ms; images σ 0.05 and 0.1. Every seed draws the corruption
 and the initialization. One JSON record per (signal, task, seed) under
 benchmarks/results/restore_grid/runs/ (``--resume`` keeps finished ones); writes
@@ -29,13 +29,13 @@ from paper import machine_line, window
 import numpy as np
 
 from siren2 import predict
-from siren2.classical import AUDIO_NOISE_ESTIMATE, BASELINES, baselines_for, bm3d, installed, noise_std
+from siren2.restoration.classical import AUDIO_NOISE_ESTIMATE, BASELINES, baselines_for, bm3d, installed, noise_std
 from siren2.compare import STD_NOTE, summarize
-from siren2.compare import _fmt as fmt
-from siren2.corruptions import CorruptionSpec
-from siren2.evaluation import FLOOR, evaluate, score_baseline
+from siren2.compare import format_stat as fmt
+from siren2.restoration.corruptions import CorruptionSpec
+from siren2.restoration.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
-from siren2.restoration import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, LEVEL_CAP, PARAMS_PER_SAMPLE,
+from siren2.restoration.restorer import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, LEVEL_CAP, PARAMS_PER_SAMPLE,
                                 PRIOR_WEIGHTS, default_prior_weights, shrink, split_holdout)
 from siren2.winner import white_floor
 
@@ -53,7 +53,7 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check and its α_t on the
     samples the fit trained on (``shrink_trained``: generalized cross-validation) only for noise (missing
     samples are shrunk by β alone), so a missing-samples record made before them is still current; the
-    band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
+    band prior (1-D) only for audio; the images' σ̂ (``siren2.restoration.classical.noise_std``) only for images; the
     hold-out's runs (``siren2.restoration.split_holdout``) and the fill's level cap
     (``siren2.restoration.level_cap``) and the check of the fill on held-out runs it was not scaled on
     only for gaps, as scattered holes and noise keep single held-out samples and are not capped; the
@@ -163,7 +163,7 @@ def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resum
 
 
 def add_baselines(rec: dict, clean, spec: CorruptionSpec) -> bool:
-    """Score the task's classical baselines that ``rec`` lacks (added to siren2.classical after it was
+    """Score the task's classical baselines that ``rec`` lacks (added to siren2.restoration.classical after it was
     made) on its seed's corruption, drawn again; whether any was added. The models are not rerun."""
     wanted = [b for b in baselines_for(clean.kind, "inpaint" if spec.removes_samples else "denoise")
               if b not in rec["scores"]]
@@ -278,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
              "images), hold-out stopping (10% "
              "of the observed samples, patience 100; for gaps the fits are chosen, scaled and scored on held-out runs as long as the gaps, and stop on scattered held-out samples), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
              "1/2 and 1 times the rule's by the held-out error, then (audio) the band prior at λ "
-             f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.priors`; the fit with the "
+             f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.restoration.priors`; the fit with the "
              "lowest held-out error of all kept), the output shrunk towards the damaged input as the "
              "held-out error says (noise: α·fit + (1 − α)·input, α = min(1, σ̂²/h), and α = 0, the input, where "
              f"σ̂² exceeds h by over {CONSISTENCY:g} of h's standard errors, as h ≥ σ² must hold; missing samples: "
              f"the observed ones kept, β·fit where missing, and for gaps each gap's fill no louder than the observed samples within {LEVEL_CAP} gap lengths either side; `siren2.restoration.shrink`). `siren2 fit alone` is "
              "SIREN²'s fit before that. Classical baselines from "
-             "the damaged signal alone (`siren2.classical`). Columns marked † (noise tasks) are references told "
+             "the damaged signal alone (`siren2.restoration.classical`). Columns marked † (noise tasks) are references told "
              "what a restoration of a real file is not, never bold: `siren2, σ given` is the same SIREN² fit "
              "shrunk with the true σ (`siren2 denoise --noise-std`), `bm3d, σ given` BM3D at the true σ, "
              "`oracle wiener` the DFT Wiener filter built from the clean signal's power spectrum (the best "

@@ -30,7 +30,8 @@ from _common import RESULTS, completed, machine, write_record, write_results
 from adaptive import SHAPES, band_limited, fine_iou, lattice, shape, torus
 from paper import machine_line
 
-from siren2.runs import run_fit
+from siren2 import runs
+from siren2.spec import resolve
 from siren2.io import NEAR_SURFACE
 from siren2.shapes import near_surface
 from siren2.signal import Samples, Signal
@@ -101,9 +102,9 @@ def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
     sig, s = case.signal(), SHAPES[3]
     model = label.split()[0]
     cfg = FitConfig.resolve(s["preset"], "fast", 3, model=model, width=s["width"], seed=seed)
-    run = run_fit(sig, model, preset=s["preset"], fit_config=cfg,
-                  model_options=dict(width=s["width"], hidden_layers=s["hidden_layers"]),
-                  winner_options=MODELS[label] or None)
+    options = dict(model=model, preset=s["preset"], recipe="fast", seed=seed, width=s["width"],
+                   hidden_layers=s["hidden_layers"]) | (MODELS[label] or {})
+    run = runs.run(resolve(sig, options), sig)
     completed(run.result)
     rec = {"shape": case.shape, "field": case.field, "ripple": case.ripple, "grid": case.grid, "near": case.near,
            "model": label, "seed": seed, "points": sig.num_samples,

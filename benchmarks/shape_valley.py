@@ -30,7 +30,7 @@ from adaptive import SHAPES, fine_iou
 from paper import machine_line
 from shape_iou import CASES, RUNS as SHAPE_RUNS
 
-from siren2.models import create_model
+from siren2 import create_model
 from siren2.runs import RACE_FRACTION, run_fit
 from siren2.train import FitConfig, fit
 

@@ -30,10 +30,10 @@ from _common import DATA, RESULTS, machine, write_results, completed
 from paper import machine_line, window
 from restore_grid import MODALITIES, save
 
-from siren2.compare import _fmt as fmt
+from siren2.compare import format_stat as fmt
 from siren2.compare import summarize
 from siren2.metrics import psnr_paper
-from siren2.restoration import CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, restore, shrink, split_holdout
+from siren2.restoration.restorer import CENTROID, HOLDOUT_FRACTION, PARAMS_PER_SAMPLE, restore, shrink, split_holdout
 
 GRID = RESULTS / "restore_grid" / "runs"
 

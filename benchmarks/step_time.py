@@ -28,7 +28,7 @@ from torch import nn
 from _common import machine, median, write_results
 
 from siren2.engine import make_step, tune_malloc
-from siren2.models import create_model
+from siren2 import create_model
 
 WORKLOADS = {  # epochs: the paper's budget, which decides (as in fit) whether the sine step is compiled
     "paper_audio": dict(points=150_000, in_dim=1, out_dim=1, layers=4, width=222, omega_first=3000.0, epochs=1000),

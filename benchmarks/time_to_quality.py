@@ -36,7 +36,7 @@ from paper import machine_line, window
 
 from siren2 import FitConfig, plots
 from siren2.compare import check_seeds
-from siren2.models import create_model, num_parameters
+from siren2 import create_model, num_parameters
 from siren2.suite import SuiteSpec, run_suite
 
 RECIPES = ("paper", "fast")

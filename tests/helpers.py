@@ -42,3 +42,20 @@ def random_tones(n, band, count, seed=0, sample_rate=16000):
     i = np.arange(n)
     x = sum(np.sin(2 * np.pi * f * i + rng.uniform(0, 6)) for f in rng.uniform(*band, count))
     return Signal(values=(x / np.abs(x).max())[:, None], grid=(n,), kind="audio", sample_rate=sample_rate)
+
+
+def paper_fit(**fields) -> dict:
+    """``FitConfig(**fields)`` as a run's options: the paper recipe's schedule with FitConfig's defaults
+    (StepLR(20, 0.99)), over which ``fields`` (epochs, lr, seed, ...) are set."""
+    return {"recipe": "paper", "lr_gamma": 0.99} | fields
+
+
+# restore() with none of the commands' extras: a fixed budget, the preset's (or the given) width, no
+# search, no shrinkage, the fit itself as the output, one fit of the whole signal
+PLAIN = dict(stop="fixed", capacity=0, bandwidths=(1.0,), prior_weights=(), shrink=False, keep_observed=False,
+             window=0)
+
+
+def plain(**options) -> dict:
+    """Options for :func:`siren2.restoration.restore`: :data:`PLAIN` with ``options`` over it."""
+    return PLAIN | options

@@ -10,7 +10,8 @@ import torch
 
 from helpers import random_tones
 from siren2 import FitConfig, Signal, create_model, fit
-from siren2.batched import BatchedStep, fit_batched
+from siren2.engine import BatchedStep
+from siren2.train import fit_batched
 from siren2.signal import Samples
 from siren2.train import evaluate_loss
 

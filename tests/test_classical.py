@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from siren2 import Signal
-from siren2.classical import BASELINES, _image, _sigma, baselines_for, noise_std, run_baseline, stft_sigma
+from siren2.restoration.classical import BASELINES, baselines_for, image_array, noise_std, run_baseline, stft_sigma, wavelet_sigma
 from siren2.errors import InputError
 from siren2.metrics import metrics
-from siren2.corruptions import add_noise, drop_gaps, drop_samples
+from siren2.restoration.corruptions import add_noise, drop_gaps, drop_samples
 
 
 def smooth_image(channels=1, n=64):
@@ -61,12 +61,12 @@ def test_noise_std_reads_through_a_fine_texture_the_wavelet_mad_takes_for_noise(
     texture = 0.3 * np.cos(2.6 * xx + 2.3 * yy)  # near the pixel Nyquist: the finest wavelet band holds it
     clean = Signal(values=np.repeat(texture.reshape(-1, 1), channels, 1).astype(np.float32), grid=(n, n), kind="image")
     noisy = add_noise(clean, std=0.05, seed=0).signal
-    assert _sigma(*_image(noisy)) > 0.1  # the texture reads as noise to the MAD
+    assert wavelet_sigma(*image_array(noisy)) > 0.1  # the texture reads as noise to the MAD
     assert noise_std(noisy) == pytest.approx(0.05, rel=0.15)  # its patches span two directions only
     smooth = add_noise(smooth_image(channels), std=0.05, seed=1).signal
     assert noise_std(smooth) == pytest.approx(0.05, rel=0.15)
     tiny = add_noise(smooth_image(channels, n=5), std=0.05, seed=1).signal  # under 7 px a side: the MAD alone
-    assert noise_std(tiny) == _sigma(*_image(tiny))
+    assert noise_std(tiny) == wavelet_sigma(*image_array(tiny))
 
 
 def test_the_wiener_filter_beats_noisy_audio():
@@ -132,7 +132,7 @@ def test_lmmse_leaves_silence_silent():
 
 
 def test_every_baseline_is_registered_with_a_kind_and_a_task_and_refuses_others():
-    from siren2.classical import installed
+    from siren2.restoration.classical import installed
 
     assert set(baselines_for("image", "denoise")) == {"wavelet", "tv", "nl_means"} | (
         {"bm3d"} if installed("bm3d") else set())

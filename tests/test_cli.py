@@ -76,7 +76,7 @@ def _common_outputs(out):
     d_in, d_out = config["model"]["config"]["in_dim"], config["model"]["config"]["out_dim"]
     assert config["model"]["parameters"] == (d_in + 1) * 16 + (16 + 1) * 16 + (16 + 1) * d_out
     assert config["model"]["config"]["width"] == 16 and config["model"]["config"]["hidden_layers"] == 2
-    assert config["fit"]["seed"] == 0 and config["fit"]["epochs"] == 5
+    assert config["spec"]["fit"]["seed"] == 0 and config["spec"]["fit"]["epochs"] == 5
     assert config["runtime"]["device"] in ("cpu", "cuda", "cuda:0", "mps")
     assert isinstance(config["runtime"]["seconds"], float) and config["runtime"]["seconds"] >= 0
     assert config["runtime"]["torch"] == torch.__version__
@@ -235,11 +235,16 @@ def test_demo_writes_its_outputs(tmp_path, capsys):
     code, stdout, _ = run_cli(capsys, "demo", "--epochs", "3", "--out", out)
     assert code == 0
     names = {p.name for p in out.iterdir()}
-    assert {"target.wav", "siren.wav", "siren2.wav", "psnr.png", "audio.png", "metrics.json"} <= names
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert len(metrics) == 2 and all("psnr_paper" in m and "snr" in m for m in metrics.values())
-    rates = {sf.info(str(out / f)).samplerate for f in ("target.wav", "siren.wav", "siren2.wav")}
-    frames = {sf.info(str(out / f)).frames for f in ("target.wav", "siren.wav", "siren2.wav")}
+    assert {"target.wav", "siren", "siren2", "psnr.png", "audio.png"} <= names
+    for model in ("siren", "siren2"):  # each model's run folder, as 'siren2 fit' writes it
+        assert {"reconstruction.wav", "metrics.json", "config.json", "model.safetensors"} <= {
+            p.name for p in (out / model).iterdir()}
+        metrics = json.loads((out / model / "metrics.json").read_text())["metrics"]
+        assert "psnr_paper" in metrics and "snr" in metrics
+        assert json.loads((out / model / "config.json").read_text())["spec"]["model"] == model
+    wavs = ("target.wav", "siren/reconstruction.wav", "siren2/reconstruction.wav")
+    rates = {sf.info(str(out / f)).samplerate for f in wavs}
+    frames = {sf.info(str(out / f)).frames for f in wavs}
     assert len(rates) == 1 and len(frames) == 1
     assert hidden_entries(tmp_path) == []
     assert "psnr_paper" in stdout
@@ -425,16 +430,59 @@ def test_fit_bad_settings_exit_2(tmp_path, capsys, args, needle):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hf.wav"]
 
 
-@pytest.mark.parametrize("script", ["time_to_quality", "fast_lr", "paper"])
-def test_bench_finds_the_source_checkouts_scripts(capsys, script):
-    """`siren2 bench SCRIPT --help` runs benchmarks/SCRIPT.py from the checkout (the cli/ package's path)."""
-    code, stdout, _ = run_cli(capsys, "bench", script, "--help")
-    assert code == 0 and "usage:" in stdout and "--resume" in stdout
+def test_a_run_replays_from_its_config_json(tmp_path, capsys):
+    """`fit --config RUN/config.json` resolves the run's options again: the same psnr_paper to 1e-6 on this
+    machine; an option given on the command line wins; a FILE fits another input with the same settings."""
+    src = write_hf_wav(tmp_path / "hf.wav")
+    code, _, _ = run_cli(capsys, "fit", src, "--out", tmp_path / "a", *TINY, "--rule", "auto")
+    assert code == 0
+    code, out, err = run_cli(capsys, "fit", "--config", tmp_path / "a" / "config.json", "--out", tmp_path / "b",
+                             "--quiet")
+    assert code == 0 and err == [], err
+    first, again = [json.loads((tmp_path / d / "metrics.json").read_text()) for d in ("a", "b")]
+    assert abs(first["metrics"]["psnr_paper"] - again["metrics"]["psnr_paper"]) < 1e-6
+    specs = [json.loads((tmp_path / d / "config.json").read_text())["spec"] for d in ("a", "b")]
+    assert specs[0] == specs[1] and specs[0]["winner"]["rule"] == "auto"
+    code, _, _ = run_cli(capsys, "fit", "--config", tmp_path / "a", "--out", tmp_path / "c", "--epochs", "3",
+                         "--quiet")
+    spec = json.loads((tmp_path / "c" / "config.json").read_text())["spec"]
+    assert code == 0 and spec["fit"]["epochs"] == 3 and spec["network"] == specs[0]["network"]
+    other = write_hf_wav(tmp_path / "other.wav", n=1500)
+    code, _, _ = run_cli(capsys, "fit", other, "--config", tmp_path / "a", "--out", tmp_path / "d", "--quiet")
+    spec = json.loads((tmp_path / "d" / "config.json").read_text())["spec"]
+    assert code == 0 and spec["input"]["path"] == str(other) and spec["fit"]["epochs"] == 5
 
 
-def test_bench_script_errors_exit_2_with_one_line(capsys):
-    code, _, err = run_cli(capsys, "bench", "time_to_quality", "--suites", "nope")
-    assert code == 2 and len(err) == 1 and "unknown suite 'nope'" in err[0]
+@pytest.mark.parametrize("bad", ["missing", "not-a-run"])
+def test_a_config_that_is_not_a_run_s_is_one_line_and_exit_2(tmp_path, capsys, bad):
+    config = tmp_path / "config.json"
+    if bad == "not-a-run":
+        config.write_text('{"hello": 1}')
+    code, _, err = run_cli(capsys, "fit", "--config", config, "--out", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and str(config) in err[0]
+    assert not (tmp_path / "out").exists()
+    code, _, err = run_cli(capsys, "fit", "--out", tmp_path / "out")
+    assert code == 2 and len(err) == 1 and "--config" in err[0]
+
+
+def test_a_cut_audio_file_says_so_in_the_printout_and_in_metrics_json(tmp_path, capsys):
+    src = write_hf_wav(tmp_path / "hf.wav", n=2000)
+    code, out, _ = run_cli(capsys, "fit", src, "--out", tmp_path / "run", *TINY, "--max-samples", "1500")
+    notes = json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"]
+    assert code == 0 and len(notes) == 1 and "first 1,500 of the file's 2,000 samples" in notes[0]
+    assert "--max-samples 0" in notes[0] and notes[0] in out
+    code, out, _ = run_cli(capsys, "fit", src, "--out", tmp_path / "whole", *TINY)
+    assert code == 0 and "notes" not in json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert "note:" not in out
+
+
+def test_the_snr_of_a_silent_file_is_undefined_not_minus_300_db(tmp_path, capsys):
+    src = tmp_path / "silent.wav"
+    sf.write(str(src), np.zeros(500), 8000, subtype="PCM_16")
+    code, out, _ = run_cli(capsys, "fit", src, "--out", tmp_path / "run", *TINY)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert code == 0 and metrics["metrics"]["snr"] is None and "silent" in metrics["undefined"]["snr"]
+    assert "snr undefined" in out and "-300" not in out
 
 
 def test_fit_rule_auto_on_an_rgb_image_records_its_search(tmp_path, capsys):

@@ -12,7 +12,7 @@ import siren2.compare as compare_mod
 from siren2 import load_signal, metrics
 from helpers import run_cli, write_hf_wav, write_rgb_png
 from siren2.compare import compare, write_comparison
-from siren2.runs import OutputDir
+from siren2.runs import RunFolder
 
 TINY_SHAPE = dict(width=16, hidden_layers=2)
 TINY_CLI = ["--epochs", "4", "--width", "16", "--layers", "2", "--quiet"]
@@ -26,21 +26,20 @@ def audio(tmp_path_factory):
 
 def test_compare_table_is_the_mean_and_sample_std_of_the_fits(audio, tmp_path):
     epochs_seen = []
-    comp = compare(audio, ["siren", "finer"], [0, 1], epochs=4, model_options=TINY_SHAPE,
+    comp = compare(audio, ["siren", "finer"], [0, 1], epochs=4, **TINY_SHAPE,
                    on_epoch=lambda m, s, e: epochs_seen.append((m, s, e)))
     assert not comp.interrupted and sorted(comp.runs) == [("finer", 0), ("finer", 1), ("siren", 0), ("siren", 1)]
     assert len(epochs_seen) == 4 * 4  # the progress hook sees every epoch of every fit
     assert list(comp.runs)[:2] == [("siren", 0), ("finer", 0)]  # seed-major: every model on seed 0 first
     for (m, s), run in comp.runs.items():
-        assert run.config["fit"]["seed"] == s and len(run.result.loss) == 4
+        assert run.spec.fit.seed == s and len(run.result.loss) == 4
         # the scores are those of the fit's own reconstruction
         again = metrics(audio, run.reconstruction.values)
         for k in ("psnr_paper", "snr", "lsd"):
             assert run.metrics[k] == pytest.approx(again[k])
-    assert comp.runs[("finer", 0)].config["fit"]["batch_size"] == 65_536  # the model's default (≥ N: full)
-    out = OutputDir(tmp_path / "cmp")
-    with out:
-        write_comparison(out, comp)
+    assert comp.runs[("finer", 0)].spec.fit.batch_size == 65_536  # the model's default (≥ N: full)
+    with RunFolder(tmp_path / "cmp") as folder:
+        write_comparison(folder, comp)
     table = json.loads((tmp_path / "cmp" / "table.json").read_text())
     assert [r["model"] for r in table["rows"]] == ["siren", "finer"]
     for row in table["rows"]:
@@ -63,15 +62,15 @@ def test_compare_table_is_the_mean_and_sample_std_of_the_fits(audio, tmp_path):
 def test_batched_seeds_equal_one_fit_at_a_time(audio, tmp_path):
     seen = []
     lr = {"lr": 1e-3}  # at the fast recipe's peak lr rounding differences grow epoch by epoch (see test_batched)
-    one = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, model_options=TINY_SHAPE, fit_options=lr)
-    batched = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, model_options=TINY_SHAPE, fit_options=lr,
+    one = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, **TINY_SHAPE, **lr)
+    batched = compare(audio, ["siren2", "siren"], [0, 1, 2], epochs=6, **TINY_SHAPE, **lr,
                       batch_seeds=True, on_epoch=lambda m, s, e: seen.append((m, s, e)))
     assert sorted(seen) == sorted((m, s, e) for m in ("siren2", "siren") for s in (0, 1, 2) for e in range(6))
     assert list(batched.runs)[:3] == [("siren2", 0), ("siren2", 1), ("siren2", 2)]  # model-major
     for key, run in one.runs.items():
         twin = batched.runs[key]
         assert twin.config["runtime"]["engine"] == "batched" and twin.config["runtime"]["batch"] == 3
-        assert twin.config["fit"]["seed"] == key[1] and twin.config["model"] == run.config["model"]
+        assert twin.spec.fit.seed == key[1] and twin.config["model"] == run.config["model"]
         assert twin.result.loss == pytest.approx(run.result.loss, rel=1e-4)
         assert twin.metrics["psnr_paper"] == pytest.approx(run.metrics["psnr_paper"], abs=1e-3)
     assert len({round(batched.runs[("siren", s)].metrics["psnr_paper"], 4) for s in (0, 1, 2)}) == 3  # own seeds
@@ -83,12 +82,12 @@ def test_interrupt_keeps_finished_fits_and_writes_their_table(audio, tmp_path):
         if (model, seed, epoch) == ("siren", 1, 2):  # the third fit, mid-way
             raise KeyboardInterrupt
 
-    comp = compare(audio, ["siren", "gauss"], [0, 1], epochs=4, model_options=TINY_SHAPE, on_epoch=interrupt)
+    comp = compare(audio, ["siren", "gauss"], [0, 1], epochs=4, **TINY_SHAPE, on_epoch=interrupt)
     assert comp.interrupted
     assert list(comp.runs) == [("siren", 0), ("gauss", 0)]  # the fit in progress is dropped
     assert all(len(r.result.loss) == 4 and not r.result.interrupted for r in comp.runs.values())
-    with OutputDir(tmp_path / "cmp") as out:
-        write_comparison(out, comp)
+    with RunFolder(tmp_path / "cmp") as folder:
+        write_comparison(folder, comp)
     table = json.loads((tmp_path / "cmp" / "table.json").read_text())
     assert table["interrupted"] and (table["finished"], table["planned"]) == (2, 4)
     assert [r["model"] for r in table["rows"]] == ["siren", "gauss"]
@@ -112,7 +111,8 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
     config = json.loads((out / "config.json").read_text())
     assert config["models"] == ["siren", "finer++"] and config["seeds"] == [0, 1] and config["epochs"] == 4
     assert set(config["fits"]) == {"siren/seed0", "finer++/seed0", "siren/seed1", "finer++/seed1"}
-    assert config["fits"]["finer++/seed1"]["model"]["config"]["first_bias_scale"] == 5.0
+    fit = json.loads((out / "fits" / "finer++__seed1" / "config.json").read_text())  # each fit's run folder
+    assert fit["model"]["config"]["first_bias_scale"] == 5.0 and fit["spec"]["fit"]["seed"] == 1
     info = sf.info(str(out / "reconstruction_finer++.wav"))
     assert info.frames == 2000 and info.samplerate == 16_000
     # an existing results folder is refused without --force, accepted with it
@@ -189,11 +189,11 @@ def test_cli_compare_resume_keeps_the_finished_fits_and_runs_the_rest(tmp_path, 
     src = write_hf_wav(tmp_path / "tiny.wav")
     real, calls = compare_mod.run_batch, []
 
-    def flaky(*args, **kwargs):  # Ctrl-C while the third fit starts
-        calls.append(args[1])
+    def flaky(specs, *args, **kwargs):  # Ctrl-C while the third fit starts
+        calls.append(specs[0].model)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return real(*args, **kwargs)
+        return real(specs, *args, **kwargs)
 
     monkeypatch.setattr(compare_mod, "run_batch", flaky)
     argv = ["compare", src, "--models", "siren,relu_pe", "--seeds", "0,1", "--out", tmp_path / "cmp", *TINY_CLI]
@@ -210,7 +210,7 @@ def test_cli_compare_resume_keeps_the_finished_fits_and_runs_the_rest(tmp_path, 
     kept = {(f["model"], f["seed"]): f["metrics"] for f in first["fits"]}
     now = {(f["model"], f["seed"]): f["metrics"] for f in table["fits"]}
     assert all(now[k] == kept[k] for k in kept)  # the kept fits' scores are the stored ones
-    assert len(list((tmp_path / "cmp" / "fits").glob("*.safetensors"))) == 4
+    assert len(list((tmp_path / "cmp" / "fits").glob("*/model.safetensors"))) == 4
 
     # another budget is another comparison: refused, nothing touched
     before = (tmp_path / "cmp" / "table.json").read_text()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from siren2.engine import AutogradStep, SineMLPStep, make_step, supports_sine_mlp
-from siren2.models import create_model as cm
+from siren2 import create_model as cm
 
 
 def tiny_model(in_dim=1, out_dim=1, width=22, layers=3, seed=0):

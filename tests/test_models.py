@@ -9,8 +9,9 @@ import torch
 
 from helpers import random_tones
 from siren2 import FitConfig, create_model, fit, list_models, num_parameters, winner_
-from siren2.models import (Finer, Gabor, Gauss, PositionalEncoding, apply_winner, fit_defaults, model_summary,
-                           winner_models)
+from siren2.build import apply_winner, model_summary
+from siren2.models import Finer, Gabor, Gauss, PositionalEncoding, winner_models
+from siren2.recipes import model_fit
 from siren2.runs import load_model, save_model
 
 ALL = ["siren", "siren2", "siren_rff", "finer", "finer++", "finer2", "wire", "gauss", "relu_pe"]
@@ -58,16 +59,16 @@ def test_paper_audio_parameter_counts():
     assert image["siren"] == 264_707 and abs(image["wire"] / image["siren"] - 1) < 0.02
 
 
-def test_fit_defaults_and_fitconfig_applies_them():
+def test_model_fit_and_fitconfig_applies_them():
     for name in ("finer", "finer++", "finer2", "wire", "gauss", "relu_pe"):
-        assert fit_defaults(name) == {"batch_size": 65_536}
+        assert model_fit(name) == {"batch_size": 65_536}
     for name in ("siren", "siren2", "siren_rff"):
-        assert fit_defaults(name) == {}
+        assert model_fit(name) == {}
     assert FitConfig.resolve("paper_audio", "paper", 1, model="finer").batch_size == 65_536
     assert FitConfig.resolve("paper_audio", "paper", 1, model="siren").batch_size is None
     assert FitConfig.resolve("paper_audio", "paper", 1, model="wire", batch_size=1024).batch_size == 1024  # user wins
     with pytest.raises(ValueError, match="unknown model"):
-        fit_defaults("nope")
+        FitConfig.resolve("paper_audio", "paper", 1, model="nope")
 
 
 def test_hyperparameters_per_modality():

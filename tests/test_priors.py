@@ -1,4 +1,4 @@
-"""The band prior (siren2.priors): its weights follow the damaged signal's spectrum, its value is λ
+"""The band prior (siren2.restoration.priors): its weights follow the damaged signal's spectrum, its value is λ
 times the mean square of a rendering's out-of-band part, the fused sine-MLP step adds its gradient
 as autograd does, and a restoration searched over its weight fills missing samples of a narrowband
 clip far better than the fit without it."""
@@ -9,13 +9,14 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import paper_fit, plain
 from siren2 import FitConfig, InputError, Signal
-from siren2.corruptions import drop_samples
+from siren2.restoration.corruptions import drop_samples
 from siren2.engine import AutogradStep, SineMLPStep, make_step
 from siren2.metrics import psnr_paper
-from siren2.models import create_model
-from siren2.priors import band
-from siren2.restoration import restore
+from siren2 import create_model
+from siren2.restoration.priors import band
+from siren2.restoration.restorer import restore
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SR = 8000
@@ -83,23 +84,23 @@ def test_prior_search_fills_missing_samples_of_a_narrowband_clip():
     clean = clip()
     c = drop_samples(clean, 0.3, seed=0)
     before = psnr_paper(clean.values, c.signal.values)
-    cfg = FitConfig.resolve("paper_audio", "fast", 1, model="siren2", width=48, epochs=300, seed=0)
+    cfg = dict(recipe="fast", epochs=300, seed=0)
     shape = dict(hidden_layers=2, width=48)
-    plain = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=shape, clean=clean,
-                    keep_observed=True)
-    searched = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=shape, clean=clean,
-                       keep_observed=True, prior_weights=(1.0, 3.0))
+    alone = restore(c.signal, c.mask, "siren2", clean=clean,
+                    **plain(stop="holdout", **cfg, **shape, keep_observed=True))
+    searched = restore(c.signal, c.mask, "siren2", clean=clean,
+                       **plain(stop="holdout", **cfg, **shape, keep_observed=True, prior_weights=(1.0, 3.0)))
     rec = searched.config["restoration"]["prior"]
     assert rec["chosen_weight"] in (1.0, 3.0) and [t["weight"] for t in rec["tried"]] == [0.0, 1.0, 3.0]
-    assert searched.metrics["psnr_paper"] > max(plain.metrics["psnr_paper"], before) + 5
+    assert searched.metrics["psnr_paper"] > max(alone.metrics["psnr_paper"], before) + 5
     with pytest.raises(InputError, match="hold-out"):
-        restore(c.signal, c.mask, "siren2", fit_config=cfg, model_options=shape, prior_weights=(1.0,))
+        restore(c.signal, c.mask, "siren2", **plain(**cfg, **shape, prior_weights=(1.0,)))
 
 
 def test_prior_fits_of_a_mini_batch_model_take_full_batch_steps():
     clean = clip(n=2000)
     c = drop_samples(clean, 0.3, seed=0)
-    cfg = FitConfig(epochs=5, lr=1e-3, batch_size=500, seed=0)
-    run = restore(c.signal, c.mask, "finer", stop="holdout", fit_config=cfg, model_options=dict(hidden_layers=2, width=16),
-                  prior_weights=(1.0,))
+    cfg = paper_fit(epochs=5, lr=1e-3, batch_size=500, seed=0)
+    run = restore(c.signal, c.mask, "finer", **plain(stop="holdout", **cfg, hidden_layers=2, width=16,
+                                                     prior_weights=(1.0,)))
     assert [t["weight"] for t in run.config["restoration"]["prior"]["tried"]] == [0.0, 1.0]

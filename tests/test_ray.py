@@ -13,7 +13,7 @@ from siren2.many import FitJob, finished, fit_many
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'siren2[ray]')")
 
-TINY = dict(model_options={"width": 8, "hidden_layers": 2}, fit_fields={"epochs": 5})
+TINY = {"width": 8, "hidden_layers": 2, "epochs": 5}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def clips(tmp_path):
 
 
 def jobs(clips, out, **options):
-    return [FitJob(path=str(c), out=str(out / c.stem), **(TINY | options)) for c in clips]
+    return [FitJob(path=str(c), out=str(out / c.stem), options=TINY | options) for c in clips]
 
 
 def scores(records):
@@ -51,7 +51,7 @@ def test_ray_tasks_give_the_same_metrics_as_in_process_fits(cluster, clips, tmp_
 
 def test_a_killed_worker_s_unit_is_rerun_and_leaves_nothing_partial(cluster, clips, tmp_path):
     out = tmp_path / "out"
-    todo = jobs(clips[:2], out, fit_fields={"epochs": 3000})  # one unit of two, long enough to kill mid-fit
+    todo = jobs(clips[:2], out, epochs=3000)  # one unit of two, long enough to kill mid-fit
     result, killed = {}, []
     runner = threading.Thread(target=lambda: result.setdefault("records", fit_many(todo, batch=2, backend="ray")))
     runner.start()

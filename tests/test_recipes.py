@@ -64,10 +64,10 @@ def test_fast_peak_lr_scales_inversely_with_the_width():
 def test_a_models_lr_factor_scales_the_recipes_rate_only(monkeypatch):
     from dataclasses import replace
 
-    from siren2 import models
+    from siren2 import recipes
 
-    entry = models.get_entry("finer")
-    monkeypatch.setitem(models._REGISTRY, "finer", replace(entry, lr_factor={"fast": {1: 0.5}}))
+    fast = recipes.RECIPES["fast"]
+    monkeypatch.setitem(recipes.RECIPES, "fast", replace(fast, lr_factor={"finer": {1: 0.5}}))
     base = FitConfig.resolve("paper_audio", "fast", 1, width=100)
     assert FitConfig.resolve("paper_audio", "fast", 1, model="finer", width=100).lr == pytest.approx(base.lr / 2)
     assert FitConfig.resolve("paper_audio", "paper", 1, model="finer").lr == 1e-4  # not under another recipe
@@ -77,13 +77,14 @@ def test_a_models_lr_factor_scales_the_recipes_rate_only(monkeypatch):
 
 
 def test_the_registry_records_the_tuned_image_rates():
-    """benchmarks/results/fast_lr.md: under fast on images SIREN is best at 2x SIREN²'s rate, WIRE at 8x,
+    """docs/studies/fast_lr.md: under fast on images SIREN is best at 2x SIREN²'s rate, WIRE at 8x,
     ReLU+PE at 16x; SIREN² and the rest at 1x; audio and the paper recipe untouched."""
-    from siren2.models import lr_factor
+    from siren2.recipes import RECIPES
 
-    assert [lr_factor(m, "fast", 2) for m in ("siren", "wire", "relu_pe", "finer++")] == [2.0, 8.0, 16.0, 1.0]
-    assert lr_factor("siren", "fast", 1) == 1.0
-    assert lr_factor("siren2", "fast", 2) == 1.0 and lr_factor("siren", "paper", 2) == 1.0
+    fast, paper = RECIPES["fast"], RECIPES["paper"]
+    assert [fast.model_lr_factor(m, 2) for m in ("siren", "wire", "relu_pe", "finer++")] == [2.0, 8.0, 16.0, 1.0]
+    assert fast.model_lr_factor("siren", 1) == 1.0
+    assert fast.model_lr_factor("siren2", 2) == 1.0 and paper.model_lr_factor("siren", 2) == 1.0
 
 
 @pytest.mark.parametrize("bad", [dict(target_psnr=math.nan), dict(time_budget=-1.0), dict(time_budget=math.inf),
@@ -161,14 +162,15 @@ def test_cli_fit_records_recipe_and_stop(tmp_path, capsys):
     assert code == 0, err
     cfg = json.loads((out / "config.json").read_text())
     met = json.loads((out / "metrics.json").read_text())
-    assert cfg["fit"]["recipe"] == "fast" and cfg["fit"]["target_psnr"] == 12
+    assert cfg["spec"]["fit"]["recipe"] == "fast" and cfg["spec"]["fit"]["target_psnr"] == 12
     assert met["stopped_by"] == "target_psnr" and met["epochs_run"] < 400 and met["seconds"] > 0
     assert cfg["runtime"]["stopped_by"] == "target_psnr" and "reached the target PSNR" in stdout
     code, _, err = run_cli(capsys, "fit", wav, "--out", tmp_path / "p", "--width", 16, "--layers", 2,
                            "--epochs", 3, "--schedule", "paper", "--quiet")
     assert code == 0, err
     cfg = json.loads((tmp_path / "p" / "config.json").read_text())
-    assert (cfg["fit"]["recipe"], cfg["fit"]["schedule"], cfg["fit"]["lr"]) == ("paper", "step", 1e-4)
+    fit = cfg["spec"]["fit"]
+    assert (fit["recipe"], fit["schedule"], fit["lr"]) == ("paper", "step", 1e-4)
 
 
 def test_cli_time_budget_is_recorded_in_metrics(tmp_path, capsys):

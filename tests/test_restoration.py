@@ -1,4 +1,4 @@
-"""Restoration (siren2.corruptions, restoration, evaluation): corruptions hit their levels, the masked fit ignores missing samples,
+"""Restoration (siren2.restoration.corruptions, restoration, evaluation): corruptions hit their levels, the masked fit ignores missing samples,
 restoration beats the corrupted input on simple generated signals, hold-out stopping, mask files.
 
 Tiny networks (2 x 32) on 2000-sample clips and 32-64 pixel images; one torch thread (tiny matrices
@@ -15,15 +15,16 @@ import soundfile as sf
 import torch
 from PIL import Image
 
+from helpers import paper_fit, plain
 from siren2 import FitConfig, InputError, Signal, create_model, fit, predict
 from siren2.metrics import psnr_paper, snr
-from siren2.corruptions import (CorruptionSpec, add_noise, drop_gaps, drop_samples, load_mask, parse_gaps, runs,
+from siren2.restoration.corruptions import (CorruptionSpec, add_noise, drop_gaps, drop_samples, load_mask, parse_gaps, segments,
                                 silence_mask)
-from siren2.evaluation import evaluate
-from siren2.restoration import PROTOCOL_SAMPLES, restore, restore_windowed, split_holdout, window_starts
+from siren2.restoration.evaluation import evaluate
+from siren2.restoration.restorer import PROTOCOL_SAMPLES, restore, restore_windowed, split_holdout, window_starts
 
 SMOOTH = dict(hidden_layers=2, width=32, omega_first=30.0)  # SIREN with a low first frequency: a smooth prior
-FAST = FitConfig(epochs=300, lr=1e-3, seed=0)
+FAST = paper_fit(epochs=300, lr=1e-3, seed=0)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -78,7 +79,7 @@ def test_missing_fraction_is_exact_and_only_missing_samples_change(signal):
 def test_gaps_have_the_requested_count_and_length_and_never_touch():
     clean = tones(n=24_000, sr=8000)
     c = drop_gaps(clean, 20, 10, seed=2)  # 10 ms at 8 kHz = 80 samples
-    starts, lengths = runs(c.mask == 0)
+    starts, lengths = segments(c.mask == 0)
     assert len(starts) == 20 and np.all(lengths == 80)  # distinct runs: no two gaps merged
     assert starts[0] > 0 and starts[-1] + 80 < clean.num_points  # observed samples at both ends
     assert starts.tolist() == c.info["starts"] and c.info["length_samples"] == 80
@@ -112,7 +113,7 @@ def test_silence_mask_finds_interior_zero_runs_only():
     x[900:910] = 0  # too short
     x[-40:] = 0  # trailing silence: kept
     sig = Signal(values=x[:, None], grid=(x.size,), kind="audio", sample_rate=8000)
-    starts, lengths = runs(silence_mask(sig, min_run=32) == 0)
+    starts, lengths = segments(silence_mask(sig, min_run=32) == 0)
     assert starts.tolist() == [500] and lengths.tolist() == [50]
     assert (silence_mask(sig, min_run=8) == 0).sum() == 60
     with pytest.raises(InputError, match="no digital silence"):
@@ -174,16 +175,16 @@ def test_masked_loss_ignores_what_missing_samples_hold():
     garbage = c.signal.values.copy()
     garbage[c.mask == 0] = np.random.default_rng(9).uniform(-50, 50, size=(int((c.mask == 0).sum()), 1))
     dirty = c.signal.with_values(garbage)
-    cfg = FitConfig(epochs=30, lr=1e-3, seed=0)
+    cfg = paper_fit(epochs=30, lr=1e-3, seed=0)
     outs = []
     for sig in (c.signal, dirty):
         model = create_model("siren", sig, seed=0, **SMOOTH)
-        fit(model, sig, cfg, mask=c.mask)
+        fit(model, sig, FitConfig(epochs=30, lr=1e-3, seed=0), mask=c.mask)
         outs.append(predict(model, sig.coords()))
     assert torch.equal(outs[0], outs[1])
     tiny = dict(hidden_layers=2, width=16)
-    a = restore(c.signal, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=tiny)
-    b = restore(dirty, c.mask, "siren2", stop="holdout", fit_config=cfg, model_options=tiny)
+    a = restore(c.signal, c.mask, "siren2", **plain(stop="holdout", **cfg, **tiny))
+    b = restore(dirty, c.mask, "siren2", **plain(stop="holdout", **cfg, **tiny))
     assert np.array_equal(a.reconstruction.values, b.reconstruction.values)
     assert a.model.winner.psi == b.model.winner.psi
 
@@ -192,29 +193,27 @@ def test_denoising_beats_the_noisy_input():
     clean = tones()
     c = add_noise(clean, std=0.1, seed=0)
     before = psnr_paper(clean.values, c.signal.values)  # 20 dB
-    run = restore(c.signal, None, "siren", fit_config=FAST, model_options=SMOOTH, clean=clean)
+    run = restore(c.signal, None, "siren", **plain(**FAST, **SMOOTH, clean=clean))
     assert run.metrics["psnr_paper"] > before + 5
     rec = run.config["restoration"]
     assert (rec["rule"], rec["epochs_run"], rec["stopped_early"]) == ("fixed", 300, False)
     img = waves(64, 64)
     ci = add_noise(img, std=0.1, seed=0)
-    run = restore(ci.signal, None, "siren", fit_config=FitConfig(epochs=100, lr=1e-3, seed=0),
-                  model_options=dict(hidden_layers=2, width=16), clean=img)
+    run = restore(ci.signal, None, "siren", **plain(**paper_fit(epochs=100, lr=1e-3, seed=0), **dict(hidden_layers=2, width=16), clean=img))
     assert run.metrics["psnr_paper"] > psnr_paper(img.values, ci.signal.values) + 4
 
 
 def test_inpainting_beats_the_zero_filled_input():
     clean = tones()
     c = drop_samples(clean, 0.3, seed=0)
-    run = restore(c.signal, c.mask, "siren", fit_config=FAST, model_options=SMOOTH, clean=clean, keep_observed=True)
+    run = restore(c.signal, c.mask, "siren", **plain(**FAST, **SMOOTH, clean=clean, keep_observed=True))
     assert run.metrics["psnr_paper"] > psnr_paper(clean.values, c.signal.values) + 15
     observed = c.mask > 0
     assert np.array_equal(run.reconstruction.values[observed], c.signal.values[observed])  # kept as they were
     assert psnr_paper(clean.values, run.reconstruction.values) > run.metrics["psnr_paper"]
     img = waves()
     ci = drop_samples(img, 0.3, seed=0)
-    run = restore(ci.signal, ci.mask, "siren", fit_config=FitConfig(epochs=100, lr=1e-3, seed=0),
-                  model_options=dict(hidden_layers=2, width=32), clean=img)
+    run = restore(ci.signal, ci.mask, "siren", **plain(**paper_fit(epochs=100, lr=1e-3, seed=0), **dict(hidden_layers=2, width=32), clean=img))
     assert run.metrics["psnr_paper"] > psnr_paper(img.values, ci.signal.values) + 5
 
 
@@ -229,11 +228,10 @@ def test_windowed_restoration_beats_the_input_window_by_window():
     """Each window restored on its own at the protocol's sample step, cross-faded; observed samples kept;
     a window with nothing missing is the input."""
     clean = tones(6000)
-    cfg = FitConfig(epochs=300, lr=1e-3, seed=0, patience=50)
-    small = dict(window=2000, overlap=256, stop="holdout", shrink_fit=True, fit_config=cfg,
-                 model_options=dict(hidden_layers=2, width=32))
+    cfg = paper_fit(epochs=300, lr=1e-3, seed=0, patience=50)
+    small = dict(overlap=256, stop="holdout", shrink=True, **cfg, hidden_layers=2, width=32)
     c = add_noise(clean, std=0.1, seed=0)
-    r = restore_windowed(c.signal, None, "siren2", **small)
+    r = restore_windowed(c.signal, None, "siren2", **plain(**small, window=2000))
     assert psnr_paper(clean.values, r.reconstruction.values) > psnr_paper(clean.values, c.signal.values) + 2  # +3.4
     rec = r.config["restoration"]
     assert rec["windows"]["count"] == 4 and [w["start"] for w in rec["per_window"]] == window_starts(6000, 2000, 256)
@@ -243,7 +241,7 @@ def test_windowed_restoration_beats_the_input_window_by_window():
     mask = d.mask.copy()
     mask[4000:] = 1  # nothing missing in the last window
     damaged = d.signal.with_values(np.where(mask[:, None] > 0, clean.values, 0.0))
-    r = restore_windowed(damaged, mask, "siren2", keep_observed=True, **small)
+    r = restore_windowed(damaged, mask, "siren2", **plain(**small, keep_observed=True, window=2000))
     observed = mask > 0
     assert np.array_equal(r.reconstruction.values[observed], damaged.values[observed])
     assert psnr_paper(clean.values, r.reconstruction.values) > psnr_paper(clean.values, damaged.values) + 10
@@ -256,9 +254,8 @@ def test_gaps_stop_on_scattered_samples_and_are_judged_on_gap_shaped_runs():
     held-out runs as long as the gaps; the recorded error is the runs' (what the gain estimate reads)."""
     clean = tones()
     c = drop_gaps(clean, 8, 2, seed=0)  # 16-sample gaps
-    cfg = FitConfig(epochs=400, lr=1e-3, seed=0, patience=50)
-    run = restore(c.signal, c.mask, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH, clean=clean,
-                  shrink_fit=True)
+    cfg = paper_fit(epochs=400, lr=1e-3, seed=0, patience=50)
+    run = restore(c.signal, c.mask, "siren", **plain(stop="holdout", **cfg, **SMOOTH, clean=clean, shrink=True))
     rec = run.config["restoration"]
     assert rec["holdout_run"] == 16 and rec["stopping_samples"] > 0
     train, held = split_holdout(c.mask, 0.1, seed=0, values=c.signal.values * c.mask[:, None])  # level-matched
@@ -270,12 +267,12 @@ def test_gaps_stop_on_scattered_samples_and_are_judged_on_gap_shaped_runs():
 def test_holdout_stops_records_and_returns_the_best_held_out_state():
     clean = tones()
     c = add_noise(clean, std=0.1, seed=0)
-    cfg = FitConfig(epochs=3000, lr=1e-3, seed=0, patience=30)
-    run = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH, clean=clean)
+    cfg = paper_fit(epochs=3000, lr=1e-3, seed=0, patience=30)
+    run = restore(c.signal, None, "siren", **plain(stop="holdout", **cfg, **SMOOTH, clean=clean))
     rec = run.config["restoration"]
     assert rec["rule"] == "holdout" and rec["stopped_early"] and rec["epochs_run"] < 3000
     assert rec["epochs_run"] == rec["best_epoch"] + 1 + 30 and rec["holdout_samples"] == 200
-    assert run.config["fit"]["patience"] == 30
+    assert run.spec.fit.patience == 30
     _, held = split_holdout(np.ones(2000, np.float32), 0.1, seed=0)
     err = float(((predict(run.model, c.signal.coords()[held]).numpy() - c.signal.values[held]) ** 2).mean())
     assert err == pytest.approx(rec["best_holdout_mse"], rel=1e-5)
@@ -285,13 +282,13 @@ def test_holdout_stops_records_and_returns_the_best_held_out_state():
     assert rec["noise_std_estimate"] == pytest.approx(0.1, rel=0.1)
     assert gain / 2 < rec["estimated_gain_db"] < gain + 1
     # without a clean reference the scores are against the observed samples
-    blind = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH)
+    blind = restore(c.signal, None, "siren", **plain(stop="holdout", **cfg, **SMOOTH))
     assert set(blind.metrics) >= {"observed_psnr_paper", "residual_std", "holdout_psnr_paper"}
     assert blind.metrics["residual_std"] == pytest.approx(0.1, rel=0.15)  # the noise it removed
 
 
 def test_estimated_gain_of_missing_samples_compares_the_fit_with_zeros():
-    from siren2.restoration import estimated_gain
+    from siren2.restoration.restorer import estimated_gain
 
     clean = tones()
     c = drop_samples(clean, 0.3, seed=0)
@@ -309,7 +306,7 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
     """Noise: α = σ̂²/h puts a poor fit near the input and a good fit near itself, and the blend errs
     less than either. Missing samples: β scales the fit where missing; a fit of the wrong sign gets
     β = 0 (the zero fill), a right one β ≈ 1; observed samples are kept."""
-    from siren2.restoration import shrink
+    from siren2.restoration.restorer import shrink
 
     clean = tones()
     noisy = add_noise(clean, std=0.1, seed=0).signal
@@ -341,7 +338,7 @@ def test_shrink_weighs_the_fit_against_the_input_by_the_held_out_error():
 def test_level_cap_scales_only_fills_louder_than_their_surroundings():
     """Each run of missing samples is scaled, per channel, to at most the RMS of the observed samples
     within k run lengths either side; quieter fills and observed samples are left as they are."""
-    from siren2.restoration import level_cap
+    from siren2.restoration.restorer import level_cap
 
     n = 400
     y = np.stack([np.full(n, 0.1), np.full(n, 0.5)], axis=1)  # two channels at levels 0.1 and 0.5
@@ -368,7 +365,7 @@ def test_level_cap_scales_only_fills_louder_than_their_surroundings():
 def test_shrink_caps_gap_fills_but_not_scattered_holes():
     """Gaps (runs of missing samples): a fill louder than the clip around the gap is brought down to its
     level, and the record says so; scattered missing samples keep β·f."""
-    from siren2.restoration import shrink
+    from siren2.restoration.restorer import shrink
 
     clean = tones()
     x = clean.values.astype(np.float64)
@@ -388,7 +385,7 @@ def test_shrink_returns_the_input_when_the_fill_gains_on_no_held_out_run_it_was_
     """A fill right on one held-out run and unrelated noise on the others: fitted on all the runs, β is
     positive, but each run scaled by the β of the others gains nothing over zeros, so the damaged input
     comes back as it is (β 0, estimated gain 0); a fill right on every run is kept."""
-    from siren2.restoration import held_out_scales, shrink
+    from siren2.restoration.restorer import held_out_scales, shrink
 
     clean = tones()
     x = clean.values.astype(np.float64)
@@ -413,7 +410,7 @@ def test_shrink_steps_past_a_fit_that_took_in_part_of_the_noise():
     """A fit that took in half the noise of the samples it trained on (f = x + n/2 there) and errs
     little on the held-out ones: R ≈ h/4 reads a = 1/2, and α_t ≈ 2 gives y + 2·(f − y) ≈ x back,
     where the held-out samples' α on every sample would keep over half the noise."""
-    from siren2.restoration import shrink
+    from siren2.restoration.restorer import shrink
 
     clean = tones()
     c = add_noise(clean, std=0.1, seed=0)
@@ -436,7 +433,7 @@ def test_shrink_returns_the_input_when_the_noise_estimate_exceeds_the_held_out_e
     """A white-noise texture reads as noise to both of σ̂'s estimates (the wavelet MAD and the patches'
     smallest eigenvalue): for a fit that predicts half of it, σ̂² exceeds the held-out error h (h ≥ σ²
     must hold), so σ cannot be told from the image and the input comes back (α = 0)."""
-    from siren2.restoration import shrink
+    from siren2.restoration.restorer import shrink
 
     texture = 0.3 * np.random.default_rng(0).standard_normal((64, 64))
     clean = Signal(values=texture.reshape(-1, 1), grid=(64, 64), kind="image", source="white")
@@ -455,11 +452,10 @@ def test_shrink_returns_the_input_when_the_noise_estimate_exceeds_the_held_out_e
 def test_restore_with_shrinkage_records_it_and_keeps_the_fit_in_the_model():
     clean = tones()
     c = add_noise(clean, std=0.1, seed=0)
-    cfg = FitConfig(epochs=60, lr=1e-3, seed=0, patience=20)
+    cfg = paper_fit(epochs=60, lr=1e-3, seed=0, patience=20)
     with pytest.raises(InputError, match="hold-out"):
-        restore(c.signal, None, "siren", fit_config=cfg, model_options=SMOOTH, shrink_fit=True)
-    run = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, model_options=SMOOTH, clean=clean,
-                  shrink_fit=True)
+        restore(c.signal, None, "siren", **plain(**cfg, **SMOOTH, shrink=True))
+    run = restore(c.signal, None, "siren", **plain(stop="holdout", **cfg, **SMOOTH, clean=clean, shrink=True))
     rec = run.config["restoration"]["shrink"]
     fit = predict(run.model, c.signal.coords()).numpy()
     train, _ = split_holdout(np.ones(clean.num_points, np.float32), 0.1, seed=0)
@@ -471,8 +467,8 @@ def test_restore_with_shrinkage_records_it_and_keeps_the_fit_in_the_model():
 
 
 def test_capacity_picks_the_widest_network_within_the_parameter_budget():
-    from siren2.models import create_model, num_parameters
-    from siren2.restoration import capacity_width
+    from siren2 import create_model, num_parameters
+    from siren2.restoration.restorer import capacity_width
 
     clean = tones()
     for model, observed in (("siren2", 2000), ("siren", 1400), ("wire", 2000)):
@@ -482,22 +478,19 @@ def test_capacity_picks_the_widest_network_within_the_parameter_budget():
         assert count[0] <= observed < count[1], model
     assert capacity_width("siren", clean, 10**9, hidden_layers=2) == 222  # never above the preset's width
     c = drop_samples(clean, 0.3, seed=0)
-    run = restore(c.signal, c.mask, "siren", fit_config=FitConfig(epochs=5, seed=0), capacity=1.0,
-                  model_options={"hidden_layers": 2})
+    run = restore(c.signal, c.mask, "siren", **plain(**paper_fit(epochs=5, seed=0), capacity=1.0, **{"hidden_layers": 2}))
     cap = run.config["restoration"]["capacity"]
     assert cap["rule"] == "auto" and cap["width"] == capacity_width("siren", clean, 1400, hidden_layers=2)
     assert 0.9 < cap["params_per_observed_sample"] <= 1.0
-    given = restore(c.signal, c.mask, "siren", fit_config=FitConfig(epochs=5, seed=0), capacity=1.0,
-                    model_options=SMOOTH).config["restoration"]["capacity"]
+    given = restore(c.signal, c.mask, "siren", **plain(**paper_fit(epochs=5, seed=0), capacity=1.0, **SMOOTH)).config["restoration"]["capacity"]
     assert given["rule"] == "given" and given["width"] == 32
 
 
 def test_bandwidth_search_keeps_the_lowest_held_out_error():
     clean = tones()
     c = add_noise(clean, std=0.1, seed=0)
-    cfg = FitConfig(epochs=60, lr=1e-3, seed=0, patience=20)
-    run = restore(c.signal, None, "siren2", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
-                  model_options={"width": 16, "hidden_layers": 2})
+    cfg = paper_fit(epochs=60, lr=1e-3, seed=0, patience=20)
+    run = restore(c.signal, None, "siren2", **plain(stop="holdout", **cfg, bandwidths=(0.25, 1.0), **{"width": 16, "hidden_layers": 2}))
     search = run.config["restoration"]["bandwidth_search"]
     errors = {t["factor"]: t["best_holdout_mse"] for t in search["tried"]}
     assert set(errors) == {0.25, 1.0} and search["chosen_factor"] == min(errors, key=errors.get)
@@ -506,7 +499,7 @@ def test_bandwidth_search_keeps_the_lowest_held_out_error():
     assert s0[0.25] == pytest.approx(s0[1.0] / 4) and s0[1.0] == pytest.approx(search["rule_s0"])
     assert run.config["model"]["winner"]["s0"] == pytest.approx(s0[search["chosen_factor"]])
     with pytest.raises(InputError, match="hold-out"):
-        restore(c.signal, None, "siren2", stop="fixed", fit_config=cfg, bandwidths=(0.5, 1.0))
+        restore(c.signal, None, "siren2", **plain(stop="fixed", **cfg, bandwidths=(0.5, 1.0)))
     stop_second = [0]
 
     def ctrl_c(epoch, model, loss):  # Ctrl-C in the second candidate's fit
@@ -515,12 +508,11 @@ def test_bandwidth_search_keeps_the_lowest_held_out_error():
             raise KeyboardInterrupt
         return False
 
-    cut = restore(c.signal, None, "siren2", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
-                  model_options={"width": 16, "hidden_layers": 2}, callbacks=[ctrl_c])
+    cut = restore(c.signal, None, "siren2", callbacks=[ctrl_c],
+                  **plain(stop="holdout", **cfg, bandwidths=(0.25, 1.0), width=16, hidden_layers=2))
     assert cut.result.interrupted and len(cut.config["restoration"]["bandwidth_search"]["tried"]) == 2
-    plain = restore(c.signal, None, "siren", stop="holdout", fit_config=cfg, bandwidths=(0.25, 1.0),
-                    model_options=SMOOTH)  # not a WINNER model: one fit, no search
-    assert "bandwidth_search" not in plain.config["restoration"]
+    one = restore(c.signal, None, "siren", **plain(stop="holdout", **cfg, bandwidths=(0.25, 1.0), **SMOOTH))
+    assert "bandwidth_search" not in one.config["restoration"]  # not a WINNER model: one fit, no search
 
 
 def test_split_holdout_leaves_out_runs_as_long_as_the_gaps():
@@ -530,11 +522,11 @@ def test_split_holdout_leaves_out_runs_as_long_as_the_gaps():
     train, held = split_holdout(c.mask, 0.1, seed=0)
     flags = np.zeros(c.mask.size, bool)
     flags[held] = True
-    _, lengths = runs(flags)
+    _, lengths = segments(flags)
     assert np.all(lengths == 80) and held.size >= 0.1 * c.mask.sum() and np.all(c.mask[held] == 1)
     assert np.all(train[held] == 0) and train.sum() == c.mask.sum() - held.size
     assert not np.array_equal(split_holdout(c.mask, 0.1, seed=1)[1], held)
-    _, lengths = runs(np.isin(np.arange(8000), split_holdout(drop_samples(tones(n=8000), 0.3, seed=0).mask, 0.1)[1]))
+    _, lengths = segments(np.isin(np.arange(8000), split_holdout(drop_samples(tones(n=8000), 0.3, seed=0).mask, 0.1)[1]))
     assert np.median(lengths) == 1
 
 
@@ -553,12 +545,12 @@ def test_split_holdout_level_matches_the_runs_to_the_gaps_surroundings():
     train, held = split_holdout(mask, 0.1, seed=0, run=length, values=values)
     flags = np.zeros(n, bool)
     flags[held] = True
-    starts, lengths = runs(flags)
+    starts, lengths = segments(flags)
     assert np.all(lengths == length) and np.all(np.diff(starts) > length) and np.all(mask[held] == 1)
     assert held.size >= 0.1 * mask.sum() and np.all(train[held] == 0)
     assert np.all(held >= 6000 - length)  # all in the quiet quarter (its edge's surroundings reach into it)
-    _, plain = split_holdout(mask, 0.1, seed=0, run=length)
-    assert np.mean(plain >= 6000) < 0.5
+    _, anywhere = split_holdout(mask, 0.1, seed=0, run=length)
+    assert np.mean(anywhere >= 6000) < 0.5
     assert np.array_equal(split_holdout(mask, 0.1, seed=0, run=length, values=values)[1], held)
 
 
@@ -571,13 +563,12 @@ def test_split_holdout_takes_observed_samples_only():
     with pytest.raises(InputError, match="hold-out fraction"):
         split_holdout(mask, 1.0)
     with pytest.raises(InputError, match="stopping rule"):
-        restore(tones(), None, "siren", stop="never")
+        restore(tones(), None, "siren", **plain(stop="never"))
 
 
 def test_evaluate_scores_models_seeds_and_the_floor():
     clean = tones(n=1000)
-    ev = evaluate(clean, CorruptionSpec("missing", 0.3), ["siren"], [0, 1], model_options=SMOOTH,
-                  fit_options=dict(epochs=200, lr=1e-3))
+    ev = evaluate(clean, CorruptionSpec("missing", 0.3), ["siren"], [0, 1], **plain(**SMOOTH, **dict(epochs=200, lr=1e-3)))
     assert list(ev.scores) == ["corrupted input", "siren"]
     floor = [psnr_paper(clean.values, drop_samples(clean, 0.3, seed=s).signal.values) for s in (0, 1)]
     assert [r["psnr_paper"] for r in ev.scores["corrupted input"]] == pytest.approx(floor)

@@ -49,7 +49,7 @@ def test_denoise_restores_a_long_file_window_by_window(tmp_path, capsys):
     assert "model.safetensors" not in names and "3 windows of 4000 samples" in stdout
     config = json.loads((out / "config.json").read_text())
     assert config["restoration"]["windows"]["count"] == 3 and len(config["restoration"]["per_window"]) == 3
-    assert config["seed"] == 0 and config["fit"]["epochs"] == 40
+    assert config["spec"]["fit"]["seed"] == 0 and config["spec"]["fit"]["epochs"] == 40
     assert sf.info(str(out / "reconstruction.wav")).frames == 7000
     with pytest.raises(SystemExit) as bad:  # argparse's one-line error, exit 2
         run_cli(capsys, "denoise", noisy, "--out", tmp_path / "bad", "--window", "100", *TINY)
@@ -91,12 +91,12 @@ def test_denoise_records_the_stopping_rule(tmp_path, capsys):
 def test_denoise_returns_the_input_and_warns_when_the_noise_estimate_holds_signal(tmp_path, capsys, monkeypatch):
     """σ̂² above the held-out error (h ≥ σ² must hold, so σ̂ took signal for noise; here σ̂ is made to read
     the image's whole spread): the output is the input and one warning line says to give --noise-std."""
-    import siren2.classical
+    import siren2.restoration.classical
 
     w = np.random.default_rng(0).standard_normal((32, 32))
     png = tmp_path / "white.png"
     Image.fromarray(np.clip(127 + 40 * w, 0, 255).astype(np.uint8)).save(png)
-    monkeypatch.setattr(siren2.classical, "noise_std", lambda signal: 2 * float(signal.values.std()))
+    monkeypatch.setattr(siren2.restoration.classical, "noise_std", lambda signal: 2 * float(signal.values.std()))
     code, stdout, err = run_cli(capsys, "denoise", png, "--out", tmp_path / "den", *TINY)
     shrunk = json.loads((tmp_path / "den" / "config.json").read_text())["restoration"]["shrink"]
     assert code == 0 and shrunk["noise_estimate_exceeds_holdout_error"] and shrunk["alpha"] == 0
@@ -212,7 +212,7 @@ def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
     code, stdout, err = run_cli(capsys, "restore-eval", clean, "--noise-std", "0.1", "--models", "siren",
                                 "--seeds", "3", "--stop", "holdout", "--patience", "10", "--out", out, *TINY)
     assert code == 0, err
-    from siren2.classical import installed
+    from siren2.restoration.classical import installed
 
     assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png", "example.npz",
             "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} | (
@@ -281,13 +281,13 @@ def test_restore_eval_refuses_a_baseline_for_another_task(tmp_path, capsys):
 
 
 def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, capsys, monkeypatch):
-    import siren2.evaluation as evaluation
+    import siren2.restoration.evaluation as evaluation
 
     clean = write_wav(tmp_path / "clean.wav", tones(), "FLOAT")
     real, calls = evaluation.restore, []
 
     def flaky(*args, **kwargs):  # Ctrl-C in the second seed's second fit
-        calls.append(kwargs["fit_options"]["seed"])
+        calls.append(kwargs["seed"])
         if len(calls) == 4:
             raise KeyboardInterrupt
         return real(*args, **kwargs)
@@ -302,7 +302,7 @@ def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, ca
         tmp_path / "eval" / "table.md").read_text()
 
     calls.clear()
-    monkeypatch.setattr(evaluation, "restore", lambda *a, **k: calls.append(k["fit_options"]["seed"]) or real(*a, **k))
+    monkeypatch.setattr(evaluation, "restore", lambda *a, **k: calls.append(k["seed"]) or real(*a, **k))
     code, stdout, err = run_cli(capsys, *argv, "--resume")
     assert code == 0 and "seeds 0 kept" in stdout, err
     assert calls == [1, 1, 2, 2]  # seed 0 was not rerun
@@ -311,7 +311,7 @@ def test_restore_eval_resume_keeps_finished_seeds_and_runs_the_rest(tmp_path, ca
     assert res["scores"]["siren2"][0] == first["scores"]["siren2"][0]
 
     code, _, err = run_cli(capsys, *argv[:-len(TINY)], "--epochs", "7", *TINY[2:], "--resume")
-    assert code == 2 and len(err) == 1 and "other fit_options" in err[0]
+    assert code == 2 and len(err) == 1 and "other options" in err[0]
 
 
 
@@ -362,7 +362,8 @@ def test_inpaint_and_denoise_can_run_a_classical_tool_instead_of_a_network(tmp_p
     code, stdout, err = run_cli(capsys, "inpaint", damaged, "--mask", tmp_path / "mask.npy", "--classical", "lmmse",
                                 "--out", out)
     assert code == 0, err
-    assert {p.name for p in out.iterdir()} == {"reconstruction.wav", "config.json", "metrics.json", "mask.npy"}
+    assert {p.name for p in out.iterdir()} == {"reconstruction.wav", "config.json", "metrics.json", "mask.npy",
+                                               "audio.png"}
     rec = json.loads((out / "config.json").read_text())["restoration"]["classical"]
     assert rec["name"] == "lmmse" and rec["holdout_samples"] == 140 and rec["estimated_gain_db"] > 20
     y, _ = sf.read(str(out / "reconstruction.wav"))

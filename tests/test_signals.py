@@ -482,18 +482,18 @@ def test_crop_outside_the_grid_is_refused(start, size):
 
 def test_render_of_a_cropped_fit_uses_its_coordinates(tmp_path):
     """A model fitted on a window renders at the window's coordinates, not at linspace(-1, 1)."""
-    from siren2 import FitConfig, predict
-    from siren2.runs import OutputDir, render, run_fit, write_run
+    from siren2 import predict
+    from siren2.runs import RunFolder, render, run, write_run
+    from siren2.spec import resolve
 
     from helpers import random_tones
 
     window = crop(random_tones(600, (0.01, 0.05), 3), (200,), (150,))
-    run = run_fit(window, "siren2", preset="paper_audio", model_options=dict(width=16, hidden_layers=2),
-                  fit_config=FitConfig(epochs=10, progress=False))
-    with OutputDir(tmp_path / "run") as out:
-        write_run(out, run, window)
+    done = run(resolve(window, width=16, hidden_layers=2, epochs=10, recipe="paper"), window)
+    with RunFolder(tmp_path / "run") as folder:
+        write_run(folder, done, window)
     again = render(tmp_path / "run")
     assert again.extent == window.extent
-    np.testing.assert_allclose(again.values, run.reconstruction.values, atol=1e-5)
-    wrong = predict(run.result.model, grid_coords(window.grid)).numpy()  # at linspace(-1, 1) instead
-    assert np.abs(wrong - run.reconstruction.values).max() > 1e-2
+    np.testing.assert_allclose(again.values, done.reconstruction.values, atol=1e-5)
+    wrong = predict(done.result.model, grid_coords(window.grid)).numpy()  # at linspace(-1, 1) instead
+    assert np.abs(wrong - done.reconstruction.values).max() > 1e-2

@@ -104,7 +104,7 @@ def test_interrupt_keeps_finished_records(tmp_path):
 def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_path):
     from siren2.metrics import psnr_paper
     from siren2.suite import INPUT
-    from siren2.corruptions import CorruptionSpec
+    from siren2.restoration.corruptions import CorruptionSpec
 
     noise = CorruptionSpec("noise_std", 0.1)
     s = spec(corruption=noise, settings={"scale": "tiny", "epochs": 3, "corruption": "noise_std 0.1"})
@@ -131,7 +131,8 @@ def test_recipe_shape_and_fit_options_reach_every_fit(tmp_path):
     s = spec(models=["siren2"], seeds=[0], recipe="fast", model_options={"width": 12}, fit_options={"lr": 2e-3})
     records, _ = run_suite(s, tmp_path)
     cfg = records[0]["config"]
-    assert cfg["fit"]["recipe"] == "fast" and cfg["fit"]["lr"] == 2e-3 and cfg["model"]["config"]["width"] == 12
+    fit = cfg["spec"]["fit"]
+    assert fit["recipe"] == "fast" and fit["lr"] == 2e-3 and cfg["model"]["config"]["width"] == 12
     assert len(records[0]["seconds_at"]) == 3 and records[0]["seconds_at"][-1] <= records[0]["seconds"] + 1e-3
 
 
@@ -156,8 +157,8 @@ def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path):
     by = {r["model"]: r for r in records}
     assert set(by) == {"finer", "finer@b64"}
     assert by["finer@b64"]["config"]["model"]["name"] == by["finer"]["config"]["model"]["name"] == "finer"
-    assert by["finer@b64"]["config"]["fit"]["batch_size"] == 64
-    assert by["finer"]["config"]["fit"]["batch_size"] == 65_536  # the registry's default
+    assert by["finer@b64"]["config"]["spec"]["fit"]["batch_size"] == 64
+    assert by["finer"]["config"]["spec"]["fit"]["batch_size"] == 65_536  # the model's own (siren2.recipes)
     assert record_path(tmp_path, "a.wav", "finer@b64", 0).exists()
     assert set(aggregate(records, ["psnr_paper"])["per_signal"]["a.wav"]) == {"finer", "finer@b64"}
 

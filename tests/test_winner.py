@@ -300,35 +300,36 @@ def test_3d_defaults_to_auto_and_the_paper_rules_refuse_it():
 def test_run_fits_race_ranks_on_the_grid_without_the_off_grid_samples():
     from dataclasses import replace
 
-    from siren2.runs import build_model
+    from siren2.runs import build
     from siren2.signal import Samples
-    from siren2.train import FitConfig
+    from siren2.spec import resolve
 
     rng = np.random.default_rng(0)
     vol = Signal(values=rng.normal(size=(8 * 8 * 8, 1)).astype(np.float32) / 3, grid=(8, 8, 8), kind="volume")
     near = replace(vol, off_grid=Samples(rng.uniform(-1, 1, (200, 3)), rng.normal(size=(200, 1)) / 3))
-    cfg = FitConfig.resolve("paper_image", "fast", 3, width=16, epochs=200, seed=0)
-    shape = {"width": 16, "hidden_layers": 2}
-    races = [[p["short_fit_loss"] for p in build_model(s, "siren2", "paper_image", cfg, {"rule": "auto"}, shape)
-              .winner.search["valley"]] for s in (vol, near)]
+    options = dict(preset="paper_image", width=16, hidden_layers=2, epochs=200, seed=0, rule="auto")
+    races = [[p["short_fit_loss"] for p in build(resolve(s, options), s).winner.search["valley"]]
+             for s in (vol, near)]
     assert len(races[0]) == len(VALLEY_S1) and races[0] == races[1]  # the same short fits, the same losses
 
 
 @pytest.mark.slow
 def test_auto_valley_and_race_cost_under_a_tenth_of_the_fit_they_initialize():
     # the faithful audio scale: 30,000 samples, 4 x 100, the fast recipe's 500 epochs (timed on 20);
-    # run_fit's model: the valley and its race of short fits (3 x 2.5% of the epochs)
-    from siren2.runs import build_model
+    # a run's model (siren2.runs.build): the valley and its race of short fits (3 x 2.5% of the epochs)
+    from siren2.runs import build
+    from siren2.spec import resolve
     from siren2.train import FitConfig, fit
 
     sig = band_clip(0.01, 0.2, n=30_000)
     shape = {"width": 100, "hidden_layers": 4}
-    cfg = FitConfig.resolve("paper_audio", "fast", 1, width=100)
+    spec = resolve(sig, shape, rule="auto")
+    cfg = spec.fit
     # the probe first: the process's one-off warm-up lands in it, as it would in a fit without a search
     probe = fit(create_model("siren", sig, preset="paper_audio", seed=1, **shape), sig,
                 FitConfig.resolve("paper_audio", "fast", 1, width=100, epochs=20))
     per_epoch = (probe.seconds_at[-1] - probe.seconds_at[1]) / 18  # without the first epoch
-    model = build_model(sig, "siren2", "paper_audio", cfg, {"rule": "auto"}, shape)
+    model = build(spec, sig)
     search = model.winner.search
     assert "raced" in search["method"] and all("short_fit_loss" in p for p in search["valley"])
     assert search["seconds"] < 0.1 * per_epoch * cfg.epochs

@@ -9,14 +9,14 @@
 
 __version__ = "0.1.0"
 
-from .batched import fit_batched
 from .errors import InputError
 from .metrics import metrics
-from .models import create_model, list_models, num_parameters
+from .build import create_model
+from .models import list_models, num_parameters
 from .models.siren import siren_init_
 from .io import load_signal, save_signal
 from .signal import Signal, crop, demo_signal
-from .train import FitConfig, FitResult, fit, predict
+from .train import FitConfig, FitResult, fit, fit_batched, predict
 from .winner import RULES, noise_scales, spectral_centroid, winner_
 
 __all__ = [

@@ -4,7 +4,7 @@
 the next, so an interrupted run still holds comparable fits) with each model's own training
 defaults (:func:`siren2.models.fit_defaults`) and the same number of epochs, and returns a
 :class:`Comparison`; :func:`write_comparison` writes its table, curves, reconstructions and
-figures into an :class:`~siren2.runs.OutputDir`, each fit's state under ``fits/``. Ctrl-C
+figures into a :class:`~siren2.runs.RunFolder`, each fit's run folder under ``fits/``. Ctrl-C
 stops the loop: every finished fit is kept, the fit in progress is dropped (its budget differs
 from the others'); :func:`finished_fits` reads the fits back, so that ``compare(done=...)``
 resumes an interrupted comparison.
@@ -24,14 +24,17 @@ import numpy as np
 
 from . import __version__
 from .errors import InputError
+from .io import save_signal
+from .io.files import write_json, write_text
 from .metrics import CONVENTIONS
 from .models import list_models
-from .presets import get_preset
-from .recipes import DEFAULT_RECIPE
-from .runs import OutputDir, Run, load_fit, run_batch, save_fit
-from .io import save_signal
+from .runs import Run, load_run, run_batch, write_run
 from .signal import Signal
+from .spec import given, resolve
 from .train import FitConfig
+
+__all__ = ["Comparison", "compare", "write_comparison", "finished_fits", "comparison_settings", "check_models",
+           "check_seeds", "summarize", "format_stat", "TABLE_METRICS", "STD_NOTE"]
 
 # The standard metrics of each modality, beside the paper's psnr_paper.
 TABLE_METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
@@ -104,7 +107,7 @@ class Comparison:
         for model in self.finished_models():
             fits = self.runs_of(model)
             first = fits[0][1]
-            batch = first.config["fit"]["batch_size"]
+            batch = first.spec.fit.batch_size
             batch = batch if batch and batch < n else None
             rows.append({
                 "model": model,
@@ -112,7 +115,7 @@ class Comparison:
                 "parameters": first.config["model"]["parameters"],
                 "batch_size": batch,  # None: full batch
                 "steps_per_epoch": 1 if batch is None else math.ceil(n / batch),
-                "lr": first.config["fit"]["lr"],
+                "lr": first.spec.fit.lr,
                 **{k: summarize([r.metrics[k] for _, r in fits]) for k in self.metric_names()},
                 "seconds": summarize([r.result.seconds for _, r in fits]),
             })
@@ -150,10 +153,10 @@ class Comparison:
                  + " | parameters | batch | seconds |",
                  "|---|" + "---:|" * (len(keys) + 3)]
         for row in t["rows"]:
-            cells = [_fmt(k, row[k]) for k in keys]
+            cells = [format_stat(k, row[k]) for k in keys]
             batch = "full" if row["batch_size"] is None else f"{row['batch_size']:,}"
             lines.append(f"| {row['model']} | " + " | ".join(cells)
-                         + f" | {row['parameters']:,} | {batch} | {_fmt('seconds', row['seconds'])} |")
+                         + f" | {row['parameters']:,} | {batch} | {format_stat('seconds', row['seconds'])} |")
         lines += ["", f"Values: {STD_NOTE}.",
                   "Metrics are of the best state (lowest full-signal training loss) on the full signal:"]
         lines += [f"- {k}: {CONVENTIONS[k]}" for k in keys]
@@ -166,46 +169,62 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
 
-def _fmt(key: str, s: dict) -> str:
+def format_stat(key: str, s: dict) -> str:
+    """A :func:`summarize` cell as text: "mean ± std" (the mean alone for one value), digits by metric."""
     digits = {"ssim": 4, "seconds": 1}.get(key, 2)
     f = (lambda v: f"{v:.3e}") if key == "mse" else (lambda v: f"{v:.{digits}f}")
     return f(s["mean"]) if s["std"] is None else f"{f(s['mean'])} ± {f(s['std'])}"
 
 
 def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epochs: int, preset: str, recipe: str,
-                        fit_options: dict | None = None, model_options: dict | None = None) -> dict:
+                        options: dict | None = None) -> dict:
     """What makes two comparisons the same one (a resumed comparison must match it)."""
+    rest = {k: v for k, v in given(options).items() if k not in ("epochs", "preset", "recipe", "device", "input")}
     return {"models": list(models), "seeds": list(seeds), "epochs": epochs, "preset": preset, "recipe": recipe,
-            "signal": signal.describe(), "model_options": dict(model_options or {}),
-            "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None and k != "epochs"}}
+            "signal": signal.describe(), "options": rest}
 
 
-def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str | None = None,
-            recipe: str = DEFAULT_RECIPE, epochs: int | None = None, device: str | None = None,
-            fit_options: dict | None = None, model_options: dict | None = None,
+def compare(signal: Signal, models: list[str], seeds: list[int], *,
             done: dict[tuple[str, int], Run] | None = None, batch_seeds: bool = False,
             on_epoch: Callable[[str, int, int], None] | None = None,
-            on_fit: Callable[[str, int, Run], None] | None = None) -> Comparison:
+            on_fit: Callable[[str, int, Run], None] | None = None, **options) -> Comparison:
     """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
 
-    Each fit uses ``recipe`` over the preset (default: by the signal's dimension) with the model's
-    own defaults (batch size, its own peak lr); ``epochs`` (default: the recipe's) is the same for
-    every model; ``fit_options`` (FitConfig fields, e.g. target_psnr) and ``model_options`` (e.g.
-    width, hidden_layers) apply to every model. ``done`` holds fits finished earlier (see
-    :func:`finished_fits`), which are kept and not rerun. With ``batch_seeds``, a model's seeds
-    train as one batched fit (:func:`~siren2.runs.run_batch`; the same results to float rounding,
-    and each fit's seconds are then the batch's).
-    ``on_epoch(model, seed, epoch)`` runs after each epoch, ``on_fit(model, seed, run)`` after each
-    finished fit. Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, with
-    ``interrupted`` set.
+    Parameters
+    ----------
+    signal : Signal
+        The target.
+    models : list of str
+        Registered models, none twice.
+    seeds : list of int
+        Each model is fitted once per seed, seed-major (every model on the first seed, then the
+        next, so an interrupted run still holds comparable fits).
+    done : dict, optional
+        (model, seed) → Run of fits finished earlier (:func:`finished_fits`): kept, not rerun.
+    batch_seeds : bool
+        Train a model's seeds as one batched fit (:func:`~siren2.runs.run_batch`; the same results
+        to float rounding; each fit's seconds are then the batch's).
+    on_epoch, on_fit : callable, optional
+        ``on_epoch(model, seed, epoch)`` after each epoch, ``on_fit(model, seed, run)`` after each fit.
+    **options
+        The run's options for every model (:func:`siren2.spec.resolve`): ``preset``, ``recipe``,
+        ``epochs`` (default: the recipe's, the same for every model), ``width``, ``hidden_layers``,
+        ``target_psnr``, ``device``, ... Each model keeps its own training settings (batch size,
+        peak lr) under the recipe.
+
+    Returns
+    -------
+    Comparison
+        Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, ``interrupted`` set.
     """
     models, seeds = check_models(models), check_seeds(seeds)
-    if epochs is not None and epochs < 1:
-        raise InputError(f"--epochs {epochs}: must be at least 1")
-    preset_name, _ = get_preset(preset, signal.in_dim)
-    epochs = epochs or FitConfig.resolve(preset_name, recipe, signal.in_dim).epochs
-    settings = comparison_settings(signal, models, seeds, epochs, preset_name, recipe, fit_options, model_options)
-    comp = Comparison(signal, models, seeds, epochs, preset_name, recipe, dict(done or {}), settings)
+    options = given(options)
+    if options.get("epochs") is not None and options["epochs"] < 1:
+        raise InputError(f"--epochs {options['epochs']}: must be at least 1")
+    base = resolve(signal, options | {"model": models[0]})
+    epochs = options.get("epochs") or FitConfig.resolve(base.preset, base.recipe, signal.in_dim).epochs
+    settings = comparison_settings(signal, models, seeds, epochs, base.preset, base.recipe, options)
+    comp = Comparison(signal, models, seeds, epochs, base.preset, base.recipe, dict(done or {}), settings)
     # seed-major (every model once before any twice), or model-major with the seeds as one batch
     groups = ([(m, [s for s in seeds if (m, s) not in comp.runs]) for m in models] if batch_seeds
               else [(m, [s]) for s in seeds for m in models if (m, s) not in comp.runs])
@@ -214,14 +233,11 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
         for model, group in groups:
             if not group:
                 continue
-            cfg = FitConfig.resolve(preset_name, recipe, signal.in_dim, model=model,
-                                    width=(model_options or {}).get("width"),
-                                    **(fit_options or {}) | dict(epochs=epochs, seed=group[0], device=device))
+            specs = [resolve(signal, options | {"model": model, "epochs": epochs, "seed": s}) for s in group]
             progress = None
             if on_epoch is not None:
                 progress = lambda epoch, ks, model=model, group=group: [on_epoch(model, group[k], epoch) for k in ks]
-            runs = run_batch([signal] * len(group), model, preset=preset_name, fit_config=cfg, seeds=group,
-                             model_options=model_options, on_epoch=progress)
+            runs = run_batch(specs, [signal] * len(group), on_epoch=progress)
             for seed, run in zip(group, runs):
                 if run.result.interrupted:  # Ctrl-C inside the fit: it is incomplete, drop it
                     raise KeyboardInterrupt
@@ -234,24 +250,26 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *, preset: str 
     return comp
 
 
-def write_comparison(out: OutputDir, comp: Comparison) -> None:
-    """table.md, table.json, config.json, psnr.png (curves of every model), one reconstruction per
-    model (its first seed's), and spectrograms.png (audio) or fft_error.png (images)."""
+def write_comparison(folder, comp: Comparison) -> None:
+    """Into ``folder`` (inside a :class:`~siren2.runs.RunFolder`): table.md, table.json, config.json,
+    each fit's run folder under fits/, psnr.png (curves of every model), one reconstruction per model
+    (its first seed's), and spectrograms.png (audio) or fft_error.png (images)."""
     from . import plots
 
     if not comp.runs:
         raise ValueError("no finished fit to write")
+    folder = Path(folder)
     sig = comp.signal
-    (out / "table.md").write_text(comp.markdown())
-    out.write_json("table.json", comp.table())
-    out.write_json("config.json", {
+    write_text(folder / "table.md", comp.markdown())
+    write_json(folder / "table.json", comp.table())
+    write_json(folder / "config.json", {
         "siren2_version": __version__, "models": comp.models, "seeds": comp.seeds, "epochs": comp.epochs,
         "preset": comp.preset, "recipe": comp.recipe, "signal": sig.describe(), "interrupted": comp.interrupted,
         "finished": len(comp.runs), "planned": comp.planned, "wall_seconds": round(comp.seconds, 3),
-        "settings": comp.settings, "fits": {f"{m}/seed{s}": r.config for (m, s), r in comp.runs.items()},
+        "settings": comp.settings, "fits": sorted(f"{m}/seed{s}" for m, s in comp.runs),
     })
     for (m, s), run in comp.runs.items():
-        save_fit(run, out / "fits", f"{m}__seed{s}")
+        write_run(folder / "fits" / f"{m}__seed{s}", run, sig, figures=False)
     curves, bands, firsts = {}, {}, {}
     for model in comp.finished_models():
         fits = comp.runs_of(model)
@@ -263,17 +281,17 @@ def write_comparison(out: OutputDir, comp: Comparison) -> None:
     title = Path(sig.source).name if sig.source else "signal"
     if len(comp.seeds) > 1:
         title += f": mean over {len(comp.seeds)} seeds (band: min–max)"
-    plots.psnr_curves(curves, out / "psnr.png", title=title, bands=bands)
+    plots.psnr_curves(curves, folder / "psnr.png", title=title, bands=bands)
     suffix = {"audio": ".wav", "image": ".png"}.get(sig.kind, ".npy")
     for model, recon in firsts.items():
-        save_signal(recon, out / f"reconstruction_{model}{suffix}")
+        save_signal(recon, folder / f"reconstruction_{model}{suffix}")
     if sig.kind == "audio":
         plots.audio_fit(sig.values[:, 0], {m: r.values[:, 0] for m, r in firsts.items()}, sig.sample_rate,
-                        out / "spectrograms.png")
+                        folder / "spectrograms.png")
     elif sig.kind == "image":
         h, w = sig.grid
         plots.image_fit(sig.values.reshape(h, w, -1), {m: r.values.reshape(h, w, -1) for m, r in firsts.items()},
-                        out / "fft_error.png")
+                        folder / "fft_error.png")
 
 
 def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int], Run]:
@@ -291,7 +309,7 @@ def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int
         raise InputError(f"{folder}: holds a comparison with other {', '.join(differ)}; "
                          "resume with the same file and options, or choose another --out")
     fits = {}
-    for key in config.get("fits", {}):
+    for key in config.get("fits", []):
         model, _, seed = key.partition("/seed")
-        fits[(model, int(seed))] = load_fit(folder / "fits", f"{model}__seed{seed}", signal)
+        fits[(model, int(seed))] = load_run(folder / "fits" / f"{model}__seed{seed}", signal)
     return fits

@@ -18,18 +18,26 @@
 
 Both take the full signal (optionally in chunks whose gradients are summed, for signals larger
 than memory) or a mini-batch of point indices, and return the loss before the update.
+:class:`BatchedStep` is the step of K models of one architecture as one (``fit_batched``): their
+stacked parameters through one ``torch.vmap`` over ``functional_call``. :func:`predict` renders a
+model at any coordinates, in chunks.
 """
 
 from __future__ import annotations
 
+import copy
 import ctypes
 import sys
 import warnings
 
 import torch
 from torch import nn
+from torch.func import functional_call
 
 from .models.layers import INR, Sine
+
+__all__ = ["make_step", "AutogradStep", "SineMLPStep", "BatchedStep", "supports_sine_mlp", "predict", "evaluate_loss",
+           "auto_chunk_size", "chunks", "tune_malloc", "sine_activation", "DEFAULT_MEMORY_BUDGET", "COMPILE_MIN_WORK"]
 
 DEFAULT_MEMORY_BUDGET = 2 * 2**30  # bytes of activations one step may hold
 # Element-epochs (epochs × points × hidden units) above which compiling the activation pays:
@@ -325,3 +333,48 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
         return SineMLPStep(model, coords, target, mask, chunk_size=chunk_size, batch_size=batch_size,
                            compiled=compile, prior=prior)
     return AutogradStep(model, coords, target, mask, chunk_size=chunk_size, prior=prior)
+
+
+class BatchedStep:
+    """Loss and gradients of K stacked models: ``step()`` returns the K losses MSE_k (before the
+    update) and fills the stacked parameters' ``.grad`` with ∇ Σ_k MSE_k."""
+
+    name = "batched"
+
+    def __init__(self, model: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor],
+                 coords: torch.Tensor, targets: torch.Tensor, chunk_size: int) -> None:
+        base = copy.deepcopy(model).to("meta")  # the architecture only: the stacked tensors stand in for its own
+        self.forward = torch.vmap(lambda p, b, x: functional_call(base, (p, b), (x,)))
+        self.params, self.buffers = params, buffers
+        self.coords, self.targets = coords, targets  # (K, N, d), (K, N, C)
+        self.chunk_size = chunk_size
+
+    def __call__(self) -> torch.Tensor:
+        for p in self.params.values():
+            p.grad = None
+        k, n, c = self.targets.shape
+        total = torch.zeros(k, device=self.targets.device)
+        for sel in chunks(n, self.chunk_size):
+            r = self.forward(self.params, self.buffers, self.coords[:, sel]) - self.targets[:, sel]
+            loss = r.square().sum((1, 2)) / (n * c)
+            loss.sum().backward()
+            total += loss.detach()
+        return total
+
+
+@torch.no_grad()
+def predict(model: nn.Module, coords: torch.Tensor, chunk_size: int = 262_144) -> torch.Tensor:
+    """The model's output at ``coords``, in chunks, on the model's device; returns a CPU tensor."""
+    device = next(model.parameters()).device
+    outs = [model(coords[i : i + chunk_size].to(device)).cpu() for i in range(0, coords.shape[0], chunk_size)]
+    return torch.cat(outs)
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, coords: torch.Tensor, target: torch.Tensor,
+                  mask: torch.Tensor | None = None) -> float:
+    """Full-signal (masked) MSE."""
+    r = predict(model, coords).to(target.device) - target
+    if mask is None:
+        return float(r.square().mean())
+    return float((r.square() * mask).sum() / (mask.sum() * target.shape[1]))

@@ -1,95 +1,51 @@
-"""Many signals: one fit per file of a list, folder or glob, each into its own sub-folder, with an
-index of every fit; the library behind ``siren2 fit`` and ``siren2 fit-many``.
+"""Many files, one fit each: the library behind ``siren2 fit-many``.
 
-A :class:`FitJob` holds everything one file's fit needs (plain data, so that a worker process can
-run it); :func:`fit_file` runs it and writes the same outputs as ``siren2 fit``, all at once
-(:class:`~siren2.runs.OutputDir`). :func:`fit_many` plans units of work (one job, or up to
-``batch`` same-grid jobs trained as one batched fit) and runs them on a backend
-(:mod:`siren2.backends`: this process, worker processes, or Ray tasks); a bad input becomes a
-``failed`` record with its one-line error and never stops the others. A sub-folder that holds a
-finished fit (its ``config.json`` and weights) is ``kept`` on resume.
+Each input gets its own sub-folder with what ``siren2 fit`` writes (:func:`siren2.runs.write_run`,
+all at once in a :class:`~siren2.runs.RunFolder`). :func:`fit_many` plans units of work (one job, or
+up to ``batch`` same-grid jobs trained as one batched fit, :func:`siren2.runs.run_batch`) and runs them
+on a backend (:mod:`siren2.backends`: this process, worker processes, or Ray tasks); a bad input
+becomes a ``failed`` record with its one-line error and never stops the others. A sub-folder that
+holds a finished fit (its ``config.json`` and weights) is ``kept`` on resume.
 """
 
 from __future__ import annotations
 
 import glob
 import json
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from .errors import InputError
-from .runs import OutputDir, Run, run_batch, run_fit, write_run
-from .io import MAX_POINTS, MESH_RESOLUTION, SUFFIXES, load_signal
+from .io import SUFFIXES
+from .io.files import write_json, write_text
+from .runs import Run, RunFolder, run_batch, write_run
 from .signal import Signal
+from .recipes import DEFAULT_RECIPE
+from .spec import DEFAULT_MODEL, RunSpec, load_input, resolve
+
+__all__ = ["FitJob", "fit_many", "record_group", "plan", "expand_inputs", "folder_names", "finished", "write_index",
+           "job_settings", "failed"]
 
 
 @dataclass(frozen=True)
 class FitJob:
-    """One file's fit: input, output folder, model, preset and recipe, and every override."""
+    """One file's fit: its input, its output folder, and the run's options (:func:`siren2.spec.resolve`)."""
 
     path: str
     out: str
-    model: str = "siren2"
-    preset: str | None = None
-    recipe: str = "fast"
-    fit_fields: dict = field(default_factory=dict)  # FitConfig fields over the recipe's (None: not given)
-    model_options: dict = field(default_factory=dict)  # width, hidden_layers, omega0, omega_first
-    winner_options: dict = field(default_factory=dict)  # s0, s1, rule, centroid (WINNER models)
-    max_samples: int | None = None  # audio: the first N samples (None: all)
-    max_points: int = MAX_POINTS
-    mono: bool = True
-    mesh_resolution: int = MESH_RESOLUTION  # a mesh: grid points per axis
-    mesh_field: str = "sdf"  # a mesh: "sdf" or "occupancy"
-    mesh_near: float | None = None  # a mesh: near-surface samples per grid point (None: the default share)
+    options: dict = field(default_factory=dict)  # the run's options as given (None: not given)
     figures: bool = True  # psnr.png and audio.png / image.png beside the outputs
     force: bool = False
 
 
-def fit_file(job: FitJob, progress: bool = False) -> Run:
-    """Fit ``job.path`` and write its outputs to ``job.out`` (refused if it holds files, unless
-    ``force``); bad input raises :class:`~siren2.errors.InputError` before anything is written."""
-    out, signal = _prepare(job)
-    preset, cfg = _config(job, signal, progress)
-    run = run_fit(signal, job.model, preset=preset, fit_config=cfg, model_options=job.model_options,
-                  winner_options=_winner_options(job))
-    with out:
-        write_run(out, run, signal)
-    return run
-
-
-def _prepare(job: FitJob) -> tuple[OutputDir, Signal]:
-    """The job's output folder (refused early, before any work) and its signal."""
-    from .models import winner_models
-
-    out = OutputDir(job.out, force=job.force)
-    if job.model not in winner_models() and (job.winner_options.get("s0") is not None
-                                             or job.winner_options.get("s1") is not None):
-        raise InputError(f"--s0/--s1 apply to WINNER models only ({', '.join(winner_models())}), not {job.model!r}")
-    return out, _load(job)
-
-
-def _load(job: FitJob) -> Signal:
-    return load_signal(job.path, max_samples=job.max_samples, mono=job.mono, max_points=job.max_points,
-                       mesh_resolution=job.mesh_resolution, mesh_field=job.mesh_field, mesh_near=job.mesh_near)
-
-
-def _config(job: FitJob, signal: Signal, progress: bool = False):
-    from .presets import get_preset
-    from .train import FitConfig
-
-    preset_name, _ = get_preset(job.preset, signal.in_dim)
-    return preset_name, FitConfig.resolve(preset_name, job.recipe, signal.in_dim, model=job.model,
-                                          width=job.model_options.get("width"), **job.fit_fields, progress=progress)
-
-
-def _winner_options(job: FitJob) -> dict | None:
-    from .models import winner_models
-
-    return job.winner_options if job.model in winner_models() else None
+def prepare(job: FitJob) -> tuple[RunFolder, Signal, RunSpec]:
+    """The job's output folder (refused early, before any work), its signal and its resolved spec."""
+    out = RunFolder(job.out, force=job.force)
+    signal = load_input(job.options, job.path)
+    return out, signal, resolve(signal, job.options | {"input": job.path})
 
 
 def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
@@ -100,31 +56,28 @@ def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
     finished fit is recorded from it, not refitted. Ctrl-C: the fits cut short are not written (a
     resumed run redoes them) and KeyboardInterrupt is raised."""
     records: dict[int, dict] = {}
-    ready: list[tuple[int, OutputDir, Signal]] = []
+    ready: list[tuple[int, RunFolder, Signal, RunSpec]] = []
     start = time.perf_counter()
     for i, job in enumerate(jobs):
         if keep_finished and not job.force and finished(Path(job.out)):
             records[i] = from_folder(job, "ok")
             continue
         try:
-            ready.append((i, *_prepare(job)))
+            ready.append((i, *prepare(job)))
         except ERRORS as e:
             records[i] = failed(job, e, time.perf_counter() - start)
     for part in _same_grid(ready):
-        job = jobs[part[0][0]]
         try:
-            preset, cfg = _config(job, part[0][2])
-            runs = run_batch([sig for _, _, sig in part], job.model, preset=preset, fit_config=cfg,
-                             model_options=job.model_options, winner_options=_winner_options(job))
+            runs = run_batch([spec for *_, spec in part], [sig for _, _, sig, _ in part])
         except ERRORS as e:
-            records |= {i: failed(jobs[i], e, time.perf_counter() - start) for i, _, _ in part}
+            records |= {i: failed(jobs[i], e, time.perf_counter() - start) for i, *_ in part}
             continue
         if any(run.result.interrupted for run in runs):
             raise KeyboardInterrupt
-        for (i, out, sig), run in zip(part, runs):
+        for (i, out, sig, _), run in zip(part, runs):
             try:
-                with out:
-                    write_run(out, run, sig, figures=jobs[i].figures)
+                with out as folder:
+                    write_run(folder, run, sig, figures=jobs[i].figures)
             except ERRORS as e:  # e.g. a full disk: nothing of this job's folder is left
                 records[i] = failed(jobs[i], e, run.result.seconds)
                 continue
@@ -132,7 +85,7 @@ def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
     return [records[i] for i in range(len(jobs))]
 
 
-def _same_grid(ready: list[tuple[int, OutputDir, Signal]]) -> list[list[tuple[int, OutputDir, Signal]]]:
+def _same_grid(ready: list[tuple]) -> list[list[tuple]]:
     """The prepared jobs in groups of one grid and channel count (a planned group's probe can be
     wrong only if a file changed since)."""
     groups: dict[tuple, list] = {}
@@ -159,7 +112,7 @@ def failed(job: FitJob, e: BaseException, seconds: float) -> dict:
 
 def ok(job: FitJob, run: Run) -> dict:
     rec = {"input": job.path, "folder": Path(job.out).name, "status": "ok", "metrics": run.metrics,
-           "parameters": run.config["model"]["parameters"], "epochs_run": len(run.result.loss),
+           "parameters": run.config["model"]["parameters"], "epochs_run": run.result.epochs_run,
            "stopped_by": run.result.stopped_by, "seconds": run.result.seconds}
     batch = run.config["runtime"].get("batch")
     return rec | ({"batch": batch} if batch else {})
@@ -188,7 +141,7 @@ def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple
     bad = []
     for job in jobs:
         try:
-            sig = _load(job)
+            sig = load_input(job.options, job.path)
         except ERRORS as e:
             bad.append((job, failed(job, e, 0.0)))
             continue
@@ -304,13 +257,11 @@ def write_index(out: Path, records: list[dict], settings: dict) -> None:
                      + f" | {r.get('epochs_run', '–')} | {secs} |")
     lines += ["", "Conventions: " + "; ".join(f"{k}: {CONVENTIONS[k]}" for k in keys) + "." if keys else ""]
     out.mkdir(parents=True, exist_ok=True)
-    for name, text in (("index.json", json.dumps({"settings": settings, "fits": records}, indent=2, default=str)),
-                       ("index.md", "\n".join(lines) + "\n")):
-        tmp = out / f".{name}.tmp"
-        tmp.write_text(text + ("\n" if name.endswith(".json") else ""))
-        os.replace(tmp, out / name)
+    write_json(out / "index.json", {"settings": settings, "fits": records})
+    write_text(out / "index.md", "\n".join(lines) + "\n")
 
 
 def job_settings(job: FitJob) -> dict:
     """A job's settings without its paths (what index.json records once for the whole run)."""
-    return {k: v for k, v in asdict(job).items() if k not in ("path", "out", "force")}
+    defaults = {"model": DEFAULT_MODEL, "recipe": DEFAULT_RECIPE}  # the defaults a reader looks for, named
+    return defaults | {k: v for k, v in job.options.items() if k != "input"} | {"figures": job.figures}

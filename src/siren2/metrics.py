@@ -59,10 +59,13 @@ def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> flo
 
 
 def snr(target: np.ndarray, estimate: np.ndarray) -> float:
-    """Audio SNR in dB: signal energy over error energy."""
+    """Audio SNR in dB: signal energy over error energy; NaN (undefined) for a silent target."""
     t = np.asarray(target, np.float64)
+    energy = float(np.sum(t**2))
+    if energy == 0:
+        return math.nan  # no signal to compare the error with: see UNDEFINED
     err = float(np.sum((t - np.asarray(estimate, np.float64)) ** 2))
-    return math.inf if err == 0 else _db(float(np.sum(t**2)) / err)
+    return math.inf if err == 0 else _db(energy / err)
 
 
 def lsd(target: np.ndarray, estimate: np.ndarray) -> float:
@@ -115,6 +118,17 @@ def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
         out |= {"iou": iou(sign * t > 0, sign * e > 0),
                 "chamfer": chamfer(isosurface(signal)[0], isosurface(signal.with_values(e))[0])}
     return out
+
+
+# Why a metric can be undefined (NaN in Python, null in JSON).
+UNDEFINED = {"snr": "the target is silent (its energy is 0), so an SNR has nothing to compare the error with",
+             "ssim": "the image is smaller than SSIM's smallest window (3 x 3 pixels)"}
+
+
+def undefined(scores: dict) -> dict[str, str]:
+    """The metrics of ``scores`` that are undefined (NaN), each with the reason."""
+    return {k: UNDEFINED.get(k, "undefined for this signal") for k, v in scores.items()
+            if isinstance(v, float) and math.isnan(v)}
 
 
 CONVENTIONS = {

@@ -1,9 +1,15 @@
-"""One fit, end to end, and its files: the library behind ``siren2 fit``, ``demo`` and ``render``.
+"""One run, end to end, and its folder: build the model a :class:`~siren2.spec.RunSpec` describes, fit
+it, score it, and write everything it produced through one writer.
 
-:func:`run_fit` builds a model for a signal, fits it and scores it; :class:`OutputDir` collects a
-run's files in a staging folder and moves them into place only when all are written, so a failed
-or refused run leaves nothing partial; :func:`save_model` / :func:`load_model` use safetensors
-(no pickle) with the model's recipe in config.json.
+* :func:`build` — the spec's model for a signal: the registry's network, then WINNER's scales (the
+  rule's, or rule auto's search with its candidates raced by short fits);
+* :func:`run` — build, :func:`~siren2.train.fit`, render and score: a :class:`Run`; :func:`run_batch`
+  the same for K specs on one grid, as one batched fit where it can;
+* :class:`RunFolder` and :func:`write_run` — the one way a run's outputs are written (fit, demo,
+  fit-many, compare, restoration): reconstruction, metrics.json, config.json, weights, figures, all
+  in a staging folder renamed into place when complete;
+* :func:`load_model`, :func:`load_run` — the one way back from a folder to a model and a run;
+  :func:`render` re-synthesizes a fitted signal at any resolution.
 """
 
 from __future__ import annotations
@@ -20,115 +26,157 @@ from typing import Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from . import __version__
+from .build import create_model
 from .errors import InputError
-from .metrics import CONVENTIONS, metrics
-from .models import create_model, num_parameters
-from .presets import get_preset
 from .io import MAX_POINTS, reconstruction_name, save_signal
+from .io.files import json_text, write_json
+from .metrics import CONVENTIONS, metrics, undefined
+from .models import build_model, num_parameters
 from .signal import VOLUME_META, Signal, grid_coords
-from .train import FitConfig, FitResult, fit, pick_device, predict
+from .spec import RunSpec, load_input, resolve
+from .train import FitResult, batch_unsupported, fit, fit_batched, pick_device, predict
+from .winner import WinnerScales
+
+__all__ = ["Run", "RunFolder", "build", "run", "fit_file", "run_batch", "finish", "write_run", "metrics_record", "input_notes",
+           "model_record", "save_model", "load_model", "load_run", "render", "RACE_FRACTION", "RESULT_FIELDS"]
 
 
 @dataclass
 class Run:
-    """A finished fit: the model (best state), its history, the reconstruction and its scores."""
+    """A finished run: what it produced, its scores, and its record.
+
+    Attributes
+    ----------
+    name : str
+        The model's name, or what produced the output (e.g. a classical tool).
+    reconstruction : Signal
+        The output on the signal's grid.
+    metrics : dict
+        Its scores (:func:`siren2.metrics.metrics`).
+    config : dict
+        config.json: the spec, the model built, the signal, the runtime (and e.g. a restoration's record).
+    model : nn.Module, optional
+        The network in its best state; None where there is no single network.
+    result : FitResult, optional
+        The training history; None where nothing was trained.
+    spec : RunSpec, optional
+        The settings the run resolved.
+    arrays : dict
+        Further arrays written beside the outputs as ``<name>.npy`` (e.g. an inpainting mask).
+    """
 
     name: str
-    model: torch.nn.Module
-    result: FitResult
     reconstruction: Signal
     metrics: dict
     config: dict = field(default_factory=dict)
-
-
-def run_fit(signal: Signal, model_name: str, *, preset: str | None = None, fit_config: FitConfig | None = None,
-            model_options: dict | None = None, winner_options: dict | None = None,
-            mask: np.ndarray | None = None, clean: Signal | None = None,
-            callbacks: list | None = None, validate=None, prior=None) -> Run:
-    """Build ``model_name`` for ``signal``, fit it, render it and score it.
-
-    ``fit_config`` defaults to the default recipe on the preset with the model's own defaults (e.g.
-    FINER's mini-batches; build it with ``FitConfig.resolve(..., model=model_name)`` to keep them);
-    ``model_options`` override the preset's shape; ``winner_options`` are s0, s1, rule, centroid.
-    Scores compare against ``clean`` when given (for restoration), else against the signal itself.
-    ``callbacks``, ``validate`` and ``prior`` go to :func:`~siren2.train.fit`.
-    """
-    preset_name, fit_config = _resolved(signal, model_name, preset, fit_config, model_options)
-    model = build_model(signal, model_name, preset_name, fit_config, winner_options, model_options, mask=mask)
-    result = fit(model, signal, fit_config, mask=mask, validate=validate, callbacks=callbacks, prior=prior)
-    return finish_run(signal, model_name, result, preset_name, fit_config, clean=clean)
-
-
-def run_batch(signals: list[Signal], model_name: str, *, preset: str | None = None,
-              fit_config: FitConfig | None = None, seeds: list[int] | None = None,
-              model_options: dict | None = None, winner_options: dict | None = None,
-              on_epoch: Callable[[int, list[int]], None] | None = None) -> list[Run]:
-    """:func:`run_fit` for K signals on one grid (or K ``seeds`` of one signal), as one batched fit
-    (:func:`~siren2.batched.fit_batched`) where the config allows it, else one fit after another;
-    either way the K runs equal K :func:`run_fit` calls to float rounding. ``seeds`` (default: the
-    config's) give model k its seed; ``on_epoch(epoch, ks)`` runs after each epoch of the models
-    ``ks``. After Ctrl-C the runs are marked interrupted (one after another: only those begun)."""
-    from .batched import fit_batched, unsupported
-
-    preset_name, fit_config = _resolved(signals[0], model_name, preset, fit_config, model_options)
-    seeds = seeds if seeds is not None else [fit_config.seed] * len(signals)
-    if len(seeds) != len(signals):
-        raise ValueError(f"run_batch needs one seed per signal, not {len(seeds)} seeds and {len(signals)} signals")
-    configs = [replace(fit_config, seed=s) for s in seeds]
-    models = [build_model(sig, model_name, preset_name, cfg, winner_options, model_options)
-              for sig, cfg in zip(signals, configs)]
-    if len(signals) > 1 and unsupported(fit_config, signals[0].num_samples) is None:
-        results = fit_batched(models, signals, fit_config, on_epoch=on_epoch)
-    else:
-        results = []
-        for k, (m, sig, cfg) in enumerate(zip(models, signals, configs)):
-            # fit() stops on a callback returning True: a progress hook never does
-            hook = [lambda epoch, *_, k=k: on_epoch(epoch, [k]) and None] if on_epoch else None
-            results.append(fit(m, sig, cfg, callbacks=hook))
-            if results[-1].interrupted:  # Ctrl-C: the fits so far, the last one cut short
-                break
-    return [finish_run(sig, model_name, r, preset_name, cfg, batch=len(signals) if r.engine == "batched" else None)
-            for sig, r, cfg in zip(signals, results, configs)]
+    model: nn.Module | None = None
+    result: FitResult | None = None
+    spec: RunSpec | None = None
+    arrays: dict = field(default_factory=dict)
 
 
 RACE_FRACTION = 0.025  # rule auto: each valley point's short fit, as a share of the fit's epochs
 
 
-def build_model(signal: Signal, model_name: str, preset_name: str, fit_config: FitConfig,
-                winner_options: dict | None = None, model_options: dict | None = None,
-                mask: np.ndarray | None = None):
-    """``create_model`` under ``fit_config``'s seed, on its training device (rule auto's search runs
-    there: on a GPU its valley would otherwise take the CPU longer than the fit); rule auto races its
-    valley's points with the same recipe compressed to :data:`RACE_FRACTION` of the epochs each (on
+def build(spec: RunSpec, signal: Signal, mask: np.ndarray | None = None) -> nn.Module:
+    """The model ``spec`` describes, built for ``signal`` under its seed on its device.
+
+    WINNER's scales are resolved here: given, from ψ by the rule, or by rule auto, which races its
+    valley's points (:func:`siren2.winner.auto_scales`) with the spec's recipe compressed to
+    :data:`RACE_FRACTION` of the epochs each, the lowest training loss winning. The race trains on
     ``mask``'s samples of the grid, the samples the valley read: a mesh's near-surface samples, all on
-    the surface, make a short race favour the widest band, which rings between the samples;
-    ``benchmarks/shape_valley.py``), the lowest training loss winning (:func:`siren2.winner.auto_scales`)."""
-    winner_options, model_options = winner_options or {}, model_options or {}
-    device = pick_device(fit_config.device)
-    short = replace(fit_config, epochs=max(2, int(fit_config.epochs * RACE_FRACTION)), patience=None,
-                    target_psnr=None, time_budget=None, progress=False)
-    on_grid = replace(signal, off_grid=None)
+    the surface, make a short race favour the widest band, which rings between the samples
+    (docs/studies/shape_valley.md)."""
+    shape = {k: v for k, v in spec.network.items() if k not in ("in_dim", "out_dim")}
+    dims = dict(in_dim=spec.network["in_dim"], out_dim=spec.network["out_dim"])
+    device = torch.device(spec.fit.device) if spec.fit.device else pick_device(None)
+    winner = dict(spec.winner or {})
+    race = None
+    if spec.winner is not None:
+        short = replace(spec.fit, epochs=max(2, int(spec.fit.epochs * RACE_FRACTION)), patience=None,
+                        target_psnr=None, time_budget=None, progress=False)
+        on_grid = replace(signal, off_grid=None)
 
-    def race(s0: float, s1: float) -> float:
-        candidate = create_model(model_name, signal, preset=preset_name, seed=fit_config.seed, device=device,
-                                 **(winner_options | {"s0": s0, "s1": s1}), **model_options)
-        return fit(candidate, on_grid, short, mask=mask).best_loss
+        def race(s0: float, s1: float) -> float:
+            candidate = create_model(spec.model, signal, **dims, seed=spec.fit.seed, device=device,
+                                     **(winner | {"s0": s0, "s1": s1}), **shape)
+            return fit(candidate, on_grid, short, mask=mask).best_loss
 
-    return create_model(model_name, signal, preset=preset_name, seed=fit_config.seed, race=race, device=device,
-                        **winner_options, **model_options)
-
-
-def _resolved(signal: Signal, model_name: str, preset: str | None, fit_config: FitConfig | None,
-              model_options: dict | None) -> tuple[str, FitConfig]:
-    preset_name, _ = get_preset(preset, signal.in_dim)
-    return preset_name, fit_config or FitConfig.resolve(preset_name, in_dim=signal.in_dim, model=model_name,
-                                                        width=(model_options or {}).get("width"))
+    return create_model(spec.model, signal, **dims, seed=spec.fit.seed, device=device, race=race, **winner, **shape)
 
 
-def finish_run(signal: Signal, model_name: str, result: FitResult, preset_name: str, fit_config: FitConfig, *,
-               clean: Signal | None = None, batch: int | None = None) -> Run:
+def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean: Signal | None = None,
+        validate: Callable[[nn.Module], float] | None = None, callbacks: list | None = None, prior=None,
+        progress: bool = False) -> Run:
+    """Build the model of ``spec`` for ``signal``, fit it, render it and score it.
+
+    Parameters
+    ----------
+    spec : RunSpec
+        The settings (:func:`siren2.spec.resolve`).
+    signal : Signal
+        The target (its observed samples where ``mask`` is 1).
+    mask, validate, callbacks, prior
+        Passed to :func:`siren2.train.fit`.
+    clean : Signal, optional
+        Score against it instead of ``signal`` (restoration).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Run
+    """
+    model = build(spec, signal, mask)
+    result = fit(model, signal, replace(spec.fit, progress=progress), mask=mask, validate=validate,
+                 callbacks=callbacks, prior=prior)
+    return finish(spec, signal, result, clean=clean)
+
+
+def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, progress: bool = False) -> Run:
+    """``siren2 fit``: read ``options["input"]``, resolve the run, fit it and write its folder ``out``.
+
+    The folder is refused before any work if it holds files (unless ``force``); bad input raises
+    :class:`~siren2.errors.InputError` before anything is written; the outputs appear all at once
+    (:class:`RunFolder`, :func:`write_run`)."""
+    folder = RunFolder(out, force=force)
+    signal = load_input(options)
+    done = run(resolve(signal, options), signal, progress=progress)
+    with folder as staging:
+        write_run(staging, done, signal, figures=figures)
+    return done
+
+
+def run_batch(specs: list[RunSpec], signals: list[Signal], *,
+              on_epoch: Callable[[int, list[int]], None] | None = None, progress: bool = False) -> list[Run]:
+    """:func:`run` for K specs (of one model and settings, e.g. K seeds) on K signals of one grid, as
+    one batched fit (:func:`~siren2.train.fit_batched`) where the settings allow it, else one fit after
+    another; either way the K runs equal K :func:`run` calls to float rounding. ``on_epoch(epoch, ks)``
+    runs after each epoch of the models ``ks``. After Ctrl-C the runs are marked interrupted (one
+    after another: only those begun)."""
+    if len(specs) != len(signals):
+        raise ValueError(f"run_batch needs one spec per signal, not {len(specs)} specs and {len(signals)} signals")
+    models = [build(spec, sig) for spec, sig in zip(specs, signals)]
+    config = replace(specs[0].fit, progress=progress)
+    if len(signals) > 1 and batch_unsupported(config, signals[0].num_samples) is None:
+        results = fit_batched(models, signals, config, on_epoch=on_epoch)
+    else:
+        results = []
+        for k, (m, sig, spec) in enumerate(zip(models, signals, specs)):
+            # fit() stops on a callback returning True: a progress hook never does
+            hook = [lambda epoch, *_, k=k: on_epoch(epoch, [k]) and None] if on_epoch else None
+            results.append(fit(m, sig, replace(spec.fit, progress=progress), callbacks=hook))
+            if results[-1].interrupted:  # Ctrl-C: the fits so far, the last one cut short
+                break
+    return [finish(spec, sig, r, batch=len(signals) if r.engine == "batched" else None)
+            for spec, sig, r in zip(specs, signals, results)]
+
+
+def finish(spec: RunSpec, signal: Signal, result: FitResult, *, clean: Signal | None = None,
+           batch: int | None = None) -> Run:
     """The :class:`Run` of a finished fit: ``result.model`` (holding its best state) rendered on the
     signal's grid, scored (against ``clean`` when given) and described in full for config.json."""
     model = result.model
@@ -137,9 +185,8 @@ def finish_run(signal: Signal, model_name: str, result: FitResult, preset_name: 
     scores["best_epoch_psnr_paper"] = result.best_psnr  # max over epochs of the training-loss PSNR
     config = {
         "siren2_version": __version__,
+        "spec": spec.to_dict(),
         "model": model_record(model),
-        "preset": preset_name,
-        "fit": asdict(fit_config),
         "signal": signal.describe(),
         "runtime": result.record() | {
             "device": result.device,
@@ -153,96 +200,19 @@ def finish_run(signal: Signal, model_name: str, result: FitResult, preset_name: 
             "platform": platform.platform(),
         },
     }
-    return Run(model_name, model, result, signal.with_values(values), scores, config)
+    return Run(spec.model, signal.with_values(values), scores, config, model=model, result=result, spec=spec)
 
 
-def model_record(model) -> dict:
-    """The recipe to rebuild ``model`` (registry name, shape, WINNER scales) and its size."""
-    return {
-        "name": model.name,
-        "config": asdict(model.config),
-        "winner": model.winner.asdict() if model.winner is not None else None,
-        "parameters": num_parameters(model),
-    }
+# -------------------------------------------------------------------------------- the run's files
 
-
-def save_model(model, path) -> Path:
-    from safetensors.torch import save_file
-
-    path = Path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(path), metadata={"model": json.dumps(model_record(model))})
-    return path
-
-
-RESULT_FIELDS = ("loss", "best_loss", "best_epoch", "seconds", "stopped_by", "guard_events", "val_loss",
-                 "best_val_loss", "seconds_at", "lr", "device", "engine")
-
-
-def save_fit(run: Run, folder, stem: str) -> None:
-    """One finished fit as ``stem``.safetensors (the best state) and ``stem``.json (its config,
-    scores and history), enough for :func:`load_fit` to rebuild the :class:`Run`."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_model(run.model, folder / f"{stem}.safetensors")
-    record = {"name": run.name, "config": run.config, "metrics": run.metrics,
-              "result": {k: getattr(run.result, k) for k in RESULT_FIELDS}}
-    (folder / f"{stem}.json").write_text(json.dumps(record, default=_jsonable) + "\n")
-
-
-def load_fit(folder, stem: str, signal: Signal) -> Run:
-    """The :class:`Run` that :func:`save_fit` stored (its reconstruction of ``signal`` recomputed)."""
-    from safetensors.torch import load_file
-
-    path = Path(folder) / f"{stem}.json"
-    try:
-        record = json.loads(path.read_text())
-        rec = record["config"]["model"]
-        shape = dict(rec["config"])
-        in_dim, out_dim = shape.pop("in_dim"), shape.pop("out_dim")
-        winner = {k: rec["winner"][k] for k in ("s0", "s1")} if rec.get("winner") else {}
-        model = create_model(rec["name"], in_dim=in_dim, out_dim=out_dim, **winner, **shape)
-        model.load_state_dict(load_file(str(path.with_suffix(".safetensors"))))
-        result = FitResult(model=model, **{k: record["result"][k] for k in RESULT_FIELDS})
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise InputError(f"{path}: cannot resume this fit ({str(e).splitlines()[0]})") from None
-    values = predict(model, signal.coords()).numpy()
-    return Run(record["name"], model, result, signal.with_values(values), record["metrics"], record["config"])
-
-
-def load_model(run_dir) -> tuple[torch.nn.Module, dict]:
-    """Rebuild the model of a ``siren2 fit`` output folder from config.json and model.safetensors."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    run_dir = Path(run_dir)
-    cfg_path, weights = run_dir / "config.json", run_dir / "model.safetensors"
-    for p in (cfg_path, weights):
-        if not p.is_file():
-            raise InputError(f"{p}: missing (expected the output folder of 'siren2 fit')")
-    try:
-        config = json.loads(cfg_path.read_text())
-        rec = config["model"]
-        shape = dict(rec["config"])
-        in_dim, out_dim = shape.pop("in_dim"), shape.pop("out_dim")
-        w = rec.get("winner") or {}
-        winner = {"s0": w["s0"], "s1": w["s1"]} if w else {}
-        model = create_model(rec["name"], in_dim=in_dim, out_dim=out_dim, **winner, **shape)
-        model.load_state_dict(load_file(str(weights)))
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-        raise InputError(f"{cfg_path}: not a valid siren2 run config ({e})") from None
-    except (SafetensorError, RuntimeError, OSError) as e:
-        raise InputError(f"{weights}: cannot load model ({str(e).splitlines()[0]})") from None
-    return model, config
-
-
-class OutputDir:
+class RunFolder:
     """A run's output folder, written all at once.
 
-    Files go to a hidden staging folder beside ``path``; on success the staging folder is renamed
-    onto ``path`` (one atomic rename: a kill at any moment leaves all of the run or none of it), or,
-    over a folder that holds files (``force``), its files are moved in one by one; on failure the
-    staging folder is removed. A folder that already holds files is refused unless ``force``.
+    Files go to a hidden staging folder beside ``path`` (``with RunFolder(path) as folder:`` gives
+    its Path); on success the staging folder is renamed onto ``path`` (one atomic rename: a kill at
+    any moment leaves all of the run or none of it), or, over a folder that holds files (``force``),
+    its files are moved in one by one; on failure the staging folder is removed. A folder that
+    already holds files is refused at once, before any work, unless ``force``.
     """
 
     def __init__(self, path, force: bool = False) -> None:
@@ -253,12 +223,12 @@ class OutputDir:
             raise InputError(f"{self.path}: output folder already holds results (use --force to overwrite)")
         self.staging: Path | None = None
 
-    def __enter__(self) -> "OutputDir":
+    def __enter__(self) -> Path:
         parent = self.path.parent
         parent.mkdir(parents=True, exist_ok=True)
         self.staging = parent / f".{self.path.name}.tmp-{os.urandom(6).hex()}"
         self.staging.mkdir()  # the umask's permissions, as the folder it becomes
-        return self
+        return self.staging
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -273,44 +243,125 @@ class OutputDir:
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
 
-    def __truediv__(self, name: str) -> Path:
-        return self.staging / name
 
-    def write_json(self, name: str, obj) -> Path:
-        p = self / name
-        p.write_text(json.dumps(obj, indent=2, default=_jsonable) + "\n")
-        return p
+RESULT_FIELDS = ("loss", "best_loss", "best_epoch", "seconds", "stopped_by", "guard_events", "val_loss",
+                 "best_val_loss", "seconds_at", "lr", "device", "engine")
 
 
-def _jsonable(o):
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, (Path, torch.device)):
-        return str(o)
-    raise TypeError(f"not JSON serializable: {type(o).__name__}")
+def input_notes(signal: Signal) -> list[str]:
+    """What a reader of the outputs should know about the input: an audio file cut to its first samples."""
+    total = signal.meta.get("file_samples")
+    if signal.kind != "audio" or not total:
+        return []
+    n, rate = signal.num_points, signal.sample_rate
+    return [f"fitted the first {n:,} of the file's {total:,} samples ({n / rate:.2f} of {total / rate:.2f} s); "
+            "--max-samples 0 fits them all"]
 
 
-def write_run(out: OutputDir, run: Run, target: Signal, extra_config: dict | None = None, figures: bool = True) -> None:
-    """Everything ``siren2 fit`` promises: reconstruction, metrics.json, config.json, weights, and
-    (unless not ``figures``) the figures."""
+def metrics_record(run: Run, target: Signal | None = None) -> dict:
+    """metrics.json: the scores with their conventions (an undefined one as null, with the reason), notes
+    on the input, and, for a trained run, how it ended and its history."""
+    rec = {"metrics": run.metrics, "conventions": {k: v for k, v in CONVENTIONS.items() if k in run.metrics}}
+    if why := undefined(run.metrics):
+        rec["undefined"] = why
+    if notes := input_notes(target if target is not None else run.reconstruction):
+        rec["notes"] = notes
+    if run.result is not None:
+        rec |= run.result.record() | {"psnr_paper_per_epoch": run.result.psnr_history,
+                                      "history": {k: getattr(run.result, k) for k in RESULT_FIELDS}}
+    return rec
+
+
+def write_run(folder, run: Run, target: Signal | None = None, figures: bool = True) -> Path:
+    """Everything a run promises, into ``folder`` (made if needed; inside a :class:`RunFolder`):
+    the reconstruction, metrics.json (:func:`metrics_record`), config.json, the weights
+    (model.safetensors) where there is one network, ``run.arrays`` as .npy, and unless not
+    ``figures``, psnr.png (a trained run) and audio.png or image.png against ``target``."""
     from . import plots
 
-    save_signal(run.reconstruction, out / reconstruction_name(target.kind))
-    out.write_json("metrics.json", {"metrics": run.metrics, "conventions": {
-        k: v for k, v in CONVENTIONS.items() if k in run.metrics}, **run.result.record(),
-        "psnr_paper_per_epoch": run.result.psnr_history})
-    out.write_json("config.json", run.config | (extra_config or {}))
-    save_model(run.model, out / "model.safetensors")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = target if target is not None else run.reconstruction
+    save_signal(run.reconstruction, folder / reconstruction_name(target.kind))
+    write_json(folder / "metrics.json", metrics_record(run, target))
+    write_json(folder / "config.json", run.config)
+    if run.model is not None:
+        save_model(run.model, folder / "model.safetensors")
+    for name, array in run.arrays.items():
+        np.save(folder / f"{name}.npy", array)
     if not figures:
-        return
-    plots.psnr_curves({run.name: run.result.psnr_history}, out / "psnr.png", title=target.source or "")
-    fits = {run.name: run.reconstruction.values[:, 0]}
+        return folder
+    if run.result is not None:
+        plots.psnr_curves({run.name: run.result.psnr_history}, folder / "psnr.png", title=target.source or "")
     if target.kind == "audio":
-        plots.audio_fit(target.values[:, 0], fits, target.sample_rate, out / "audio.png")
+        plots.audio_fit(target.values[:, 0], {run.name: run.reconstruction.values[:, 0]}, target.sample_rate,
+                        folder / "audio.png")
     elif target.kind == "image":
         h, w = target.grid
         plots.image_fit(target.values.reshape(h, w, -1), {run.name: run.reconstruction.values.reshape(h, w, -1)},
-                        out / "image.png")
+                        folder / "image.png")
+    return folder
+
+
+def model_record(model) -> dict:
+    """What rebuilds ``model`` (registry name, config, WINNER's scales) and its size."""
+    return {
+        "name": model.name,
+        "config": asdict(model.config),
+        "winner": model.winner.asdict() if model.winner is not None else None,
+        "parameters": num_parameters(model),
+    }
+
+
+def save_model(model, path) -> Path:
+    """The model's state as safetensors (no pickle), its :func:`model_record` in the metadata."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path), metadata={"model": json_text(model_record(model), indent=None)})
+    return path
+
+
+def load_model(run_dir) -> tuple[nn.Module, dict]:
+    """The model of a run folder (config.json and model.safetensors) and its config; no pickle."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    run_dir = Path(run_dir)
+    cfg_path, weights = run_dir / "config.json", run_dir / "model.safetensors"
+    for p in (cfg_path, weights):
+        if not p.is_file():
+            raise InputError(f"{p}: missing (expected the output folder of 'siren2 fit')")
+    try:
+        config = json.loads(cfg_path.read_text())
+        rec = config["model"]
+        model = build_model(rec["name"], **rec["config"])
+        w = rec.get("winner")
+        model.winner = None if not w else WinnerScales(w.get("psi"), w["s0"], w["s1"], w.get("rule"),
+                                                       w.get("centroid", "flattened"))
+        model.load_state_dict(load_file(str(weights)))
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{cfg_path}: not a valid siren2 run config ({e})") from None
+    except (SafetensorError, RuntimeError, OSError) as e:
+        raise InputError(f"{weights}: cannot load model ({str(e).splitlines()[0]})") from None
+    return model, config
+
+
+def load_run(folder, signal: Signal) -> Run:
+    """The :class:`Run` a folder holds (written by :func:`write_run`), its reconstruction of ``signal``
+    rendered again from the weights."""
+    folder = Path(folder)
+    model, config = load_model(folder)
+    try:
+        rec = json.loads((folder / "metrics.json").read_text())
+        result = FitResult(model=model, **{k: rec["history"][k] for k in RESULT_FIELDS})
+        spec = RunSpec.from_dict(config["spec"]) if "spec" in config else None
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{folder}: cannot read this run back ({str(e).splitlines()[0]})") from None
+    values = predict(model, signal.coords()).numpy()
+    return Run(config["model"]["name"], signal.with_values(values), rec["metrics"], config, model=model,
+               result=result, spec=spec)
 
 
 def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | None = None,
@@ -318,6 +369,8 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | N
     """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous):
     audio at ``sample_rate``, an image (H, W) or a volume (D, H, W) at ``size``; more than
     ``max_points`` output samples, pixels or voxels are refused."""
+    if max_points < 1:
+        raise InputError(f"--max-points must be at least 1, not {max_points}")
     model, config = load_model(run_dir)
     try:
         sig = config["signal"]

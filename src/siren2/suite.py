@@ -24,10 +24,9 @@ from . import __version__
 from .compare import summarize
 from .metrics import metrics
 from .runs import run_batch
+from .spec import resolve
 from .signal import Signal
-from .corruptions import CorruptionSpec
-from .restoration import restore
-from .train import FitConfig
+from .restoration import CorruptionSpec, restore
 
 RECORD_FORMAT = 1
 INPUT = "input"  # restoration suites: the corrupted input itself, scored like one more model
@@ -169,21 +168,21 @@ def run_unit(spec: SuiteSpec, folder: Path, unit: list[tuple], *, device: str | 
     if signal_name not in loaded:
         loaded[signal_name] = spec.signals[signal_name]()
     signal = loaded[signal_name]
-    name, options = spec.variants.get(model, (model, {}))
-    cfg = FitConfig.resolve(spec.preset, spec.recipe, signal.in_dim, model=name,
-                            width=spec.model_options.get("width"),
-                            **spec.fit_options | options | dict(epochs=spec.epochs, seed=seeds[0], device=device))
+    name, variant = spec.variants.get(model, (model, {}))
+    options = (spec.model_options | spec.fit_options | variant
+               | dict(model=name, preset=spec.preset, recipe=spec.recipe, epochs=spec.epochs, device=device))
     progress = (lambda epoch, ks: [on_epoch() for _ in ks]) if on_epoch else None  # one tick per fit-epoch
     extras = [{}] * len(unit)
     try:
         if spec.corruption is None:
-            runs = run_batch([signal] * len(unit), name, preset=spec.preset, fit_config=cfg, seeds=seeds,
-                             model_options=spec.model_options, on_epoch=progress)
-        else:  # restoration: one job a unit
+            runs = run_batch([resolve(signal, options | {"seed": s}) for s in seeds], [signal] * len(unit),
+                             on_epoch=progress)
+        else:  # restoration, the paper's protocol (a fixed budget, the preset's network): one job a unit
             c = spec.corruption.apply(signal, seeds[0])
-            runs = [restore(c.signal, c.mask, name, fit_config=cfg, preset=spec.preset, clean=signal,
-                            model_options=spec.model_options,
-                            callbacks=[lambda *_: on_epoch() and None] if on_epoch else None)]
+            runs = [restore(c.signal, c.mask, name, clean=signal, stop="fixed", capacity=0, bandwidths=(1.0,),
+                            prior_weights=(), shrink=False, keep_observed=False, window=0,
+                            callbacks=[lambda *_: on_epoch() and None] if on_epoch else None,
+                            **{k: v for k, v in options.items() if k != "model"} | {"seed": seeds[0]})]
             extras = [{"corruption": c.info, "input_metrics": metrics(signal, c.signal.values)}]
     except KeyboardInterrupt:
         return []

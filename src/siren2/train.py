@@ -1,15 +1,17 @@
-"""``fit()``: the training loop (Adam, a recipe's schedule, full batch or mini-batch, best-state copy).
+"""The training loop: ``fit()`` one model, ``fit_batched()`` K models of one architecture as one step.
 
-The step itself (loss and gradients) comes from :func:`siren2.engine.make_step`; this module only
-schedules it (:mod:`siren2.recipes`), tracks the loss, applies the stop rules and the divergence
-guard, and keeps a real copy of the best parameters (the reference code keeps a reference, so it
-returns the final state; SPEC §6). :func:`siren2.batched.fit_batched` runs K full-batch fits of
-one architecture as one, with the same device setup, schedule and guard (:func:`training_device`,
-:func:`epoch_lr`, :func:`guard_count`).
+The step itself (loss and gradients) comes from :mod:`siren2.engine`; this module schedules it
+(:mod:`siren2.recipes`), and keeps each model's epoch bookkeeping in one place (:class:`Epochs`):
+its loss history, a real copy of its best parameters (the reference code keeps a reference, so it
+returns the final state; docs/method.md#metrics-and-conventions), the divergence guard, the stop
+rules and the progress bar. ``fit()`` and ``fit_batched()`` differ only in what one epoch's step is
+and in what the guard does when it acts (``fit()`` restores the best state and halves the rate; a
+batched model is refitted alone).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
@@ -19,15 +21,19 @@ from typing import Callable
 import numpy as np
 import torch
 from torch import nn
+from torch.func import stack_module_state
 
-from .engine import make_step
-from .models import fit_defaults, lr_factor
+from .engine import DEFAULT_MEMORY_BUDGET, BatchedStep, auto_chunk_size, evaluate_loss, make_step, predict, tune_malloc
+from .models import get_entry
 from .presets import get_preset
-from .recipes import DEFAULT_RECIPE, SCHEDULES, get_recipe
+from .recipes import DEFAULT_RECIPE, SCHEDULES, get_recipe, model_fit
+
+__all__ = ["FitConfig", "FitResult", "fit", "fit_batched", "predict", "evaluate_loss", "pick_device",
+           "batch_unsupported", "Epochs", "STOPS"]
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """``name`` if given, else cuda, then mps, then cpu."""
+    """``name`` if given (checked: a device of this machine), else cuda, then mps, then cpu."""
     if name and name != "auto":
         try:
             device = torch.device(name)
@@ -45,10 +51,10 @@ def pick_device(name: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitConfig:
-    """Training settings, fully resolved. Defaults are the paper's audio protocol (SPEC §5); build
-    one from a preset and a recipe with :meth:`resolve`."""
+    """Training settings, fully resolved. Defaults are the paper's audio protocol
+    (docs/method.md#protocols); build one from a preset and a recipe with :meth:`resolve`."""
 
     epochs: int = 1000
     lr: float = 1e-4  # the peak lr (the constant one before StepLR's decay)
@@ -96,22 +102,46 @@ class FitConfig:
     @classmethod
     def resolve(cls, preset: str | None = None, recipe: str = DEFAULT_RECIPE, in_dim: int = 1, model: str | None = None,
                 width: int | None = None, **overrides) -> "FitConfig":
-        """The one place settings compose: the preset's schedule (the paper's), then the recipe's
-        fields for an ``in_dim``-D signal and a network of hidden width ``width`` (default: the
-        preset's), then model ``model``'s own defaults (e.g. FINER's 65,536-point batches; see
-        :func:`siren2.models.fit_defaults`) and its peak lr relative to the recipe's
-        (:func:`siren2.models.lr_factor`), then ``overrides`` (None: not given)."""
+        """The one place training settings compose.
+
+        Parameters
+        ----------
+        preset : str, optional
+            Its schedule (the paper's) first; None: the default preset for ``in_dim``.
+        recipe : str
+            Then the recipe's fields for an ``in_dim``-D signal and a network of hidden width
+            ``width`` (default: the preset's).
+        in_dim : int
+            The signal's dimension (1 audio, 2 images, 3 volumes).
+        model : str, optional
+            Then the model's own training settings (:func:`siren2.recipes.model_fit`, e.g. FINER's
+            65,536-point batches) and its peak lr relative to the recipe's (``Recipe.lr_factor``).
+        width : int, optional
+            The network's hidden width H (the ``fast`` recipe's peak lr scales as 1/H).
+        **overrides
+            Last, any FitConfig field; None means not given.
+
+        Returns
+        -------
+        FitConfig
+        """
         _, p = get_preset(preset, in_dim)
+        rec = get_recipe(recipe)
         fields = dict(epochs=p.epochs, lr=p.lr, lr_step=p.lr_step, lr_gamma=p.lr_gamma)
-        fields |= get_recipe(recipe).fields(in_dim, width or p.width)
+        fields |= rec.fields(in_dim, width or p.width)
         if model is not None:
-            fields |= fit_defaults(model) | {"lr": fields["lr"] * lr_factor(model, recipe, in_dim)}
+            get_entry(model)  # ValueError for an unknown model
+            fields |= model_fit(model) | {"lr": fields["lr"] * rec.model_lr_factor(model, in_dim)}
         given = {k: v for k, v in overrides.items() if v is not None}
         return cls(**(fields | given | {"recipe": recipe}))
 
     def lr_at(self, epoch: int, progress: float) -> float:
         """The scheduled lr of ``epoch`` (before the guard's cuts); ``progress`` in [0, 1]."""
         return self.lr * SCHEDULES[self.schedule](self, epoch, progress)
+
+
+# Why a fit stopped (FitResult.stopped_by): its epoch budget, a rule, the divergence guard, or Ctrl-C.
+STOPS = ("epochs", "target_psnr", "time_budget", "patience", "callback", "diverged", "interrupted")
 
 
 @dataclass
@@ -123,7 +153,7 @@ class FitResult:
     best_loss: float = math.inf
     best_epoch: int = -1
     seconds: float = 0.0
-    stopped_by: str = "epochs"  # epochs, target_psnr, time_budget, patience, callback, diverged or interrupted
+    stopped_by: str = "epochs"  # one of STOPS
     guard_events: list[dict] = field(default_factory=list)  # the divergence guard's interventions
     val_loss: list[float] = field(default_factory=list)  # validate(model) per epoch, when given
     best_val_loss: float = math.inf
@@ -164,23 +194,111 @@ class FitResult:
                 "best_epoch": self.best_epoch, "guard_events": self.guard_events}
 
 
+class Epochs:
+    """The epoch bookkeeping of K models training together (K = 1 for :func:`fit`): the clock and the
+    lr schedule, each model's history and best loss, the divergence guard's count, the progress bar.
+
+    Parameters
+    ----------
+    config : FitConfig
+        The schedule, the guard's settings, ``progress``.
+    results : list of FitResult
+        One per model; :meth:`record` appends to them.
+    """
+
+    def __init__(self, config: FitConfig, results: list[FitResult]) -> None:
+        self.config, self.results = config, results
+        self.bad = [0] * len(results)  # epochs in a row above guard_factor x the best loss
+        self.bar = None
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=config.epochs, unit="epoch", dynamic_ncols=True, leave=False)
+        self.start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def lr(self, epoch: int) -> float:
+        """The scheduled lr of ``epoch``: progress is the fraction of the epoch budget spent, or of
+        ``time_budget``, whichever is further."""
+        c = self.config
+        progress = epoch / c.epochs
+        if c.time_budget is not None:
+            progress = max(progress, self.elapsed() / c.time_budget)
+        return c.lr_at(epoch, min(progress, 1.0))
+
+    def record(self, k: int, epoch: int, loss: float, track_best: bool = True, seconds: float | None = None) -> bool:
+        """Model ``k``'s training loss after ``epoch`` (at ``seconds`` of training; default: now); returns
+        whether the divergence guard acts on it (a non-finite loss, or guard_patience epochs in a row
+        above guard_factor × its best). ``track_best`` False: the caller picks the best epoch itself."""
+        r = self.results[k]
+        r.loss.append(loss)
+        r.seconds_at.append(self.elapsed() if seconds is None else seconds)
+        if track_best:
+            if loss < r.best_loss:
+                r.best_loss, r.best_epoch = loss, epoch
+        else:
+            r.best_loss = min(r.best_loss, loss)
+        finite = math.isfinite(loss)
+        self.bad[k] = self.bad[k] + 1 if not finite or loss > self.config.guard_factor * r.best_loss else 0
+        return not finite or self.bad[k] >= self.config.guard_patience
+
+    def reached_target(self, k: int) -> bool:
+        target = self.config.target_psnr
+        return target is not None and self.results[k].best_psnr >= target
+
+    def tick(self, epoch: int) -> None:
+        """Advance the progress bar (its postfix: the first model's psnr_paper, now and best)."""
+        if self.bar is None:
+            return
+        self.bar.update(1)
+        if epoch % 10 == 0 or epoch == self.config.epochs - 1:
+            r = self.results[0]
+            self.bar.set_postfix(psnr=f"{r.psnr_history[-1]:.2f}", best=f"{r.best_psnr:.2f}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        for r in self.results:
+            r.seconds = r.seconds_at[-1] if r.seconds_at else self.elapsed()
+
+
 def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.ndarray | None = None,
         validate: Callable[[nn.Module], float] | None = None,
         callbacks: list[Callable[[int, nn.Module, float], bool | None]] | None = None, prior=None) -> FitResult:
-    """Fit ``model`` to ``signal`` (its observed grid points where ``mask`` is 1, and its off-grid samples)
-    and return the best state.
+    """Fit ``model`` to ``signal`` and return the result, the model holding its best state.
 
     One epoch is one full-batch step, or ⌈N/batch_size⌉ mini-batch steps followed by a full-signal
     evaluation; the lr follows ``config``'s schedule. The best state is the one with the lowest
-    training loss, or, when ``validate(model)`` is given (e.g. the error on held-out samples), the
-    lowest validation score after an epoch; then ``config.patience`` epochs without improvement
-    (counted after the warm-up) stop the fit. Other stops: ``config.target_psnr`` (the training
-    loss's psnr_paper reaches it), ``config.time_budget`` (seconds), a callback
-    ``callbacks(epoch, model, loss)`` returning True, and Ctrl-C (the best state so far is kept;
-    before the first epoch ends, KeyboardInterrupt propagates). The divergence guard (see
-    :class:`FitConfig`) warns, restores the best state and halves the lr; ``stopped_by`` and
-    ``guard_events`` say what happened. ``prior``: a penalty P(y) on the rendering of the whole grid
-    (:mod:`siren2.priors`; full batch only) whose gradients join the loss's; the loss tracked is the MSE.
+    training loss, or, when ``validate`` is given, the lowest validation score after an epoch.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps (N, d) coordinates to (N, C) values; trained in place.
+    signal : Signal
+        The target: its grid points where ``mask`` is 1, and its off-grid samples.
+    config : FitConfig, optional
+        Default: ``FitConfig()``, the paper's audio protocol.
+    mask : ndarray, optional
+        (N,) 1 where a grid point is observed, 0 where missing (the loss is masked).
+    validate : callable, optional
+        ``validate(model) -> float``, e.g. the error on held-out samples: picks the best state, and
+        ``config.patience`` epochs without improvement (counted after the warm-up) stop the fit.
+    callbacks : list of callable, optional
+        ``cb(epoch, model, loss)`` after each epoch; one returning True stops the fit.
+    prior : callable, optional
+        A penalty P(y) on the rendering of the whole grid (:mod:`siren2.priors`; full batch only)
+        whose gradients join the loss's; the loss tracked is the MSE.
+
+    Returns
+    -------
+    FitResult
+        Its ``stopped_by`` says why it ended (:data:`STOPS`): the epochs, ``config.target_psnr``
+        reached, ``config.time_budget`` spent, patience, a callback, the divergence guard (see
+        :class:`FitConfig`: it warns, restores the best state and halves the lr), or Ctrl-C (the best
+        state so far is kept; before the first epoch ends, KeyboardInterrupt propagates).
     """
     config = config or FitConfig()
     device = training_device(config)
@@ -198,22 +316,21 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                      engine=config.engine, compile=config.compile, epochs=config.epochs, prior=prior)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     result = FitResult(model=model, device=str(device), engine=step.name)
-    best_state, stale, bad, lr_scale = _copy_state(model), 0, 0, 1.0
+    best_state, stale, lr_scale = copy_state(model), 0, 1.0
     warm_epochs = math.ceil(config.warmup * config.epochs) if config.schedule == "cosine" else 0
     gen = torch.Generator(device="cpu").manual_seed(config.seed)
     observed = None if mask_t is None else torch.nonzero(mask_t[:, 0] > 0)[:, 0]
-    bar = _progress(config.epochs) if config.progress else None
-    start = time.perf_counter()
+    epochs = Epochs(config, [result])
     try:
         for epoch in range(config.epochs):
-            lr = epoch_lr(config, epoch, time.perf_counter() - start) * lr_scale
+            lr = epochs.lr(epoch) * lr_scale
             for group in optimizer.param_groups:
                 group["lr"] = lr
             result.lr.append(lr)
             if batch is None:
                 loss_value = float(step())
                 if validate is None and loss_value < result.best_loss:
-                    best_state = _copy_state(model)  # the state that produced this loss, before the update
+                    best_state = copy_state(model)  # the state that produced this loss, before the update
                 optimizer.step()
             else:
                 order = torch.randperm(n if observed is None else observed.numel(), generator=gen).to(device)
@@ -224,37 +341,27 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
                     optimizer.step()
                 loss_value = evaluate_loss(model, coords, target, mask_t)
                 if validate is None and loss_value < result.best_loss:
-                    best_state = _copy_state(model)
-            result.loss.append(loss_value)
-            result.seconds_at.append(time.perf_counter() - start)
-            if validate is None:
-                if loss_value < result.best_loss:
-                    result.best_loss, result.best_epoch = loss_value, epoch
-            else:
-                result.best_loss = min(result.best_loss, loss_value)
+                    best_state = copy_state(model)
+            acts = epochs.record(0, epoch, loss_value, track_best=validate is None)
+            if validate is not None:
                 score = float(validate(model))
                 result.val_loss.append(score)
                 if score < result.best_val_loss:
-                    result.best_val_loss, result.best_epoch, best_state, stale = score, epoch, _copy_state(model), 0
+                    result.best_val_loss, result.best_epoch, best_state, stale = score, epoch, copy_state(model), 0
                 elif epoch >= warm_epochs:  # the warm-up's rising rate is not a plateau: patience starts after it
                     stale += 1
-            if bar is not None:
-                bar.update(1)
-                if epoch % 10 == 0 or epoch == config.epochs - 1:
-                    bar.set_postfix(psnr=f"{result.psnr_history[-1]:.2f}", best=f"{result.best_psnr:.2f}")
-            bad, acts = guard_count(config, loss_value, result.best_loss, bad)  # the divergence guard
-            if acts:
+            epochs.tick(epoch)
+            if acts:  # the divergence guard: restore the best state, halve the lr
                 finite = math.isfinite(loss_value)
                 lr_scale *= 0.5
                 cause = "non-finite loss" if not finite else (
-                    f"loss above {config.guard_factor:g}x its best for {bad} epochs")
-                event = {"epoch": epoch, "cause": cause, "restored_epoch": result.best_epoch,
-                         "lr_scale": lr_scale}
-                result.guard_events.append(event)
+                    f"loss above {config.guard_factor:g}x its best for {epochs.bad[0]} epochs")
+                result.guard_events.append({"epoch": epoch, "cause": cause, "restored_epoch": result.best_epoch,
+                                            "lr_scale": lr_scale})
                 model.load_state_dict(best_state)
                 if not finite:  # NaN moments would poison every later step; finite ones damp the restart
                     optimizer.state.clear()
-                bad = 0
+                epochs.bad[0] = 0
                 gave_up = len(result.guard_events) > config.guard_retries
                 warnings.warn(f"training diverged at epoch {epoch + 1} ({cause}); restored the best state "
                               + ("and stopped" if gave_up else f"and cut the learning rate to {lr_scale:g}x"),
@@ -266,7 +373,7 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
             reason = ("callback" if any(stop)
                       else "patience" if validate is not None and config.patience is not None
                       and stale >= config.patience
-                      else "target_psnr" if config.target_psnr is not None and result.best_psnr >= config.target_psnr
+                      else "target_psnr" if epochs.reached_target(0)
                       else "time_budget" if config.time_budget is not None
                       and result.seconds_at[-1] >= config.time_budget
                       else None)
@@ -278,13 +385,153 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
             raise  # before the first epoch ended there is no state to keep: a plain interrupt
         result.stopped_by = "interrupted"
     finally:
-        if bar is not None:
-            bar.close()
+        epochs.close()
         for p in model.parameters():
             p.grad = None
-    result.seconds = time.perf_counter() - start
+    result.seconds = epochs.elapsed()
     model.load_state_dict(best_state)
     return result
+
+
+def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None = None, *,
+                on_epoch: Callable[[int, list[int]], None] | None = None) -> list[FitResult]:
+    """Fit ``models[k]`` to ``signals[k]`` for every k as one batched step per epoch.
+
+    The K parameter sets are stacked along a new leading axis (:func:`torch.func.stack_module_state`)
+    and the K forward passes run as one ``torch.vmap`` (:class:`siren2.engine.BatchedStep`), so any
+    registered model works. The loss is Σ_k MSE_k, whose gradient w.r.t. θ_k is model k's own, and
+    one Adam over the stacked tensors is K separate Adams: the K results equal K separate
+    :func:`fit` calls to float rounding, each model ending in its best state.
+
+    Parameters
+    ----------
+    models : list of nn.Module
+        Distinct models of one architecture.
+    signals : list of Signal
+        One per model, all on one grid with one channel count.
+    config : FitConfig, optional
+        Full batch (in chunks of points where ``chunk_size`` or memory asks), either schedule,
+        ``target_psnr`` (a model that reaches it stops: its history and best state freeze while the
+        others train on). Refused (ValueError, :func:`batch_unsupported`): mini-batches,
+        ``time_budget`` (one clock cannot keep K budgets) and ``patience``. ``engine`` and ``compile``
+        choose :func:`fit`'s single-model step and do not apply. Times are the batch's clock.
+    on_epoch : callable, optional
+        ``on_epoch(epoch, ks)`` after each epoch, with the models ``ks`` that trained in it.
+
+    Returns
+    -------
+    list of FitResult
+        One per model. A model the divergence guard would act on (by halving that model's lr, which
+        one shared Adam step cannot) is refitted alone with :func:`fit` from its initial state, so its
+        result is still its separate fit's. Ctrl-C keeps every best state so far.
+    """
+    config = config or FitConfig()
+    check_batch(models, signals, config)
+    device = training_device(config)
+    models = [m.to(device) for m in models]
+    if device.type == "cpu":
+        tune_malloc()
+    params, buffers = stack_module_state(models)  # copies: the models keep their initial state until the end
+    data = [s.training_data() for s in signals]
+    coords, targets = (torch.stack(ts).to(device) for ts in zip(*data))
+    n = coords.shape[1]
+    chunk_size = config.chunk_size or auto_chunk_size(models[0], n, DEFAULT_MEMORY_BUDGET // len(models))
+    step = BatchedStep(models[0], params, buffers, coords, targets, chunk_size)
+    optimizer = torch.optim.Adam(params.values(), lr=config.lr)
+    results = [FitResult(model=m, device=str(device), engine=step.name) for m in models]
+    best = {name: p.detach().clone() for name, p in params.items()}
+    running, diverged = list(range(len(models))), []
+    epochs = Epochs(config, results)
+    try:
+        for epoch in range(config.epochs):
+            lr = epochs.lr(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            for k in running:
+                results[k].lr.append(lr)
+            losses = step().tolist()
+            stepped = list(running)
+            improved = [k for k in running if losses[k] < results[k].best_loss]
+            if improved:
+                with torch.no_grad():  # the states that produced these losses, before the update
+                    for name, p in params.items():
+                        best[name][improved] = p[improved]
+            optimizer.step()
+            now = epochs.elapsed()
+            for k in list(running):
+                acts = epochs.record(k, epoch, losses[k], seconds=now)
+                if acts or epochs.reached_target(k):
+                    running.remove(k)
+                    if acts:
+                        diverged.append(k)
+                    else:
+                        results[k].stopped_by = "target_psnr"
+            epochs.tick(epoch)
+            if on_epoch is not None:
+                on_epoch(epoch, stepped)
+            if not running:
+                break
+    except KeyboardInterrupt:
+        if not results[0].loss:
+            raise  # before the first epoch ended there is no state to keep: a plain interrupt
+        for k in running + diverged:
+            results[k].stopped_by = "interrupted"
+        diverged = []
+    finally:
+        epochs.close()
+    for k, (model, r) in enumerate(zip(models, results)):
+        if k in diverged:
+            results[k] = fit(model, signals[k], config)  # the model still holds its initial state
+        else:
+            model.load_state_dict(model.state_dict() | {name: t[k] for name, t in best.items()})
+    return results
+
+
+def check_batch(models: list[nn.Module], signals: list, config: FitConfig) -> None:
+    """Refuse (ValueError) what :func:`fit_batched` cannot run as K separate fits: models of
+    different architectures, signals on different grids, and the settings it does not support."""
+    if not models or len(models) != len(signals):
+        raise ValueError(f"fit_batched needs one signal per model, not {len(models)} models and {len(signals)} signals")
+    if len({id(m) for m in models}) < len(models):
+        raise ValueError("fit_batched needs distinct models: the same model object appears twice")
+    first = architecture(models[0])
+    for k, m in enumerate(models[1:], 1):
+        for a, b in itertools.zip_longest(first, architecture(m), fillvalue="nothing"):
+            if a != b:
+                raise ValueError(f"fit_batched needs models of one architecture: model {k} has {b.strip()!r} "
+                                 f"where model 0 has {a.strip()!r}")
+    for k, s in enumerate(signals[1:], 1):
+        if (s.grid, s.channels, s.num_samples) != (signals[0].grid, signals[0].channels, signals[0].num_samples):
+            raise ValueError(f"fit_batched needs signals on one grid: signal {k} is {shape_text(s)}, "
+                             f"signal 0 is {shape_text(signals[0])}")
+    reason = batch_unsupported(config, signals[0].num_samples)
+    if reason:
+        raise ValueError(f"fit_batched {reason}")
+
+
+def batch_unsupported(config: FitConfig, num_points: int) -> str | None:
+    """Why :func:`fit_batched` cannot run ``config`` on signals of ``num_points`` points (None: it can)."""
+    if config.batch_size is not None and config.batch_size < num_points:
+        return (f"trains full batch only: batch_size {config.batch_size} is below the signals' {num_points} points "
+                "(use fit() for mini-batches)")
+    if config.time_budget is not None:
+        return "does not take time_budget: K fits share one clock (use fit())"
+    if config.patience is not None:
+        return "does not take patience: it needs a validation score (use fit(validate=...))"
+    return None
+
+
+def architecture(model: nn.Module) -> list[str]:
+    """What K models must share to run as one: the module tree with its settings (ω, σ, ...) and
+    every tensor's name, shape and dtype."""
+    tensors = [*model.named_parameters(), *model.named_buffers()]
+    return repr(model).splitlines() + [f"{name} {tuple(t.shape)} {t.dtype}" for name, t in tensors]
+
+
+def shape_text(signal) -> str:
+    """'100x100 with 3 channel(s)', and the off-grid samples if any."""
+    off = f" and {signal.num_samples - signal.num_points} off-grid samples" if signal.off_grid is not None else ""
+    return f"{'x'.join(map(str, signal.grid))} with {signal.channels} channel(s){off}"
 
 
 def training_device(config: FitConfig) -> torch.device:
@@ -296,47 +543,6 @@ def training_device(config: FitConfig) -> torch.device:
     return device
 
 
-def epoch_lr(config: FitConfig, epoch: int, elapsed: float) -> float:
-    """The scheduled lr of ``epoch`` after ``elapsed`` training seconds: progress is the fraction of
-    the epoch budget spent, or of ``time_budget``, whichever is further."""
-    progress = epoch / config.epochs
-    if config.time_budget is not None:
-        progress = max(progress, elapsed / config.time_budget)
-    return config.lr_at(epoch, min(progress, 1.0))
-
-
-def guard_count(config: FitConfig, loss: float, best_loss: float, bad: int) -> tuple[int, bool]:
-    """The divergence guard after an epoch of training loss ``loss`` (``best_loss`` includes it):
-    the epochs in a row above guard_factor × best (``bad`` before it), and whether the guard acts
-    (a non-finite loss, or guard_patience such epochs)."""
-    finite = math.isfinite(loss)
-    bad = bad + 1 if not finite or loss > config.guard_factor * best_loss else 0
-    return bad, not finite or bad >= config.guard_patience
-
-
-def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+def copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A real copy of ``model``'s state (not references into it)."""
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _progress(total: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="epoch", dynamic_ncols=True, leave=False)
-
-
-@torch.no_grad()
-def predict(model: nn.Module, coords: torch.Tensor, chunk_size: int = 262_144) -> torch.Tensor:
-    """The model's output at ``coords``, in chunks, on the model's device; returns a CPU tensor."""
-    device = next(model.parameters()).device
-    outs = [model(coords[i : i + chunk_size].to(device)).cpu() for i in range(0, coords.shape[0], chunk_size)]
-    return torch.cat(outs)
-
-
-@torch.no_grad()
-def evaluate_loss(model: nn.Module, coords: torch.Tensor, target: torch.Tensor,
-                  mask: torch.Tensor | None = None) -> float:
-    """Full-signal (masked) MSE."""
-    r = predict(model, coords).to(target.device) - target
-    if mask is None:
-        return float(r.square().mean())
-    return float((r.square() * mask).sum() / (mask.sum() * target.shape[1]))

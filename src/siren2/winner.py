@@ -53,14 +53,15 @@ FLOOR_BINS = 129  # the moving average that smooths the periodogram before its f
 FLOOR_MARGIN = 1.5  # a bin counts as signal where its smoothed power is this many times the floor
 
 
-def _floor(power: np.ndarray, bins: int) -> tuple[float, np.ndarray]:
+def periodogram_floor(power: np.ndarray, bins: int) -> tuple[float, np.ndarray]:
     """(the white floor of a periodogram |Y|², the periodogram smoothed over ``bins`` bins): the bins
     below twice the smoothed minimum are taken as floor only, their mean is the floor."""
     smooth = np.maximum(uniform_filter1d(power, min(bins, power.size), mode="nearest"), 0.0)  # no -1e-21
     return float(smooth[smooth <= 2 * smooth.min()].mean()), smooth
 
 
-def _channels(values: np.ndarray) -> np.ndarray:
+def channel_rows(values: np.ndarray) -> np.ndarray:
+    """``values`` (N, C) or (N,) as float64 rows, one per channel: (C, N)."""
     values = np.asarray(values, dtype=np.float64)
     return (values.reshape(values.shape[0], -1) if values.ndim > 1 else values[:, None]).T
 
@@ -69,8 +70,8 @@ def white_floor(values: np.ndarray, bins: int = FLOOR_BINS) -> float:
     """The power per sample of the white noise in ``values`` (N, C), from its spectrum's floor (the
     mean over channels; σ̂² for Gaussian noise of σ: σ̂ within 10% on seven of the eight shared
     clips at σ 0.05 and 0.1, not on arch, whose content covers the whole band)."""
-    chans = _channels(values)
-    return float(np.mean([_floor(np.abs(np.fft.rfft(x)) ** 2, bins)[0] / x.size for x in chans]))
+    chans = channel_rows(values)
+    return float(np.mean([periodogram_floor(np.abs(np.fft.rfft(x)) ** 2, bins)[0] / x.size for x in chans]))
 
 
 def floor_centroid(values: np.ndarray, bins: int = FLOOR_BINS, margin: float = FLOOR_MARGIN) -> float:
@@ -81,12 +82,12 @@ def floor_centroid(values: np.ndarray, bins: int = FLOOR_BINS, margin: float = F
     The floor is read by minimum statistics (:func:`white_floor`); the centroid keeps the bins whose
     smoothed power is ``margin`` times the floor, each weighted by √(|Y|² − floor). A clean signal
     (no floor) keeps its ψ; white noise alone has nothing above its floor (ψ 0)."""
-    chans = _channels(values)
+    chans = channel_rows(values)
     freqs = np.fft.rfftfreq(chans.shape[1], d=1.0)
     total = 0.0
     for channel in chans:
         power = np.abs(np.fft.rfft(channel)) ** 2
-        floor, smooth = _floor(power, bins)
+        floor, smooth = periodogram_floor(power, bins)
         magnitude = np.where(smooth > margin * floor, np.sqrt(np.maximum(power - floor, 0.0)), 0.0)
         mass = magnitude.sum()
         total += (magnitude * freqs).sum() / mass if mass > 0 else 0.0

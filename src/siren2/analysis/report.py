@@ -2,7 +2,7 @@
 
 :func:`analyze` builds every model for the signal, takes :class:`~.training.Snapshots` at the init
 and at the chosen epochs of a fit, optionally runs the (s0, s1) sensitivity sweep, and writes into
-an :class:`~siren2.runs.OutputDir`:
+a :class:`~siren2.runs.RunFolder`:
 
 * ``activation_histograms_e{E}.png`` — per layer, ω·z and sin(ω·z) against their laws;
 * ``activation_spectra_e{E}.png`` — per layer, the mean per-neuron periodogram, models overlaid;
@@ -26,7 +26,9 @@ from typing import Callable
 import numpy as np
 
 from ..errors import InputError
-from ..models import create_model, num_parameters, winner_models
+from ..io.files import write_json
+from ..build import create_model
+from ..models import is_winner, num_parameters, winner_models
 from ..presets import get_preset
 from ..recipes import DEFAULT_RECIPE
 from ..train import FitConfig, fit, pick_device
@@ -73,7 +75,7 @@ class AnalysisConfig:
 
 def analyze(signal, config: AnalysisConfig, out, log: Callable[[str], None] = lambda msg: None) -> dict:
     """Run the analyses of ``config`` on ``signal`` and write figures and data into ``out``
-    (an open :class:`~siren2.runs.OutputDir`); returns the summary also written to analysis.json."""
+    (the staging folder of an open :class:`~siren2.runs.RunFolder`); returns the summary also written to analysis.json."""
     ntk_grid = SubGrid.of(signal, config.points, config.sampling)
     act_grid = SubGrid.of(signal, config.act_points, config.sampling)
     preset, _ = get_preset(config.preset, signal.in_dim)
@@ -100,7 +102,7 @@ def analyze(signal, config: AnalysisConfig, out, log: Callable[[str], None] = la
 
 
 def _build(name: str, signal, config: AnalysisConfig, preset: str, **winner):
-    scales = {"s0": config.s0, "s1": config.s1, "rule": config.rule} | winner if name in winner_models() else {}
+    scales = {"s0": config.s0, "s1": config.s1, "rule": config.rule} | winner if is_winner(name) else {}
     return create_model(name, signal, preset=preset, seed=config.seed, **scales, **config.model_options)
 
 
@@ -113,7 +115,7 @@ def _fit_config(name: str, signal, config: AnalysisConfig, preset: str, epochs: 
 def _sensitivity(signal, config: AnalysisConfig, preset: str, log) -> dict:
     """psnr_paper (best over ``sweep_epochs``) of the first WINNER model per setting of the sweep,
     and of every other non-WINNER model once, for reference."""
-    name = next(m for m in config.models if m in winner_models())
+    name = next(m for m in config.models if is_winner(m))
     axes = {k: [float(v) for v in vals] for k, vals in config.sweep.items()}
     points = []
     for values in product(*axes.values()):
@@ -122,7 +124,7 @@ def _sensitivity(signal, config: AnalysisConfig, preset: str, log) -> dict:
         points.append({"s0": model.winner.s0, "s1": model.winner.s1, "psnr_paper": result.best_psnr})
         log(f"sweep {name} s0 {model.winner.s0:g} s1 {model.winner.s1:.3g}: psnr_paper {result.best_psnr:.2f} dB")
     references = {}
-    for other in (m for m in config.models if m not in winner_models()):
+    for other in (m for m in config.models if not is_winner(m)):
         model = _build(other, signal, config, preset)
         references[other] = fit(model, signal, _fit_config(other, signal, config, preset,
                                                            config.sweep_epochs)).best_psnr
@@ -176,11 +178,11 @@ def _write(out, signal, config, preset, models, snaps, histories, sweep, ntk_gri
     }
     np.savez_compressed(out / "ntk.npz", **ntk_data)
     np.savez_compressed(out / "activations.npz", **act_data)
-    out.write_json("analysis.json", summary)
+    write_json(out / "analysis.json", summary)
     _figures(out, plots, models, snaps, histories, ntk_f, act_f, t_spec, target_act.mean(axis=0), unit,
              signal.source or "demo")
     if sweep is not None:
-        out.write_json("sensitivity.json", sweep)
+        write_json(out / "sensitivity.json", sweep)
         plots.sensitivity(sweep["axes"], np.array(sweep["psnr_paper"]), sweep["references"],
                           out / "sensitivity.png", f"{sweep['model']}, {sweep['epochs']} epochs")
     return summary | ({"sensitivity": sweep} if sweep else {})

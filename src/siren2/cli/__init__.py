@@ -1,5 +1,5 @@
 """``siren2`` command line: thin subcommands over the library, one module per command family
-(fitting, many, restore, analyze, bench). The only package that prints or exits.
+(fitting, fit_many, restore, analyze). The only package that prints or exits.
 
 Bad input (a missing or corrupt file, a folder that already holds results, a bad option value)
 or an output that cannot be written ends with one line ``siren2: error: FILE: problem`` and exit
@@ -15,7 +15,7 @@ import threading
 import warnings
 
 from ..errors import InputError
-from . import analyze, bench, fitting, many, restore
+from . import analyze, fit_many, fitting, restore
 from .options import EXIT_USAGE
 
 
@@ -66,6 +66,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 "them with the paper's baselines.")
     p.add_argument("--version", action="version", version=f"siren2 {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (fitting, many, restore, analyze, bench):
+    for family in (fitting, fit_many, restore, analyze):
         family.add_parsers(sub)
     return p

@@ -1,18 +1,18 @@
-"""``siren2 analyze``: activation statistics, NTK spectra, noise-scale sensitivity (SPEC §8)."""
+"""``siren2 analyze``: activation statistics, NTK spectra, noise-scale sensitivity (docs/method.md#analysis-tools)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_input_options, add_schedule_option, int_list, load_input
+from .options import add_input_options, add_schedule_option, int_list, options_from
 
 
 def add_parsers(sub) -> None:
     from ..presets import PRESETS
     from ..winner import RULE_NAMES
 
-    a = sub.add_parser("analyze", help="activation statistics, NTK spectra and noise-scale sensitivity (SPEC §8)")
+    a = sub.add_parser("analyze", help="activation statistics, NTK spectra and noise-scale sensitivity (docs/method.md#analysis-tools)")
     a.add_argument("file", type=Path, nargs="?", help="audio or image (default: the built-in demo clip)")
     a.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     a.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
@@ -54,25 +54,27 @@ def _sweep_axes(specs: list[str]) -> dict[str, list[float]]:
 
 def cmd_analyze(args) -> int:
     from ..analysis import AnalysisConfig, analyze
+    from ..recipes import DEFAULT_RECIPE
     from ..compare import check_models
-    from ..runs import OutputDir
+    from ..runs import RunFolder
     from ..signal import demo_signal
+    from ..spec import load_input
 
-    out = OutputDir(args.out, force=args.force)  # refuse early, before any work
-    signal = load_input(args) if args.file else demo_signal(seed=args.seed)
+    out = RunFolder(args.out, force=args.force)  # refuse early, before any work
+    signal = load_input(options_from(args), args.file) if args.file else demo_signal(seed=args.seed)
     shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
     models = check_models([m.strip() for m in args.models.split(",") if m.strip()])
     config = AnalysisConfig(models=tuple(models), preset=args.preset, model_options=shape, s0=args.s0, s1=args.s1,
                             rule=args.rule, epochs_at=tuple(int_list("--epochs-at", args.epochs_at)),
                             points=args.points, act_points=args.act_points, sampling=args.sampling,
                             sweep=_sweep_axes(args.sweep), sweep_epochs=args.sweep_epochs,
-                            memory_budget=args.ntk_memory * 2**30, seed=args.seed, recipe=args.recipe,
+                            memory_budget=args.ntk_memory * 2**30, seed=args.seed, recipe=args.recipe or DEFAULT_RECIPE,
                             device=args.device,
                             progress=not args.quiet)
     print(f"{signal.source}: {signal.num_points:,} points; models {', '.join(config.models)}; snapshots at epochs "
           f"{', '.join(map(str, sorted(set(config.epochs_at))))}")
-    with out:
-        summary = analyze(signal, config, out, log=lambda msg: print(f"  {msg}", flush=True))
+    with out as folder:
+        summary = analyze(signal, config, folder, log=lambda msg: print(f"  {msg}", flush=True))
     unit = summary["freq_unit"]
     print(f"\ntarget on the NTK points: centroid {summary[f'target_centroid_{unit}']:.4g} {unit}, half its power "
           f"above {summary[f'target_median_{unit}']:.4g} {unit}")

@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
-from .options import (add_input_options, add_recipe_options, add_schedule_option, add_winner_options,
-                      checked_max_points, input_max_samples, load_input, models_and_seeds, recipe_overrides,
-                      stop_note, winner_overrides)
+from .options import (add_device_options, add_input_options, add_network_options, add_recipe_options,
+                      add_schedule_option, add_winner_options, metrics_text, models_and_seeds, options_from,
+                      stop_note)
 
 
 def add_parsers(sub) -> None:
@@ -24,9 +24,11 @@ def add_parsers(sub) -> None:
     d.set_defaults(func=cmd_demo)
 
     f = sub.add_parser("fit", help="fit one audio, image, .npy volume or mesh file")
-    f.add_argument("file", type=Path)
+    f.add_argument("file", type=Path, nargs="?", help="the file (optional with --config: the run's own input)")
     f.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     f.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
+    f.add_argument("--config", type=Path, metavar="RUN/config.json",
+                   help="replay a run: its options, with any given here overriding them (FILE: another input)")
     add_fit_options(f)
     f.set_defaults(func=cmd_fit)
 
@@ -42,11 +44,9 @@ def add_parsers(sub) -> None:
                    "finished (same file and options) and run the rest")
     c.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
     add_recipe_options(c, lr=False)
-    c.add_argument("--width", type=int, help="hidden width H of every model (default: the preset's)")
-    c.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L of every model")
+    add_network_options(c)
     add_input_options(c)
-    c.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
-    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device_options(c)
     c.set_defaults(func=cmd_compare)
 
     m = sub.add_parser("models", help="list the registered models with parameter counts for a preset")
@@ -71,24 +71,23 @@ def add_parsers(sub) -> None:
 
 def add_fit_options(p) -> None:
     """Everything ``fit`` and ``fit-many`` take besides their inputs and outputs."""
+    from ..io import FIELDS, MESH_RESOLUTION, NEAR_SURFACE
     from ..models import list_models
     from ..presets import PRESETS
-    from ..io import FIELDS, MESH_RESOLUTION, NEAR_SURFACE
 
-    p.add_argument("--model", default="siren2", choices=list(list_models()))
+    p.add_argument("--model", choices=list(list_models()), help="default: siren2")
     p.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
     add_recipe_options(p)
-    p.add_argument("--width", type=int)
-    p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L")
+    add_network_options(p)
     p.add_argument("--lr-gamma", type=float, help="StepLR's γ (the paper recipe's schedule)")
     p.add_argument("--omega0", type=float, help="ω0 of the hidden sines (default 30)")
     p.add_argument("--omega-first", type=float, help="ω of the first sine (SIREN: 3000 audio, 30 images)")
     add_winner_options(p, centroid="flattened")
     add_input_options(p)
-    p.add_argument("--keep-channels", action="store_true", help="audio: fit every channel, not the mono mix")
-    p.add_argument("--field", choices=FIELDS, default="sdf",
-                   help="mesh: fit its signed distance (default) or occupancy")
-    p.add_argument("--mesh-resolution", type=int, default=MESH_RESOLUTION, metavar="N",
+    p.add_argument("--keep-channels", action="store_true", default=None,
+                   help="audio: fit every channel, not the mono mix")
+    p.add_argument("--field", choices=FIELDS, help="mesh: fit its signed distance (default) or occupancy")
+    p.add_argument("--mesh-resolution", type=int, metavar="N",
                    help=f"mesh: sample the field on an N x N x N grid (default: {MESH_RESOLUTION})")
     p.add_argument("--mesh-near", type=float, metavar="F",
                    help=f"mesh: F x as many samples again near the surface, in the grid cells it crosses, which the "
@@ -96,80 +95,73 @@ def add_fit_options(p) -> None:
     p.add_argument("--batch-size", type=int, help="points per step (default: the model's, see 'siren2 models'; "
                    "one at least the signal's size is a full batch)")
     p.add_argument("--chunk-size", type=int, help="split the full-batch step into chunks (large signals)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu, cuda, mps (default: auto)")
-    p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matrix products (faster, less exact)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def fit_job(args, path, out, force: bool = False):
-    """The :class:`~siren2.many.FitJob` of add_fit_options' values for one input."""
-    from ..many import FitJob
-
-    return FitJob(
-        path=str(path), out=str(out), model=args.model, preset=args.preset, recipe=args.recipe,
-        fit_fields=recipe_overrides(args) | dict(lr_gamma=args.lr_gamma, batch_size=args.batch_size,
-                                                 chunk_size=args.chunk_size, seed=args.seed, device=args.device,
-                                                 tf32=args.tf32),
-        model_options={k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers, omega0=args.omega0,
-                                              omega_first=args.omega_first).items() if v is not None},
-        winner_options=winner_overrides(args),
-        max_samples=input_max_samples(args), max_points=checked_max_points(args), mono=not args.keep_channels,
-        mesh_resolution=args.mesh_resolution, mesh_field=args.field, mesh_near=args.mesh_near, force=force)
+    p.add_argument("--seed", type=int, help="default: 0")
+    p.add_argument("--tf32", action="store_true", default=None, help="CUDA: TF32 matrix products (faster, less exact)")
+    add_device_options(p)
 
 
 def cmd_demo(args) -> int:
     from .. import plots
-    from ..runs import OutputDir, run_fit
     from ..io import save_signal
+    from ..runs import RunFolder, run, write_run
     from ..signal import demo_signal
-    from ..train import FitConfig
+    from ..spec import resolve
 
     signal = demo_signal(seed=args.seed)
     shape = dict(hidden_layers=3, width=128)
     print(f"siren2 demo: {signal.num_points} samples at {signal.sample_rate} Hz, energy at 6–20 kHz; "
-          f"3 x 128 sine MLPs, {args.epochs} full-batch epochs each, recipe {args.recipe}")
+          f"3 x 128 sine MLPs, {args.epochs} full-batch epochs each, recipe {args.recipe or 'fast'}")
+    out = RunFolder(args.out, force=True)
     runs = {}
     for label, name, opts in (("SIREN (ω_first 30)", "siren", dict(omega_first=30.0)), ("SIREN²", "siren2", {})):
-        cfg = FitConfig.resolve(None, args.recipe, 1, model=name, width=shape["width"], epochs=args.epochs,
-                                seed=args.seed, device=args.device, progress=True)
-        runs[label] = run_fit(signal, name, fit_config=cfg, model_options=shape | opts)
+        spec = resolve(signal, shape | opts, model=name, recipe=args.recipe, epochs=args.epochs, seed=args.seed,
+                       device=args.device)
+        runs[label] = run(spec, signal, progress=True)
         print(f"  {label:<20} psnr_paper {runs[label].metrics['psnr_paper']:6.2f} dB   "
               f"({runs[label].result.seconds:.1f} s)")
-    with OutputDir(args.out, force=True) as out:
-        save_signal(signal, out / "target.wav")
-        for label, run in runs.items():
-            save_signal(run.reconstruction, out / f"{run.name}.wav")
-        plots.psnr_curves({k: r.result.psnr_history for k, r in runs.items()}, out / "psnr.png", "demo")
+    with out as folder:
+        save_signal(signal, folder / "target.wav")
+        for label, one in runs.items():
+            write_run(folder / one.name, one, signal, figures=False)
+        plots.psnr_curves({k: r.result.psnr_history for k, r in runs.items()}, folder / "psnr.png", "demo")
         plots.audio_fit(signal.values[:, 0], {k: r.reconstruction.values[:, 0] for k, r in runs.items()},
-                        signal.sample_rate, out / "audio.png")
-        out.write_json("metrics.json", {k: r.metrics for k, r in runs.items()})
-        out.write_json("config.json", {k: r.config for k, r in runs.items()})
+                        signal.sample_rate, folder / "audio.png")
     rms = lambda v: float((v**2).mean() ** 0.5)  # noqa: E731
     s, s2 = runs["SIREN (ω_first 30)"], runs["SIREN²"]
     print("\n| model | psnr_paper (dB) | SNR (dB) | output RMS / target RMS |\n|---|---|---|---|")
-    for label, run in runs.items():
-        print(f"| {label} | {run.metrics['psnr_paper']:.2f} | {run.metrics['snr']:.2f} | "
-              f"{rms(run.reconstruction.values) / rms(signal.values):.3f} |")
+    for label, one in runs.items():
+        print(f"| {label} | {one.metrics['psnr_paper']:.2f} | {one.metrics['snr']:.2f} | "
+              f"{rms(one.reconstruction.values) / rms(signal.values):.3f} |")
     print(f"\nThe spectral bottleneck: SIREN's output stays near zero (SNR {s.metrics['snr']:.1f} dB) while "
-          f"SIREN² fits (SNR {s2.metrics['snr']:.1f} dB). Outputs in {args.out}/")
+          f"SIREN² fits (SNR {s2.metrics['snr']:.1f} dB). Outputs in {args.out}/ (each model's run in its own "
+          "folder: replay one with 'siren2 fit --config')")
     return 0
 
 
 def cmd_fit(args) -> int:
-    from ..many import fit_file
+    from ..runs import fit_file, input_notes
+    from ..spec import RunSpec
 
-    run = fit_file(fit_job(args, args.file, args.out, force=args.force), progress=not args.quiet)
-    m, w = run.metrics, run.model.winner
+    options = options_from(args)
+    if args.config is not None:
+        options = RunSpec.from_config(args.config).options | options  # the command line wins
+    if args.file is not None:
+        options["input"] = str(args.file)
+    if "input" not in options:
+        raise InputError("give the FILE to fit, or --config RUN/config.json to replay a run")
+    run = fit_file(options, args.out, force=args.force, progress=not args.quiet)
+    spec, w = run.spec, run.model.winner
     extra = f"  ψ {w.psi:.3f}  s0 {w.s0:.1f}  s1 {w.s1:.3f}" if w is not None and w.psi is not None else ""
-    print(f"{args.file}: {args.model}, {run.config['model']['parameters']:,} parameters, recipe {run.config['fit']['recipe']}, "
-          f"{len(run.result.loss)} epochs in {run.result.seconds:.1f} s on {run.result.device}"
+    print(f"{spec.input['path']}: {spec.model}, {run.config['model']['parameters']:,} parameters, recipe "
+          f"{spec.recipe}, {run.result.epochs_run} epochs in {run.result.seconds:.1f} s on {run.result.device}"
           f"{stop_note(run.result)}")
-    print("  " + "  ".join(f"{k} {v:.4g}" for k, v in m.items()) + extra)
+    for note in input_notes(run.reconstruction):
+        print(f"  note: {note}")
+    print("  " + metrics_text(run.metrics) + extra)
     if w is not None and w.search is not None:
         print(f"  rule auto: {len(w.search['valley'])} (s0, s1) points, {w.search['method'].split(', ')[-1]}, "
               f"{w.search['seconds']:.1f} s (config.json: model.winner.search)")
-    print(f"  outputs in {args.out}/")
+    print(f"  outputs in {args.out}/ (replay: siren2 fit --config {args.out}/config.json --out NEW)")
     return 0
 
 
@@ -177,45 +169,42 @@ def cmd_compare(args) -> int:
     from tqdm.auto import tqdm
 
     from ..compare import compare, comparison_settings, finished_fits, write_comparison
-    from ..presets import get_preset
-    from ..runs import OutputDir
+    from ..runs import RunFolder
+    from ..spec import load_input, resolve
     from ..train import FitConfig
 
-    out = OutputDir(args.out, force=args.force or args.resume)  # refuse early, before any work
+    out = RunFolder(args.out, force=args.force or args.resume)  # refuse early, before any work
     models, seeds = models_and_seeds(args)
-    if args.epochs is not None and args.epochs < 1:
-        raise InputError(f"--epochs {args.epochs}: must be at least 1")
-    signal = load_input(args)
-    preset_name, _ = get_preset(args.preset, signal.in_dim)
-    epochs = FitConfig.resolve(preset_name, args.recipe, signal.in_dim, epochs=args.epochs).epochs
-    shape = {k: v for k, v in dict(width=args.width, hidden_layers=args.hidden_layers).items() if v is not None}
-    fit_options = recipe_overrides(args) | {"epochs": None}
+    options = options_from(args)
+    if options.get("epochs") is not None and options["epochs"] < 1:
+        raise InputError(f"--epochs {options['epochs']}: must be at least 1")
+    signal = load_input(options, args.file)
+    base = resolve(signal, options | {"model": models[0]})
+    epochs = options.get("epochs") or FitConfig.resolve(base.preset, base.recipe, signal.in_dim).epochs
     done = {}
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
-        done = finished_fits(args.out, signal, comparison_settings(signal, models, seeds, epochs, preset_name,
-                                                                   args.recipe, fit_options, shape))
+        done = finished_fits(args.out, signal, comparison_settings(signal, models, seeds, epochs, base.preset,
+                                                                   base.recipe, options))
     print(f"{args.file}: {signal.num_points:,} points; {len(models)} models x {len(seeds)} seeds, "
-          f"{epochs} epochs each, preset {preset_name}, recipe {args.recipe}"
+          f"{epochs} epochs each, preset {base.preset}, recipe {base.recipe}"
           + (f"; {len(done)} fits kept from {args.out}/" if done else ""))
     bar = tqdm(total=(len(models) * len(seeds) - len(done)) * epochs, unit="epoch", dynamic_ncols=True, leave=False,
                disable=args.quiet)
 
     def on_fit(model, seed, run):
-        m = run.metrics
-        scores = "  ".join(f"{k} {m[k]:.4g}" for k in m if k not in ("mse", "best_epoch_psnr_paper"))
-        tqdm.write(f"  {model:<10} seed {seed}: {scores}  ({run.result.seconds:.1f} s)")
+        m = {k: v for k, v in run.metrics.items() if k not in ("mse", "best_epoch_psnr_paper")}
+        tqdm.write(f"  {model:<10} seed {seed}: {metrics_text(m)}  ({run.result.seconds:.1f} s)")
 
     try:
-        comp = compare(signal, models, seeds, preset=preset_name, recipe=args.recipe, epochs=epochs,
-                       device=args.device, fit_options=fit_options, model_options=shape, done=done,
-                       batch_seeds=args.batch_seeds, on_epoch=lambda *_: bar.update(1), on_fit=on_fit)
+        comp = compare(signal, models, seeds, done=done, batch_seeds=args.batch_seeds,
+                       on_epoch=lambda *_: bar.update(1), on_fit=on_fit, **options | {"epochs": epochs})
     finally:
         bar.close()
     if not comp.runs:
         print("siren2: interrupted before any fit finished; nothing written", file=sys.stderr)
         return 130
-    with out:
-        write_comparison(out, comp)
+    with out as folder:
+        write_comparison(folder, comp)
     print()
     print(comp.markdown(), end="")
     note = f"interrupted: {len(comp.runs)} of {comp.planned} fits finished; " if comp.interrupted else ""
@@ -224,7 +213,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from ..models import model_summary
+    from ..build import model_summary
     from ..presets import PRESETS, preset_in_dim
 
     if args.channels < 1:
@@ -245,8 +234,8 @@ def cmd_models(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from ..io import MAX_POINTS, MESH_SUFFIXES, save_mesh, save_signal
     from ..runs import render
-    from ..io import MESH_SUFFIXES, save_mesh, save_signal
     from ..shapes import isosurface
 
     if args.out.exists() and not args.force:
@@ -266,7 +255,7 @@ def cmd_render(args) -> int:
     if args.level is not None and not mesh:
         raise InputError(f"--level applies to mesh output ({', '.join(MESH_SUFFIXES)}), not {args.out.suffix!r}")
     signal = render(args.run_dir, sample_rate=args.sample_rate, size=size, device=args.device,
-                    max_points=checked_max_points(args))
+                    max_points=MAX_POINTS if args.max_points is None else args.max_points)
     if mesh:
         vertices, faces = isosurface(signal, args.level, mesh_frame=True)
         save_mesh(vertices, faces, args.out)

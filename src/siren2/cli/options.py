@@ -1,13 +1,40 @@
-"""What the command families share: input loading, the recipe options, the stop note, list parsing,
-the exit code."""
+"""The options the command families share, and the one place flags become a run's options.
+
+Every option's default is None here ("not given"): the library fills the defaults in
+(:func:`siren2.spec.resolve`, :func:`siren2.restoration.restore_settings`), so the command line and
+Python do the same thing, and a run's config.json records exactly what was given.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 
 from ..errors import InputError
 
 EXIT_USAGE = 2
+
+# argparse dest -> the run option it sets, where the names differ (the rest are the same)
+RENAMED = {"field": "mesh_field"}
+# the dests that are options of a run (siren2.spec) or of a restoration (siren2.restoration)
+OPTION_DESTS = (
+    "model", "preset", "recipe", "epochs", "lr", "lr_gamma", "target_psnr", "time_budget", "batch_size",
+    "chunk_size", "seed", "device", "tf32", "width", "hidden_layers", "omega0", "omega_first", "rule", "centroid",
+    "s0", "s1", "max_samples", "max_points", "mesh_resolution", "field", "mesh_near", "patience",
+    "stop", "holdout", "capacity", "bandwidths", "prior_weights", "window", "noise_std",
+)
+
+
+def options_from(args, *, exclude: tuple[str, ...] = ()) -> dict:
+    """The options ``args`` gives (None: not given), under their run names; ``--keep-channels`` is
+    ``mono`` False and ``--no-shrink`` is ``shrink`` False."""
+    out = {RENAMED.get(d, d): getattr(args, d) for d in OPTION_DESTS
+           if getattr(args, d, None) is not None and d not in exclude}
+    if getattr(args, "keep_channels", None):
+        out["mono"] = False
+    if getattr(args, "shrink", None) is False:
+        out["shrink"] = False
+    return out
 
 
 def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> None:
@@ -16,42 +43,15 @@ def add_input_options(p: argparse.ArgumentParser, max_samples: bool = True) -> N
 
     if max_samples:
         p.add_argument("--max-samples", type=int, help="audio: first N samples (paper_audio: 150000; 0 = all)")
-    p.add_argument("--max-points", type=int, default=MAX_POINTS,
+    p.add_argument("--max-points", type=int,
                    help=f"refuse a signal of more samples or pixels (default: {MAX_POINTS:,})")
-
-
-def input_max_samples(args) -> int | None:
-    """--max-samples resolved: the preset's audio length by default, 0 = all (None)."""
-    from ..presets import PRESETS
-
-    max_samples = getattr(args, "max_samples", 0)
-    if max_samples is None:  # the preset's audio length (images ignore it)
-        max_samples = PRESETS[getattr(args, "preset", None) or "paper_audio"].max_samples
-    if max_samples is not None and max_samples < 0:
-        raise InputError(f"--max-samples must be 0 (all) or more, not {max_samples}")
-    return max_samples or None
-
-
-def checked_max_points(args) -> int:
-    if args.max_points < 1:
-        raise InputError(f"--max-points must be at least 1, not {args.max_points}")
-    return args.max_points
-
-
-def load_input(args, file=None, mono: bool = True):
-    """The signal of ``file`` (default ``args.file``) under add_input_options: audio cut to
-    --max-samples (default: the preset's length, 0 = all), anything over --max-points refused."""
-    from ..io import load_signal
-
-    return load_signal(file or args.file, max_samples=input_max_samples(args), mono=mono,
-                       max_points=checked_max_points(args))
 
 
 def add_schedule_option(p: argparse.ArgumentParser) -> None:
     """--schedule (alias --recipe): the training recipe, checked when the settings resolve."""
     from ..recipes import DEFAULT_RECIPE, RECIPES
 
-    p.add_argument("--schedule", "--recipe", dest="recipe", default=DEFAULT_RECIPE, metavar="RECIPE",
+    p.add_argument("--schedule", "--recipe", dest="recipe", metavar="RECIPE",
                    help=f"training recipe: {', '.join(RECIPES)} (default: {DEFAULT_RECIPE}; 'paper' reproduces "
                         "the paper's Adam 1e-4 + StepLR protocol)")
 
@@ -69,7 +69,7 @@ def add_recipe_options(p: argparse.ArgumentParser, lr: bool = True) -> None:
 
 
 def add_winner_options(p: argparse.ArgumentParser, centroid: str) -> None:
-    """WINNER's settings (ψ → s0, s1), for the WINNER models; ``centroid`` the default way ψ is read."""
+    """WINNER's settings (ψ → s0, s1), for the WINNER models; ``centroid`` names the default way ψ is read."""
     from ..winner import CENTROIDS, RULE_NAMES
 
     p.add_argument("--rule", choices=RULE_NAMES,
@@ -77,21 +77,28 @@ def add_winner_options(p: argparse.ArgumentParser, centroid: str) -> None:
                         "on the network itself (a spectral match at initialization, then a race of short fits), "
                         "any dimension and channel count (default: code for audio and images, auto for volumes "
                         "and shapes)")
-    p.add_argument("--centroid", default=centroid, choices=CENTROIDS,
+    p.add_argument("--centroid", choices=CENTROIDS,
                    help="ψ of the flattened signal (the paper's choice), along the grid's last axis, or of the "
                         f"flattened spectrum above its white noise floor (default: {centroid})")
     p.add_argument("--s0", type=float, help="WINNER first-layer noise scale (overrides the rule)")
     p.add_argument("--s1", type=float, help="WINNER second-layer noise scale (overrides the rule)")
 
 
-def winner_overrides(args) -> dict:
-    return dict(s0=args.s0, s1=args.s1, rule=args.rule, centroid=args.centroid)
+def add_network_options(p: argparse.ArgumentParser) -> None:
+    """--width and --layers (every model's shape)."""
+    p.add_argument("--width", type=int, help="hidden width H (default: the preset's)")
+    p.add_argument("--layers", type=int, dest="hidden_layers", help="hidden layers L (default: the preset's)")
 
 
-def recipe_overrides(args) -> dict:
-    """The FitConfig fields of add_recipe_options (None: not given)."""
-    return dict(epochs=args.epochs, lr=getattr(args, "lr", None), target_psnr=args.target_psnr,
-                time_budget=args.time_budget)
+def add_device_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: auto)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def metrics_text(metrics: dict) -> str:
+    """Scores on one line; an undefined one (NaN) says so."""
+    return "  ".join(f"{k} undefined" if isinstance(v, float) and math.isnan(v) else f"{k} {v:.4g}"
+                     for k, v in metrics.items())
 
 
 def stop_note(result) -> str:

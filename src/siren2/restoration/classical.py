@@ -31,8 +31,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import InputError
-from .signal import Signal
+from ..errors import InputError
+from ..signal import Signal
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,8 @@ class Baseline:
     run: Callable[[Signal, np.ndarray], np.ndarray]
 
 
-def _image(signal: Signal) -> tuple[np.ndarray, int | None]:
+def image_array(signal: Signal) -> tuple[np.ndarray, int | None]:
+    """An image signal as (H, W) for one channel or (H, W, C), and its channel axis (None or -1)."""
     h, w = signal.grid
     c = signal.channels
     img = signal.values.reshape(h, w, c).astype(np.float64)
@@ -54,7 +55,8 @@ def _back(signal: Signal, img: np.ndarray) -> np.ndarray:
     return np.asarray(img, dtype=np.float32).reshape(signal.num_points, signal.channels)
 
 
-def _sigma(img: np.ndarray, axis: int | None) -> float:
+def wavelet_sigma(img: np.ndarray, axis: int | None) -> float:
+    """σ̂ of white noise in an image by the wavelet MAD (scikit-image's ``estimate_sigma``), mean over channels."""
     from skimage.restoration import estimate_sigma
 
     return float(np.mean(estimate_sigma(img, channel_axis=axis)))
@@ -105,12 +107,12 @@ def noise_std(signal: Signal) -> float:
     central 30,000 samples at σ 0.05 (restore_grid.py's seed-0 noise): arch's broadband content reads
     1.60 σ on the white floor, 1.01 σ on the STFT's; the other seven 0.98–1.00 σ on the smaller."""
     if signal.kind == "image":
-        img, axis = _image(signal)
+        img, axis = image_array(signal)
         if not _reads_patches(signal):
-            return _sigma(img, axis)
+            return wavelet_sigma(img, axis)
         planes = [img] if axis is None else [img[:, :, c] for c in range(img.shape[-1])]
-        return min(_sigma(img, axis), float(np.mean([patch_sigma(p) for p in planes])))
-    from .winner import white_floor
+        return min(wavelet_sigma(img, axis), float(np.mean([patch_sigma(p) for p in planes])))
+    from ..winner import white_floor
 
     stft_power = float(np.mean([stft_sigma(signal.values[:, c]) ** 2 for c in range(signal.channels)]))
     return float(np.sqrt(min(white_floor(signal.values), stft_power)))
@@ -159,7 +161,7 @@ def stft_sigma(x: np.ndarray, nperseg: int = STFT_SEGMENT, smooth: tuple[int, in
 def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
     from skimage.restoration import denoise_wavelet
 
-    img, axis = _image(signal)
+    img, axis = image_array(signal)
     return _back(signal, denoise_wavelet(img, channel_axis=axis, method="BayesShrink", mode="soft",
                                          rescale_sigma=True))
 
@@ -167,15 +169,15 @@ def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
 def tv(signal: Signal, mask: np.ndarray) -> np.ndarray:
     from skimage.restoration import denoise_tv_chambolle
 
-    img, axis = _image(signal)
-    return _back(signal, denoise_tv_chambolle(img, weight=_sigma(img, axis), channel_axis=axis))
+    img, axis = image_array(signal)
+    return _back(signal, denoise_tv_chambolle(img, weight=wavelet_sigma(img, axis), channel_axis=axis))
 
 
 def nl_means(signal: Signal, mask: np.ndarray) -> np.ndarray:
     from skimage.restoration import denoise_nl_means
 
-    img, axis = _image(signal)
-    sigma = _sigma(img, axis)
+    img, axis = image_array(signal)
+    sigma = wavelet_sigma(img, axis)
     return _back(signal, denoise_nl_means(img, h=0.8 * sigma, sigma=sigma, fast_mode=True, patch_size=5,
                                           patch_distance=6, channel_axis=axis))
 
@@ -186,8 +188,8 @@ def bm3d(signal: Signal, mask: np.ndarray, sigma: float | None = None) -> np.nda
         import bm3d as bm3d_package
     except ImportError:
         raise InputError("baseline 'bm3d' needs the bm3d package: pip install 'siren2[restore]'") from None
-    img, axis = _image(signal)
-    sigma = _sigma(img, axis) if sigma is None else sigma
+    img, axis = image_array(signal)
+    sigma = wavelet_sigma(img, axis) if sigma is None else sigma
     if axis is None:
         return _back(signal, bm3d_package.bm3d(img, sigma_psd=sigma))
     return _back(signal, np.stack([bm3d_package.bm3d(img[:, :, c], sigma_psd=sigma) for c in range(img.shape[2])], -1))
@@ -241,13 +243,13 @@ def lmmse(signal: Signal, mask: np.ndarray, context: int = 128, ridge: float = 1
     band-limited clips."""
     from scipy.linalg import solve
 
-    from .corruptions import runs
+    from .corruptions import segments
 
     observed = np.asarray(mask).reshape(-1) > 0
     if observed.sum() < 4:
         raise InputError("interpolation needs at least 4 observed samples")
     n, missing = len(observed), np.flatnonzero(~observed)
-    longest = int(runs(~observed)[1].max()) if missing.size else 0
+    longest = int(segments(~observed)[1].max()) if missing.size else 0
     reach, block = min(max(context, 2 * longest), max_reach), min(max(context, longest), max_reach // 2)
     lags = min(n - 1, block + 2 * reach)
     out = signal.values.astype(np.float64) * observed[:, None]

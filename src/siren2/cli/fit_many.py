@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from ..errors import InputError
-from .fitting import add_fit_options, fit_job
+from .fitting import add_fit_options
+from .options import options_from
 
 BATCH = 16  # the default --batch: at most this many same-grid fits trained as one
 
@@ -42,7 +42,7 @@ def cmd_fit_many(args) -> int:
 
     from tqdm.auto import tqdm
 
-    from ..many import expand_inputs, finished, fit_many, folder_names, job_settings, write_index
+    from ..many import FitJob, expand_inputs, finished, fit_many, folder_names, job_settings, write_index
 
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, not {args.workers}")
@@ -57,8 +57,9 @@ def cmd_fit_many(args) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise InputError(f"{args.out}: exists and is not a folder")
     names = folder_names(files)
-    jobs = [replace(fit_job(args, f, args.out / n, force=args.force), figures=not args.no_figures)
-            for f, n in zip(files, names)]
+    options = options_from(args)
+    jobs = [FitJob(str(f), str(args.out / n), options | {"input": str(f)}, figures=not args.no_figures,
+                   force=args.force) for f, n in zip(files, names)]
     if not (args.resume or args.force):
         taken = [n for n in names if (args.out / n).exists()]
         if taken:
@@ -68,7 +69,8 @@ def cmd_fit_many(args) -> int:
         shutil.rmtree(stale, ignore_errors=True)
     where = (f"{args.workers} worker(s)" if args.backend == "local"
              else f"ray at {args.address or 'a local cluster'}, {args.cpus_per_task:g} CPU(s) a task")
-    print(f"{len(files)} inputs -> {args.out}/ ({args.model}, recipe {args.recipe}, batches of up to {args.batch}, "
+    print(f"{len(files)} inputs -> {args.out}/ ({args.model or 'siren2'}, recipe {args.recipe or 'fast'}, "
+          f"batches of up to {args.batch}, "
           f"{where})")
     bar = tqdm(total=len(jobs), unit="fit", dynamic_ncols=True, disable=args.quiet)
 

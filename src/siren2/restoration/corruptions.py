@@ -17,16 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
-from .metrics import snr
-from .signal import Signal
+from ..errors import InputError
+from ..metrics import snr
+from ..signal import Signal
 
 MIN_GAP = 32  # samples: the shortest run of exact zeros `silence_mask` calls a gap
-# independent random streams per seed, so one corruption's draw never shifts another's
-_NOISE, _MISSING, _GAPS, _HOLDOUT = range(4)
+# independent random streams per seed, so one corruption's draw never shifts another's (nor a hold-out's)
+NOISE_STREAM, MISSING_STREAM, GAPS_STREAM, HOLDOUT_STREAM = range(4)
 
 
-def _rng(seed: int, stream: int) -> np.random.Generator:
+def rng(seed: int, stream: int) -> np.random.Generator:
+    """The random generator of ``seed`` for one kind of draw (a ``*_STREAM``), independent of the others."""
     return np.random.default_rng([int(seed), stream])
 
 
@@ -55,7 +56,7 @@ def add_noise(signal: Signal, *, std: float | None = None, snr_db: float | None 
         std = math.sqrt(power / 10 ** (snr_db / 10))
     if not (math.isfinite(std) and std > 0):
         raise InputError(f"noise std {std}: must be a positive number")
-    noise = _rng(seed, _NOISE).standard_normal(values.shape) * std
+    noise = rng(seed, NOISE_STREAM).standard_normal(values.shape) * std
     noisy = values + noise
     info = {"kind": "noise", "std": std, "snr_db": snr_db, "seed": seed,
             "measured_std": float(noise.std()), "measured_snr_db": snr(values, noisy)}
@@ -69,7 +70,7 @@ def drop_samples(signal: Signal, fraction: float, *, seed: int = 0) -> Corruptio
     if not 0 < k < n:
         raise InputError(f"missing fraction {fraction}: must leave some of the {n} samples missing and some observed")
     mask = np.ones(n, np.float32)
-    mask[_rng(seed, _MISSING).choice(n, size=k, replace=False)] = 0
+    mask[rng(seed, MISSING_STREAM).choice(n, size=k, replace=False)] = 0
     return _with_missing(signal, mask, {"kind": "missing", "fraction": fraction, "seed": seed})
 
 
@@ -84,7 +85,7 @@ def drop_gaps(signal: Signal, count: int, length_ms: float, *, seed: int = 0) ->
     free = n - count * length - (count + 1)  # observed samples beyond the one before, between and after gaps
     if free < 0:
         raise InputError(f"gaps {count}x{length_ms}ms ({length} samples each) do not fit in {n} samples")
-    offsets = np.sort(_rng(seed, _GAPS).choice(free + count, size=count, replace=False)) - np.arange(count)
+    offsets = np.sort(rng(seed, GAPS_STREAM).choice(free + count, size=count, replace=False)) - np.arange(count)
     starts = 1 + offsets + np.arange(count) * (length + 1)
     mask = np.ones(n, np.float32)
     mask[(starts[:, None] + np.arange(length)).ravel()] = 0
@@ -97,7 +98,7 @@ def _with_missing(signal: Signal, mask: np.ndarray, info: dict) -> Corruption:
     return Corruption(signal.with_values(signal.values * mask[:, None]), mask, info)
 
 
-def runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and lengths of the runs of True in a 1-D array."""
     d = np.diff(np.concatenate([[0], np.asarray(flags, bool).astype(np.int8), [0]]))
     starts = np.flatnonzero(d == 1)
@@ -115,7 +116,7 @@ def silence_mask(signal: Signal, min_run: int = MIN_GAP) -> np.ndarray:
     if min_run < 1:
         raise InputError(f"minimum gap {min_run}: must be at least 1 sample")
     n = signal.num_points
-    starts, lengths = runs(np.all(signal.values == 0, axis=1))
+    starts, lengths = segments(np.all(signal.values == 0, axis=1))
     keep = (lengths >= min_run) & (starts > 0) & (starts + lengths < n)
     if not keep.any():
         raise InputError(f"{signal.source}: no digital silence inside the clip (runs of >= {min_run} exact zeros): "

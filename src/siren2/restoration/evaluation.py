@@ -13,15 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .compare import STD_NOTE, TABLE_METRICS, summarize
-from .compare import _fmt as format_stat
+from ..compare import STD_NOTE, TABLE_METRICS, format_stat, summarize
+from ..errors import InputError
+from ..metrics import CONVENTIONS, metrics, psnr_paper
+from ..signal import Signal
+from ..spec import given
 from .corruptions import Corruption, CorruptionSpec
-from .errors import InputError
-from .metrics import CONVENTIONS, metrics, psnr_paper
-from .models import winner_models
-from .recipes import DEFAULT_RECIPE
-from .restoration import HOLDOUT_FRACTION, fill_missing, restore
-from .signal import Signal
+from .restorer import fill_missing, restore
+
+__all__ = ["Evaluation", "evaluate", "evaluation_settings", "finished_evaluation", "score_baseline", "FLOOR"]
 
 FLOOR = "corrupted input"
 
@@ -118,52 +118,58 @@ def _model_text(name: str, record: dict) -> str:
     return text
 
 
-def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str,
-                        preset: str | None, recipe: str, fit_options: dict | None, model_options: dict | None,
-                        holdout: float, baselines: list[str] = (), winner_options: dict | None = None,
-                        capacity: float | None = None, bandwidths: tuple[float, ...] = (1.0,),
-                        prior_weights: tuple[float, ...] = (), shrink_fit: bool = False) -> dict:
-    """What makes two evaluations the same one (a resumed evaluation must match it)."""
+def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int],
+                        baselines: list[str] = (), options: dict | None = None) -> dict:
+    """What makes two evaluations the same one (a resumed evaluation must match it): the clean signal,
+    the corruption, the models, baselines and seeds, and every option as given."""
     return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
-            "baselines": list(baselines), "seeds": list(seeds), "stop": stop, "preset": preset, "recipe": recipe,
-            "fit_options": {k: v for k, v in (fit_options or {}).items() if v is not None},
-            "model_options": dict(model_options or {}), "holdout": holdout,
-            "winner_options": {k: v for k, v in (winner_options or {}).items() if v is not None},
-            "capacity": capacity, "bandwidths": list(bandwidths), "prior_weights": list(prior_weights),
-            "shrink": shrink_fit}
+            "baselines": list(baselines), "seeds": list(seeds),
+            "options": {k: list(v) if isinstance(v, tuple) else v for k, v in given(options).items()}}
 
 
-def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *, stop: str = "fixed",
-             preset: str | None = None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
-             model_options: dict | None = None, capacity: float | None = None,
-             bandwidths: tuple[float, ...] = (1.0,), prior_weights: tuple[float, ...] = (),
-             holdout: float = HOLDOUT_FRACTION, shrink_fit: bool = False,
-             baselines: list[str] = (), winner_options: dict | None = None, done: Evaluation | None = None,
-             on_run=None) -> Evaluation:
+def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int], *,
+             baselines: list[str] = (), done: Evaluation | None = None, on_run=None, progress: bool = False,
+             **options) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
-    baseline (:mod:`siren2.classical`), and score all against it.
+    baseline (:mod:`siren2.restoration.classical`), and score all against it.
 
-    Each model trains on ``recipe`` over the preset with its own defaults, then ``fit_options``
-    (FitConfig fields, e.g. epochs) on a network of at most ``capacity`` parameters per observed
-    sample, searching ``bandwidths`` and ``prior_weights``, shrunk towards the input with ``shrink_fit``
-    (:func:`~siren2.restoration.restore`); ``winner_options`` go to the WINNER models. ``on_run(model, seed, run)`` is called after each restoration.
-    ``done`` (from :func:`finished_evaluation`) holds the seeds an interrupted evaluation finished;
-    they are kept and not rerun. Ctrl-C returns the finished seeds (``interrupted`` set), or, before
-    the first one, raises KeyboardInterrupt.
+    Parameters
+    ----------
+    clean : Signal
+        The clean signal.
+    spec : CorruptionSpec
+        The damage, drawn anew by each seed.
+    models : list of str
+        Registered models, each restored with :func:`~siren2.restoration.restore` under ``options``
+        (its defaults, the commands'; one fit of the whole signal, no windows; the output is the fit,
+        or its shrinkage towards the input, not the input's observed samples filled in).
+    seeds : list of int
+        Each draws the corruption and the initialization.
+    baselines : list of str
+        Classical tools scored beside the models.
+    done : Evaluation, optional
+        The seeds an interrupted evaluation finished (:func:`finished_evaluation`): kept, not rerun.
+    on_run : callable, optional
+        ``on_run(model, seed, run)`` after each restoration.
+    progress : bool
+        Show each fit's progress bar.
+    **options
+        Restoration settings and run options, as :func:`~siren2.restoration.restore` takes them.
+
+    Returns
+    -------
+    Evaluation
+        Ctrl-C returns the finished seeds (``interrupted`` set), or, before the first one, raises
+        KeyboardInterrupt.
     """
-    settings = evaluation_settings(clean, spec, models, seeds, stop=stop, preset=preset, recipe=recipe,
-                                   fit_options=fit_options, model_options=model_options, holdout=holdout,
-                                   baselines=baselines, winner_options=winner_options, capacity=capacity,
-                                   bandwidths=bandwidths, prior_weights=prior_weights, shrink_fit=shrink_fit)
-    ev = done or Evaluation(clean, spec, stop, [], {})  # fit: the first model's, from its first run
+    options = given(options)
+    settings = evaluation_settings(clean, spec, models, seeds, baselines, options)
+    ev = done or Evaluation(clean, spec, options.get("stop", "holdout"), [], {})  # fit: the first model's run
     ev.settings, ev.interrupted = settings, False
     try:
         for seed in seeds:
             if seed not in ev.seeds:
-                _evaluate_seed(ev, seed, models, baselines, stop=stop, preset=preset, recipe=recipe,
-                               fit_options=fit_options, model_options=model_options, capacity=capacity,
-                               bandwidths=bandwidths, prior_weights=prior_weights, shrink_fit=shrink_fit,
-                               winner_options=winner_options, holdout=holdout, on_run=on_run)
+                _evaluate_seed(ev, seed, models, baselines, options, on_run, progress)
     except KeyboardInterrupt:
         if not ev.seeds:
             raise
@@ -171,9 +177,8 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     return ev
 
 
-def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines, *, stop, preset, recipe,
-                   fit_options, model_options, capacity, bandwidths, prior_weights, shrink_fit, winner_options,
-                   holdout, on_run) -> None:
+def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines, options: dict, on_run,
+                   progress: bool = False) -> None:
     """One seed: corrupt, restore with every model and baseline; ``ev`` changes only once all finished."""
     from .classical import BASELINES
 
@@ -184,10 +189,8 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
     if first:
         example = {"corrupted": c.signal.values, "mask": c.mask}
     for name in model_names:
-        run = restore(c.signal, c.mask, name, stop=stop, recipe=recipe, fit_options=(fit_options or {}) | {"seed": seed},
-                      capacity=capacity, bandwidths=bandwidths, prior_weights=prior_weights, holdout=holdout,
-                      shrink_fit=shrink_fit, preset=preset, model_options=model_options,
-                      winner_options=winner_options if name in winner_models() else None, clean=clean)
+        run = restore(c.signal, c.mask, name, clean=clean, progress=progress,
+                      **{"keep_observed": False, "window": 0} | options | {"seed": seed})
         if run.result.interrupted:  # Ctrl-C inside the fit: this seed is incomplete
             raise KeyboardInterrupt
         kept = {k: v for k, v in run.metrics.items() if k != "best_epoch_psnr_paper"}
@@ -195,8 +198,8 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
                         | {"seconds": run.result.seconds})
         if first:
             example[name] = run.reconstruction.values
-            models[name] = run.config["model"] | {"fit": run.config["fit"]}
-            ev.fit = ev.fit or run.config["fit"]
+            models[name] = run.config["model"] | {"fit": asdict(run.spec.fit)}
+            ev.fit = ev.fit or asdict(run.spec.fit)
         if on_run is not None:
             on_run(name, seed, run)
     for name in baselines:

@@ -1,7 +1,9 @@
-"""Restoration (SPEC §5): fitting only what is observed, and knowing when to stop.
+"""Restoration (docs/guides/restoration.md): fitting only what is observed, and knowing when to stop.
 
 :func:`restore` fits a model on the observed samples of a damaged signal (the loss is masked) and
-renders it everywhere. Two stopping rules:
+renders it everywhere. Its defaults are the commands' (``siren2 denoise``, ``inpaint``,
+``restore-eval``), resolved in one place (:func:`restore_settings`), so Python and the command line
+do the same thing. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
 * ``holdout`` (the commands' default): a random fraction of the observed samples is left out of
@@ -16,20 +18,28 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
 import torch
 
-from .corruptions import _HOLDOUT, _rng, runs
-from .errors import InputError
-from .metrics import metrics, psnr_paper
-from .models import get_entry
+from ..errors import InputError
+from ..metrics import metrics, psnr_paper
+from ..models import is_winner
+from ..runs import Run, run
+from ..signal import Signal
+from ..spec import given, resolve
+from ..train import predict
+from ..winner import AUTO, resolve_rule, resolve_scales
+from .corruptions import HOLDOUT_STREAM, rng, segments
 from .priors import band
-from .recipes import DEFAULT_RECIPE
-from .signal import Signal
-from .winner import AUTO, resolve_rule, resolve_scales
+
+__all__ = ["restore", "restore_windowed", "restore_classical", "restore_settings", "RestoreSettings", "capacity_width",
+           "split_holdout", "missing_run", "estimated_gain", "shrink", "held_out_scales", "level_cap",
+           "fill_missing", "observed_scores", "window_starts", "default_prior_weights", "STOP_RULES", "CENTROID",
+           "HOLDOUT_FRACTION", "PATIENCE", "PARAMS_PER_SAMPLE", "BANDWIDTHS", "PRIOR_WEIGHTS", "CONSISTENCY",
+           "LEVEL_CAP", "WINDOW", "WINDOW_OVERLAP", "PROTOCOL_SAMPLES", "RESTORE_OPTIONS"]
 
 STOP_RULES = ("fixed", "holdout")
 # WINNER on a damaged signal reads ψ above the spectrum's white floor (noise, the zeros of missing
@@ -57,7 +67,7 @@ CONSISTENCY = 3.0
 # Gaps (1-D, runs of missing samples): a fill should not be louder than what surrounds it. After β, each
 # gap's fill is scaled down, where its RMS exceeds it, to the RMS of the observed samples within this many
 # gap lengths on either side (:func:`level_cap`). 10 gaps of 20 ms in the shared clips' central 30,000
-# samples, 3 seeds (benchmarks/gap_fill.py): mean gain over the input +0.70 → +0.94 dB, tap seed 2
+# samples, 3 seeds (docs/studies/gap_fill.md): mean gain over the input +0.70 → +0.94 dB, tap seed 2
 # 44.38 → 50.04 dB, no clip worse by 0.01 dB; on 30% scattered missing samples it harms (mean +7.17 →
 # +5.56, gt_bach 52.93 → 41.09), so gaps only.
 LEVEL_CAP = 3
@@ -69,6 +79,95 @@ LEVEL_CAP = 3
 # the capacity were calibrated, and neighbours overlap by WINDOW_OVERLAP samples, cross-faded.
 WINDOW, WINDOW_OVERLAP, PROTOCOL_SAMPLES = 30_000, 2_048, 150_000
 
+# The options that steer a restoration itself, beside the run's own (:func:`siren2.spec.resolve`).
+RESTORE_OPTIONS = ("stop", "holdout", "capacity", "bandwidths", "prior_weights", "shrink", "keep_observed",
+                   "noise_std", "window")
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """How a damaged signal is restored, every default filled in (:func:`restore_settings`).
+
+    Attributes
+    ----------
+    stop : str
+        ``holdout`` (stop when held-out observed samples stop improving) or ``fixed`` (the epochs).
+    holdout : float
+        The fraction of the observed samples held out (hold-out rule).
+    capacity : float or None
+        At most this many parameters per observed sample (the width is the widest that fits, up to
+        the preset's); None: the preset's width (or a given one).
+    bandwidths : tuple of float
+        Factors on the rule's s0, one hold-out fit each, the lowest held-out error kept.
+    prior_weights : tuple of float
+        Weights λ of the band prior (1-D), one hold-out fit each after the bandwidth search.
+    shrink : bool
+        Combine the fit with the damaged input as the held-out error says is best (:func:`shrink`).
+    keep_observed : bool
+        The output keeps the observed samples and takes only the missing ones from the fit.
+    noise_std : float or None
+        The noise's σ when known; None: estimated (σ̂).
+    window : int
+        1-D signals longer than 1.5 windows are restored window by window (0: one fit of the whole).
+    """
+
+    stop: str = "holdout"
+    holdout: float = HOLDOUT_FRACTION
+    capacity: float | None = PARAMS_PER_SAMPLE
+    bandwidths: tuple[float, ...] = (1.0,)
+    prior_weights: tuple[float, ...] = ()
+    shrink: bool = True
+    keep_observed: bool = False
+    noise_std: float | None = None
+    window: int = WINDOW
+
+
+def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
+                     options: dict) -> tuple[RestoreSettings, dict]:
+    """The restoration's settings and the run's options, from ``options`` as given (None: the default).
+
+    The defaults are the commands': the hold-out rule; at most :data:`PARAMS_PER_SAMPLE` parameters per
+    observed sample (``capacity`` 0: the preset's width); under the hold-out rule, for a WINNER model
+    with a ψ rule and no s0 given, the bandwidth search over :data:`BANDWIDTHS`, then for 1-D signals
+    the band prior at :data:`PRIOR_WEIGHTS`, and the shrinkage; the observed samples kept where some
+    are missing; windows of :data:`WINDOW` samples for long 1-D signals. The run's options gain
+    WINNER's ψ above the noise floor (:data:`CENTROID`) and the hold-out rule's :data:`PATIENCE`
+    unless given. A setting that only the hold-out rule can use, given with ``stop`` fixed, is refused.
+    """
+    run_options = given({k: v for k, v in options.items() if k not in RESTORE_OPTIONS})
+    asked = given({k: v for k, v in options.items() if k in RESTORE_OPTIONS})
+    stop = asked.get("stop", "holdout")
+    if stop not in STOP_RULES:
+        raise InputError(f"stopping rule {stop!r}: choose from {', '.join(STOP_RULES)}")
+    holdout_rule = stop == "holdout"
+    if not holdout_rule:
+        if "holdout" in asked or "patience" in run_options:
+            raise InputError("--patience and --holdout apply to the hold-out rule (--stop holdout)")
+        if len(asked.get("bandwidths", ())) > 1:
+            raise InputError("--bandwidths: a search needs the hold-out rule (--stop holdout) to choose")
+        if any(asked.get("prior_weights", ())):
+            raise InputError("--prior-weights: a search needs the hold-out rule (--stop holdout) to choose")
+        if asked.get("shrink"):
+            raise InputError("shrinking the fit towards the input needs the hold-out rule's error (--stop holdout)")
+    n = signal.num_points
+    missing = mask is not None and not np.asarray(mask).reshape(-1).all()
+    searches = (holdout_rule and is_winner(model) and "s0" not in run_options
+                and resolve_rule(run_options.get("rule"), signal.in_dim) != AUTO)
+    capacity = asked.get("capacity", PARAMS_PER_SAMPLE)
+    settings = RestoreSettings(
+        stop=stop, holdout=asked.get("holdout", HOLDOUT_FRACTION), capacity=capacity or None,
+        bandwidths=tuple(asked.get("bandwidths", BANDWIDTHS if searches else (1.0,))),
+        prior_weights=tuple(asked.get("prior_weights", default_prior_weights(signal) if holdout_rule else ())),
+        shrink=asked.get("shrink", holdout_rule), keep_observed=asked.get("keep_observed", missing),
+        noise_std=asked.get("noise_std"), window=asked.get("window", WINDOW))
+    if is_winner(model):
+        run_options.setdefault("centroid", CENTROID)
+    if holdout_rule:
+        run_options.setdefault("patience", PATIENCE)
+    if n < 1:
+        raise InputError("the signal has no samples")
+    return settings, run_options
+
 
 def default_prior_weights(signal: Signal) -> tuple[float, ...]:
     """The commands' prior weights for ``signal`` (hold-out): :data:`PRIOR_WEIGHTS` for 1-D, none otherwise."""
@@ -79,17 +178,16 @@ def capacity_width(model: str, signal: Signal, observed: int, preset: str | None
                    hidden_layers: int | None = None, ratio: float = PARAMS_PER_SAMPLE) -> int:
     """The widest network of ``model`` (at most the preset's width) with ≤ ``ratio`` parameters per
     observed sample; at least 8 wide."""
-    from .models import create_model, num_parameters
-    from .presets import get_preset
+    from ..models import build_model, num_parameters
+    from ..presets import get_preset
 
     _, p = get_preset(preset, signal.in_dim)
     layers = hidden_layers or p.hidden_layers
-    scales = {"s0": 0.0, "s1": 0.0} if get_entry(model).winner else {}  # noise does not change the count
 
     def count(width: int) -> int:
         with torch.random.fork_rng(devices=[]):
-            return num_parameters(create_model(model, in_dim=signal.in_dim, out_dim=signal.channels, preset=preset,
-                                               width=width, hidden_layers=layers, **scales))
+            return num_parameters(build_model(model, in_dim=signal.in_dim, out_dim=signal.channels, preset=preset,
+                                              width=width, hidden_layers=layers))
 
     lo, hi = 8, max(8, p.width)
     while lo < hi:  # the largest width whose count fits
@@ -100,7 +198,7 @@ def capacity_width(model: str, signal: Signal, observed: int, preset: str | None
 
 def missing_run(mask: np.ndarray) -> int:
     """The median length of the runs of missing samples in ``mask`` (flattened order); 1 when none."""
-    _, lengths = runs(np.asarray(mask).reshape(-1) == 0)
+    _, lengths = segments(np.asarray(mask).reshape(-1) == 0)
     return int(np.median(lengths)) if lengths.size else 1
 
 
@@ -117,15 +215,15 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0, run: int | N
     if not 0 < k < observed.size:
         raise InputError(f"hold-out fraction {fraction}: must be in (0, 1) and leave samples to train on "
                          f"({observed.size} observed)")
-    rng = _rng(seed, _HOLDOUT)
+    draws = rng(seed, HOLDOUT_STREAM)
     length = missing_run(mask) if run is None else run
     flat = np.asarray(mask).reshape(-1) > 0
     held = np.empty(0, np.int64)
     if length > 1:
-        held = (_held_runs(flat, length, k, rng) if values is None else
-                _level_matched_runs(flat, length, k, rng, np.square(np.asarray(values, np.float64)).sum(axis=1)))
+        held = (_held_runs(flat, length, k, draws) if values is None else
+                _level_matched_runs(flat, length, k, draws, np.square(np.asarray(values, np.float64)).sum(axis=1)))
     if held.size == 0:  # scattered holes, or no observed stretch as long as a run
-        held = np.sort(rng.choice(observed, size=k, replace=False))
+        held = np.sort(draws.choice(observed, size=k, replace=False))
     train = mask.astype(np.float32)
     train[held] = 0
     return train, held
@@ -169,7 +267,7 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
         return np.log(np.maximum(power, 1e-30) / np.maximum(count, 1))
 
     starts = _run_starts(observed, length)
-    gap_starts, gap_lengths = runs(~observed)
+    gap_starts, gap_lengths = segments(~observed)
     if starts.size == 0 or gap_starts.size == 0:
         return np.empty(0, np.int64)
     wanted, have = level(gap_starts, gap_starts + gap_lengths), level(starts, starts + length)
@@ -186,92 +284,95 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
     return np.flatnonzero(taken)
 
 
-def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, stop: str = "fixed",
-            fit_config=None, recipe: str = DEFAULT_RECIPE, fit_options: dict | None = None,
-            capacity: float | None = None, bandwidths: tuple[float, ...] = (1.0,),
-            holdout: float = HOLDOUT_FRACTION, preset: str | None = None,
-            model_options: dict | None = None, winner_options: dict | None = None, clean: Signal | None = None,
-            keep_observed: bool = False, shrink_fit: bool = False, noise_std: float | None = None,
-            prior_weights: tuple[float, ...] = (), callbacks: list | None = None):
-    """Fit ``model`` to the observed samples of ``signal`` (``mask`` 1; all when None), render it everywhere.
+def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, clean: Signal | None = None,
+            callbacks: list | None = None, on_window: Callable[[int, int], None] | None = None,
+            progress: bool = False, **options) -> Run:
+    """Fit ``model`` to the observed samples of ``signal`` and render it everywhere: what ``siren2 denoise``
+    and ``siren2 inpaint`` do, with the same defaults.
 
-    Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what
-    they held cannot matter; WINNER reads ψ by :data:`CENTROID` unless ``winner_options`` say
-    otherwise. ``capacity``: at most this many parameters per observed sample (:func:`capacity_width`;
-    the commands pass :data:`PARAMS_PER_SAMPLE`) unless ``model_options`` give the width; None keeps
-    the preset's. ``bandwidths``: factors on the rule's s0 (WINNER models, s0 not given), one fit
-    each, the lowest held-out error kept (:data:`BANDWIDTHS`; hold-out only); Ctrl-C ends the search
-    with the best so far, marked interrupted. The fit runs ``fit_config``, or ``recipe`` for this
-    network with ``fit_options`` over it. ``stop`` is ``fixed`` (the epochs) or ``holdout`` (a ``holdout`` fraction of the observed
-    samples, ``patience`` or :data:`PATIENCE`).
-    Scores are against ``clean`` when given, else against the observed samples (``observed_*``).
-    ``keep_observed``: the reconstruction keeps the observed samples and takes only the missing ones
-    from the fit (the fit itself stays in the model). ``shrink_fit`` (hold-out only): the reconstruction
-    is :func:`shrink`'s combination of the fit and the damaged input (the model keeps the fit).
-    ``noise_std``: the noise's σ when known (denoising), for the gain estimate and the shrinkage; else σ̂.
-    ``prior_weights`` (hold-out, 1-D): after the bandwidth search, one fit each with the band prior
-    (:func:`siren2.priors.band`, built from the samples the fit trains on) at these weights λ, at the
-    rule's s0 (the prior limits the band itself); the lowest held-out error of all is kept
-    (:data:`PRIOR_WEIGHTS`).
-    ``callbacks`` go to :func:`~siren2.train.fit`.
-    Returns a :class:`~siren2.runs.Run` whose ``config["restoration"]`` records the rule and how it
-    ended.
+    Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what they
+    held cannot matter. A 1-D signal longer than 1.5 windows is restored window by window
+    (:func:`restore_windowed`).
+
+    Parameters
+    ----------
+    signal : Signal
+        The damaged signal.
+    mask : ndarray, optional
+        (N,) 1 where a sample is observed, 0 where missing; None: all observed (denoising).
+    model : str
+        A registered model.
+    clean : Signal, optional
+        Score against it (an evaluation); else the scores are against the observed samples (``observed_*``).
+    callbacks : list, optional
+        Passed to :func:`siren2.train.fit`.
+    on_window : callable, optional
+        ``on_window(i, count)`` before each window of a windowed restoration.
+    progress : bool
+        Show each fit's progress bar.
+    **options
+        The restoration's settings (:data:`RESTORE_OPTIONS`, see :class:`RestoreSettings`) and the run's
+        options (:func:`siren2.spec.resolve`: ``epochs``, ``seed``, ``width``, ``rule``, ...); None:
+        the default (:func:`restore_settings`).
+
+    Returns
+    -------
+    Run
+        ``config["restoration"]`` records the settings, the rule and how it ended: the capacity, the
+        searches and their held-out errors, the estimated gain, the shrinkage. A windowed restoration's
+        run has no single model (``model`` and ``result`` None).
     """
-    from .runs import run_fit
-    from .train import FitConfig
-
-    if stop not in STOP_RULES:
-        raise InputError(f"stopping rule {stop!r}: choose from {', '.join(STOP_RULES)}")
-    if shrink_fit and stop != "holdout":
-        raise InputError("shrinking the fit towards the input needs the hold-out rule's error (--stop holdout)")
+    settings, run_options = restore_settings(signal, mask, model, options)
     n = signal.num_points
     mask = np.ones(n, np.float32) if mask is None else np.asarray(mask, np.float32).reshape(-1)
     if mask.shape != (n,):
         raise InputError(f"mask has {mask.size} values, the signal {n} samples")
+    if signal.in_dim == 1 and settings.window and len(window_starts(n, settings.window)) > 1:
+        return restore_windowed(signal, mask, model, window=settings.window, on_window=on_window, progress=progress,
+                                clean=clean, callbacks=callbacks, **{k: v for k, v in options.items() if k != "window"})
     observed = signal.with_values(signal.values * mask[:, None])
-    model_options = dict(model_options or {})
-    shape = {"rule": "given" if "width" in model_options else "preset" if capacity is None else "auto"}
+    shape = {"rule": "given" if "width" in run_options else "preset" if settings.capacity is None else "auto"}
     if shape["rule"] == "auto":
-        model_options["width"] = capacity_width(model, signal, int(mask.sum()), preset,
-                                                model_options.get("hidden_layers"), capacity)
-        shape["max_params_per_observed_sample"] = capacity
-    winner_options = {"centroid": CENTROID} | {k: v for k, v in (winner_options or {}).items() if v is not None}
-    fit_config = fit_config or FitConfig.resolve(preset, recipe, signal.in_dim, model=model,
-                                                 width=model_options.get("width"), **(fit_options or {}))
-    record = {"rule": stop, "max_epochs": fit_config.epochs, "observed_fraction": float(mask.mean())}
-    train_mask, validate, judge = mask, None, None
-    if stop == "holdout":
+        run_options["width"] = capacity_width(model, signal, int(mask.sum()), run_options.get("preset"),
+                                              run_options.get("hidden_layers"), settings.capacity)
+        shape["max_params_per_observed_sample"] = settings.capacity
+    spec = resolve(observed, run_options | {"model": model})
+    record = {"rule": settings.stop, "settings": asdict(settings), "max_epochs": spec.fit.epochs,
+              "observed_fraction": float(mask.mean())}
+    train_mask, validate, judge, held = mask, None, None, None
+    if settings.stop == "holdout":
         # Held out as the damage is missing (runs as long as the gaps, in 1-D where the surroundings are as
         # loud as the gaps') to judge the fits: choose among them, scale the fill (shrink) and estimate the
         # gain. With gaps the fit stops on scattered samples held
         # out as well: a held-out gap stays no better than zeros until the fit has learnt the signal
         # around it, and a rule watching the gaps alone stops it first.
         length = missing_run(mask)
-        train_mask, held = split_holdout(mask, holdout, fit_config.seed, run=length,
+        train_mask, held = split_holdout(mask, settings.holdout, spec.fit.seed, run=length,
                                          values=observed.values if signal.in_dim == 1 else None)
         stops_on = held
         if length > 1:
-            train_mask, stops_on = split_holdout(train_mask, holdout, fit_config.seed, run=1)
+            train_mask, stops_on = split_holdout(train_mask, settings.holdout, spec.fit.seed, run=1)
             judge = _heldout_mse(observed, held)
         validate = _heldout_mse(observed, stops_on)
-        fit_config = replace(fit_config, patience=fit_config.patience or PATIENCE)
-        record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "patience": fit_config.patience}
+        record |= {"holdout_fraction": settings.holdout, "holdout_samples": int(held.size),
+                   "patience": spec.fit.patience}
         if length > 1:
             record |= {"holdout_run": length, "stopping_samples": int(stops_on.size)}
-    factors = tuple(bandwidths) if get_entry(model).winner and "s0" not in winner_options else (1.0,)
-    weights = tuple(w for w in prior_weights if w > 0)
-    if (len(factors) > 1 or weights) and stop != "holdout":
+    factors = settings.bandwidths if spec.winner is not None and spec.winner["s0"] is None else (1.0,)
+    weights = tuple(w for w in settings.prior_weights if w > 0)
+    if (len(factors) > 1 or weights) and settings.stop != "holdout":
         raise InputError("a search (several s0 factors, prior weights) needs the hold-out rule to choose")
-    if len(factors) > 1 and resolve_rule(winner_options.get("rule"), signal.in_dim) == AUTO:
+    if len(factors) > 1 and spec.winner["rule"] == AUTO:
         raise InputError("a bandwidth search scales a ψ rule's s0; rule auto chooses s0 itself (give one bandwidth)")
-    base = resolve_scales(observed, **winner_options) if len(factors) > 1 else None
+    base = resolve_scales(observed, **spec.winner) if len(factors) > 1 else None  # the rule's (s0, s1)
 
-    def attempt(factor: float, prior=None):  # a prior acts on the whole rendering: full-batch steps
+    def attempt(factor: float, prior=None) -> Run:  # a prior acts on the whole rendering: full-batch steps
         scales = {} if base is None else {"s0": factor * base.s0, "s1": base.s1}
-        config = fit_config if prior is None else replace(fit_config, batch_size=None)
-        return run_fit(observed, model, preset=preset, fit_config=config, model_options=model_options,
-                       winner_options=winner_options | scales, mask=None if train_mask.all() else train_mask,
-                       clean=clean, validate=validate, callbacks=callbacks, prior=prior)
+        full = {} if prior is None else {"batch_size": None}
+        one = spec if not scales and not full else replace(
+            resolve(observed, spec.options | scales), fit=replace(spec.fit, **full) if full else spec.fit)
+        return run(one, observed, mask=None if train_mask.all() else train_mask, clean=clean, validate=validate,
+                   callbacks=callbacks, prior=prior, progress=progress)
 
     tried = []  # (s0 factor, λ, run): first the bandwidths without a prior, then the prior's weights
     for factor in factors:  # the bandwidth search: the lowest held-out error wins
@@ -285,9 +386,9 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
             break
     judged = [r.result.best_val_loss if judge is None else judge(r.model) for f, w, r in tried]  # h of each fit
     best = int(np.argmin(judged))  # one fit unless hold-out searched
-    (factor, weight, run), h = tried[best], judged[best]
+    (factor, weight, chosen), h = tried[best], judged[best]
     if tried[-1][2].result.interrupted:
-        run.result.stopped_by = "interrupted"  # the search was cut: callers must see the Ctrl-C
+        chosen.result.stopped_by = "interrupted"  # the search was cut: callers must see the Ctrl-C
     if base is not None:
         record["bandwidth_search"] = {
             "chosen_factor": factor, "rule_s0": base.s0,
@@ -298,32 +399,33 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         record["prior"] = prior.record() | {
             "chosen_weight": weight, "seconds": sum(r.result.seconds for f, w, r in tried if w > 0),
             "tried": [{"weight": w, "best_holdout_mse": e} for (f, w, r), e in zip(tried, judged) if f == 1.0]}
-    result = run.result
-    shape |= {"width": run.config["model"]["config"]["width"],
-              "params_per_observed_sample": run.config["model"]["parameters"] / max(1.0, float(mask.sum()))}
-    record |= {"capacity": shape, "epochs_run": len(result.loss), "best_epoch": result.best_epoch, "stopped_early": result.stopped_early}
-    if stop == "holdout":
-        record |= {"best_holdout_mse": h} | estimated_gain(observed, mask, h, noise_std)
-    run.config["restoration"] = record
+    result = chosen.result
+    shape |= {"width": chosen.config["model"]["config"]["width"],
+              "params_per_observed_sample": chosen.config["model"]["parameters"] / max(1.0, float(mask.sum()))}
+    record |= {"capacity": shape, "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+               "stopped_early": result.stopped_early, "seconds": sum(r.result.seconds for f, w, r in tried)}
+    if settings.stop == "holdout":
+        record |= {"best_holdout_mse": h} | estimated_gain(observed, mask, h, settings.noise_std)
+    chosen.config["restoration"] = record
     if clean is None:
-        run.metrics = observed_scores(observed, run.reconstruction.values, mask) | {
+        chosen.metrics = observed_scores(observed, chosen.reconstruction.values, mask) | {
             "best_epoch_psnr_paper": result.best_psnr}
-        if stop == "holdout":
-            run.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(h, 1e-30))
-    if shrink_fit:
-        values, record["shrink"] = shrink(observed, mask, run.reconstruction.values, held, h, noise_std)
-        run.reconstruction = run.reconstruction.with_values(values)
+        if settings.stop == "holdout":
+            chosen.metrics["holdout_psnr_paper"] = 10 * math.log10(1 / max(h, 1e-30))
+    if settings.shrink:
+        values, record["shrink"] = shrink(observed, mask, chosen.reconstruction.values, held, h, settings.noise_std)
+        chosen.reconstruction = chosen.reconstruction.with_values(values)
         if clean is not None:  # the fit's own score stays beside the output's
-            run.metrics |= {"fit_psnr_paper": run.metrics["psnr_paper"]} | metrics(clean, values)
-    if keep_observed:
-        run.reconstruction = fill_missing(observed, mask, run.reconstruction.values)
-    return run
+            chosen.metrics |= {"fit_psnr_paper": chosen.metrics["psnr_paper"]} | metrics(clean, values)
+    if settings.keep_observed:
+        chosen.reconstruction = fill_missing(observed, mask, chosen.reconstruction.values)
+    if not mask.all():
+        chosen.arrays["mask"] = mask
+    return chosen
 
 
 def _heldout_mse(signal: Signal, held: np.ndarray):
     """validate(model): the MSE of the model on the held-out samples."""
-    from .train import predict
-
     coords, target = signal.coords()[torch.from_numpy(held)], torch.from_numpy(signal.values[held])
     return lambda model: float((predict(model, coords) - target).square().mean())
 
@@ -432,7 +534,7 @@ def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_
     its RMS there exceeds it, to the RMS of ``y``'s observed samples within ``k`` run lengths on either
     side (:data:`LEVEL_CAP`). Returns (values, how many runs were scaled)."""
     out, capped = np.array(fill, np.float64), 0
-    starts, lengths = runs(np.asarray(mask).reshape(-1) == 0)
+    starts, lengths = segments(np.asarray(mask).reshape(-1) == 0)
     for a, n in zip(starts, lengths):
         near = np.r_[max(0, a - k * n):a, a + n:min(len(mask), a + n + k * n)]
         near = near[mask[near] > 0]
@@ -447,13 +549,21 @@ def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_
 
 
 def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, holdout: float = HOLDOUT_FRACTION,
-                      seed: int = 0) -> tuple[Signal, dict]:
-    """A classical baseline (:mod:`siren2.classical`) in place of a fit: the restored signal (the observed
-    samples kept where some are missing) and its record. With missing samples the record holds the
-    baseline's held-out error, as the hold-out rule measures a fit's: the baseline run again with a
-    ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the zeros
-    it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample): its record
-    holds :func:`observed_scores` instead (``residual_std`` estimates the noise it removed)."""
+                      seed: int = 0) -> Run:
+    """A classical tool (:mod:`siren2.restoration.classical`) in place of a fit.
+
+    The output keeps the observed samples where some are missing. With missing samples the record
+    holds the tool's held-out error, as the hold-out rule measures a fit's: the tool run again with a
+    ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the
+    zeros it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample):
+    its record holds :func:`observed_scores` instead (``residual_std`` estimates the noise it removed).
+
+    Returns
+    -------
+    Run
+        No model, no training; ``config["restoration"]["classical"]`` is the record, ``metrics`` its scores.
+    """
+    from .. import __version__
     from .classical import BASELINES, run_baseline
 
     n = signal.num_points
@@ -461,14 +571,22 @@ def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, hol
     observed = signal.with_values(signal.values * mask[:, None])
     estimate = run_baseline(name, observed, mask)
     record = {"name": name, "description": BASELINES[name].description, "observed_fraction": float(mask.mean())}
+    arrays = {}
     if mask.all():
-        return signal.with_values(estimate), record | observed_scores(signal, estimate, mask)
-    train, held = split_holdout(mask, holdout, seed)
-    again = run_baseline(name, observed.with_values(observed.values * train[:, None]), train)
-    h = float(np.mean((again[held].astype(np.float64) - signal.values[held]) ** 2))
-    record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "holdout_mse": h,
-               "holdout_psnr_paper": psnr_paper(signal.values[held], again[held])} | estimated_gain(signal, mask, h)
-    return fill_missing(observed, mask, estimate), record
+        restored = signal.with_values(estimate)
+        record |= observed_scores(signal, estimate, mask)
+    else:
+        train, held = split_holdout(mask, holdout, seed)
+        again = run_baseline(name, observed.with_values(observed.values * train[:, None]), train)
+        h = float(np.mean((again[held].astype(np.float64) - signal.values[held]) ** 2))
+        record |= {"holdout_fraction": holdout, "holdout_samples": int(held.size), "holdout_mse": h,
+                   "holdout_psnr_paper": psnr_paper(signal.values[held], again[held])} | estimated_gain(signal, mask, h)
+        restored, arrays = fill_missing(observed, mask, estimate), {"mask": mask}
+    scores = {k: record[k] for k in ("holdout_psnr_paper", "estimated_gain_db", "observed_psnr_paper", "residual_std")
+              if k in record}
+    config = {"siren2_version": __version__, "input": signal.source, "seed": seed, "signal": signal.describe(),
+              "restoration": {"classical": record}}
+    return Run(f"classical {name}", restored, scores, config, arrays=arrays)
 
 
 def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:
@@ -493,26 +611,18 @@ def window_starts(n: int, window: int = WINDOW, overlap: int = WINDOW_OVERLAP) -
     return [round(i * (n - window) / (count - 1)) for i in range(count)]
 
 
-@dataclass
-class WindowedRestoration:
-    """:func:`restore_windowed`'s result: the cross-faded output, what each window's restoration chose, and
-    the seconds the restorations took (their searches included)."""
-
-    reconstruction: Signal
-    metrics: dict
-    config: dict
-    seconds: float
-
-
 def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *,
-                     window: int = WINDOW, overlap: int = WINDOW_OVERLAP, keep_observed: bool = False,
-                     on_window: Callable[[int, int], None] | None = None, **options) -> WindowedRestoration:
+                     window: int = WINDOW, overlap: int = WINDOW_OVERLAP, keep_observed: bool | None = None,
+                     clean: Signal | None = None, on_window: Callable[[int, int], None] | None = None,
+                     **options) -> Run:
     """:func:`restore` a long 1-D ``signal`` window by window, each window at the sample step of the paper's
     150,000-sample clip (:data:`PROTOCOL_SAMPLES`), with its own hold-out, search, σ̂ and shrinkage
     (``options`` as :func:`restore`'s); the outputs are cross-faded over the overlaps (raised cosine;
-    observed samples kept, with ``keep_observed``, stay exactly as they were). A window with nothing
-    missing (inpainting) is the input as it is. ``on_window(i, count)`` is called before window i; Ctrl-C
-    in any window raises KeyboardInterrupt (no output from part of the windows)."""
+    observed samples kept, with ``keep_observed`` (default: where some are missing), stay exactly as they
+    were). A window with nothing missing (inpainting) is the input as it is. ``on_window(i, count)`` is
+    called before window i; Ctrl-C in any window raises KeyboardInterrupt (no output from part of the
+    windows). Returns a :class:`~siren2.runs.Run` without a single model; its config records each
+    window's choices and ``restoration.seconds`` the restorations' time (their searches included)."""
     if signal.in_dim != 1:
         raise InputError(f"windowed restoration is for 1-D signals (audio), not {signal.in_dim}-D")
     if not 0 <= overlap < window:
@@ -520,6 +630,8 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
     n = signal.num_points
     mask = np.ones(n, np.float32) if mask is None else np.asarray(mask, np.float32).reshape(-1)
     inpaint = not mask.all()
+    keep_observed = inpaint if keep_observed is None else keep_observed
+    options = {k: v for k, v in options.items() if k != "window"} | {"window": 0}  # each window: one fit
     starts = window_starts(n, window, overlap)
     size = n if len(starts) == 1 else window
     half = (size - 1) / (PROTOCOL_SAMPLES - 1)  # a centred window of the protocol's clip
@@ -541,12 +653,14 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
             values, entry["restoration"] = np.zeros_like(piece.values), {"skipped": "nothing observed in this window"}
         else:
             t0 = time.perf_counter()
-            run = restore(piece, part if inpaint else None, model, keep_observed=keep_observed, **options)
-            if run.result.interrupted:  # Ctrl-C: no output from part of the windows
+            piece_clean = None if clean is None else replace(piece, values=clean.values[start:start + size])
+            done = restore(piece, part if inpaint else None, model, keep_observed=keep_observed, clean=piece_clean,
+                           **options)
+            if done.result.interrupted:  # Ctrl-C: no output from part of the windows
                 raise KeyboardInterrupt
-            values, seconds = run.reconstruction.values, seconds + time.perf_counter() - t0
-            entry |= {k: run.config[k] for k in ("model", "restoration")}
-            first = first or run.config
+            values, seconds = done.reconstruction.values, seconds + time.perf_counter() - t0
+            entry |= {k: done.config[k] for k in ("model", "restoration")}
+            first = first or done.config
         per_window.append(entry)
         w = ramp.copy()
         if i == 0:
@@ -558,9 +672,10 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
     values = (out / weight).astype(np.float32)
     if keep_observed:
         values = np.where(mask[:, None] > 0, signal.values, values)
-    config = {k: first[k] for k in ("siren2_version", "preset", "fit")} if first else {}
+    config = {k: first[k] for k in ("siren2_version", "spec")} if first else {}
     config |= {"signal": signal.describe(), "restoration": {
         "windows": {"size": size, "overlap": overlap, "count": len(starts),
                     "extent": [-half, half], "protocol_samples": PROTOCOL_SAMPLES},
-        "per_window": per_window}}
-    return WindowedRestoration(signal.with_values(values), observed_scores(signal, values, mask), config, seconds)
+        "per_window": per_window, "seconds": seconds}}
+    scores = observed_scores(signal, values, mask) if clean is None else metrics(clean, values)
+    return Run(model, signal.with_values(values), scores, config, arrays={"mask": mask} if inpaint else {})

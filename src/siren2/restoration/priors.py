@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from scipy.ndimage import uniform_filter1d
 
-from .errors import InputError
-from .signal import Signal
-from .winner import FLOOR_BINS, _channels, _floor
+from ..errors import InputError
+from ..signal import Signal
+from ..winner import FLOOR_BINS, channel_rows, periodogram_floor
 
 SMOOTH_BINS = 3  # P̃: the periodogram averaged over this many bins (a line stays a line)
 
@@ -57,7 +57,7 @@ def band(signal: Signal, mask: np.ndarray | None = None, *, weight: float = 1.0)
     if signal.in_dim != 1:
         raise InputError(f"the band prior is for 1-D signals (audio), not {signal.in_dim}-D")
     values = signal.values if mask is None else signal.values * np.asarray(mask, np.float32).reshape(-1, 1)
-    power = sum(np.abs(np.fft.rfft(x)) ** 2 for x in _channels(values))
-    floor, _ = _floor(power, FLOOR_BINS)
+    power = sum(np.abs(np.fft.rfft(x)) ** 2 for x in channel_rows(values))
+    floor, _ = periodogram_floor(power, FLOOR_BINS)
     local = uniform_filter1d(power, SMOOTH_BINS, mode="nearest")
     return BandPrior(np.minimum(1.0, floor / np.maximum(local, 1e-30)), weight)
