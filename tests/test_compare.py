@@ -12,6 +12,7 @@ import siren2.compare as compare_mod
 from siren2 import load_signal, metrics
 from helpers import run_cli, write_hf_wav, write_rgb_png
 from siren2.compare import compare, write_comparison
+from siren2.records import RecordStore
 from siren2.runs import RunFolder
 
 TINY_SHAPE = dict(width=16, hidden_layers=2)
@@ -102,7 +103,7 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
                                 "--out", out, *TINY_CLI)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted([
-        "table.md", "table.json", "config.json", "psnr.png", "spectrograms.png", "fits",
+        "table.md", "table.json", "config.json", "records.jsonl", "psnr.png", "spectrograms.png", "fits",
         "reconstruction_siren.wav", "reconstruction_finer++.wav"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
     lines = [line for line in stdout.splitlines() if line.startswith("  ") and " seed " in line]
@@ -110,7 +111,8 @@ def test_cli_compare_audio_writes_everything(tmp_path, capsys):
     assert "| finer++ |" in stdout
     config = json.loads((out / "config.json").read_text())
     assert config["models"] == ["siren", "finer++"] and config["seeds"] == [0, 1] and config["epochs"] == 4
-    assert set(config["fits"]) == {"siren/seed0", "finer++/seed0", "siren/seed1", "finer++/seed1"}
+    keys = {r["key"] for r in RecordStore(out / "records.jsonl").records()}  # what --resume keeps
+    assert keys == {"siren/seed0", "finer++/seed0", "siren/seed1", "finer++/seed1"}
     fit = json.loads((out / "fits" / "finer++__seed1" / "config.json").read_text())  # each fit's run folder
     assert fit["model"]["config"]["first_bias_scale"] == 5.0 and fit["spec"]["fit"]["seed"] == 1
     info = sf.info(str(out / "reconstruction_finer++.wav"))

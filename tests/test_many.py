@@ -10,6 +10,7 @@ import soundfile as sf
 from helpers import run_cli, write_hf_wav, write_rgb_png
 from siren2.errors import InputError
 from siren2.many import expand_inputs, folder_names
+from siren2.records import RecordStore
 
 TINY = ["--epochs", "3", "--width", "8", "--layers", "2", "--quiet"]
 OUTPUTS = {"metrics.json", "config.json", "model.safetensors"}
@@ -25,19 +26,24 @@ def inputs(tmp_path):
     return folder
 
 
+def records(out):
+    """fit-many's index records (index.jsonl), in the order they were stored."""
+    return RecordStore(out / "index.jsonl").records()
+
+
 def test_a_bad_file_among_good_ones_is_recorded_and_the_others_finish(inputs, tmp_path, capsys):
     out = tmp_path / "out"
     code, stdout, err = run_cli(capsys, "fit-many", inputs, "--out", out, *TINY)
     assert code == 2 and len(err) == 1 and err[0].startswith("siren2: error: 1 input(s) failed") and "c.wav" in err[0]
     assert OUTPUTS <= {p.name for p in (out / "a").iterdir()} and OUTPUTS <= {p.name for p in (out / "b").iterdir()}
     assert not (out / "c").exists()
-    index = json.loads((out / "index.json").read_text())
-    status = {f["folder"]: f["status"] for f in index["fits"]}
+    index = records(out)
+    status = {f["folder"]: f["status"] for f in index}
     assert status == {"a": "ok", "b": "ok", "c": "failed"}
-    bad = next(f for f in index["fits"] if f["status"] == "failed")
-    assert "c.wav" in bad["error"] and "\n" not in bad["error"]
+    bad = next(f for f in index if f["status"] == "failed")
+    assert "c.wav" in bad["error"] and "\n" not in bad["error"] and not bad["complete"]
     assert "failed: " in (out / "index.md").read_text()
-    assert index["settings"]["model"] == "siren2"
+    assert all(f["settings"]["options"]["epochs"] == int(TINY[TINY.index("--epochs") + 1]) for f in index)
 
 
 def test_resume_keeps_finished_fits_and_redoes_what_a_kill_left(inputs, tmp_path, capsys):
@@ -54,11 +60,21 @@ def test_resume_keeps_finished_fits_and_redoes_what_a_kill_left(inputs, tmp_path
     assert code == 2  # without --resume an existing sub-folder is refused
     code, stdout, _ = run_cli(capsys, "fit-many", inputs, "--out", out, "--resume", *TINY)
     assert code == 0 and "2 of 2 fits done, 1 kept" in stdout
-    status = {f["folder"]: f["status"] for f in json.loads((out / "index.json").read_text())["fits"]}
+    status = {f["folder"]: f["status"] for f in records(out)}
     assert status == {"a": "kept", "b": "ok"}
     assert (out / "a" / "config.json").stat().st_mtime_ns == stamp  # not refitted
     assert OUTPUTS <= {p.name for p in (out / "b").iterdir()}
     assert not [p for p in out.iterdir() if p.name.startswith(".") and "tmp" in p.name]
+
+
+def test_resume_with_other_settings_is_refused_before_any_work(inputs, tmp_path, capsys):
+    (inputs / "c.wav").unlink()
+    out = tmp_path / "out"
+    assert run_cli(capsys, "fit-many", inputs, "--out", out, *TINY)[0] == 0
+    before = (out / "index.jsonl").read_bytes()
+    code, _, err = run_cli(capsys, "fit-many", inputs, "--out", out, "--resume", *TINY, "--seed", "3")
+    assert code == 2 and len(err) == 1 and "other options" in err[0] and "--force" in err[0]
+    assert (out / "index.jsonl").read_bytes() == before
 
 
 def test_workers_give_the_same_metrics_as_one_process(tmp_path, capsys):
@@ -71,7 +87,7 @@ def test_workers_give_the_same_metrics_as_one_process(tmp_path, capsys):
         out = tmp_path / f"out{workers}"
         assert run_cli(capsys, "fit-many", folder, "--out", out, "--workers", str(workers), *TINY)[0] == 0
         results[workers] = {f["folder"]: f["metrics"]["psnr_paper"]
-                            for f in json.loads((out / "index.json").read_text())["fits"]}
+                            for f in records(out)}
     assert results[1] == pytest.approx(results[2], abs=1e-4)
 
 
@@ -107,7 +123,7 @@ def test_a_batch_of_same_grid_inputs_equals_one_fit_at_a_time(tmp_path, capsys):
         code, _, err = run_cli(capsys, "fit-many", folder, "--out", out, "--batch", batch, "--epochs", "20",
                                "--width", "16", "--layers", "2", "--quiet", *figures)
         assert code == 2 and "bad.wav" in err[0]  # the bad input is recorded, the others finish
-        fits[batch] = {f["folder"]: f for f in json.loads((out / "index.json").read_text())["fits"]}
+        fits[batch] = {f["folder"]: f for f in records(out)}
         assert {k: f["status"] for k, f in fits[batch].items()} == {
             "bad": "failed", "clip0": "ok", "clip1": "ok", "clip2": "ok", "other": "ok"}
         assert not [p for p in out.iterdir() if p.name.startswith(".") and "tmp" in p.name]
@@ -134,10 +150,10 @@ def test_resume_keeps_a_batch_s_finished_fits_with_their_numbers(tmp_path, capsy
     import shutil
 
     shutil.rmtree(out / "clip1")  # a kill before clip1's folder was renamed into place
-    first = {f["folder"]: f for f in json.loads((out / "index.json").read_text())["fits"]}
+    first = {f["folder"]: f for f in records(out)}
     code, stdout, _ = run_cli(capsys, *args, "--resume")
     assert code == 0 and "3 of 3 fits done, 2 kept" in stdout
-    again = {f["folder"]: f for f in json.loads((out / "index.json").read_text())["fits"]}
+    again = {f["folder"]: f for f in records(out)}
     assert [again[f"clip{k}"]["status"] for k in range(3)] == ["kept", "ok", "kept"]
     assert again["clip0"]["metrics"] == first["clip0"]["metrics"]  # read back from the folder
     assert "kept" in (out / "index.md").read_text() and "–" not in (out / "index.md").read_text().split("clip0")[1]
@@ -173,7 +189,7 @@ def test_ctrl_c_ends_the_run_writes_the_index_and_resume_fits_the_rest(tmp_path,
     assert code == 130 and "1 of 3 inputs done" in err[-1] and "--resume" in err[-1]
     assert len(calls) == 2  # the third fit never started
     assert (out / "clip0").is_dir() and not (out / "clip1").exists() and not (out / "clip2").exists()
-    status = [f["status"] for f in json.loads((out / "index.json").read_text())["fits"]]
+    status = [f["status"] for f in records(out)]
     assert status == ["ok", "interrupted", "interrupted"] and "interrupted" in (out / "index.md").read_text()
     monkeypatch.setattr(many, "run_batch", real)
     code, stdout, _ = run_cli(capsys, "fit-many", folder, "--out", out, "--batch", "1", "--resume", *TINY)

@@ -189,7 +189,7 @@ def test_restore_eval_audio_missing_writes_table_and_figures(tmp_path, capsys):
     assert code == 0, err
     assert {"table.md", "results.json", "restoration.png", "corrupted.wav", "restored_siren.wav",
             "restored_siren2.wav", "restored_linear.wav", "restored_cubic.wav", "restored_lmmse.wav", "mask.npy",
-            "example.npz"} == {
+            "example.npz", "records.jsonl"} == {
         p.name for p in out.iterdir()}
     table = (out / "table.md").read_text()
     for text in ("| corrupted input |", "| siren |", "| siren2 |", "| linear |", "| cubic |", "| lmmse |",
@@ -214,8 +214,8 @@ def test_restore_eval_image_noise_and_holdout(tmp_path, capsys):
     assert code == 0, err
     from siren2.restoration.classical import installed
 
-    assert {"table.md", "results.json", "restoration.png", "corrupted.png", "restored_siren.png", "example.npz",
-            "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} | (
+    assert {"table.md", "results.json", "records.jsonl", "restoration.png", "corrupted.png", "restored_siren.png",
+            "example.npz", "restored_wavelet.png", "restored_tv.png", "restored_nl_means.png"} | (
         {"restored_bm3d.png"} if installed("bm3d") else set()) == {p.name for p in out.iterdir()}
     res = json.loads((out / "results.json").read_text())
     assert res["stop"] == "holdout" and res["scores"]["siren"][0]["patience"] == 10

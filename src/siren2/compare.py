@@ -12,7 +12,6 @@ resumes an interrupted comparison.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import time
@@ -28,13 +27,14 @@ from .io import save_signal
 from .io.files import write_json, write_text
 from .metrics import CONVENTIONS
 from .models import list_models
+from .records import RecordStore, fingerprint
 from .runs import Run, load_run, run_batch, write_run
 from .signal import Signal
 from .spec import given, resolve
 from .train import FitConfig
 
 __all__ = ["Comparison", "compare", "write_comparison", "finished_fits", "comparison_settings", "check_models",
-           "check_seeds", "summarize", "format_stat", "TABLE_METRICS", "STD_NOTE"]
+           "check_seeds", "summarize", "format_stat", "records", "TABLE_METRICS", "STD_NOTE"]
 
 # The standard metrics of each modality, beside the paper's psnr_paper.
 TABLE_METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
@@ -252,7 +252,7 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
 
 def write_comparison(folder, comp: Comparison) -> None:
     """Into ``folder`` (inside a :class:`~siren2.runs.RunFolder`): table.md, table.json, config.json,
-    each fit's run folder under fits/, psnr.png (curves of every model), one reconstruction per model
+    records.jsonl (one record per fit, :func:`records`), each fit's run folder under fits/, psnr.png (curves of every model), one reconstruction per model
     (its first seed's), and spectrograms.png (audio) or fft_error.png (images)."""
     from . import plots
 
@@ -266,8 +266,9 @@ def write_comparison(folder, comp: Comparison) -> None:
         "siren2_version": __version__, "models": comp.models, "seeds": comp.seeds, "epochs": comp.epochs,
         "preset": comp.preset, "recipe": comp.recipe, "signal": sig.describe(), "interrupted": comp.interrupted,
         "finished": len(comp.runs), "planned": comp.planned, "wall_seconds": round(comp.seconds, 3),
-        "settings": comp.settings, "fits": sorted(f"{m}/seed{s}" for m, s in comp.runs),
+        "settings": comp.settings,
     })
+    RecordStore(folder / "records.jsonl").add(*records(comp))
     for (m, s), run in comp.runs.items():
         write_run(folder / "fits" / f"{m}__seed{s}", run, sig, figures=False)
     curves, bands, firsts = {}, {}, {}
@@ -294,22 +295,21 @@ def write_comparison(folder, comp: Comparison) -> None:
                         folder / "fft_error.png")
 
 
+def records(comp: Comparison) -> list[dict]:
+    """One record per finished fit, for the comparison's record store (what a resumed run keeps)."""
+    fp = fingerprint(comp.settings)
+    return [{"key": f"{m}/seed{s}", "fingerprint": fp, "settings": comp.settings, "model": m, "seed": s,
+             "metrics": run.metrics, "epochs_run": run.result.epochs_run, "seconds": run.result.seconds}
+            for (m, s), run in comp.runs.items()]
+
+
 def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int], Run]:
     """The fits a comparison written to ``folder`` finished, if it was run with ``settings`` (the
-    :attr:`Comparison.settings` of the comparison to resume); an error names what differs."""
+    :attr:`Comparison.settings` of the comparison to resume; its records.jsonl, :mod:`siren2.records`),
+    each rebuilt from its run folder; an error names what differs."""
     folder = Path(folder)
-    try:
-        config = json.loads((folder / "config.json").read_text())
-        stored = config["settings"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
-        raise InputError(f"{folder}: not the output of 'siren2 compare' to resume ({type(e).__name__})") from None
-    differ = [k for k in settings if json.dumps(stored.get(k), sort_keys=True, default=str)
-              != json.dumps(settings[k], sort_keys=True, default=str)]
-    if differ:
-        raise InputError(f"{folder}: holds a comparison with other {', '.join(differ)}; "
-                         "resume with the same file and options, or choose another --out")
-    fits = {}
-    for key in config.get("fits", []):
-        model, _, seed = key.partition("/seed")
-        fits[(model, int(seed))] = load_run(folder / "fits" / f"{model}__seed{seed}", signal)
-    return fits
+    store = RecordStore(folder / "records.jsonl")
+    if not store.path.is_file():
+        raise InputError(f"{folder}: not the output of 'siren2 compare' to resume (no records.jsonl)")
+    return {(r["model"], r["seed"]): load_run(folder / "fits" / f"{r['model']}__seed{r['seed']}", signal)
+            for r in store.resume(settings, "a comparison")}

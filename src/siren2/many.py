@@ -13,21 +13,21 @@ from __future__ import annotations
 import glob
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
 
 from .errors import InputError
 from .io import SUFFIXES
-from .io.files import write_json, write_text
+from .io.files import write_text
 from .runs import Run, RunFolder, run_batch, write_run
 from .signal import Signal
-from .recipes import DEFAULT_RECIPE
-from .spec import DEFAULT_MODEL, RunSpec, load_input, resolve
+from .records import RecordStore, differing, fingerprint
+from .spec import RunSpec, load_input, resolve
 
 __all__ = ["FitJob", "fit_many", "record_group", "plan", "expand_inputs", "folder_names", "finished", "write_index",
-           "job_settings", "failed"]
+           "job_fingerprint", "failed"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple
         except ERRORS as e:
             bad.append((job, failed(job, e, 0.0)))
             continue
-        settings = json.dumps(job_settings(job), sort_keys=True, default=str)
+        settings = fingerprint({k: v for k, v in job_fingerprint(job).items() if k != "input"})
         keys.setdefault((*_grid(sig), settings), []).append(job)
     order = {id(job): i for i, job in enumerate(jobs)}
     units = [group[i : i + batch] for group in keys.values() for i in range(0, len(group), batch)]
@@ -191,33 +191,72 @@ def finished(folder: Path) -> bool:
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 
 
-def fit_many(jobs: list[FitJob], *, resume: bool = False, batch: int = 1, backend: str = "local",
+def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int = 1, backend: str = "local",
              on_result: Callable[[dict], None] | None = None, **backend_options) -> list[dict]:
     """Run every job and return their index records, in job order.
 
-    Same-grid jobs train ``batch`` at a time as one batched fit; each unit of work (a job, or a
-    batch) runs on ``backend`` (:data:`~siren2.backends.BACKENDS`: ``local`` with ``workers``, or
-    ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``). With ``resume``, a job whose
-    folder holds a finished fit is ``kept`` (its numbers read back). ``on_result(record)`` runs as
-    each job ends. Ctrl-C ends the run: the jobs not finished by then are ``interrupted`` (nothing
-    of theirs written).
+    Parameters
+    ----------
+    jobs : list of FitJob
+        One per input, each with its own output folder.
+    index : path, optional
+        The record store (JSON lines, :class:`~siren2.records.RecordStore`; ``siren2 fit-many`` uses
+        ``OUT/index.jsonl``): each job's record is added as it ends, so a killed run loses only the
+        fits in progress.
+    resume : bool
+        Keep a job whose folder holds a finished fit recorded in ``index`` with the same settings
+        (``kept``); a finished folder whose record is missing is fitted again. A record made with
+        other settings is refused (InputError, before any work): a resumed run must be the same run.
+    batch : int
+        Same-grid jobs train this many at a time as one batched fit.
+    backend : str
+        Where each unit of work (a job, or a batch) runs (:data:`~siren2.backends.BACKENDS`: ``local``
+        with ``workers``, or ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``).
+    on_result : callable, optional
+        ``on_result(record)`` as each job ends.
+
+    Returns
+    -------
+    list of dict
+        The index records: ok, kept, failed (with its one-line error) or, after Ctrl-C, interrupted
+        (nothing of theirs written; a resumed run fits them).
     """
     from .backends import run_units
 
+    store = None if index is None else RecordStore(index)
     records: dict[int, dict] = {}
-    index = {id(job): i for i, job in enumerate(jobs)}
+    position = {id(job): i for i, job in enumerate(jobs)}
+
+    def store_record(rec: dict, job: FitJob) -> None:
+        records[position[id(job)]] = rec
+        if store is not None:
+            settings = job_fingerprint(job)
+            store.add(rec | {"key": Path(job.out).name, "fingerprint": fingerprint(settings), "settings": settings,
+                             "complete": rec["status"] in ("ok", "kept")})
 
     def done(rec: dict, job: FitJob) -> None:
-        records[index[id(job)]] = rec
+        store_record(rec, job)
         if on_result:
             on_result(rec)
 
-    todo = []
+    todo, kept = [], []
     for job in jobs:
         if resume and finished(Path(job.out)):
-            done(from_folder(job, "kept"), job)
-        else:
-            todo.append(job)
+            key, settings = Path(job.out).name, job_fingerprint(job)
+            rec = None if store is None else store.get(key, fingerprint(settings))
+            if rec is None and store is not None and any(r.get("key") == key for r in store.records()):
+                stored = next(r for r in reversed(store.records()) if r.get("key") == key)
+                if stored.get("complete") and stored.get("fingerprint") != fingerprint(settings):
+                    differ = differing(stored.get("settings") or {}, settings) or ["settings"]
+                    raise InputError(f"{job.out}: holds a fit with other {', '.join(differ)}; resume with the same "
+                                     "options, or --force to refit")
+            if rec is not None:
+                kept.append((rec, job))
+                continue
+            job = replace(job, force=True)  # finished but not recorded (a kill in between): fitted again
+        todo.append(job)
+    for rec, job in kept:
+        done(rec | {"status": "kept"}, job)
     units, unreadable = plan(todo, batch)
     for job, rec in unreadable:
         done(rec, job)
@@ -231,12 +270,13 @@ def fit_many(jobs: list[FitJob], *, resume: bool = False, batch: int = 1, backen
         run_units(backend, fn, units, unit_done, **backend_options)
     except KeyboardInterrupt:  # the finished fits stay; the rest are marked for a resumed run
         for i, job in enumerate(jobs):
-            records.setdefault(i, {"input": job.path, "folder": Path(job.out).name, "status": "interrupted"})
+            if i not in records:
+                store_record({"input": job.path, "folder": Path(job.out).name, "status": "interrupted"}, job)
     return [records[i] for i in range(len(jobs))]
 
 
-def write_index(out: Path, records: list[dict], settings: dict) -> None:
-    """index.json (every record and the settings) and index.md (a table), each written atomically."""
+def write_index(out: Path, records: list[dict]) -> None:
+    """index.md: a table of the records (:func:`fit_many`'s), written atomically."""
     from .metrics import CONVENTIONS
 
     shown = ("psnr_paper", "snr", "psnr", "ssim", "iou", "chamfer")
@@ -257,11 +297,10 @@ def write_index(out: Path, records: list[dict], settings: dict) -> None:
                      + f" | {r.get('epochs_run', '–')} | {secs} |")
     lines += ["", "Conventions: " + "; ".join(f"{k}: {CONVENTIONS[k]}" for k in keys) + "." if keys else ""]
     out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "index.json", {"settings": settings, "fits": records})
     write_text(out / "index.md", "\n".join(lines) + "\n")
 
 
-def job_settings(job: FitJob) -> dict:
-    """A job's settings without its paths (what index.json records once for the whole run)."""
-    defaults = {"model": DEFAULT_MODEL, "recipe": DEFAULT_RECIPE}  # the defaults a reader looks for, named
-    return defaults | {k: v for k, v in job.options.items() if k != "input"} | {"figures": job.figures}
+def job_fingerprint(job: FitJob) -> dict:
+    """What a job's record must have been made with to be kept on resume: its input and its options."""
+    return {"input": job.path, "options": {k: v for k, v in job.options.items() if k != "input"},
+            "figures": job.figures}

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .io.files import write_text
 
-__all__ = ["RecordStore", "fingerprint"]
+__all__ = ["RecordStore", "fingerprint", "differing"]
 
 
 def fingerprint(settings: Mapping) -> str:
@@ -43,6 +43,12 @@ def fingerprint(settings: Mapping) -> str:
     """
     text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def differing(stored: Mapping, settings: Mapping) -> list[str]:
+    """The keys of ``settings`` whose value ``stored`` does not share (compared as JSON)."""
+    text = lambda v: json.dumps(v, sort_keys=True, default=str)  # noqa: E731
+    return [k for k in settings if text(stored.get(k)) != text(settings[k])]
 
 
 def _plain(value):
@@ -129,6 +135,38 @@ class RecordStore:
                 current = rec.get("fingerprint") == fingerprint and rec.get("complete") is True
                 return rec if current else None
         return None
+
+    def resume(self, settings: Mapping, what: str) -> list[dict]:
+        """The complete records of a run to resume with ``settings``.
+
+        Parameters
+        ----------
+        settings : Mapping
+            What the run is made with now; each record holds its own under ``"settings"``.
+        what : str
+            What the store holds, for the error (e.g. ``"a comparison"``).
+
+        Returns
+        -------
+        list of dict
+            The complete records made with these settings, in file order.
+
+        Raises
+        ------
+        InputError
+            If the store holds a record made with other settings (the message names them): a
+            resumed run must be the same run.
+        """
+        from .errors import InputError
+
+        fp = fingerprint(settings)
+        records = self.records()
+        stale = next((r for r in records if r.get("fingerprint") != fp), None)
+        if stale is not None:
+            differ = differing(stale.get("settings") or {}, settings) or ["settings"]
+            raise InputError(f"{self.path.parent}: holds {what} with other {', '.join(differ)}; resume with the "
+                             "same file and options, or choose another --out")
+        return [r for r in records if r.get("complete") is True]
 
     def add(self, *records: dict) -> None:
         """Store ``records``, each replacing any earlier record of its key; the file is rewritten

@@ -15,7 +15,7 @@ BATCH = 16  # the default --batch: at most this many same-grid fits trained as o
 def add_parsers(sub) -> None:
     m = sub.add_parser("fit-many", help="fit many files (paths, folders, globs): one sub-folder each, and an index")
     m.add_argument("inputs", nargs="+", help="files, folders (their audio and image files) or globs")
-    m.add_argument("--out", type=Path, required=True, help="output folder: one sub-folder per input, index.md/json")
+    m.add_argument("--out", type=Path, required=True, help="output folder: one sub-folder per input, index.md and index.jsonl")
     m.add_argument("--resume", action="store_true", help="keep the inputs whose sub-folder holds a finished fit")
     m.add_argument("--force", action="store_true", help="refit inputs whose sub-folder holds results")
     m.add_argument("--workers", type=int, default=1,
@@ -42,7 +42,7 @@ def cmd_fit_many(args) -> int:
 
     from tqdm.auto import tqdm
 
-    from ..many import FitJob, expand_inputs, finished, fit_many, folder_names, job_settings, write_index
+    from ..many import FitJob, expand_inputs, finished, fit_many, folder_names, write_index
 
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, not {args.workers}")
@@ -85,11 +85,11 @@ def cmd_fit_many(args) -> int:
     try:
         options = (dict(workers=args.workers) if args.backend == "local" else
                    dict(address=args.address, cpus_per_task=args.cpus_per_task, gpus_per_task=args.gpus_per_task))
-        records = fit_many(jobs, resume=args.resume and not args.force, batch=args.batch, backend=args.backend,
-                           on_result=on_result, **options)
+        records = fit_many(jobs, index=args.out / "index.jsonl", resume=args.resume and not args.force,
+                           batch=args.batch, backend=args.backend, on_result=on_result, **options)
     finally:
         bar.close()
-    write_index(args.out, records, job_settings(jobs[0]) | {"batch": args.batch, "backend": args.backend} | options)
+    write_index(args.out, records)
     stopped = [r for r in records if r["status"] == "interrupted"]
     if stopped:
         print(f"siren2: interrupted: {len(records) - len(stopped)} of {len(records)} inputs done; the same command "

@@ -266,7 +266,8 @@ def cmd_restore_eval(args) -> int:
     from ..restoration import CorruptionSpec, evaluate
     from ..restoration.classical import BASELINES, baselines_for
     from ..restoration.corruptions import parse_gaps
-    from ..restoration.evaluation import evaluation_settings, finished_evaluation
+    from ..records import RecordStore
+    from ..restoration.evaluation import evaluation_settings, finished_evaluation, records
     from ..io.files import write_json, write_text
     from ..runs import RunFolder
     from ..spec import load_input
@@ -317,6 +318,7 @@ def cmd_restore_eval(args) -> int:
     with out as folder:
         write_text(folder / "table.md", ev.table())
         write_json(folder / "results.json", ev.to_json())
+        RecordStore(folder / "records.jsonl").add(*records(ev))  # what --resume keeps
         np.savez(folder / "example.npz", **ev.example)  # the first seed's arrays, for --resume
         save_signal(clean.with_values(ev.example["corrupted"]), folder / f"corrupted{suffix}")
         for name in [*models, *baselines]:

@@ -6,7 +6,6 @@ finished, and :func:`finished_evaluation` reads them back so that ``evaluate(don
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,12 +15,13 @@ import numpy as np
 from ..compare import STD_NOTE, TABLE_METRICS, format_stat, summarize
 from ..errors import InputError
 from ..metrics import CONVENTIONS, metrics, psnr_paper
+from ..records import RecordStore, fingerprint
 from ..signal import Signal
 from ..spec import given
 from .corruptions import Corruption, CorruptionSpec
 from .restorer import fill_missing, restore
 
-__all__ = ["Evaluation", "evaluate", "evaluation_settings", "finished_evaluation", "score_baseline", "FLOOR"]
+__all__ = ["Evaluation", "evaluate", "evaluation_settings", "finished_evaluation", "records", "score_baseline", "FLOOR"]
 
 FLOOR = "corrupted input"
 
@@ -216,25 +216,35 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
 
 
 def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: dict) -> Evaluation:
-    """The seeds an evaluation written to ``folder`` (results.json, example.npz) finished, if it ran
-    with ``settings`` (:func:`evaluation_settings`); an error names what differs."""
+    """The seeds an evaluation written to ``folder`` finished (its records.jsonl, one record per seed,
+    and example.npz), if it ran with ``settings`` (:func:`evaluation_settings`); an error names what
+    differs."""
     folder = Path(folder)
+    store = RecordStore(folder / "records.jsonl")
     try:
-        res = json.loads((folder / "results.json").read_text())
         with np.load(folder / "example.npz", allow_pickle=False) as z:
             example = {k: z[k] for k in z.files}
-        stored = res["settings"]
-        ev = Evaluation(clean, spec, res["stop"], list(res["seeds"]), res["fit"], res["scores"], res["corruptions"],
-                        res["models"], example, stored)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError) as e:
         raise InputError(f"{folder}: not the output of 'siren2 restore-eval' to resume ({type(e).__name__})") from None
-    wanted = settings
-    differ = [k for k in wanted if json.dumps(stored.get(k), sort_keys=True, default=str)
-              != json.dumps(wanted[k], sort_keys=True, default=str)]
-    if differ:
-        raise InputError(f"{folder}: holds an evaluation with other {', '.join(differ)}; "
-                         "resume with the same file and options, or choose another --out")
+    kept = store.resume(settings, "an evaluation")
+    if not kept:
+        raise InputError(f"{folder}: not the output of 'siren2 restore-eval' to resume (no finished seed)")
+    ev = Evaluation(clean, spec, kept[0]["stop"], [], kept[0]["fit"], models=kept[0]["models"], example=example,
+                    settings=settings)
+    for rec in kept:
+        ev.seeds.append(rec["seed"])
+        ev.corruptions.append(rec["corruption"])
+        for row, scores in rec["scores"].items():
+            ev.scores.setdefault(row, []).append(scores)
     return ev
+
+
+def records(ev: Evaluation) -> list[dict]:
+    """One record per finished seed, for the evaluation's record store (what a resumed run keeps)."""
+    fp = fingerprint(ev.settings)
+    return [{"key": f"seed{seed}", "fingerprint": fp, "settings": ev.settings, "seed": seed, "stop": ev.stop,
+             "fit": ev.fit, "models": ev.models, "corruption": ev.corruptions[i],
+             "scores": {row: per_seed[i] for row, per_seed in ev.scores.items()}} for i, seed in enumerate(ev.seeds)]
 
 
 def score_baseline(clean: Signal, spec: CorruptionSpec, c: Corruption, name: str) -> tuple[np.ndarray, dict]:
