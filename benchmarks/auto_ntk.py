@@ -6,7 +6,7 @@ For every shared clip and image and the RGB images of ``adaptive.py`` (same wind
 seed), each grid point s0 = code × {0.5, 1, 2, 4, 8} at the rule's s1 is initialized (no training)
 and its empirical NTK K = J·Jᵀ is taken on the central 1,024 points (audio: contiguous samples;
 images: 32 × 32 pixels; per channel). With (λ_i, v_i) its eigenpairs and r the residual y − f at
-initialization, two criteria (SPEC §8's kernel view of what gradient descent fits fast):
+initialization, two criteria (docs/method.md#analysis-tools's kernel view of what gradient descent fits fast):
 
 - ``kernel T``: the share of ‖r‖² left after kernel gradient flow to a horizon of T in units of the
   fastest mode's time, Σ_i (v_i·r)² exp(−2T·λ_i/λ_max) / ‖r‖², for T = epochs/10, epochs and

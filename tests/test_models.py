@@ -1,4 +1,4 @@
-"""The model registry: every baseline of SPEC §4, its initialization, WINNER where it applies."""
+"""The model registry: every baseline of docs/method.md#the-baselines, its initialization, WINNER where it applies."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_every_model_maps_n_by_d_to_n_by_c(name, d, c):
 def test_paper_audio_parameter_counts():
     counts = {r["name"]: r["parameters"] for r in model_summary("paper_audio")}
     siren = counts["siren"]
-    assert siren == 149_185  # SPEC §5
+    assert siren == 149_185  # docs/method.md#protocols
     for name in ("siren2", "finer", "finer++", "finer2", "gauss"):
         assert counts[name] == siren
     assert abs(counts["wire"] / siren - 1) < 0.02  # width int(222/√2) = 156, complex weights count twice

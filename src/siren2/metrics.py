@@ -1,4 +1,4 @@
-"""Fit quality, each metric with its convention stated (SPEC §6).
+"""Fit quality, each metric with its convention stated (docs/method.md#metrics-and-conventions).
 
 * ``psnr_paper``: 10·log10(1/MSE) on [-1, 1] data (peak 1), the paper's number. On images it
   reads 6.02 dB below the usual PSNR on [0, 1].
@@ -19,6 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+__all__ = ["LSD_NFFT", "LSD_HOP", "LSD_EPS", "mse", "psnr_paper", "psnr", "ssim", "snr", "lsd", "iou", "chamfer",
+           "metrics", "UNDEFINED", "undefined", "CONVENTIONS"]
 
 LSD_NFFT, LSD_HOP, LSD_EPS = 2048, 512, 1e-10
 

@@ -15,6 +15,9 @@ import numpy as np  # noqa: E402
 
 from .io.files import atomic_file  # noqa: E402
 
+__all__ = ["psnr_curves", "audio_fit", "image_fit", "restoration_audio", "restoration_image",
+           "activation_histograms", "spectra", "eigenvalue_decay", "sensitivity", "suite_curves", "suite_bars"]
+
 
 def _save(fig, path) -> Path:
     path = Path(path)

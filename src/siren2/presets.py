@@ -1,8 +1,10 @@
-"""Named settings. Those named ``paper_*`` reproduce the paper's protocol (SPEC §5); the rest are ours."""
+"""Named settings. Those named ``paper_*`` reproduce the paper's protocol (docs/method.md#protocols); the rest are ours."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+__all__ = ["Preset", "DEFAULT_PRESET", "get_preset", "preset_in_dim"]
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "paper": Recipe("the paper's protocol: the preset's Adam lr, StepLR(20, γ) and epochs (SPEC §5)"),
+    "paper": Recipe("the paper's protocol: the preset's Adam lr, StepLR(20, γ) and epochs (docs/method.md#protocols)"),
     "fast": Recipe(
         "ours: Adam at a peak lr of 0.3/H for audio, 0.1/H for images and volumes (H the hidden width), "
         "10% linear warm-up, cosine decay to 1% of the peak; 500 epochs (images 2000)",

@@ -1,4 +1,4 @@
-"""WINNER: Weight Initialization with Noise for NEural Representations (SPEC §3).
+"""WINNER: Weight Initialization with Noise for NEural Representations (docs/method.md#winner-and-siren2).
 
 Three pieces, each usable alone:
 
@@ -23,9 +23,15 @@ import torch
 from scipy.ndimage import uniform_filter1d
 from torch import nn
 
+__all__ = ["spectral_centroid", "FLOOR_BINS", "FLOOR_MARGIN", "periodogram_floor", "channel_rows", "white_floor",
+           "floor_centroid", "CENTROIDS", "signal_centroid", "NoiseRule", "AUTO", "RULE_NAMES", "resolve_rule",
+           "noise_scales", "WinnerScales", "resolve_scales", "winner_", "AUTO_UNITS", "axis_spectra",
+           "spectrum_distance", "nyquist", "s0_candidates", "target_spectra", "AUTO_LINE", "oversampled",
+           "AUTO_LINES", "axis_lines", "VALLEY_S1", "valley", "auto_scales"]
+
 
 def spectral_centroid(values: np.ndarray, grid: tuple[int, ...] | None = None) -> float:
-    """ψ = 2·mean_c(centroid_c)/C of ``values`` (N, C) laid out on ``grid`` (SPEC §3.1).
+    """ψ = 2·mean_c(centroid_c)/C of ``values`` (N, C) laid out on ``grid`` (docs/method.md#the-spectral-centroid).
 
     The centroid Σ f·|Y(f)| / Σ |Y(f)| (f in cycles/sample, the DC bin in the denominator) is taken
     along the last grid axis and averaged over the others; ``grid=None`` treats the values as one
@@ -197,7 +203,7 @@ def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
 
     Works on any model with a ``first_two_linear()`` method returning its first two ``nn.Linear``
     layers (every sine-family model of :mod:`siren2.models`), or on a pair of linears passed as
-    ``model`` directly. Both scales are divided by the *hidden* ω0, not by ω_first (SPEC §3).
+    ``model`` directly. Both scales are divided by the *hidden* ω0, not by ω_first (docs/method.md#winner-and-siren2).
     """
     if isinstance(model, (tuple, list)):
         first, second = model

@@ -1,4 +1,4 @@
-"""Analysis tools of the paper (SPEC §8): activation statistics and spectra, the empirical NTK,
+"""Analysis tools of the paper (docs/method.md#analysis-tools): activation statistics and spectra, the empirical NTK,
 snapshots during training, and ``siren2 analyze``.
 
     >>> from siren2.analysis import SubGrid, layer_activations, ntk_spectrum

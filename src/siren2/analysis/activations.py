@@ -1,4 +1,4 @@
-"""Activation statistics of an INR: every hidden layer's pre- and post-activation (SPEC §8).
+"""Activation statistics of an INR: every hidden layer's pre- and post-activation (docs/method.md#analysis-tools).
 
 For a hidden block ``act(z)``, z = W·h + b is the linear output. A sine-family block applies
 sin to ω·z, so the laws below are stated for **ω·z** (what sin receives), not for z (FINER's
@@ -32,6 +32,9 @@ from torch import nn
 
 from ..models.layers import Sine, SineFamily
 from .spectra import weighted_power
+
+__all__ = ["LayerActivations", "layer_activations", "arcsine_density", "gaussian_density", "preactivation_variance",
+           "sine_power", "reference_laws", "histograms", "activation_spectra"]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The empirical neural tangent kernel of an INR (SPEC §8).
+"""The empirical neural tangent kernel of an INR (docs/method.md#analysis-tools).
 
 For n points x_i and the P trainable parameters θ, J_c (n × P) holds the per-point gradients
 ∂f_c(x_i)/∂θ of output channel c, and K_c = J_c·J_cᵀ / n² (n × n). Its eigenpairs (λ_i, v_i),
@@ -28,6 +28,9 @@ from torch.func import functional_call, jacrev, vmap
 from ..errors import InputError
 from ..models.layers import num_parameters
 from .spectra import frequencies, weighted_power
+
+__all__ = ["DEFAULT_NTK_BUDGET", "DEFAULT_CHUNK", "ntk_memory_bytes", "check_ntk_memory", "parameter_jacobian",
+           "empirical_ntk", "NTKSpectrum", "eigen_spectrum", "ntk_spectrum"]
 
 GiB = 2**30
 DEFAULT_NTK_BUDGET = 4 * GiB

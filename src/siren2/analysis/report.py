@@ -1,4 +1,4 @@
-"""``siren2 analyze``: the paper's analysis figures for one signal (SPEC §8), each with its data.
+"""``siren2 analyze``: the paper's analysis figures for one signal (docs/method.md#analysis-tools), each with its data.
 
 :func:`analyze` builds every model for the signal, takes :class:`~.training.Snapshots` at the init
 and at the chosen epochs of a fit, optionally runs the (s0, s1) sensitivity sweep, and writes into
@@ -36,6 +36,8 @@ from .ntk import DEFAULT_NTK_BUDGET, check_ntk_memory
 from .spectra import SubGrid, centroid, energy_above, median_frequency
 from .training import Snapshots
 
+__all__ = ["AnalysisConfig", "analyze"]
+
 
 @dataclass
 class AnalysisConfig:
@@ -49,7 +51,7 @@ class AnalysisConfig:
     rule: str | None = None  # None: code for audio and images, auto in 3-D
     epochs_at: tuple[int, ...] = (0, 100)  # snapshot epochs; 0 is the init
     points: int = 2048  # NTK points
-    act_points: int = 16_384  # activation points (SPEC §8's toy uses 16,384)
+    act_points: int = 16_384  # activation points (docs/method.md#analysis-tools's toy uses 16,384)
     sampling: str = "window"  # "window" (contiguous, native rate) or "even" (see spectra.subgrid)
     sweep: dict = field(default_factory=dict)  # {"s0": [...], "s1": [...]}: one axis, or a grid of two
     sweep_epochs: int = 100

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+__all__ = ["subgrid", "SubGrid", "frequencies", "weighted_power", "centroid", "median_frequency", "energy_above"]
+
 
 def subgrid(grid: tuple[int, ...], n: int, mode: str = "window") -> tuple[np.ndarray, tuple[int, ...], int]:
     """At most ``n`` points of ``grid`` on a regular sub-grid: (flat row-major indices, shape, stride).

@@ -1,4 +1,4 @@
-"""Snapshots during training: a :func:`~siren2.train.fit` callback for the evolution of the spectra (SPEC §8)."""
+"""Snapshots during training: a :func:`~siren2.train.fit` callback for the evolution of the spectra (docs/method.md#analysis-tools)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from torch import nn
 from .activations import activation_spectra, histograms, layer_activations, reference_laws
 from .ntk import DEFAULT_CHUNK, DEFAULT_NTK_BUDGET, NTKSpectrum, ntk_spectrum
 from .spectra import SubGrid
+
+__all__ = ["Snapshot", "Snapshots"]
 
 
 @dataclass

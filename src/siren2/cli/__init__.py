@@ -18,6 +18,8 @@ from ..errors import InputError
 from . import analyze, fit_many, fitting, restore
 from .options import EXIT_USAGE
 
+__all__ = ["main", "build_parser"]
+
 
 def _warn_one_line(message, category, filename, lineno, file=None, line=None):
     print(f"siren2: warning: {message}", file=sys.stderr)

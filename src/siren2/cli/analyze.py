@@ -7,6 +7,8 @@ from pathlib import Path
 from ..errors import InputError
 from .options import add_input_options, add_schedule_option, int_list, options_from
 
+__all__ = ["add_parsers", "cmd_analyze"]
+
 
 def add_parsers(sub) -> None:
     from ..presets import PRESETS

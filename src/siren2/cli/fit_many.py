@@ -9,6 +9,8 @@ from ..errors import InputError
 from .fitting import add_fit_options
 from .options import options_from
 
+__all__ = ["BATCH", "add_parsers", "cmd_fit_many"]
+
 BATCH = 16  # the default --batch: at most this many same-grid fits trained as one
 
 

@@ -10,6 +10,8 @@ from .options import (add_device_options, add_input_options, add_network_options
                       add_schedule_option, add_winner_options, metrics_text, models_and_seeds, options_from,
                       stop_note)
 
+__all__ = ["add_parsers", "add_fit_options", "cmd_demo", "cmd_fit", "cmd_compare", "cmd_models", "cmd_render"]
+
 
 def add_parsers(sub) -> None:
     """demo, fit, compare, models, render."""

@@ -12,6 +12,10 @@ import math
 
 from ..errors import InputError
 
+__all__ = ["EXIT_USAGE", "RENAMED", "OPTION_DESTS", "options_from", "add_input_options", "add_schedule_option",
+           "add_recipe_options", "add_winner_options", "add_network_options", "add_device_options", "metrics_text",
+           "stop_note", "models_and_seeds", "int_list"]
+
 EXIT_USAGE = 2
 
 # argparse dest -> the run option it sets, where the names differ (the rest are the same)

@@ -9,6 +9,8 @@ from ..errors import InputError
 from .options import (add_device_options, add_input_options, add_network_options, add_recipe_options,
                       add_winner_options, metrics_text, models_and_seeds, options_from)
 
+__all__ = ["add_parsers", "cmd_restore", "cmd_restore_eval"]
+
 
 def add_parsers(sub) -> None:
     from ..models import list_models

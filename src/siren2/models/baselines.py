@@ -1,4 +1,4 @@
-"""The paper's baselines (SPEC §4) as thin compositions of :mod:`siren2.models.layers`.
+"""The paper's baselines (docs/method.md#the-baselines) as thin compositions of :mod:`siren2.models.layers`.
 
 Each builder takes its config dataclass and returns an initialized :class:`INR`; the registry
 (:mod:`siren2.models`) names them and fills the configs from a preset.
@@ -22,6 +22,9 @@ from torch import nn
 
 from .layers import INR, Finer, FourierFeatures, Gabor, Gauss, PositionalEncoding, RealPart, dense_stack
 from .siren import MLPConfig, SirenConfig, build_siren
+
+__all__ = ["RFFConfig", "FinerConfig", "WireConfig", "GaussConfig", "ReluPEConfig", "build_siren_rff",
+           "build_finer", "wire_width", "build_wire", "build_gauss", "build_relu_pe"]
 
 
 @dataclass

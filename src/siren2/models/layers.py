@@ -18,6 +18,9 @@ from typing import Callable
 import torch
 from torch import nn
 
+__all__ = ["SineFamily", "Sine", "Finer", "Gauss", "Gabor", "RealPart", "PositionalEncoding", "FourierFeatures",
+           "Dense", "dense_stack", "INR", "num_parameters"]
+
 
 class SineFamily(nn.Module):
     """An activation sin(ω·g(z)·z) with a frequency ω; WINNER's noise scales are defined for these."""
@@ -31,7 +34,7 @@ class SineFamily(nn.Module):
 
 
 class Sine(SineFamily):
-    """sin(ω·z), applied to the whole linear output z = Wx + b (SPEC §2)."""
+    """sin(ω·z), applied to the whole linear output z = Wx + b (docs/method.md#siren)."""
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sin(self.omega * z)

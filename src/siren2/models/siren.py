@@ -1,4 +1,4 @@
-"""SIREN (SPEC §2) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`.
+"""SIREN (docs/method.md#siren) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`.
 
 :func:`build_siren` also builds the sine-family baselines that share SIREN's architecture and
 initialization (FINER: another activation; SIREN+RFF: an encoding in front); see
@@ -14,6 +14,8 @@ import torch
 from torch import nn
 
 from .layers import INR, Sine, SineFamily, dense_stack
+
+__all__ = ["MLPConfig", "SirenConfig", "siren_init_", "build_siren"]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Corruptions and masks (SPEC §5): reproducible damage, and which samples are observed.
+"""Corruptions and masks (docs/method.md#protocols): reproducible damage, and which samples are observed.
 
 A corruption returns the damaged :class:`~siren2.signal.Signal` and a mask (N,) float32, 1 where a
 sample is observed and 0 where it is missing; missing samples read 0 in the damaged signal, as a
@@ -20,6 +20,10 @@ import numpy as np
 from ..errors import InputError
 from ..metrics import snr
 from ..signal import Signal
+
+__all__ = ["MIN_GAP", "NOISE_STREAM", "MISSING_STREAM", "GAPS_STREAM", "HOLDOUT_STREAM", "rng", "Corruption",
+           "add_noise", "drop_samples", "drop_gaps", "segments", "silence_mask", "load_mask", "CorruptionSpec",
+           "parse_gaps"]
 
 MIN_GAP = 32  # samples: the shortest run of exact zeros `silence_mask` calls a gap
 # independent random streams per seed, so one corruption's draw never shifts another's (nor a hold-out's)

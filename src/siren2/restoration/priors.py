@@ -26,6 +26,8 @@ from ..errors import InputError
 from ..signal import Signal
 from ..winner import FLOOR_BINS, channel_rows, periodogram_floor
 
+__all__ = ["SMOOTH_BINS", "BandPrior", "band"]
+
 SMOOTH_BINS = 3  # P̃: the periodogram averaged over this many bins (a line stays a line)
 
 
