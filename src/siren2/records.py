@@ -1,0 +1,166 @@
+"""Records of finished work, one JSON object per line, and the fingerprint that says whether a
+record is still current.
+
+The one resume mechanism: a record is stored under a ``key`` (what it is a record of, e.g.
+``"relay.wav/siren2/0"``) with the :func:`fingerprint` of the settings that made it. Work whose
+key has a complete record made with the same fingerprint is kept; anything else (missing,
+damaged, made with other settings, partial) is done again, and its new record replaces the old
+one::
+
+    store = RecordStore("benchmarks/results/paper_audio_quick.jsonl")
+    fp = fingerprint({"epochs": 150, "window": 8000})
+    if store.get("relay.wav/siren2/0", fp) is None:
+        store.add({"key": "relay.wav/siren2/0", "fingerprint": fp, "metrics": {"psnr_paper": 41.2}})
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["RecordStore", "fingerprint"]
+
+
+def fingerprint(settings: Mapping) -> str:
+    """The fingerprint of ``settings``: what a stored record must have been made with to be kept.
+
+    Parameters
+    ----------
+    settings : Mapping
+        Everything that shapes a result. Key order does not matter; a value JSON cannot hold is
+        taken as its ``str()``.
+
+    Returns
+    -------
+    str
+        The first 16 hex digits of the SHA-256 of the settings' JSON (sorted keys, compact
+        separators).
+    """
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _plain(value):
+    """JSON for what ``json`` cannot write: a NumPy scalar or 0-d array as its Python value, else str."""
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    return str(value)
+
+
+class RecordStore:
+    """Records in one JSON-lines file, at most one per key.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (``.jsonl``). It need not exist yet: a missing file holds no records, and the
+        first :meth:`add` creates it and its folder.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+
+    Notes
+    -----
+    Every :meth:`add` writes the whole file to a hidden temporary name beside it, then renames it
+    over the old one: a reader, or a run killed mid-write, sees the old file or the new one, never
+    a mix. A line that is not a JSON object (cut short, damaged by hand) is skipped on reading, so
+    its key's work is done again. One writer at a time: workers return their records to the
+    process that owns the store, which adds them.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"RecordStore({str(self.path)!r})"
+
+    def records(self) -> list[dict]:
+        """Every well-formed record, in file order.
+
+        Returns
+        -------
+        list of dict
+            One dict per line that holds a JSON object; damaged or truncated lines are skipped.
+            Empty if the file does not exist or cannot be read. Never raises on bad content.
+        """
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return []
+        out = []
+        for line in data.splitlines():
+            try:
+                rec = json.loads(line)
+            except (ValueError, RecursionError):  # JSONDecodeError and bad UTF-8 are ValueErrors
+                continue
+            if isinstance(rec, dict):
+                out.append(rec)
+        return out
+
+    def get(self, key: str, fingerprint: str) -> dict | None:
+        """The record of ``key``, if it is complete and was made with ``fingerprint``.
+
+        Parameters
+        ----------
+        key : str
+            What the record is a record of.
+        fingerprint : str
+            The :func:`fingerprint` of the settings the work would be done with now.
+
+        Returns
+        -------
+        dict or None
+            The record; None if there is none, if it was made with another fingerprint, or if it
+            is not marked ``"complete": true``.
+        """
+        for rec in reversed(self.records()):
+            if rec.get("key") == key:
+                current = rec.get("fingerprint") == fingerprint and rec.get("complete") is True
+                return rec if current else None
+        return None
+
+    def add(self, *records: dict) -> None:
+        """Store ``records``, each replacing any earlier record of its key; the file is rewritten
+        atomically (its folder made if need be).
+
+        Parameters
+        ----------
+        *records : dict
+            Each must hold ``"key"`` and ``"fingerprint"``; ``"complete": true`` is set where
+            absent. A record of a new key is appended; one of a stored key takes the old one's place.
+
+        Raises
+        ------
+        ValueError
+            If a record lacks ``"key"`` or ``"fingerprint"`` (then nothing is written).
+        """
+        new: dict[str, dict] = {}
+        for rec in records:
+            if not isinstance(rec, Mapping) or "key" not in rec or "fingerprint" not in rec:
+                raise ValueError("a record needs a 'key' and a 'fingerprint'")
+            new[rec["key"]] = {**rec} if "complete" in rec else {**rec, "complete": True}
+        if not new:
+            return
+        merged: dict = {}
+        for i, rec in enumerate(self.records()):  # a key stored twice keeps its first place and last record
+            key = rec.get("key")
+            merged[key if isinstance(key, str) else ("line", i)] = rec
+        merged.update(new)
+        text = "".join(json.dumps(rec, separators=(",", ":"), ensure_ascii=False, default=_plain) + "\n"
+                       for rec in merged.values())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
