@@ -32,10 +32,12 @@ every model on full batch at its own peak rate, ``siren2.models`` ``lr_factor``)
 paper's: the fair race of every model under one budget. Its records and tables get a ``_fast``
 suffix.
 
-Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay σ 0.05 noise, relay
-30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, faithful at
-the faithful fitting scale's windows, networks and epochs (camera's central 128² with 5 x 64,
-relay's central 30,000 samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
+Suite ``restore`` runs the restoration tasks of :data:`TASKS` (camera σ 0.1 noise, relay σ 0.05
+noise, relay 30% missing; SIREN and SIREN² by default): quick at the tasks' own sizes and epochs
+(camera box-downsampled to 256², relay's first 30,000 samples), faithful at the faithful fitting
+scale's windows, networks and epochs (camera's central 128² with 5 x 64, relay's central 30,000
+samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the
+corrupted input is scored beside the fits.
 
 ``--batch-seeds`` trains a model's seeds on one signal as one batched fit (fitting suites; the same
 results to float rounding, but each record's seconds are the batch's). ``--backend ray [--address
@@ -61,16 +63,22 @@ from _common import DATA, RESULTS, machine, write_results
 
 from siren2 import FitConfig, crop, load_signal, plots
 from siren2.compare import check_models, check_seeds
+from siren2.corruptions import CorruptionSpec
 from siren2.metrics import CONVENTIONS, psnr_paper
 from siren2.models import create_model, fit_defaults
 from siren2.signals import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
 from siren2.train import fit
-from restore import TASKS as RESTORE_TASKS
-from restore import box_downsample
 
 MODELS = ["siren", "siren2", "finer", "finer++", "wire", "gauss", "relu_pe", "siren_rff"]
-RESTORE_MODELS = ["siren", "siren2"]  # as benchmarks/restore.py (the restoration issue)
+RESTORE_MODELS = ["siren", "siren2"]  # the restoration issue's
+# The restoration tasks (issue 5): at the quick scale camera.png box-downsampled 2x2 to 256x256 (a CPU
+# budget), relay.wav's first 30,000 samples (mono mix); the other scales set their own size and epochs.
+TASKS = {
+    "camera-noise": dict(path="images/camera.png", spec=CorruptionSpec("noise_std", 0.1), downsample=2, epochs=150),
+    "relay-noise": dict(path="audio/relay.wav", spec=CorruptionSpec("noise_std", 0.05), max_samples=30_000, epochs=200),
+    "relay-missing": dict(path="audio/relay.wav", spec=CorruptionSpec("missing", 0.3), max_samples=30_000, epochs=200),
+}
 FULL = {"audio": 150_000, "image": 512}  # samples of a clip, side of an image (SPEC §5)
 SCALES = {
     "audio": {"full": dict(window=150_000, epochs=1000), "quick": dict(window=8_000, epochs=150),
@@ -104,6 +112,16 @@ def window(suite: str, path: Path, size: int) -> Signal:
         raise SystemExit(f"paper.py: {path.name} is {full.grid}, the image protocol needs 512x512")
     start = (FULL["image"] - size) // 2
     return crop(full, (start, start), (size, size))
+
+
+def box_downsample(signal: Signal, factor: int) -> Signal:
+    """Mean over factor x factor blocks of an image (its values stay in [-1, 1])."""
+    (h, w), c = signal.grid, signal.channels
+    h2, w2 = h // factor, w // factor
+    v = signal.values.reshape(h, w, c)[: h2 * factor, : w2 * factor]
+    v = v.reshape(h2, factor, w2, factor, c).mean(axis=(1, 3))
+    return Signal(values=v.reshape(h2 * w2, -1), grid=(h2, w2), kind="image", bit_depth=signal.bit_depth,
+                  source=f"{signal.source} ({factor}x{factor} box-downsampled to {h2}x{w2})")
 
 
 def signal_loaders(suite: str, scale: dict, names: list[str] | None) -> dict:
@@ -337,13 +355,13 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
 
 
 def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -> dict[str, SuiteSpec]:
-    """One suite per restoration task of benchmarks/restore.py: at ``quick`` its settings (camera
+    """One suite per restoration task of :data:`TASKS`: at ``quick`` its settings (camera
     box-downsampled to 256², relay's first 30,000 samples), at ``faithful`` the faithful fitting
     scale's window, network and epochs (central 128² with 5 x 64, central 30,000 samples with
     4 x 100: about 1 parameter per sample), at ``full`` the fitting protocol's size and epochs
     (512², 150,000 samples)."""
     specs = {}
-    for task, t in RESTORE_TASKS.items():
+    for task, t in TASKS.items():
         path = DATA / t["path"]
         if names and path.name not in names:
             continue

@@ -66,20 +66,6 @@ def test_faithful_scale_runs_each_minibatch_model_under_both_protocols():
     assert "siren2" not in variants  # full batch already
 
 
-def test_full_gap_parses_runs_and_reads_the_marks_off_the_best_so_far_curve():
-    import full_gap
-
-    assert full_gap.parse_runs("paper:1000,fast:20") == [("paper", 1000), ("fast", 20)]
-    for bad in ("adam:10", "fast:", "fast:-3", "paper"):
-        with pytest.raises(SystemExit, match="bad run"):
-            full_gap.parse_runs(bad)
-    curve = [float(x) for x in range(1, 201)]
-    curve[150] = 0.0  # a dip does not lower the best so far
-    r = full_gap.row("fast, 200 epochs", {"psnr_paper_per_epoch": curve, "seconds": 9.0})
-    assert r["at"] == {100: 100.0, 200: 200.0} and r["best"] == 200.0
-    assert r["last_10pct_db_per_100_epochs"] == pytest.approx(100.0)  # +20 dB over the last 20 epochs
-
-
 def test_faithful_restore_suites_use_the_faithful_windows_and_networks():
     if not (paper.DATA / "images" / "camera.png").exists() or not (paper.DATA / "audio" / "relay.wav").exists():
         pytest.skip("needs the shared camera.png and relay.wav (../shared/data)")
@@ -130,53 +116,6 @@ def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_re
     md = adaptive.table([rec("code", 40.0), rec("auto", 41.0), *grid, rec("s0 x8", 30.0)])
     row = next(line for line in md.splitlines() if line.startswith("| x.wav"))
     assert "43.00 (s0 x2)" in row and "+1.00" in row and "-2.00" in row and "5.0%" in row
-
-
-def test_auto_ntk_takes_the_central_patch_and_its_kernel_residual_falls_with_the_horizon():
-    import auto_ntk
-    from siren2.signals import Signal
-
-    t = np.linspace(-1, 1, 2000, dtype=np.float32)
-    clip = Signal(values=np.sin(40 * t)[:, None], grid=(2000,), kind="audio")
-    patch = auto_ntk.central_patch(clip)
-    assert patch.grid == (1024,) and np.array_equal(patch.values, clip.values[488:1512])
-    image = Signal(values=np.zeros((64 * 48, 3), np.float32), grid=(64, 48), kind="image")
-    assert auto_ntk.central_patch(image).grid == (32, 32)
-    model = create_model("siren2", clip, width=8, hidden_layers=2, s0=50.0, s1=0.5, seed=0)
-    c = auto_ntk.criteria(model, patch, epochs=100)
-    left = [c[f"kernel {label}"] for label in auto_ntk.horizons(100)]
-    assert 1 >= left[0] >= left[1] >= left[2] >= 0 and left[0] > left[2]  # longer flow leaves less
-    assert 0 < c["alignment"] <= 1
-
-
-def test_auto_valley_trades_s0_for_s1_and_picks_more_s0_for_a_higher_frequency_target():
-    import auto_valley
-    from siren2.signals import Signal
-
-    t = np.linspace(-1, 1, 2000, dtype=np.float32)
-    low, high = (Signal(values=np.sin(f * t)[:, None], grid=(2000,), kind="audio") for f in (60, 1500))
-    points = {name: auto_valley.valley(sig) for name, sig in (("low", low), ("high", high))}
-    assert [p["s1"] for p in points["low"]][0] == 0.0 and len(points["low"]) == 4
-    assert points["high"][0]["s0"] > points["low"][0]["s0"]  # s1 = 0: the faster target needs more s0
-    for v in points.values():  # more s1, no more s0: the valley
-        assert all(a["s0"] >= b["s0"] for a, b in zip(v, v[1:]))
-
-
-def test_auto_horizon_readings_pick_by_the_lowest_loss_the_late_slope_and_the_rank_sum():
-    import auto_horizon as ah
-
-    def point(*losses):
-        return {"losses": dict(zip(ah.HORIZONS, losses))}
-
-    # the lowest loss: point 0 at 1.5% and 2%, point 1 at 2.5%, point 2 at 3%
-    pts = [point([1, .1], [1, .1], [1, .5], [1, .5]), point([1, .2], [1, .3], [1, .2], [1, .4]),
-           point([1, .3], [1, .2], [1, .3], [1, .1])]
-    assert [ah.lowest(f)(pts) for f in ah.HORIZONS] == [0, 0, 1, 2]
-    assert ah.rank_sum(pts) == 2  # ranks over 2%, 2.5%, 3%: 0+2+2, 2+0+1, 1+1+0
-    assert ah.mean_log("0.02")(pts) == 0
-    flattening, falling = [1, .5, .4, .39], [1, .8, .5, .42]  # lower now, but the other falls faster
-    pts = [point(flattening, flattening, flattening, flattening), point(falling, falling, falling, falling)]
-    assert ah.lowest("0.025")(pts) == 0 and ah.extrapolated("0.025")(pts) == 1
 
 
 def test_restore_grid_targets_say_who_reaches_three_db():
