@@ -78,19 +78,19 @@ def test_faithful_restore_suites_use_the_faithful_windows_and_networks():
     assert relay.signals["relay.wav"]().num_points == 30_000
 
 
-def test_many_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
+def test_throughput_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
     import json
 
-    import many
+    import throughput
 
     argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2,4",
             "--fit-many-batch", "2", "--results", str(tmp_path)]
-    assert many.main(argv) == 0
-    data = json.loads((tmp_path / "many.json").read_text())
+    assert throughput.main(argv) == 0
+    data = json.loads((tmp_path / "throughput.json").read_text())
     assert list(data["paths"]) == ["one at a time", "batched K=2", "batched K=4", "fit-many --batch 2",
                                    "fit-many --batch 2 --no-figures", "fit-many --batch 2 --no-figures --workers 2"]
     assert all(r["agrees"] and r["fits_per_hour"] > 0 for r in data["paths"].values())
-    assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in (tmp_path / "many.md").read_text()
+    assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in (tmp_path / "throughput.md").read_text()
 
 
 def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_reads_the_oracle():

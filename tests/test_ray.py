@@ -76,18 +76,18 @@ def test_a_killed_worker_s_unit_is_rerun_and_leaves_nothing_partial(cluster, cli
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_the_many_benchmark_times_ray_tasks_and_they_agree(cluster, tmp_path):
+def test_the_throughput_benchmark_times_ray_tasks_and_they_agree(cluster, tmp_path):
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import many
+    import throughput
 
-    ray.cloudpickle.register_pickle_by_value(many)  # as `python benchmarks/many.py` ships its __main__
+    ray.cloudpickle.register_pickle_by_value(throughput)  # as `python benchmarks/throughput.py` ships its __main__
     argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2",
             "--fit-many-batch", "0", "--ray-groups", "2", "--results", str(tmp_path)]
-    assert many.main(argv) == 0
-    data = json.loads((tmp_path / "many.json").read_text())
+    assert throughput.main(argv) == 0
+    data = json.loads((tmp_path / "throughput.json").read_text())
     assert list(data["paths"]) == ["one at a time", "batched K=2", "ray K=2"]
     assert data["paths"]["ray K=2"]["agrees"] and data["paths"]["ray K=2"]["engine"] == "batched"
 

@@ -1,10 +1,10 @@
 """Throughput of many same-size fits: fit() one after another against fit_batched in groups of K.
 
-    python benchmarks/many.py                          # 64 clips x 4,096 samples, 3 x 64 SIREN², 300 epochs
-    python benchmarks/many.py --groups 8,64 --repeats 1 --device cuda
-    python benchmarks/many.py --quick                  # a few seconds, results to /tmp/siren2_many_quick
-    python benchmarks/many.py --ray-groups 16          # also: batches of 16 as Ray tasks (pip install 'siren2[ray]')
-    siren2 bench many --quick
+    python benchmarks/throughput.py                    # 64 clips x 4,096 samples, 3 x 64 SIREN², 300 epochs
+    python benchmarks/throughput.py --groups 8,64 --repeats 1 --device cuda
+    python benchmarks/throughput.py --quick            # a few seconds, results to /tmp/siren2_throughput_quick
+    python benchmarks/throughput.py --ray-groups 16    # also: batches of 16 as Ray tasks (pip install 'siren2[ray]')
+    siren2 bench throughput --quick
 
 The clips are generated (a few random tones each, seeded by the clip's index); every clip gets its
 own SIREN² (seed 0, as fit-many gives every file; WINNER's noise scaled by the clip's own ψ) and the
@@ -30,8 +30,8 @@ float rounding, which the fast recipe's peak lr lets grow over the epochs (as be
 engines). A clip agrees when its best psnr_paper is within --tolerance-db or its RMS error
 10^(-psnr/20) within --tolerance-rmse of path (a)'s: these clips fit to 90+ dB, where an RMS
 error of 3e-5 against 1.5e-5 is 6 dB apart yet both are float32 rounding of a sample in [-1, 1].
-Writes benchmarks/results/many.json and many.md (--quick: to
-/tmp/siren2_many_quick unless --results is given); exits 1 if a path disagrees.
+Writes benchmarks/results/throughput.json and throughput.md (--quick: to
+/tmp/siren2_throughput_quick unless --results is given); exits 1 if a path disagrees.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from siren2.batched import fit_batched
 
 FULL = dict(clips=64, samples=4096, width=64, hidden_layers=3, epochs=300, groups="8,16,64", repeats=3)
 QUICK = dict(clips=8, samples=512, width=64, hidden_layers=3, epochs=20, groups="4,8", repeats=1)
-QUICK_RESULTS = Path("/tmp/siren2_many_quick")
+QUICK_RESULTS = Path("/tmp/siren2_throughput_quick")
 
 
 def clip(index: int, samples: int, tones: int = 6) -> Signal:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     s = {k: getattr(args, k) if getattr(args, k) is not None else (QUICK if args.quick else FULL)[k] for k in FULL}
     groups = [int(g) for g in str(s["groups"]).split(",") if g]
     if any(g < 1 for g in groups) or s["clips"] < 1 or s["repeats"] < 1:
-        raise SystemExit("many.py: --groups, --clips and --repeats must be positive")
+        raise SystemExit("throughput.py: --groups, --clips and --repeats must be positive")
     results_dir = args.results or (QUICK_RESULTS if args.quick else RESULTS)
     ray_groups = [int(g) for g in args.ray_groups.split(",") if g]
 
@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
         import soundfile as sf
 
-        wavs = Path(tempfile.mkdtemp(prefix="siren2_many_clips_"))
+        wavs = Path(tempfile.mkdtemp(prefix="siren2_throughput_clips_"))
         files = [wavs / f"clip{i:03d}.wav" for i in range(len(clips))]
         for f, c in zip(files, clips):
             sf.write(str(f), c.values[:, 0], c.sample_rate, subtype="FLOAT")
@@ -226,11 +226,11 @@ def main(argv: list[str] | None = None) -> int:
                              "tolerance_db": args.tolerance_db, "tolerance_rmse": args.tolerance_rmse,
                              "quick": args.quick},
             "device": device, "machine": machine(), "paths": rows}
-    for path in write_results("many", data, markdown(data), results_dir):
+    for path in write_results("throughput", data, markdown(data), results_dir):
         print(path)
     bad = [name for name, r in rows.items() if not r["agrees"]]
     if bad:
-        print(f"many.py: {', '.join(bad)}: best psnr_paper differs from one-at-a-time fits by more than "
+        print(f"throughput.py: {', '.join(bad)}: best psnr_paper differs from one-at-a-time fits by more than "
               f"{args.tolerance_db} dB and in RMS error by more than {args.tolerance_rmse:g}", file=sys.stderr)
         return 1
     return 0
