@@ -6,11 +6,12 @@
 #
 # PARTS (comma-separated, default all): tests (the test suite, fits on the GPU by auto-detection;
 # each test's outcome in logs/tests.log as it finishes), step (step_time.py), ttq (time_to_quality.py,
-# the full-scale clip), throughput (throughput.py, batched fits), paper (paper.py audio at the paper's full
-# protocol: siren, siren2, finer++ on every clip, seeds 0 and 1, resuming from the committed records,
-# so that each lent GPU adds fits). The parts' limits add up to about 9 minutes, inside a 15-minute lease.
-# Results go to benchmarks/results/cuda/ (step_time: benchmarks/results/step_time_cuda.*), and a copy
-# of them, with every part's log, to OUT_DIR/gpu_results.tar.gz.
+# the full-scale clip), throughput (throughput.py, batched fits), paper (paper.py audio at the paper's
+# full protocol: siren, siren2, finer++ on every clip, seeds 0 and 1, resuming from the committed
+# records, so that each lent GPU adds fits). The parts' limits add up to about 9 minutes, inside a
+# 15-minute lease. Results (each table's .md, its .jsonl records and figures) go to
+# benchmarks/results/cuda/ (step_time: benchmarks/results/step_time_cuda.*), and a copy of them, with
+# every part's log, to OUT_DIR/gpu_results.tar.gz.
 set -u
 out=${1:?usage: gpu.sh OUT_DIR [PARTS]}
 parts=${2:-tests,step,ttq,throughput,paper}

@@ -30,8 +30,10 @@ float rounding, which the fast recipe's peak lr lets grow over the epochs (as be
 engines). A clip agrees when its best psnr_paper is within --tolerance-db or its RMS error
 10^(-psnr/20) within --tolerance-rmse of path (a)'s: these clips fit to 90+ dB, where an RMS
 error of 3e-5 against 1.5e-5 is 6 dB apart yet both are float32 rounding of a sample in [-1, 1].
-Writes benchmarks/results/throughput.json and throughput.md (--quick: to
-/tmp/siren2_throughput_quick unless --results is given); exits 1 if a path disagrees.
+Each path's timings and per-clip scores are one record in benchmarks/results/throughput.jsonl, and
+throughput.md is made from it (--quick: to /tmp/siren2_throughput_quick unless --results is given;
+``--from-records`` writes the table again from the records alone, timing nothing). Timings are not
+resumed: every run times every path again. Exits 1 if a path disagrees.
 """
 
 from __future__ import annotations
@@ -46,14 +48,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, machine, median, write_results
+from _common import RESULTS, invocation, machine, median, records_of, results_of, save_invocation, write_table
 
 from siren2 import FitConfig, Signal, create_model, fit
 from siren2.batched import fit_batched
+from siren2.records import RecordStore, fingerprint
 
 FULL = dict(clips=64, samples=4096, width=64, hidden_layers=3, epochs=300, groups="8,16,64", repeats=3)
 QUICK = dict(clips=8, samples=512, width=64, hidden_layers=3, epochs=20, groups="4,8", repeats=1)
 QUICK_RESULTS = Path("/tmp/siren2_throughput_quick")
+BASE = "one at a time"  # the path the others are compared with
 
 
 def clip(index: int, samples: int, tones: int = 6) -> Signal:
@@ -160,7 +164,14 @@ def main(argv: list[str] | None = None) -> int:
                    help="... unless |Δ RMS error| is at most this (default 1e-4: 0.005%% of the range [-1, 1])")
     p.add_argument("--device", default=None)
     p.add_argument("--results", type=Path, help=f"default {RESULTS} (--quick: {QUICK_RESULTS})")
+    p.add_argument("--from-records", action="store_true",
+                   help="time nothing: write the table again from its records file")
     args = p.parse_args(argv)
+    if args.from_records:
+        store = records_of("throughput", args.results or RESULTS)
+        if not store.path.exists():
+            raise SystemExit(f"throughput.py: {store.path} not found")
+        return 1 if write_outputs(store) else 0
     s = {k: getattr(args, k) if getattr(args, k) is not None else (QUICK if args.quick else FULL)[k] for k in FULL}
     groups = [int(g) for g in str(s["groups"]).split(",") if g]
     if any(g < 1 for g in groups) or s["clips"] < 1 or s["repeats"] < 1:
@@ -210,30 +221,57 @@ def main(argv: list[str] | None = None) -> int:
                 psnr[name], engine[name], device = [r.best_psnr for r in results], results[0].engine, results[0].device
             print(f"  repeat {rep + 1}: {name}: {secs:.1f} s, {3600 * s['clips'] / secs:,.0f} fits/hour", flush=True)
 
-    base = "one at a time"
-    rows = {}
-    for name in paths:
-        delta = np.abs(np.array(psnr[name]) - psnr[base])
-        rmse = np.abs(10 ** (-np.array(psnr[name]) / 20) - 10 ** (-np.array(psnr[base]) / 20))
-        agrees = (delta <= args.tolerance_db) | (rmse <= args.tolerance_rmse)
-        rows[name] = {"engine": engine[name], "seconds": seconds[name], "median_seconds": median(seconds[name]),
-                      "fits_per_hour": 3600 * s["clips"] / median(seconds[name]),
-                      "speedup": median(seconds[base]) / median(seconds[name]),
-                      "mean_best_psnr_paper": float(np.mean(psnr[name])),
-                      "max_abs_psnr_delta_db": float(delta.max()), "max_abs_rmse_delta": float(rmse.max()),
-                      "best_psnr_paper": psnr[name], "agrees": bool(agrees.all())}
-    data = {"settings": s | {"groups": groups, "ray_groups": ray_groups, "recipe": "fast", "model": "siren2", "lr": cfg.lr,
-                             "tolerance_db": args.tolerance_db, "tolerance_rmse": args.tolerance_rmse,
-                             "quick": args.quick},
-            "device": device, "machine": machine(), "paths": rows}
-    for path in write_results("throughput", data, markdown(data), results_dir):
-        print(path)
-    bad = [name for name, r in rows.items() if not r["agrees"]]
+    settings = s | {"groups": groups, "ray_groups": ray_groups, "recipe": "fast", "model": "siren2", "lr": cfg.lr,
+                    "tolerance_db": args.tolerance_db, "tolerance_rmse": args.tolerance_rmse, "quick": args.quick}
+    store = records_of("throughput", results_dir)
+    store.add(*({"key": name, "fingerprint": fingerprint(settings), "engine": engine[name], "seconds": seconds[name],
+                 "best_psnr_paper": psnr[name]} for name in paths))
+    save_invocation(store, settings=settings, paths=list(paths), device=device, machine=machine())
+    bad = write_outputs(store)
     if bad:
         print(f"throughput.py: {', '.join(bad)}: best psnr_paper differs from one-at-a-time fits by more than "
               f"{args.tolerance_db} dB and in RMS error by more than {args.tolerance_rmse:g}", file=sys.stderr)
         return 1
     return 0
+
+
+def rows(paths: dict[str, dict], settings: dict) -> dict[str, dict]:
+    """Per path (its record: engine, seconds of each repeat, each clip's best psnr_paper): the table's
+    row, against path :data:`BASE`."""
+    base = paths[BASE]
+    out = {}
+    for name, r in paths.items():
+        psnr = np.array(r["best_psnr_paper"])
+        delta = np.abs(psnr - base["best_psnr_paper"])
+        rmse = np.abs(10 ** (-psnr / 20) - 10 ** (-np.array(base["best_psnr_paper"]) / 20))
+        agrees = (delta <= settings["tolerance_db"]) | (rmse <= settings["tolerance_rmse"])
+        out[name] = {"engine": r["engine"], "median_seconds": median(r["seconds"]),
+                     "fits_per_hour": 3600 * settings["clips"] / median(r["seconds"]),
+                     "speedup": median(base["seconds"]) / median(r["seconds"]),
+                     "mean_best_psnr_paper": float(np.mean(psnr)),
+                     "max_abs_psnr_delta_db": float(delta.max()), "max_abs_rmse_delta": float(rmse.max()),
+                     "agrees": bool(agrees.all())}
+    return out
+
+
+def tables(store: RecordStore) -> dict:
+    """The table's data from ``store`` alone: settings, device, machine and each path's row."""
+    run = invocation(store)
+    by = {r["key"]: r for r in results_of(store)}
+    return {"settings": run["settings"], "device": run["device"], "machine": run["machine"],
+            "paths": rows({name: by[name] for name in run["paths"]}, run["settings"])}
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--from-records`` writes)."""
+    return markdown(tables(RecordStore(path)))
+
+
+def write_outputs(store: RecordStore) -> list[str]:
+    """Write throughput.md beside ``store`` from it alone; returns the paths that disagree."""
+    data = tables(store)
+    print(write_table("throughput", markdown(data), store.path.parent))
+    return [name for name, r in data["paths"].items() if not r["agrees"]]
 
 
 def markdown(data: dict) -> str:
