@@ -69,6 +69,7 @@ from siren2.compare import check_models, check_seeds
 from siren2.corruptions import CorruptionSpec
 from siren2.metrics import CONVENTIONS, psnr_paper
 from siren2.models import create_model, fit_defaults
+from siren2.records import RecordStore
 from siren2.signals import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, run_suite, stored
 from siren2.train import fit
@@ -437,7 +438,7 @@ def specs_of(run: dict) -> dict[str, SuiteSpec]:
                                        run["recipe"])}
 
 
-def tables(store) -> dict:
+def tables(store: RecordStore) -> dict:
     """The table of ``store``'s run, from its records alone: markdown, and the figures' data
     (``bars``: per signal and model, psnr_paper mean and std over seeds; ``curves``: psnr_paper per
     epoch, mean over seeds)."""
@@ -463,12 +464,10 @@ def tables(store) -> dict:
 
 def markdown_from_records(path: Path) -> str:
     """The table a records file ``<results>/<stem>.jsonl`` makes (what ``--from-records`` writes)."""
-    from siren2.records import RecordStore
-
     return tables(RecordStore(path))["markdown"]
 
 
-def write_outputs(store, stem: str, results: Path) -> str:
+def write_outputs(store: RecordStore, stem: str, results: Path) -> str:
     """Write the table ``<stem>.md`` and its figures from ``store`` alone; returns the markdown."""
     out = tables(store)
     print(write_table(stem, out["markdown"], results))

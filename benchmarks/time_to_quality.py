@@ -243,7 +243,10 @@ def tables(store: RecordStore) -> dict | None:
 
 def markdown_from_records(path: Path) -> str:
     """The table a records file makes (what ``--from-records`` writes)."""
-    return tables(RecordStore(path))["markdown"]
+    out = tables(RecordStore(path))
+    if out is None:
+        raise ValueError(f"{path}: no finished pair of fits")
+    return out["markdown"]
 
 
 def write_outputs(store: RecordStore, results: Path) -> int:

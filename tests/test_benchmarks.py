@@ -76,6 +76,31 @@ def params(in_dim, width, layers):
     return num_parameters(create_model("siren2", in_dim=in_dim, s0=0.0, s1=0.0, width=width, hidden_layers=layers))
 
 
+def test_fuzz_stores_each_batch_as_it_ends_and_resumes_from_its_records(tmp_path, monkeypatch):
+    import resource
+
+    import fuzz
+
+    monkeypatch.setattr(resource, "setrlimit", lambda *args: None)  # not this test process's address space
+    ran = []
+
+    def batch(start, stop):
+        ran.append(start)
+        return {"start": start, "stop": stop, "seconds": 6.0, "kinds": {}, "exit_codes": {}, "violations": []}
+
+    monkeypatch.setattr(fuzz, "run_batch", batch)
+    argv = ["--cases", "600", "--results", str(tmp_path)]
+    assert fuzz.main(argv) == 0 and ran == [0, 250, 500]
+    assert fuzz.main([*argv, "--resume"]) == 0 and ran == [0, 250, 500]  # every batch kept
+    assert fuzz.main([*argv, "--start", "500", "--resume"]) == 0 and ran == [0, 250, 500, 500, 750, 1000]
+    store = RecordStore(tmp_path / "fuzz.jsonl")
+    assert [r["key"] for r in store.records()] == ["0-250", "250-500", "500-600", _common.INVOCATION, "500-750",
+                                                   "750-1000", "1000-1100"]
+    md = (tmp_path / "fuzz.md").read_text()
+    assert "600 cases (seeds 500–1099), 0.3 min" in md and md == fuzz.markdown_from_records(store.path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fuzz.jsonl", "fuzz.md"]
+
+
 @pytest.mark.parametrize("suite,in_dim,points", [("audio", 1, lambda w: w), ("image", 2, lambda w: w * w)])
 def test_faithful_scale_holds_about_one_parameter_per_sample(suite, in_dim, points):
     s = paper.SCALES[suite]["faithful"]
