@@ -15,42 +15,37 @@ Every fit is SIREN² under the `fast` recipe, seed 0, about 1 parameter per samp
 
 Variants per signal: `code` (the paper's rule; none in 3-D), `auto` (siren2.winner.auto_scales),
 and the grid s0 x {0.5, 2, 4, 8} at the rule's s1 (with `code` itself, the oracle's grid; in 3-D
-s0 = Ω/{16, 8, 4, 2} at the s1 of the earlier rule auto, :func:`free_search_2d`, Ω the grid's Nyquist). One JSON record per fit under benchmarks/results/adaptive/runs/
-(``--resume`` keeps them); writes benchmarks/results/adaptive_rules.md/.json.
+s0 = Ω/{16, 8, 4, 2} at the s1 of the earlier rule auto, :func:`free_search_2d`, Ω the grid's Nyquist).
+One record per fit (key ``<signal>/<variant>``) in benchmarks/results/adaptive_rules.jsonl, stored as
+it ends (``--resume`` keeps the records made with the same network, recipe and variant); writes
+benchmarks/results/adaptive_rules.md from every record there (``--signals none``: from the records
+only, fitting nothing).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from _common import DATA, RESULTS, machine, median, write_record, write_results
-from paper import window
+from common import (DATA, FINE, RESULTS, SHAPES, band_limited, completed, fine_iou, invocation, lattice, machine,
+                     median, records_of, results_of, save_invocation, shape, window, write_table)
 
-from siren2 import create_model
-from siren2.metrics import iou
-from siren2 import runs
-from siren2.spec import resolve
+from siren2 import create_model, runs
+from siren2.records import RecordStore, fingerprint
 from siren2.signal import Signal, crop
-from siren2.train import FitConfig, fit, predict
+from siren2.spec import resolve
+from siren2.train import FitConfig, fit
 from siren2.winner import AUTO_UNITS, axis_spectra, nyquist, oversampled, s0_candidates, spectrum_distance, target_spectra
 
-RUNS = RESULTS / "adaptive" / "runs"
 GRID = (0.5, 2.0, 4.0, 8.0)
 VARIANTS = 6  # per signal: code, auto and the grid's four (3-D: siren, auto and four)
-SHAPES = {1: dict(width=100, hidden_layers=4, preset="paper_audio"),
-          2: dict(width=64, hidden_layers=5, preset="paper_image"),
-          3: dict(width=128, hidden_layers=3, preset="volume")}
 RGB = ("astronaut", "coffee", "chelsea")
 GENERATED_3D = ("volume", "shape", "occupancy")  # the generated 3-D signals (no paper rule)
-FINE = 4  # fine_iou's grid, in steps per sample step
 ORDER = ("volume", "shape", "occupancy", "camera.png", "gt_bach.wav", "astronaut", "relay.wav", "rock_512.jpg", "coffee",
          "noise1.png", "chelsea", "tap.wav", "shattered.wav", "arch.wav", "radiation.wav", "tetris.wav", "whoosh.wav")
 
@@ -64,56 +59,10 @@ def rgb_window(name: str) -> Signal:
     return crop(full, ((h - 128) // 2, (w - 128) // 2), (128, 128))
 
 
-def band_limited(points: np.ndarray, n: int = 32) -> np.ndarray:
-    """A sum of 12 random 3-D sinusoids (wave-vector components of std 0.35 x the n³ grid's Nyquist)
-    under a Gaussian envelope, at ``points`` (..., 3) in [-1, 1]³."""
-    rng = np.random.default_rng(0)
-    k = rng.normal(size=(12, 3)) * math.pi * (n - 1) / 2 * 0.35
-    phase, amplitude = rng.uniform(0, 2 * math.pi, 12), rng.uniform(0.3, 1, 12)
-    return (np.sin(points @ k.T + phase) * amplitude).sum(-1) * np.exp(-(points**2).sum(-1) / 0.5)
-
-
 def volume(n: int = 32) -> Signal:
     """:func:`band_limited` on the n³ grid, scaled to a peak of 1."""
     v = band_limited(lattice(n).reshape(-1, 3), n)
     return Signal(values=(v / np.abs(v).max())[:, None], grid=(n,) * 3, kind="volume", source="generated volume")
-
-
-def lattice(n: int) -> np.ndarray:
-    """(n, n, n, 3): the n³ grid of [-1, 1]³, 'ij'-ordered, as Signal.coords lays it out."""
-    return np.stack(np.meshgrid(*[np.linspace(-1, 1, n)] * 3, indexing="ij"), -1)
-
-
-def torus(points: np.ndarray, ripple: float = 0.03) -> np.ndarray:
-    """The signed distance (approximate near the ripple) of a torus (radii 0.55, 0.2) whose tube radius
-    ripples 16 x 6 times around by ± ``ripple``, at ``points`` (..., 3) in [-1, 1]³."""
-    x, y, z = np.moveaxis(points, -1, 0)
-    theta, phi = np.arctan2(y, x), np.arctan2(z, np.hypot(x, y) - 0.55)
-    return np.hypot(np.hypot(x, y) - 0.55, z) - (0.2 + ripple * np.sin(16 * theta) * np.sin(6 * phi))
-
-
-def shape(n: int = 32, field: str = "sdf", ripple: float = 0.03) -> Signal:
-    """The :func:`torus` on an n³ grid, as its signed distance or its occupancy (1 inside, 0 outside,
-    stored as 2·occ − 1, as siren2.shapes.load_mesh does)."""
-    sdf = torus(lattice(n), ripple)
-    if field == "occupancy":
-        values, offset, scale = np.where(sdf < 0, 1.0, -1.0), 0.5, 0.5
-    else:
-        offset, scale = 0.0, float(np.abs(sdf).max())
-        values = sdf / scale
-    return Signal(values=values.reshape(-1, 1).astype(np.float32), grid=(n,) * 3, kind="volume",
-                  source=f"generated torus ({field})", meta={"field": field, "offset": offset, "scale": scale,
-                                                             "dtype": "float32", "ripple": ripple})
-
-
-def fine_iou(model, sig: Signal, inside=None) -> float:
-    """IoU of the inside of the fit and of the shape itself (``inside``: points (..., 3) -> bool; the
-    :func:`torus` by default) on a grid FINE times finer than the samples': how well the fitted surface
-    holds between the points it was fitted on."""
-    points = lattice(FINE * sig.grid[0])
-    exact = inside(points) if inside else torus(points, sig.meta["ripple"]) < 0
-    inside_fit = predict(model, torch.from_numpy(points.reshape(-1, 3)).float()).numpy()[:, 0]
-    return iou(exact.reshape(-1), inside_fit * (-1 if sig.meta["field"] == "sdf" else 1) > 0)
 
 
 def loaders() -> dict:
@@ -170,9 +119,9 @@ def variants(sig: Signal) -> list[tuple[str, str, dict]]:
         (f"s0 x{f:g}", "siren2", {"s0": f * code.s0, "s1": code.s1}) for f in GRID]
 
 
-def record_path(signal: str, label: str) -> Path:
-    tag = label.replace(" ", "_").replace("/", "div").replace("Ω", "nyq")
-    return RUNS / f"{signal.replace('.', '_')}__{tag}.json"
+def key_of(signal: str, label: str, in_dim: int) -> tuple[str, str]:
+    """A fit's key and fingerprint: the network shape and recipe of its dimension, and its variant."""
+    return f"{signal}/{label}", fingerprint({"shape": SHAPES[in_dim], "recipe": "fast", "seed": 0, "variant": label})
 
 
 def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> dict:
@@ -182,16 +131,28 @@ def run_one(name: str, sig: Signal, label: str, model: str, options: dict) -> di
     # untimed: two epochs at this size first, so the process's one-off warm-up (thread pool, allocator)
     # lands in neither the search nor the fit; a user's run pays it once either way
     fit(create_model("siren", sig, preset=s["preset"], **shape_opts), sig, replace(cfg, epochs=2, progress=False))
-    start = time.perf_counter()
     run = runs.run(resolve(sig, dict(model=model, preset=s["preset"], recipe="fast") | shape_opts | (options or {})),
                    sig)
-    winner = run.config["model"]["winner"]
+    completed(run.result)  # fit() keeps the best state on Ctrl-C: not a record
     if "field" in sig.meta:  # the torus
         run.metrics["iou_fine"] = fine_iou(run.result.model, sig)
-    return {"signal": name, "label": label, "model": model, "in_dim": sig.in_dim, "channels": sig.channels,
-            "points": sig.num_points, "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
-            "metrics": run.metrics, "winner": winner, "fit_seconds": run.result.seconds,
-            "wall_seconds": time.perf_counter() - start, "stopped_by": run.result.stopped_by}
+    return {"signal": name, "label": label, "in_dim": sig.in_dim, "channels": sig.channels, "points": sig.num_points,
+            "parameters": run.config["model"]["parameters"],
+            "metrics": {k: run.metrics[k] for k in METRICS if k in run.metrics},
+            "winner": slim_winner(run.config["model"]["winner"]), "fit_seconds": run.result.seconds}
+
+
+METRICS = ("psnr_paper", "iou", "iou_fine", "chamfer")  # what the table reads of a fit's metrics
+
+
+def slim_winner(winner: dict | None) -> dict | None:
+    """What a record keeps of WINNER's settings (what the table reads): the scales and the search's seconds."""
+    if winner is None:
+        return None
+    out = {k: winner[k] for k in ("s0", "s1") if k in winner}
+    if isinstance(winner.get("search"), dict) and "seconds" in winner["search"]:
+        out["search"] = {"seconds": winner["search"]["seconds"]}
+    return out
 
 
 def shape_cell(siren: dict | None, auto: dict) -> str:
@@ -281,37 +242,52 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> None:
+def tables(store: RecordStore) -> str:
+    """The table from every fit record of ``store``, and the machine of the run that wrote it."""
+    run = invocation(store)
+    records = results_of(store)
+    m = run["machine"]
+    return table(records) + f"\n{len(records)} fits; {m['processor']}, {m['cpu_threads']} threads, torch {m['torch']}.\n"
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--signals none`` writes)."""
+    return tables(RecordStore(path))
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--signals", help="comma list (default: all; 'none': tables from the records only)")
+    ap.add_argument("--signals", help="comma list (default: all; 'none': the table from the records only)")
     ap.add_argument("--resume", action="store_true", help="keep finished records")
-    args = ap.parse_args()
+    ap.add_argument("--results", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+    store = records_of("adaptive_rules", args.results)
+    if args.signals == "none":
+        if not store.path.exists():
+            raise SystemExit(f"adaptive.py: {store.path} not found")
+        print(write_table("adaptive_rules", tables(store), args.results))
+        return 0
     available = loaders()
-    names = [] if args.signals == "none" else (args.signals.split(",") if args.signals else
-                                                [n for n in ORDER if n in available])
+    names = args.signals.split(",") if args.signals else [n for n in ORDER if n in available]
     unknown = [n for n in names if n not in available]
     if unknown:
         raise SystemExit(f"adaptive.py: unknown signals {', '.join(unknown)} (have {', '.join(available)})")
-    RUNS.mkdir(parents=True, exist_ok=True)
     try:
         for name in names:
             sig = available[name]()
             for label, model, options in variants(sig):
-                path = record_path(name, label)
-                if args.resume and path.exists():
+                key, fp = key_of(name, label, sig.in_dim)
+                if args.resume and store.get(key, fp) is not None:
                     continue
                 rec = run_one(name, sig, label, model, options)
-                if rec["stopped_by"] == "interrupted":  # fit() keeps the best state on Ctrl-C: not a record
-                    raise KeyboardInterrupt
-                write_record(path, rec, indent=2)
+                store.add({"key": key, "fingerprint": fp} | rec)
                 print(f"{name} {label}: {rec['metrics']['psnr_paper']:.2f} dB ({rec['fit_seconds']:.0f} s)", flush=True)
     except KeyboardInterrupt:
         print("interrupted: the tables hold what finished", file=sys.stderr)
-    records = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*.json"))]
-    write_results("adaptive_rules", {"machine": machine(), "threads": torch.get_num_threads(), "records": records},
-                  table(records) + f"\n{len(records)} fits; {machine()['processor']}, {torch.get_num_threads()} threads, "
-                  f"torch {torch.__version__}.\n")
+    save_invocation(store, signals=names, machine=machine())
+    print(write_table("adaptive_rules", tables(store), args.results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

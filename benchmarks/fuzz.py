@@ -7,23 +7,25 @@ Each case is drawn from its seed by tests/fuzzing.py (damaged wav/flac/ogg/png/j
 damaged masks for ``inpaint``, damaged checkpoints for ``render``, random option values for
 ``fit``, ``compare``, ``denoise``, ``restore-eval``) and run in-process; a violation is a traceback,
 an exit code other than 0 or 2, an error of more than one line, output left by a failed run, or
-a successful run with outputs missing. Seeds run in batches of 250, each stored as one JSON record
-under benchmarks/results/fuzz/runs/ (``--resume`` keeps finished batches). The address space is
-capped (``--memory-gb``) so that a case that tries to allocate without bound fails inside the
-process instead of exhausting the machine. Writes benchmarks/results/fuzz.md/.json.
+a successful run with outputs missing. Seeds run in batches of 250, each stored as it ends as one
+record (key ``<start>-<stop>``) in benchmarks/results/fuzz.jsonl (``--resume`` keeps finished
+batches). The address space is capped (``--memory-gb``) so that a case that tries to allocate
+without bound fails inside the process instead of exhausting the machine. Writes
+benchmarks/results/fuzz.md from the records alone (``--from-records``: again, running nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import json
 import resource
 import sys
 import time
 from pathlib import Path
 
-from _common import RESULTS, machine, write_record, write_results
+from common import RESULTS, invocation, machine, records_of, save_invocation, write_table
+
+from siren2.records import RecordStore, fingerprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import fuzzing  # noqa: E402
@@ -45,7 +47,16 @@ def run_batch(start: int, stop: int) -> dict:
             "exit_codes": dict(codes), "violations": bad}
 
 
-def markdown(batches: list[dict]) -> str:
+def batch_ranges(start: int, cases: int) -> list[tuple[int, int]]:
+    return [(b, min(b + BATCH, start + cases)) for b in range(start, start + cases, BATCH)]
+
+
+def key_of(start: int, stop: int) -> tuple[str, str]:
+    """A batch's key and fingerprint (the seeds it runs)."""
+    return f"{start}-{stop}", fingerprint({"start": start, "stop": stop})
+
+
+def markdown(batches: list[dict], here: dict | None = None) -> str:
     cases = sum(b["stop"] - b["start"] for b in batches)
     kinds, codes = collections.Counter(), collections.Counter()
     for b in batches:
@@ -63,8 +74,21 @@ def markdown(batches: list[dict]) -> str:
     lines += ["", f"**Violations: {len(bad)}.**" if bad else "**Violations: none.**", ""]
     for v in bad[:50]:
         lines.append(f"- seed {v['seed']} ({v['kind']}): {v['violation']} — `siren2 {' '.join(v['argv'])}`")
-    lines += ["", f"On {machine()['processor']}, Python {machine()['python']}, torch {machine()['torch']}."]
+    m = here or machine()
+    lines += ["", f"On {m['processor']}, Python {m['python']}, torch {m['torch']}."]
     return "\n".join(lines) + "\n"
+
+
+def tables(store: RecordStore) -> str:
+    """The table of ``store``'s run (the batches of its seeds that are stored) from the records alone."""
+    run = invocation(store)
+    batches = [b for b in (store.get(*key_of(a, z)) for a, z in batch_ranges(run["start"], run["cases"])) if b]
+    return markdown(batches, run["machine"])
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--from-records`` writes)."""
+    return tables(RecordStore(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,31 +97,36 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", type=int, default=0, help="first seed")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--memory-gb", type=float, default=12.0, help="address-space cap of this process")
+    p.add_argument("--from-records", action="store_true", help="run nothing: write the table again from the records")
     p.add_argument("--results", type=Path, default=RESULTS)
     args = p.parse_args(argv)
+    store = records_of("fuzz", args.results)
+    if args.from_records:
+        if not store.path.exists():
+            raise SystemExit(f"fuzz.py: {store.path} not found")
+        print(write_table("fuzz", tables(store), args.results))
+        return 0
     cap = int(args.memory_gb * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
-    runs = args.results / "fuzz" / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
     batches, interrupted = [], False
-    for start in range(args.start, args.start + args.cases, BATCH):
-        stop = min(start + BATCH, args.start + args.cases)
-        path = runs / f"seeds_{start}_{stop}.json"
-        if args.resume and path.exists():
-            batches.append(json.loads(path.read_text()))
+    for start, stop in batch_ranges(args.start, args.cases):
+        key, fp = key_of(start, stop)
+        if args.resume and (batch := store.get(key, fp)) is not None:
+            batches.append(batch)
             continue
         try:
             batch = run_batch(start, stop)
         except KeyboardInterrupt:
             interrupted = True
             break
-        write_record(path, batch, indent=1)
+        store.add({"key": key, "fingerprint": fp} | batch)
         batches.append(batch)
         print(f"seeds {start}-{stop - 1}: {len(batch['violations'])} violations, {batch['seconds']:.0f} s", flush=True)
     if not batches:
         return 130 if interrupted else 1
-    md = markdown(batches)
-    write_results("fuzz", {"machine": machine(), "batches": batches, "interrupted": interrupted}, md, args.results)
+    save_invocation(store, start=args.start, cases=args.cases, interrupted=interrupted, machine=machine())
+    md = tables(store)
+    write_table("fuzz", md, args.results)
     print(md)
     return 130 if interrupted else (1 if any(b["violations"] for b in batches) else 0)
 

@@ -1,4 +1,4 @@
-"""Reproduce the paper's tables: audio fitting, image fitting (SPEC §5, §7), restoration, with seeds and resume.
+"""Reproduce the paper's tables: audio fitting, image fitting (docs/method.md#protocols, docs/method.md#the-papers-numbers), restoration, with seeds and resume.
 
     python benchmarks/paper.py audio --scale quick --seeds 0,1,2
     python benchmarks/paper.py image --scale quick --seeds 0,1,2 --resume
@@ -32,20 +32,24 @@ every model on full batch at its own peak rate, ``siren2.models`` ``lr_factor``)
 paper's: the fair race of every model under one budget. Its records and tables get a ``_fast``
 suffix.
 
-Suite ``restore`` runs benchmarks/restore.py's tasks (camera σ 0.1 noise, relay σ 0.05 noise, relay
-30% missing; SIREN and SIREN² by default): quick at that script's sizes and epochs, faithful at
-the faithful fitting scale's windows, networks and epochs (camera's central 128² with 5 x 64,
-relay's central 30,000 samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the corrupted input is scored beside the fits.
+Suite ``restore`` runs the restoration tasks of :data:`TASKS` (camera σ 0.1 noise, relay σ 0.05
+noise, relay 30% missing; SIREN and SIREN² by default): quick at the tasks' own sizes and epochs
+(camera box-downsampled to 256², relay's first 30,000 samples), faithful at the faithful fitting
+scale's windows, networks and epochs (camera's central 128² with 5 x 64, relay's central 30,000
+samples with 4 x 100), full at the fitting protocol's. Each seed draws its own corruption; the
+corrupted input is scored beside the fits.
 
 ``--batch-seeds`` trains a model's seeds on one signal as one batched fit (fitting suites; the same
 results to float rounding, but each record's seconds are the batch's). ``--backend ray [--address
-ADDR]`` runs each fit (or batch) as a Ray task that writes its own record, so ``--resume`` works
-the same; a task whose worker dies is rerun.
+ADDR]`` runs each fit (or batch) as a Ray task that returns its record to this process, which
+stores it, so ``--resume`` works the same; a task whose worker dies is rerun.
 
-Each finished fit is one JSON record under benchmarks/results/paper_<suite>_<scale>[_fast]/runs/;
+Each finished fit is one record (key ``<signal>/<model>/<seed>``; the restore suite's prefixed by
+its task's suite) in benchmarks/results/paper_<suite>_<scale>[_fast].jsonl, stored as it ends;
 ``--resume`` keeps complete records made with the same settings and reruns the rest (missing,
-corrupted, partial or stale). Writes benchmarks/results/paper_<suite>_<scale>.md/.json and
-figures (PSNR per epoch per signal, per-signal bar chart) beside them.
+damaged, partial or stale). Writes benchmarks/results/paper_<suite>_<scale>[_fast].md and figures
+(PSNR per epoch per signal, per-signal bar chart) beside it, from the records file alone:
+``--from-records`` writes them again without fitting (nor the data).
 """
 
 from __future__ import annotations
@@ -57,22 +61,29 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DATA, RESULTS, machine, write_results
+from common import (DATA, FULL, RESULTS, compact_png, invocation, machine, machine_line, records_of, save_invocation,
+                     window, write_table)
 
-from siren2 import FitConfig, crop, load_signal, plots
+from siren2 import FitConfig, load_signal, plots
 from siren2.compare import check_models, check_seeds
+from siren2.restoration import CorruptionSpec
 from siren2.metrics import CONVENTIONS, psnr_paper
 from siren2 import create_model
 from siren2.recipes import model_fit
+from siren2.records import RecordStore
 from siren2.signal import Signal
-from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, load_record, record_path, run_suite
+from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, run_suite, stored
 from siren2.train import fit
-from restore import TASKS as RESTORE_TASKS
-from restore import box_downsample
 
 MODELS = ["siren", "siren2", "finer", "finer++", "wire", "gauss", "relu_pe", "siren_rff"]
-RESTORE_MODELS = ["siren", "siren2"]  # as benchmarks/restore.py (the restoration issue)
-FULL = {"audio": 150_000, "image": 512}  # samples of a clip, side of an image (SPEC §5)
+RESTORE_MODELS = ["siren", "siren2"]  # the restoration issue's
+# The restoration tasks (issue 5): at the quick scale camera.png box-downsampled 2x2 to 256x256 (a CPU
+# budget), relay.wav's first 30,000 samples (mono mix); the other scales set their own size and epochs.
+TASKS = {
+    "camera-noise": dict(path="images/camera.png", spec=CorruptionSpec("noise_std", 0.1), downsample=2, epochs=150),
+    "relay-noise": dict(path="audio/relay.wav", spec=CorruptionSpec("noise_std", 0.05), max_samples=30_000, epochs=200),
+    "relay-missing": dict(path="audio/relay.wav", spec=CorruptionSpec("missing", 0.3), max_samples=30_000, epochs=200),
+}
 SCALES = {
     "audio": {"full": dict(window=150_000, epochs=1000), "quick": dict(window=8_000, epochs=150),
               "faithful": dict(window=30_000, epochs=1000, width=100, hidden_layers=4)},
@@ -80,10 +91,10 @@ SCALES = {
               "faithful": dict(window=128, epochs=4000, width=64, hidden_layers=5)},
 }
 PRESETS = {"audio": "paper_audio", "image": "paper_image"}
-PAPER_BATCH = 65_536  # the reference code's mini-batch, in points (SPEC §4)
+PAPER_BATCH = 65_536  # the reference code's mini-batch, in points (docs/method.md#the-baselines)
 FULLBATCH = "@fullbatch"  # label suffix: a mini-batch model on full batch (equal optimizer steps)
 METRICS = {"audio": ["psnr_paper", "snr", "lsd"], "image": ["psnr_paper", "psnr", "ssim"]}
-# SPEC §7, second-hand from a pre-v1 draft: psnr_paper (dB), mean over clips (audio: over 12 clips,
+# docs/method.md#the-papers-numbers, second-hand from a pre-v1 draft: psnr_paper (dB), mean over clips (audio: over 12 clips,
 # 4 of which are not available here) and 5 seeds.
 PAPER = {
     "audio": {"mean": {"siren2": 64.5, "finer++": 56.5, "siren": 34.8}},
@@ -91,33 +102,37 @@ PAPER = {
 }
 
 
-def window(suite: str, path: Path, size: int) -> Signal:
-    """The full-protocol signal (first 150,000 samples; the 512x512 image), then its central ``size``
-    samples (audio) or ``size``x``size`` pixels (images) at their full-protocol coordinates. Central,
-    not first: several clips open with near-silence (gt_bach's first 8,000 samples score 82 dB as
-    an all-zero output)."""
-    if suite == "audio":
-        full = load_signal(path, max_samples=FULL["audio"])
-        size = min(size, full.num_points)
-        return crop(full, ((full.num_points - size) // 2,), (size,))
-    full = load_signal(path)
-    if full.grid != (FULL["image"],) * 2:
-        raise SystemExit(f"paper.py: {path.name} is {full.grid}, the image protocol needs 512x512")
-    start = (FULL["image"] - size) // 2
-    return crop(full, (start, start), (size, size))
+def box_downsample(signal: Signal, factor: int) -> Signal:
+    """Mean over factor x factor blocks of an image (its values stay in [-1, 1])."""
+    (h, w), c = signal.grid, signal.channels
+    h2, w2 = h // factor, w // factor
+    v = signal.values.reshape(h, w, c)[: h2 * factor, : w2 * factor]
+    v = v.reshape(h2, factor, w2, factor, c).mean(axis=(1, 3))
+    return Signal(values=v.reshape(h2 * w2, -1), grid=(h2, w2), kind="image", bit_depth=signal.bit_depth,
+                  source=f"{signal.source} ({factor}x{factor} box-downsampled to {h2}x{w2})")
 
 
-def signal_loaders(suite: str, scale: dict, names: list[str] | None) -> dict:
-    folder = DATA / ("audio" if suite == "audio" else "images")
+def folder_of(suite: str) -> Path:
+    return DATA / ("audio" if suite == "audio" else "images")
+
+
+def signal_names(suite: str, names: list[str] | None) -> list[str]:
+    """The suite's signals: ``names``, or every file of its data folder (sorted); SystemExit if the
+    data are not there."""
+    folder = folder_of(suite)
     if not folder.is_dir():
         raise SystemExit(f"paper.py: {folder} not found (the paper's data lives in ../shared/data)")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if names:
         missing = [n for n in names if not (folder / n).exists()]
         if missing:
             raise SystemExit(f"paper.py: not in {folder}: {', '.join(missing)}")
-        files = [folder / n for n in names]
-    return {p.name: (lambda p=p: window(suite, p, scale["window"])) for p in files}
+        return list(names)
+    return sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def signal_loaders(suite: str, scale: dict, names: list[str]) -> dict:
+    """name -> loader of its window (read when first called)."""
+    return {n: (lambda p=folder_of(suite) / n: window(suite, p, scale["window"])) for n in names}
 
 
 def estimate_seconds(spec: SuiteSpec, todo: list[tuple], device: str | None) -> float:
@@ -144,11 +159,14 @@ def zero_output_psnr(signal: Signal) -> float:
     return psnr_paper(signal.values, np.zeros_like(signal.values))
 
 
-def timing_line(records: list[dict], ran: int, wall: float, interrupted: bool) -> str:
-    """How long the fits took, and how many this invocation ran (a resumed suite may run none)."""
+def timing_line(records: list[dict], run: dict) -> str:
+    """How long the fits took, and how many the run that wrote the table fitted (``run``: its
+    invocation record; a resumed suite may fit none)."""
+    ran, wall = run["ran"], run["wall_seconds"]
     done = f"{ran} run by this invocation in {wall / 60:.1f} min wall" if ran else "all loaded from stored records"
     return (f"{len(records)} fits, {sum(r['seconds'] for r in records) / 60:.1f} min of fitting in all ({done}), "
-            f"on {machine_line(records)}." + (" Interrupted: the tables hold what finished." if interrupted else ""))
+            f"on {machine_line(records, run['machine'])}."
+            + (" Interrupted: the tables hold what finished." if run["interrupted"] else ""))
 
 
 def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: dict[str, float], timing: str) -> str:
@@ -206,7 +224,7 @@ def markdown(suite: str, scale_name: str, spec: SuiteSpec, table: dict, zero: di
         lines.append(f"| {m} | {cells[0]['parameters']:,} | {cells[0]['parameters'] / points:.2f} | {secs:.1f} |")
     lines += ["", "## Notes", ""] + found + [
         f"- Scale `{scale_name}`: {spec.settings['description']}",
-        "- The paper's numbers are second-hand (SPEC §7, a pre-v1 draft) and at the full protocol; quick-scale "
+        "- The paper's numbers are second-hand (docs/method.md#the-papers-numbers, a pre-v1 draft) and at the full protocol; quick-scale "
         "numbers are not comparable to them in absolute terms.",
         f"- {timing}"]
     return "\n".join(lines) + "\n"
@@ -230,23 +248,6 @@ def protocols(spec: SuiteSpec) -> dict[str, dict[str, str]]:
             f"{spec.settings['batch_size']:,} points; SIREN, SIREN², SIREN+RFF: 1 full-batch step)": {m: m for m in base},
             "equal optimizer steps (every model: 1 full-batch step per epoch)":
                 {m: m + FULLBATCH if m + FULLBATCH in spec.models else m for m in base}}
-
-
-def machine_line(records: list[dict] = ()) -> str:
-    """This machine; with ``records``, where their fits ran: a record fitted on a GPU names it (its
-    config's runtime), one fitted on the CPU (or stored before runtimes were recorded) counts as this
-    machine. Distinct machines are joined by "; "."""
-    m = machine()
-    cpu = f"{m['processor']} CPU, {m['cpu_threads']} threads"
-    here = f"{m.get('gpu') or cpu}, Python {m['python']}, torch {m['torch']}"
-    lines = []
-    for r in records or [{}]:
-        rt = r.get("config", {}).get("runtime", {})
-        gpu = rt.get("device", "cpu") != "cpu"
-        line = f"{rt.get('gpu') or rt['device']}, Python {rt['python']}, torch {rt['torch']}" if gpu else here
-        if line not in lines:
-            lines.append(line)
-    return "; ".join(lines)
 
 
 def notes(per: dict, models: list[str], zero: dict[str, float]) -> list[str]:
@@ -308,11 +309,12 @@ def protocol_variants(suite: str, window: int, models: list[str]) -> tuple[list[
     return models + [m + FULLBATCH for m in batched], variants
 
 
-def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names,
+def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names: list[str],
                  recipe: str = "paper") -> SuiteSpec:
-    """The suite's spec. Under the paper recipe the settings are as they always were (stored
-    records stay valid); another recipe adds its name and epochs to them. The faithful scale under
-    the paper recipe runs both protocols (:func:`protocol_variants`)."""
+    """The suite's spec on the signals ``names`` (:func:`signal_names`). Under the paper recipe the
+    settings are as they always were (stored records stay valid); another recipe adds its name and
+    epochs to them. The faithful scale under the paper recipe runs both protocols
+    (:func:`protocol_variants`)."""
     scale = SCALES[suite][scale_name]
     w = scale["window"]
     labels, variants, extra = models, {}, {}
@@ -337,19 +339,29 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
                      settings=scale | {"suite": suite, "scale": scale_name, "description": f"{description}, {epochs} epochs"} | extra)
 
 
-def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -> dict[str, SuiteSpec]:
-    """One suite per restoration task of benchmarks/restore.py: at ``quick`` its settings (camera
-    box-downsampled to 256², relay's first 30,000 samples), at ``faithful`` the faithful fitting
-    scale's window, network and epochs (central 128² with 5 x 64, central 30,000 samples with
-    4 x 100: about 1 parameter per sample), at ``full`` the fitting protocol's size and epochs
-    (512², 150,000 samples)."""
+def restore_tasks(names: list[str] | None) -> list[str]:
+    """The restoration tasks on the signals ``names`` (all: every task); SystemExit if the data are
+    not there."""
+    tasks = [task for task, t in TASKS.items() if not names or Path(t["path"]).name in names]
+    if not tasks:
+        raise SystemExit(f"paper.py: no restoration task uses {', '.join(names)}")
+    for task in tasks:
+        if not (DATA / TASKS[task]["path"]).exists():
+            raise SystemExit(f"paper.py: {DATA / TASKS[task]['path']} not found "
+                             "(the paper's data lives in ../shared/data)")
+    return tasks
+
+
+def restore_specs(scale_name: str, models: list[str], seeds: list[int], tasks: list[str]) -> dict[str, SuiteSpec]:
+    """One suite per restoration task of :data:`TASKS` (:func:`restore_tasks`): at ``quick`` its
+    settings (camera box-downsampled to 256², relay's first 30,000 samples), at ``faithful`` the
+    faithful fitting scale's window, network and epochs (central 128² with 5 x 64, central 30,000
+    samples with 4 x 100: about 1 parameter per sample), at ``full`` the fitting protocol's size and
+    epochs (512², 150,000 samples)."""
     specs = {}
-    for task, t in RESTORE_TASKS.items():
+    for task in tasks:
+        t = TASKS[task]
         path = DATA / t["path"]
-        if names and path.name not in names:
-            continue
-        if not path.exists():
-            raise SystemExit(f"paper.py: {path} not found (the paper's data lives in ../shared/data)")
         audio = path.parent.name == "audio"
         kind = "audio" if audio else "image"
         shape = {}
@@ -378,8 +390,6 @@ def restore_specs(scale_name: str, models: list[str], seeds: list[int], names) -
             settings=settings | {"suite": "restore", "task": task, "scale": scale_name, "epochs": epochs,
                                  "corruption": [spec.kind, spec.value, spec.length_ms],
                                  "description": f"{spec.label()}, {epochs} epochs"})
-    if not specs:
-        raise SystemExit(f"paper.py: no restoration task uses {', '.join(names)}")
     return specs
 
 
@@ -414,6 +424,62 @@ def restore_markdown(scale_name: str, specs: dict, tables: dict, records: dict, 
     return "\n".join(lines) + "\n"
 
 
+def stem_of(suite: str, scale: str, recipe: str = "paper") -> str:
+    """The table's name: ``paper_<suite>_<scale>``, with ``_<recipe>`` under another recipe than the paper's."""
+    return f"paper_{suite}_{scale}" + ("" if recipe == "paper" else f"_{recipe}")
+
+
+def specs_of(run: dict) -> dict[str, SuiteSpec]:
+    """The suites of a run (its invocation record: suite, scale, recipe, models, seeds, and the
+    signals or restoration tasks it ran), keyed as :func:`tables` reads them. Reads no data: the
+    signals load when a fit needs them."""
+    if run["suite"] == "restore":
+        return restore_specs(run["scale"], run["models"], run["seeds"], run["tasks"])
+    return {run["suite"]: fitting_spec(run["suite"], run["scale"], run["models"], run["seeds"], run["signals"],
+                                       run["recipe"])}
+
+
+def tables(store: RecordStore) -> dict:
+    """The table of ``store``'s run, from its records alone: markdown, and the figures' data
+    (``bars``: per signal and model, psnr_paper mean and std over seeds; ``curves``: psnr_paper per
+    epoch, mean over seeds)."""
+    run = invocation(store)
+    specs = specs_of(run)
+    records = {k: stored(spec, store)[0] for k, spec in specs.items()}
+    everything = [r for recs in records.values() for r in recs]
+    timing = timing_line(everything, run)
+    if run["suite"] == "restore":
+        result = {k: aggregate(recs, METRICS["audio" if specs[k].preset == "paper_audio" else "image"])
+                  for k, recs in records.items() if recs}
+        md = restore_markdown(run["scale"], specs, result, records, timing)
+        return {"markdown": md, "bars": None,
+                "curves": {f"{k}: {sig}": c for k, recs in records.items() for sig, c in curves(recs).items()}}
+    spec, recs = specs[run["suite"]], records[run["suite"]]
+    table = aggregate(recs, METRICS[run["suite"]])
+    md = markdown(run["suite"], run["scale"], spec, table, run["zero_output_psnr_paper"], timing)
+    per = table["per_signal"]
+    bars = ({s: {m: c["psnr_paper"]["mean"] for m, c in cells.items()} for s, cells in per.items()},
+            {s: {m: c["psnr_paper"]["std"] for m, c in cells.items()} for s, cells in per.items()})
+    return {"markdown": md, "bars": bars, "curves": curves(recs)}
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file ``<results>/<stem>.jsonl`` makes (what ``--from-records`` writes)."""
+    return tables(RecordStore(path))["markdown"]
+
+
+def write_outputs(store: RecordStore, stem: str, results: Path) -> str:
+    """Write the table ``<stem>.md`` and its figures from ``store`` alone; returns the markdown."""
+    out = tables(store)
+    print(write_table(stem, out["markdown"], results))
+    if out["bars"]:
+        compact_png(plots.suite_bars(*out["bars"], results / f"{stem}_bars.png",
+                                     title=f"{stem}: psnr_paper, mean ± std over seeds"))
+    compact_png(plots.suite_curves(out["curves"], results / f"{stem}_psnr.png",
+                                   title=f"{stem}: psnr_paper per epoch (of the fit to its target), mean over seeds"))
+    return out["markdown"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Reproduce the paper's tables: fitting (audio, image) and restoration.")
     p.add_argument("suite", choices=["audio", "image", "restore"])
@@ -424,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", help=f"default: {','.join(MODELS)} (restore: siren,siren2)")
     p.add_argument("--clips", help="comma-separated file names (default: every file of the suite)")
     p.add_argument("--resume", action="store_true", help="keep finished runs of an earlier invocation")
+    p.add_argument("--from-records", action="store_true",
+                   help="fit nothing: write the table and figures again from the records file alone")
     p.add_argument("--device", default=None)
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--no-estimate", action="store_true", help="skip the timing probe before starting")
@@ -431,26 +499,31 @@ def main(argv: list[str] | None = None) -> int:
                    help="fitting suites: a model's seeds on one signal train as one batched fit (the same results; "
                         "each record's seconds are then the batch's, so not for the race's timings)")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="ray: each fit (or batch) is a Ray task that writes its own record (pip install 'siren2[ray]')")
+                   help="ray: each fit (or batch) is a Ray task that returns its record (pip install 'siren2[ray]')")
     p.add_argument("--address", help="ray: a running cluster's address (default: a private local cluster)")
     p.add_argument("--cpus-per-task", type=float, default=1, help="ray: CPUs (torch threads) a task declares")
     p.add_argument("--gpus-per-task", type=float, default=0, help="ray: GPUs a task declares")
     args = p.parse_args(argv)
+    stem = stem_of(args.suite, args.scale, args.recipe)
+    store = records_of(stem, args.results)
+    if args.from_records:
+        if not store.path.exists():
+            raise SystemExit(f"paper.py: {store.path} not found")
+        print(write_outputs(store, stem, args.results))
+        return 0
     models = check_models((args.models or ",".join(RESTORE_MODELS if args.suite == "restore" else MODELS)).split(","))
     seeds = check_seeds([int(s) for s in args.seeds.split(",")])
     names = args.clips.split(",") if args.clips else None
-    stem = f"paper_{args.suite}_{args.scale}" + ("" if args.recipe == "paper" else f"_{args.recipe}")
+    run = {"suite": args.suite, "scale": args.scale, "recipe": args.recipe, "models": models, "seeds": seeds}
     if args.suite == "restore":
         if args.recipe != "paper":
             raise SystemExit("paper.py: the restore suite runs the paper's recipe")
-        specs = restore_specs(args.scale, models, seeds, names)
-        folders = {task: args.results / stem / "runs" / task for task in specs}
+        run["tasks"] = restore_tasks(names)
     else:
-        specs = {args.suite: fitting_spec(args.suite, args.scale, models, seeds, names, args.recipe)}
-        folders = {args.suite: args.results / stem / "runs"}
+        run["signals"] = signal_names(args.suite, names)
+    specs = specs_of(run)
 
-    todo = {k: [j for j in spec.jobs() if not (args.resume and load_record(record_path(folders[k], *j), spec)[0])]
-            for k, spec in specs.items()}
+    todo = {k: list(stored(spec, store)[1]) if args.resume else spec.jobs() for k, spec in specs.items()}
     planned = sum(len(spec.jobs()) for spec in specs.values())
     left = sum(map(len, todo.values()))
     print(f"{stem}: {planned} fits ({', '.join(f'{k}: {len(s.signals)} signals' for k, s in specs.items())}; "
@@ -465,54 +538,29 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(total=sum(len(todo[k]) * spec.epochs for k, spec in specs.items()), unit="epoch", dynamic_ncols=True,
                disable=args.backend != "local")  # Ray tasks report fits, not epochs
     start = time.perf_counter()
-    records, interrupted, ran = {}, False, []
+    finished, interrupted, ran = 0, False, []
     for k, spec in specs.items():
-        records[k], interrupted = run_suite(
-            spec, folders[k], resume=args.resume, device=args.device, batch_seeds=args.batch_seeds,
+        recs, interrupted = run_suite(
+            spec, store, resume=args.resume, device=args.device, batch_seeds=args.batch_seeds,
             backend=args.backend, backend_options=backend_options,
             on_skip=lambda job, why: why != "kept" and bar.write(f"rerun {job}: stored record {why}"),
             on_fit=lambda job, rec, k=k: ran.append(job) or bar.write(
                 f"{k}: {job[0]} {job[1]} seed {job[2]}: psnr_paper {rec['metrics']['psnr_paper']:.2f} dB "
                 f"({rec['seconds']:.0f} s)"),
             on_epoch=lambda: bar.update(1))
+        finished += len(recs)
         if interrupted:
             break
     bar.close()
     wall = time.perf_counter() - start
-    everything = [r for recs in records.values() for r in recs]
-    if not everything:
+    if not finished:
         print("no finished fit")
         return 1
-    fit_seconds = sum(r["seconds"] for r in everything)
-    timing = timing_line(everything, len(ran), wall, interrupted)
-    common = {"suite": args.suite, "scale": args.scale, "models": models, "seeds": seeds, "machine": machine(),
-              "ran_on": machine_line(everything),
-              "wall_seconds": wall, "fit_seconds": fit_seconds, "interrupted": interrupted}
-    if args.suite == "restore":
-        tables = {k: aggregate(recs, METRICS["audio" if specs[k].preset == "paper_audio" else "image"])
-                  for k, recs in records.items() if recs}
-        data = common | {"settings": {k: s.settings for k, s in specs.items()}, "tables": tables,
-                         "conventions": CONVENTIONS}
-        md = restore_markdown(args.scale, specs, tables, records, timing)
-        curve_sets = {f"{k}: {sig}": c for k, recs in records.items() for sig, c in curves(recs).items()}
-    else:
-        spec, recs = specs[args.suite], records[args.suite]
-        table = aggregate(recs, METRICS[args.suite])
-        zero = {name: zero_output_psnr(load()) for name, load in spec.signals.items() if name in table["per_signal"]}
-        data = common | {"settings": spec.settings, "paper": PAPER[args.suite], "table": table,
-                         "zero_output_psnr_paper": zero,
-                         "conventions": {k: CONVENTIONS[k] for k in METRICS[args.suite]}}
-        md = markdown(args.suite, args.scale, spec, table, zero, timing)
-        per = table["per_signal"]
-        plots.suite_bars({s: {m: c["psnr_paper"]["mean"] for m, c in cells.items()} for s, cells in per.items()},
-                         {s: {m: c["psnr_paper"]["std"] for m, c in cells.items()} for s, cells in per.items()},
-                         args.results / f"{stem}_bars.png", title=f"{stem}: psnr_paper, mean ± std over seeds")
-        curve_sets = curves(recs)
-    for path in write_results(stem, data, md, args.results):
-        print(path)
-    plots.suite_curves(curve_sets, args.results / f"{stem}_psnr.png",
-                       title=f"{stem}: psnr_paper per epoch (of the fit to its target), mean over seeds")
-    print(md)
+    if args.suite != "restore":  # the score of an all-zero output, per signal (the table's last column)
+        spec = specs[args.suite]
+        run["zero_output_psnr_paper"] = {name: zero_output_psnr(load()) for name, load in spec.signals.items()}
+    save_invocation(store, **run, ran=len(ran), wall_seconds=wall, interrupted=interrupted, machine=machine())
+    print(write_outputs(store, stem, args.results))
     return 130 if interrupted else 0
 
 

@@ -9,35 +9,36 @@ defaults (``siren2.restoration``): the width that gives at most one parameter pe
 the `fast` recipe, hold-out stopping, WINNER's ψ read above the noise floor, s0 searched by the
 held-out error, then (audio) the band prior's weight, the output combined with the damaged input as the held-out error says
 (``siren2.restoration.shrink``; SIREN²'s fit alone is scored beside it); the classical baselines for the task
-(``siren2.restoration.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
+(``siren2.classical``) run beside them on the same corruption. Tasks: audio Gaussian noise σ 0.05,
 30% of the samples missing, 10 gaps of 20 ms; images σ 0.05 and 0.1. Every seed draws the corruption
-and the initialization. One JSON record per (signal, task, seed) under
-benchmarks/results/restore_grid/runs/ (``--resume`` keeps finished ones); writes
-benchmarks/results/restore_grid.md/.json.
+and the initialization. One record per (signal, task, seed) in benchmarks/results/restore_grid.jsonl
+(key ``<modality>/<signal>/<task>/<seed>``, fingerprint of the defaults that matter for the task);
+``--resume`` keeps the records made under the current defaults (scoring any classical baseline
+they lack on the same corruption) and reruns the rest. Writes benchmarks/results/restore_grid.md from
+the current records alone; ``--from-records`` writes it again without fitting (nor the data).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from _common import DATA, RESULTS, machine, write_record, write_results
-from paper import machine_line, window
+from common import (DATA, RESULTS, invocation, machine, machine_line, records_of, results_of, save_invocation,
+                     window, write_table)
 
 import numpy as np
 
 from siren2 import predict
-from siren2.restoration.classical import AUDIO_NOISE_ESTIMATE, BASELINES, baselines_for, bm3d, installed, noise_std
+from siren2.restoration.classical import AUDIO_NOISE_ESTIMATE, baselines_for, bm3d, installed, noise_std
 from siren2.compare import STD_NOTE, summarize
 from siren2.compare import format_stat as fmt
 from siren2.restoration.corruptions import CorruptionSpec
 from siren2.restoration.evaluation import FLOOR, evaluate, score_baseline
 from siren2.metrics import metrics
+from siren2.records import RecordStore, fingerprint
 from siren2.restoration.restorer import (BANDWIDTHS, CENTROID, CONSISTENCY, HOLDOUT_FRACTION, LEVEL_CAP, PARAMS_PER_SAMPLE,
                                 PRIOR_WEIGHTS, default_prior_weights, shrink, split_holdout)
-from siren2.winner import white_floor
 
 # The commands' restoration defaults this grid runs; a record made under other ones is rerun.
 DEFAULTS = {"recipe": "fast", "stop": "holdout", "capacity": PARAMS_PER_SAMPLE, "bandwidths": list(BANDWIDTHS),
@@ -53,7 +54,7 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     """The defaults that matter for ``spec`` on ``modality``: the shrinkage's σ̂ check and its α_t on the
     samples the fit trained on (``shrink_trained``: generalized cross-validation) only for noise (missing
     samples are shrunk by β alone), so a missing-samples record made before them is still current; the
-    band prior (1-D) only for audio; the images' σ̂ (``siren2.restoration.classical.noise_std``) only for images; the
+    band prior (1-D) only for audio; the images' σ̂ (``siren2.classical.noise_std``) only for images; the
     hold-out's runs (``siren2.restoration.split_holdout``) and the fill's level cap
     (``siren2.restoration.level_cap``) and the check of the fill on held-out runs it was not scaled on
     only for gaps, as scattered holes and noise keep single held-out samples and are not capped; the
@@ -65,25 +66,21 @@ def applies(defaults: dict, spec: CorruptionSpec, modality: str) -> dict:
     return {k: v for k, v in defaults.items() if k not in skip}
 
 
+def key_of(modality: str, signal: str, task: str, seed: int) -> str:
+    return f"{modality}/{signal}/{task}/{seed}"
+
+
+def fingerprint_of(modality: str, task: str) -> str:
+    """The fingerprint of the defaults that matter for ``task`` on ``modality`` (:func:`applies`): a
+    record made under other ones is stale."""
+    return fingerprint(applies(DEFAULTS, MODALITIES[modality]["tasks"][task], modality))
+
+
 def current(rec: dict) -> bool:
     """Whether a record was made under the defaults that matter for its task."""
-    return not stale(rec)
-
-
-def stale(rec: dict) -> set[str]:
-    """The defaults that matter for a record's task that it was not made under."""
-    wanted = applies(DEFAULTS, MODALITIES[rec["modality"]]["tasks"][rec["task"]], rec["modality"])
-    return {k for k, v in wanted.items() if rec.get("defaults", {}).get(k) != v}
-
-
-def same_noise_estimate(rec: dict, clean, spec: CorruptionSpec) -> bool:
-    """Whether an audio-noise record made under the white floor alone is what σ̂ = min(white floor, STFT
-    floor) gives: σ̂ is the only thing the rule changes (the fits do not read it; the shrinkage does), and
-    on the record's noise, drawn again from its seed, the STFT floor reads no lower than the white floor."""
-    if stale(rec) != {"audio_noise_estimate"}:
-        return False
-    noisy = spec.apply(clean, rec["seed"]).signal
-    return noise_std(noisy) == float(np.sqrt(white_floor(noisy.values)))
+    return (rec.get("complete") is True and rec.get("modality") in MODALITIES
+            and rec.get("task") in MODALITIES[rec["modality"]]["tasks"]
+            and rec.get("fingerprint") == fingerprint_of(rec["modality"], rec["task"]))
 
 
 # Reference rows (noise tasks): told what a restoration of a real file is not, so never bold. SIREN²'s
@@ -125,45 +122,45 @@ def references(clean, spec: CorruptionSpec, seed: int, run) -> dict:
     return rows
 
 
-def run_one(modality: str, path: Path, task: str, seed: int, record: Path, resume: bool) -> dict:
-    """One (signal, task, seed): every model and baseline, as a JSON record (kept with ``resume``)."""
+def run_one(modality: str, path: Path, task: str, seed: int, store: RecordStore, resume: bool) -> dict:
+    """One (signal, task, seed): every model and baseline; its record (``resume``: the stored one if it is
+    current, with any baseline it lacks scored on the same corruption). The caller stores it."""
     m = MODALITIES[modality]
     clean = window(modality, path, m["size"])
     spec = m["tasks"][task]
     removes = spec.removes_samples
-    if resume and record.exists():
-        try:
-            rec = json.loads(record.read_text())
-            if same_noise_estimate(rec, clean, spec):
-                rec["defaults"] = applies(DEFAULTS, spec, modality)
-                save(record, rec)
-            if current(rec):
-                if add_baselines(rec, clean, spec):
-                    save(record, rec)
-                return rec
-        except json.JSONDecodeError:
-            pass  # a record cut by a kill: rerun it
+    key, fp = key_of(modality, path.name, task, seed), fingerprint_of(modality, task)
+    rec = store.get(key, fp) if resume else None
+    if rec is not None:
+        add_baselines(rec, clean, spec)
+        return rec
     refs = {}
 
     def on_run(name, seed, run):
         if name == "siren2" and spec.kind == "noise_std":
             refs.update(references(clean, spec, seed, run))
 
-    ev = evaluate(clean, spec, MODELS, [seed], stop="holdout", preset=m["preset"], recipe="fast",
-                  model_options=m["shape"], capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, shrink_fit=True,
-                  prior_weights=default_prior_weights(clean),
-                  baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"), on_run=on_run)
+    ev = evaluate(clean, spec, MODELS, [seed], baselines=baselines_for(clean.kind, "inpaint" if removes else "denoise"),
+                  on_run=on_run, stop="holdout", preset=m["preset"], recipe="fast", **m["shape"],
+                  capacity=PARAMS_PER_SAMPLE, bandwidths=BANDWIDTHS, shrink=True,
+                  prior_weights=default_prior_weights(clean))
     if ev.interrupted:  # Ctrl-C inside a fit: the record would be incomplete
         raise KeyboardInterrupt
-    rec = {"defaults": applies(DEFAULTS, spec, modality), "modality": modality, "signal": path.name, "task": task, "seed": seed,
-           "scores": {row: s[0] for row, s in ev.scores.items()} | refs, "models": ev.models,
-           "corruption": ev.corruptions[0]}
-    save(record, rec)
-    return rec
+    return {"key": key, "fingerprint": fp, "modality": modality, "signal": path.name, "task": task, "seed": seed,
+            "scores": slim({row: s[0] for row, s in ev.scores.items()} | refs)}
+
+
+SCORES = ("psnr_paper", "snr", "lsd", "psnr", "ssim", "fit_psnr_paper")  # what a record keeps of a row's scores
+
+
+def slim(scores: dict) -> dict:
+    """Each row's metrics (and SIREN²'s fit before shrinkage): what the tables read. The run's own
+    numbers and diagnostics (epochs, the bandwidth search, the prior, the shrinkage) stay out of the record."""
+    return {row: {k: s[k] for k in SCORES if k in s} for row, s in scores.items()}
 
 
 def add_baselines(rec: dict, clean, spec: CorruptionSpec) -> bool:
-    """Score the task's classical baselines that ``rec`` lacks (added to siren2.restoration.classical after it was
+    """Score the task's classical baselines that ``rec`` lacks (added to siren2.classical after it was
     made) on its seed's corruption, drawn again; whether any was added. The models are not rerun."""
     wanted = [b for b in baselines_for(clean.kind, "inpaint" if spec.removes_samples else "denoise")
               if b not in rec["scores"]]
@@ -176,12 +173,12 @@ def add_baselines(rec: dict, clean, spec: CorruptionSpec) -> bool:
                            "from the record's; rerun it without --resume")
     for name in wanted:
         rec["scores"][name] = score_baseline(clean, spec, c, name)[1]
-        rec["models"][name] = {"classical": BASELINES[name].description}
     return True
 
 
-def save(record: Path, rec: dict) -> None:
-    write_record(record, rec)
+def order(rec: dict) -> str:
+    """A record's place in the tables: by signal (its file stem), then task, then seed (as text)."""
+    return f"{Path(rec['signal']).stem}_{rec['task']}_{rec['seed']}".replace(" ", "_")
 
 
 def table(records: list[dict], modality: str, task: str, metric: str) -> list[str]:
@@ -242,35 +239,10 @@ def targets(records: list[dict]) -> list[str]:
             "", *lines]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--modalities", default="audio,image")
-    p.add_argument("--seeds", default="0")
-    p.add_argument("--signals", help="comma-separated file names (default: every shared file)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--results", type=Path, default=RESULTS)
-    args = p.parse_args(argv)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    runs = args.results / "restore_grid" / "runs"
-    records, interrupted = [], False
-    try:
-        for modality in args.modalities.split(","):
-            folder = DATA / MODALITIES[modality]["folder"]
-            if not folder.is_dir():
-                raise SystemExit(f"restore_grid.py: {folder} not found (the paper's data lives in ../shared/data)")
-            paths = sorted(p for p in folder.iterdir() if not args.signals or p.name in args.signals.split(","))
-            for seed in seeds:
-                for path in paths:
-                    for task in MODALITIES[modality]["tasks"]:
-                        rec = run_one(modality, path, task, seed, runs / f"{path.stem}_{task}_{seed}.json".replace(
-                            " ", "_"), args.resume)
-                        s = rec["scores"]
-                        print(f"{path.name} {task} seed {seed}: input {s[FLOOR]['psnr_paper']:.2f}, siren "
-                              f"{s['siren']['psnr_paper']:.2f}, siren2 {s['siren2']['psnr_paper']:.2f} dB", flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
-    records = [r for r in (json.loads(f.read_text()) for f in sorted(runs.glob("*.json")))
-               if current(r)] if runs.is_dir() else []
+def tables(store: RecordStore) -> str:
+    """The table from ``store``'s current records alone."""
+    run = invocation(store)
+    records = sorted((r for r in results_of(store) if current(r)), key=order)
     lines = ["# Restoration on the shared signals: SIREN² with the commands' defaults, beside the classical tools",
              "", "Central 30,000 samples of each clip (4 hidden layers) and central 128x128 of each image (5), at "
              "full-protocol coordinates. SIREN and SIREN² with `siren2 denoise`/`inpaint`'s defaults: the width "
@@ -278,13 +250,13 @@ def main(argv: list[str] | None = None) -> int:
              "images), hold-out stopping (10% "
              "of the observed samples, patience 100; for gaps the fits are chosen, scaled and scored on held-out runs as long as the gaps, and stop on scattered held-out samples), WINNER's ψ above the noise floor, s0 searched over 1/8, 1/4, "
              "1/2 and 1 times the rule's by the held-out error, then (audio) the band prior at λ "
-             f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.restoration.priors`; the fit with the "
+             f"{' and '.join(f'{w:g}' for w in PRIOR_WEIGHTS)} at the rule's s0 (`siren2.priors`; the fit with the "
              "lowest held-out error of all kept), the output shrunk towards the damaged input as the "
              "held-out error says (noise: α·fit + (1 − α)·input, α = min(1, σ̂²/h), and α = 0, the input, where "
              f"σ̂² exceeds h by over {CONSISTENCY:g} of h's standard errors, as h ≥ σ² must hold; missing samples: "
              f"the observed ones kept, β·fit where missing, and for gaps each gap's fill no louder than the observed samples within {LEVEL_CAP} gap lengths either side; `siren2.restoration.shrink`). `siren2 fit alone` is "
              "SIREN²'s fit before that. Classical baselines from "
-             "the damaged signal alone (`siren2.restoration.classical`). Columns marked † (noise tasks) are references told "
+             "the damaged signal alone (`siren2.classical`). Columns marked † (noise tasks) are references told "
              "what a restoration of a real file is not, never bold: `siren2, σ given` is the same SIREN² fit "
              "shrunk with the true σ (`siren2 denoise --noise-std`), `bm3d, σ given` BM3D at the true σ, "
              "`oracle wiener` the DFT Wiener filter built from the clean signal's power spectrum (the best "
@@ -304,10 +276,54 @@ def main(argv: list[str] | None = None) -> int:
                   "reference told what a restoration of a real file is not (σ, the clean spectrum). Where no row "
                   "reaches the target, these runs say nothing that can be had from the damaged file alone reaches it.",
                   "", *targets(records), ""]
-    lines.append(f"On {machine_line()}." + (" Interrupted: the tables hold what finished." if interrupted else ""))
-    md = "\n".join(lines) + "\n"
-    for path in write_results("restore_grid", {"machine": machine(), "records": records}, md, args.results):
-        print(path)
+    lines.append(f"On {machine_line(here=run['machine'])}."
+                 + (" Interrupted: the tables hold what finished." if run["interrupted"] else ""))
+    return "\n".join(lines) + "\n"
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--from-records`` writes)."""
+    return tables(RecordStore(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--modalities", default="audio,image")
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--signals", help="comma-separated file names (default: every shared file)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--from-records", action="store_true",
+                   help="fit nothing: write the table again from the records file alone")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    store = records_of("restore_grid", args.results)
+    if args.from_records:
+        if not store.path.exists():
+            raise SystemExit(f"restore_grid.py: {store.path} not found")
+        print(write_table("restore_grid", tables(store), args.results))
+        return 0
+    seeds = [int(s) for s in args.seeds.split(",")]
+    interrupted = False
+    try:
+        for modality in args.modalities.split(","):
+            folder = DATA / MODALITIES[modality]["folder"]
+            if not folder.is_dir():
+                raise SystemExit(f"restore_grid.py: {folder} not found (the paper's data lives in ../shared/data)")
+            paths = sorted(p for p in folder.iterdir() if not args.signals or p.name in args.signals.split(","))
+            for seed in seeds:
+                for path in paths:
+                    for task in MODALITIES[modality]["tasks"]:
+                        rec = run_one(modality, path, task, seed, store, args.resume)
+                        store.add(rec)
+                        s = rec["scores"]
+                        print(f"{path.name} {task} seed {seed}: input {s[FLOOR]['psnr_paper']:.2f}, siren "
+                              f"{s['siren']['psnr_paper']:.2f}, siren2 {s['siren2']['psnr_paper']:.2f} dB", flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    save_invocation(store, modalities=args.modalities.split(","), seeds=seeds, signals=args.signals,
+                    interrupted=interrupted, machine=machine())
+    md = tables(store)
+    print(write_table("restore_grid", md, args.results))
     print(md)
     return 130 if interrupted else 0
 

@@ -8,36 +8,36 @@ step of 0.065) and ± 0.06 (about one step: detail about 3 steps across, near th
 adaptive.py's 3-D setting: 3 x 128 (1.03 parameters per sample), recipe `fast` (ours, 500 epochs),
 SIREN at ω_first 30 and SIREN² with rule auto, the same seed drawing both initializations. Scores
 (siren2.metrics): IoU of the inside on the samples, IoU against the torus itself on a grid 4x finer
-(adaptive.fine_iou: between the samples), Chamfer distance of the marching-cubes surfaces, psnr_paper.
+(common.fine_iou: between the samples), Chamfer distance of the marching-cubes surfaces, psnr_paper.
 A second shape, the *blob*: the occupancy of adaptive.py's band-limited volume (12 random sinusoids,
 wave vectors of std 0.35 x the 32³ grid's Nyquist, under a Gaussian envelope) above 0.1 of its peak,
 detail at every scale down to the grid step, sampled on 32³ (1.03 parameters per sample) and on 48³
 (the same network: 0.30 per sample, fewer parameters than samples to classify).
-One JSON record per (case, model, seed) under benchmarks/results/shape_iou/ (``--resume``
-keeps them); writes benchmarks/results/shape_iou.md/.json (medians over seeds, and the count of
-seeds where SIREN² is ahead).
+One record per (case, model, seed) in benchmarks/results/shape_iou.jsonl, stored as each fit ends
+(key ``<case>/<model>/<seed>``; ``--resume`` keeps the records made with the same case, network and
+recipe); writes benchmarks/results/shape_iou.md (medians over seeds, and the count of seeds where
+SIREN² is ahead) from every record there (``--from-records``: again, fitting nothing).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
-from _common import RESULTS, completed, machine, write_record, write_results
-from adaptive import SHAPES, band_limited, fine_iou, lattice, shape, torus
-from paper import machine_line
+from common import (RESULTS, SHAPES, band_limited, completed, fine_iou, invocation, lattice, machine, machine_line,
+                     records_of, results_of, save_invocation, shape, torus, write_table)
 
+from siren2.records import RecordStore, fingerprint
 from siren2 import runs
-from siren2.spec import resolve
 from siren2.io import NEAR_SURFACE
 from siren2.shapes import near_surface
 from siren2.signal import Samples, Signal
+from siren2.spec import resolve
 from siren2.train import FitConfig
 
-RUNS = RESULTS / "shape_iou"
 BLOB_LEVEL = 0.1  # the blob: where the band-limited volume exceeds this share of its peak on the 32³ grid
 _BLOB_PEAK = float(np.abs(band_limited(lattice(32).reshape(-1, 3))).max())
 
@@ -57,7 +57,7 @@ class Case:
     near: float = 0.0  # near-surface samples (siren2.shapes.near_surface), as a share of the grid's points
 
     @property
-    def name(self) -> str:  # the records' file stem (the torus's as before the blob, and before `near`)
+    def name(self) -> str:  # the first part of its records' keys
         stem = f"{self.field}_{self.ripple:g}" if self.shape == "torus" else f"blob_{self.field}_{self.grid}"
         return stem + (f"_near{self.near:g}" if self.near else "")
 
@@ -95,10 +95,26 @@ def case_of(rec: dict) -> Case:
     return Case(rec.get("shape", "torus"), rec["field"], rec["ripple"], rec.get("grid", 32), rec.get("near", 0.0))
 
 
-def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
-    path = RUNS / f"{case.name}_{label.replace(' ', '_')}_{seed}.json"
-    if resume and path.exists():
-        return json.loads(path.read_text())
+RECORD = ("shape", "field", "ripple", "grid", "near", "model", "seed", "points", "parameters", "metrics")
+
+
+def slim(rec: dict) -> dict:
+    """What a record keeps: its case, model and seed, the sizes and the table's scores."""
+    return {k: rec[k] for k in RECORD if k in rec} | {"metrics": {k: rec["metrics"][k] for k, *_ in SCORES
+                                                                  if k in rec["metrics"]}}
+
+
+def key_of(case: Case, label: str, seed: int) -> tuple[str, str]:
+    """A fit's key and fingerprint (its case, the 3-D network and recipe, the model)."""
+    return (f"{case.name}/{label}/{seed}",
+            fingerprint({"case": asdict(case), "shape": SHAPES[3], "recipe": "fast", "model": label}))
+
+
+def run_one(case: Case, label: str, seed: int, store: RecordStore, resume: bool) -> dict:
+    """One fit's record: the stored one with ``resume`` (if current), else a new one, stored as it ends."""
+    key, fp = key_of(case, label, seed)
+    if resume and (rec := store.get(key, fp)) is not None:
+        return rec
     sig, s = case.signal(), SHAPES[3]
     model = label.split()[0]
     cfg = FitConfig.resolve(s["preset"], "fast", 3, model=model, width=s["width"], seed=seed)
@@ -106,13 +122,13 @@ def run_one(case: Case, label: str, seed: int, resume: bool) -> dict:
                    hidden_layers=s["hidden_layers"]) | (MODELS[label] or {})
     run = runs.run(resolve(sig, options), sig)
     completed(run.result)
-    rec = {"shape": case.shape, "field": case.field, "ripple": case.ripple, "grid": case.grid, "near": case.near,
-           "model": label, "seed": seed, "points": sig.num_samples,
-           "parameters": run.config["model"]["parameters"], "epochs": cfg.epochs,
-           "winner": run.config["model"]["winner"], "stopped_by": run.result.stopped_by,
-           "metrics": {k: run.metrics[k] for k, *_ in SCORES if k in run.metrics} | {
-               "iou_fine": fine_iou(run.result.model, sig, case.inside())}}
-    write_record(path, rec, indent=1)
+    rec = {"key": key, "fingerprint": fp, **slim({"shape": case.shape, "field": case.field, "ripple": case.ripple,
+                                                  "grid": case.grid, "near": case.near, "model": label, "seed": seed,
+                                                  "points": sig.num_samples,
+                                                  "parameters": run.config["model"]["parameters"],
+                                                  "metrics": run.metrics | {
+                                                      "iou_fine": fine_iou(run.result.model, sig, case.inside())}})}
+    store.add(rec)
     return rec
 
 
@@ -146,22 +162,10 @@ def table(records: list[dict]) -> list[str]:
     return lines + ["", "No surface at all (IoU 0, Chamfer infinite): " + "; ".join(failed) + "."] if failed else lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--resume", action="store_true")
-    args = p.parse_args(argv)
-    interrupted = False
-    try:
-        for seed in (int(s) for s in args.seeds.split(",")):
-            for case in CASES:
-                for label in MODELS:
-                    m = run_one(case, label, seed, args.resume)["metrics"]
-                    print(f"{case.name} {label} seed {seed}: IoU {m['iou']:.4f}, finer {m['iou_fine']:.4f}, "
-                          f"psnr_paper {m['psnr_paper']:.2f}", flush=True)
-    except KeyboardInterrupt:
-        interrupted = True
-    records = [json.loads(f.read_text()) for f in sorted(RUNS.glob("*.json"))] if RUNS.is_dir() else []
+def tables(store: RecordStore) -> str:
+    """The table from every fit record of ``store``, and the machine of the run that wrote it."""
+    run = invocation(store)
+    records = results_of(store)
     md = "\n".join([
         "# SIREN against SIREN²(auto) on generated shapes, over seeds", "",
         "The torus of `benchmarks/adaptive.py` (radii 0.55, 0.2; the tube's radius ripples 16 x 6 times around) on "
@@ -177,9 +181,43 @@ def main(argv: list[str] | None = None) -> int:
         "shapes: here it is ahead in Chamfer distance and psnr_paper on occupancy, level or ahead in IoU on the "
         "samples, and, in median, level or behind in IoU between them.", "",
         *table(records), "",
-        f"On {machine_line()}." + (" Interrupted: the table holds what finished." if interrupted else "")]) + "\n"
-    for path in write_results("shape_iou", {"machine": machine(), "records": records}, md):
-        print(path)
+        f"On {machine_line(here=run['machine'])}."
+        + (" Interrupted: the table holds what finished." if run["interrupted"] else "")]) + "\n"
+    return md
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--from-records`` writes)."""
+    return tables(RecordStore(path))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--from-records", action="store_true", help="fit nothing: write the table again from the records")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    store = records_of("shape_iou", args.results)
+    if args.from_records:
+        if not store.path.exists():
+            raise SystemExit(f"shape_iou.py: {store.path} not found")
+        print(write_table("shape_iou", tables(store), args.results))
+        return 0
+    interrupted = False
+    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        for seed in seeds:
+            for case in CASES:
+                for label in MODELS:
+                    m = run_one(case, label, seed, store, args.resume)["metrics"]
+                    print(f"{case.name} {label} seed {seed}: IoU {m['iou']:.4f}, finer {m['iou_fine']:.4f}, "
+                          f"psnr_paper {m['psnr_paper']:.2f}", flush=True)
+    except KeyboardInterrupt:
+        interrupted = True
+    save_invocation(store, seeds=seeds, interrupted=interrupted, machine=machine())
+    md = tables(store)
+    print(write_table("shape_iou", md, args.results))
     print(md)
     return 130 if interrupted else 0
 

@@ -11,7 +11,11 @@ For each workload (paper_audio: 150,000 x 1 -> 4x222 -> 1; paper_image at 512² 
   (b) the reference-style step, siren2's step and siren2's autograd engine (`FitConfig(engine=
       "autograd")`) alternating in this process (siren2's malloc settings apply to all three);
   (c) the float32 matrix products of one step, same shapes, timed alone: the GEMM limit.
-Medians after warm-up. Writes benchmarks/results/step_time[_<device>].md and .json.
+Medians after warm-up. Each workload's measurements are one record in
+benchmarks/results/step_time[_<device>].jsonl, the table step_time[_<device>].md is made from it
+(``--from-records`` writes the tables again from the records alone, measuring nothing); ``--big``
+adds step_time_big_clip[_<device>].md and .jsonl. Timings are not resumed: every run measures
+every workload it names again.
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from _common import machine, median, write_results
+from common import RESULTS, invocation, machine, median, records_of, results_of, save_invocation, write_table
 
 from siren2.engine import make_step, tune_malloc
 from siren2 import create_model
+from siren2.records import fingerprint
 
 WORKLOADS = {  # epochs: the paper's budget, which decides (as in fit) whether the sine step is compiled
     "paper_audio": dict(points=150_000, in_dim=1, out_dim=1, layers=4, width=222, omega_first=3000.0, epochs=1000),
@@ -215,10 +221,22 @@ def main() -> int:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--big", action="store_true",
                    help="also one step on a 10-million-sample clip, in its own process (memory); "
-                        "written to step_time_big_clip.md/.json")
+                        "written to step_time_big_clip.md/.jsonl")
+    p.add_argument("--note", help="--big: a remark on the run's circumstances, printed in its table "
+                                  "(e.g. 'another job shared the CPU during this run')")
+    p.add_argument("--results", type=Path, default=RESULTS)
+    p.add_argument("--from-records", action="store_true",
+                   help="measure nothing: write the tables of --device again from their records files")
     p.add_argument("--isolated", choices=["reference", "siren2", "big"], help=argparse.SUPPRESS)
     args = p.parse_args()
     device = torch.device(args.device)
+    suffix = "" if device.type == "cpu" else f"_{device.type}"
+    if args.from_records:
+        written = [write_outputs(name, args.results) for name in (f"step_time{suffix}", f"step_time_big_clip{suffix}")
+                   if records_of(name, args.results).path.exists()]
+        if not written:
+            raise SystemExit(f"step_time.py: no records of step_time{suffix} under {args.results}")
+        return 0
     names = [n for n in args.workloads.split(",") if n]
     if args.isolated == "big":
         print(json.dumps(big_clip_memory(device)))
@@ -279,23 +297,50 @@ def main() -> int:
               f"x{r['speedup_vs_reference_default_process']:.2f} / x{r['speedup_vs_reference_in_process']:.2f}; "
               f"{r['siren2_gflops']:.0f} GFLOP/s = {100 * r['fraction_of_same_shape_gemm_rate']:.0f}% of same-shape GEMM",
               flush=True)
-    suffix = "" if device.type == "cpu" else f"_{device.type}"
     if results:
-        data = {"device": str(device), "machine": machine(), "steps": args.steps, "warmup": args.warmup,
-                "workloads": results}
-        for path in write_results(f"step_time{suffix}", data, markdown(data)):
-            print(path)
+        store = records_of(f"step_time{suffix}", args.results)
+        setting = {"device": str(device), "steps": args.steps, "warmup": args.warmup}
+        store.add(*({"key": name, "fingerprint": fingerprint(setting | {"workload": r["workload"]})} | r
+                    for name, r in results.items()))
+        save_invocation(store, **setting, workloads=list(results), machine=machine())
+        write_outputs(f"step_time{suffix}", args.results)
     if args.big:
         print("[big] one chunked step on a 10,000,000-sample clip, own process ...", flush=True)
         big = isolated("big", "paper_audio", 1, 0, device)
-        text = (f"# One chunked full-batch paper_audio step on a {big['samples']:,}-sample clip ({device})\n\n"
+        store = records_of(f"step_time_big_clip{suffix}", args.results)
+        store.add({"key": "paper_audio", "fingerprint": fingerprint({"device": str(device), "samples": big["samples"]})}
+                  | big)
+        save_invocation(store, device=str(device), machine=machine(), **({"note": args.note} if args.note else {}))
+        write_outputs(f"step_time_big_clip{suffix}", args.results)
+    return 0
+
+
+def tables(name: str, results: Path = RESULTS) -> str:
+    """The table ``name`` (step_time[_<device>] or step_time_big_clip[_<device>]) from its records alone."""
+    store = records_of(name, results)
+    run = invocation(store)
+    if name.startswith("step_time_big_clip"):
+        (big,) = results_of(store)
+        note = f"; {run['note']}" if run.get("note") else ""
+        return (f"# One chunked full-batch paper_audio step on a {big['samples']:,}-sample clip ({run['device']})\n\n"
                 f"siren2's step (auto chunking under a 2 GiB activation budget), in a fresh process: peak memory "
                 f"{big['peak_memory_bytes'] / 2**30:.2f} GiB above the process baseline (coordinates and target "
-                f"included); wall time {big['seconds']:.1f} s (a memory check, not a timing benchmark). "
-                f"Machine: {machine()}.\n")
-        for path in write_results(f"step_time_big_clip{suffix}", big | {"machine": machine()}, text):
-            print(path)
-    return 0
+                f"included); wall time {big['seconds']:.1f} s (a memory check, not a timing benchmark{note}). "
+                f"Machine: {run['machine']}.\n")
+    by = {r["key"]: r for r in results_of(store)}
+    return markdown({"device": run["device"], "machine": run["machine"], "steps": run["steps"], "warmup": run["warmup"],
+                     "workloads": {w: by[w] for w in run["workloads"]}})
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file ``<results>/<name>.jsonl`` makes (what ``--from-records`` writes)."""
+    return tables(path.stem, path.parent)
+
+
+def write_outputs(name: str, results: Path = RESULTS) -> str:
+    md = tables(name, results)
+    print(write_table(name, md, results))
+    return md
 
 
 def markdown(data: dict) -> str:
@@ -315,9 +360,10 @@ def markdown(data: dict) -> str:
              "siren2 first step (s) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in data["workloads"].items():
+        autograd = f"{r['siren2_autograd_s']:.4g}" if "siren2_autograd_s" in r else "–"  # records made before it
         lines.append(
             f"| {name} | {r['engine']} | {r['gflop_per_step']:.0f} | {r['reference_default_process_s']:.4g} | "
-            f"{r['reference_in_process_s']:.4g} | {r['siren2_s']:.4g} | {r['siren2_autograd_s']:.4g} | "
+            f"{r['reference_in_process_s']:.4g} | {r['siren2_s']:.4g} | {autograd} | "
             f"{r['speedup_vs_reference_default_process']:.2f}x | {r['speedup_vs_reference_in_process']:.2f}x | "
             f"{r['siren2_gflops']:.0f} | {r['gemm_same_shape_gflops']:.0f} | "
             f"{100 * r['fraction_of_same_shape_gemm_rate']:.0f}% | {100 * r['fraction_of_padded_gemm_rate']:.0f}% | "

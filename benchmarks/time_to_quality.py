@@ -4,7 +4,7 @@
     python benchmarks/time_to_quality.py --suites audio --clips relay.wav --seeds 0
     siren2 bench time_to_quality --resume
 
-Suites (SIREN², seeds as given; about 1 parameter per sample, the paper's regime, SPEC §10):
+Suites (SIREN², seeds as given; about 1 parameter per sample, the paper's regime, docs/results/paper.md):
   audio  every shared clip: the central 30,000 of its first 150,000 samples at full-protocol
          coordinates, 4 x 100 (30,601 parameters)
   image  every shared image: the central 128x128 of the 512x512 image, 5 x 64 (16,897 parameters)
@@ -17,9 +17,12 @@ the trajectory before it). Also both recipes' best PSNR at the paper run's 10 %,
 wall time (a recipe that finished earlier keeps its final best).
 
 Jobs run seed-major (every signal's seed 0 first, then the full-scale clip, then seeds 1, 2), one at
-a time; each fit is one JSON record under benchmarks/results/time_to_quality/runs/, so ``--resume``
-picks up where an interrupted run stopped. Writes benchmarks/results/time_to_quality.md/.json and
-time_to_quality_<suite>.png (best psnr_paper so far against seconds, seed 0, per signal).
+a time; each fit is one record (with its seconds at every epoch) in
+benchmarks/results/time_to_quality.jsonl, keyed ``time_to_quality_<suite>_<recipe>/<signal>/siren2/<seed>``
+and stored as it ends, so ``--resume`` picks up where an interrupted run stopped. Writes
+benchmarks/results/time_to_quality.md and time_to_quality_<suite>.png (best psnr_paper so far against
+seconds, seed 0, per signal) from the records file alone; ``--from-records`` writes them again
+without fitting (nor the data).
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import DATA, RESULTS, machine, write_results
-from paper import machine_line, window
+from common import (DATA, RESULTS, compact_png, invocation, machine, machine_line, records_of, save_invocation, window,
+                     write_table)
 
 from siren2 import FitConfig, plots
 from siren2.compare import check_seeds
 from siren2 import create_model, num_parameters
-from siren2.suite import SuiteSpec, run_suite
+from siren2.records import RecordStore
+from siren2.suite import SuiteSpec, run_suite, stored
 
 RECIPES = ("paper", "fast")
 SUITES = {
@@ -50,14 +54,22 @@ MARKS = (0.1, 0.3, 1.0)  # fractions of the paper run's wall time
 FIT_FIELDS = ("epochs", "lr", "lr_step", "lr_gamma", "schedule", "warmup", "lr_floor", "batch_size")
 
 
-def spec_for(suite: str, recipe: str, names: list[str] | None, seed: int) -> SuiteSpec:
+def signal_names(suite: str, names: list[str] | None) -> list[str]:
+    """The suite's signals (of ``names``, if given), sorted; SystemExit if the data are not there."""
     s = SUITES[suite]
-    kind = "audio" if s["folder"] == "audio" else "image"
     folder = DATA / s["folder"]
     if not folder.is_dir():
         raise SystemExit(f"time_to_quality.py: {folder} not found (the paper's data lives in ../shared/data)")
     files = sorted(p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    files = [f for f in files if f in (s.get("clips") or files) and (not names or f in names)]
+    return [f for f in files if f in (s.get("clips") or files) and (not names or f in names)]
+
+
+def spec_for(suite: str, recipe: str, files: list[str], seed: int) -> SuiteSpec:
+    """The suite ``suite`` under ``recipe`` on the signals ``files`` (:func:`signal_names`), one seed.
+    Reads no data: a signal loads when its fit needs it."""
+    s = SUITES[suite]
+    kind = "audio" if s["folder"] == "audio" else "image"
+    folder = DATA / s["folder"]
     fit = FitConfig.resolve(s["preset"], recipe, 1 if kind == "audio" else 2, model="siren2", width=s["width"])
     shape = dict(width=s["width"], hidden_layers=s["hidden_layers"])
     settings = {"suite": suite, "window": s["window"], **shape, "recipe": recipe,
@@ -65,7 +77,7 @@ def spec_for(suite: str, recipe: str, names: list[str] | None, seed: int) -> Sui
     return SuiteSpec(name=f"time_to_quality_{suite}_{recipe}",
                      signals={f: (lambda p=folder / f: window(kind, p, s["window"])) for f in files},
                      models=["siren2"], seeds=[seed], preset=s["preset"], epochs=fit.epochs, settings=settings,
-                     recipe=recipe, model_options=shape)
+                     recipe=recipe, model_options=shape, timeline=True)
 
 
 def best_so_far(curve: list[float]) -> np.ndarray:
@@ -174,51 +186,36 @@ def markdown(tables: dict, params: dict, fits: dict, timing: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Seconds to the paper recipe's PSNR: the fast recipe against the paper's.")
-    p.add_argument("--suites", default="audio,image,full", help="comma-separated: audio, image, full")
-    p.add_argument("--seeds", default="0,1,2", help="seeds of the audio and image suites (full: seed 0)")
-    p.add_argument("--clips", help="comma-separated file names (default: every shared file)")
-    p.add_argument("--resume", action="store_true", help="keep finished runs of an earlier invocation")
-    p.add_argument("--device", default=None)
-    p.add_argument("--results", type=Path, default=RESULTS)
-    args = p.parse_args(argv)
-    suites = [s for s in args.suites.split(",") if s]
-    unknown = set(suites) - set(SUITES)
-    if unknown:
-        raise SystemExit(f"time_to_quality.py: unknown suite {sorted(unknown)[0]!r}; choose from {', '.join(SUITES)}")
-    seeds = check_seeds([int(s) for s in args.seeds.split(",")])
-    names = args.clips.split(",") if args.clips else None
-    runs_dir = args.results / "time_to_quality" / "runs"
-    # seed-major: every suite's first seed (the full-scale clip right after it), then the other seeds
-    plan = [(suite, seed) for seed in seeds for suite in suites
-            if seed in SUITES[suite].get("seeds", seeds)]
-    records: dict[tuple, dict] = {}
-    start, interrupted = time.perf_counter(), False
-    for suite, seed in plan:
+def plan(run: dict) -> list[tuple[str, int]]:
+    """(suite, seed) in run order: every suite's first seed (the full-scale clip right after it), then
+    the other seeds."""
+    return [(suite, seed) for seed in run["seeds"] for suite in run["suites"]
+            if seed in SUITES[suite].get("seeds", run["seeds"])]
+
+
+def collect(run: dict, store: RecordStore) -> dict[tuple, dict]:
+    """The stored records of ``run``'s fits, by (suite, recipe, signal, seed), in run order."""
+    records = {}
+    for suite, seed in plan(run):
         for recipe in RECIPES:
-            spec = spec_for(suite, recipe, names, seed)
-            recs, interrupted = run_suite(spec, runs_dir / f"{suite}_{recipe}", resume=args.resume,
-                                          device=args.device,
-                                          on_fit=lambda job, rec, suite=suite, recipe=recipe: print(
-                                              f"{suite} {recipe}: {job[0]} seed {job[2]}: best psnr_paper "
-                                              f"{max(rec['psnr_paper_per_epoch']):.2f} dB in {rec['seconds']:.1f} s",
-                                              flush=True))
-            for rec in recs:
+            for rec in stored(spec_for(suite, recipe, run["signals"][suite], seed), store)[0]:
                 records[(suite, recipe, rec["signal"], rec["seed"])] = rec
-            if interrupted:
-                break
-        if interrupted:
-            break
-    wall = time.perf_counter() - start
+    return records
+
+
+def tables(store: RecordStore) -> dict | None:
+    """The table of ``store``'s run from its records alone: markdown, and per suite the figure's
+    curves and targets; None if no pair of fits finished."""
+    run = invocation(store)
+    records = collect(run, store)
+    suites = run["suites"]
     rows = {suite: [compare_pair(records[(suite, "paper", sig, seed)], records[(suite, "fast", sig, seed)])
                     for (su, rcp, sig, seed) in records if su == suite and rcp == "paper"
                     and (suite, "fast", sig, seed) in records] for suite in suites}
     rows = {k: v for k, v in rows.items() if v}
     if not rows:
-        print("no finished pair of fits")
-        return 1
-    tables = {suite: summarize(r) for suite, r in rows.items()}
+        return None
+    summary = {suite: summarize(r) for suite, r in rows.items()}
     params, fits = {}, {}
     for suite in rows:
         s = SUITES[suite]
@@ -228,25 +225,85 @@ def main(argv: list[str] | None = None) -> int:
         fits[suite] = {r: {k: getattr(FitConfig.resolve(s["preset"], r, in_dim, model="siren2", width=s["width"]), k)
                            for k in FIT_FIELDS} for r in RECIPES}
     fit_seconds = sum(r["seconds"] for r in records.values())
-    timing = (f"{len(records)} fits, {fit_seconds / 60:.1f} min of training in all, on {machine_line()}"
-              + (" (interrupted: the tables hold the finished pairs)" if interrupted else ""))
-    data = {"machine": machine(), "suites": {k: SUITES[k] for k in rows}, "recipes": fits, "parameters": params,
-            "marks": MARKS, "rows": rows, "summary": tables, "wall_seconds": wall, "interrupted": interrupted}
-    md = markdown(tables, params, fits, timing)
-    for path in write_results("time_to_quality", data, md, args.results):
-        print(path)
+    timing = (f"{len(records)} fits, {fit_seconds / 60:.1f} min of training in all, "
+              f"on {machine_line(here=run['machine'])}"
+              + (" (interrupted: the tables hold the finished pairs)" if run["interrupted"] else ""))
+    figures = {}
     for suite in rows:
+        seed0 = min(r["seed"] for r in rows[suite])
         curves, targets = {}, {}
         for (su, recipe, sig, seed), rec in records.items():
-            if su == suite and seed == min(r["seed"] for r in rows[suite]):
+            if su == suite and seed == seed0:
                 curves.setdefault(sig, {})[recipe] = (rec["seconds_at"], best_so_far(rec["psnr_paper_per_epoch"]))
                 if recipe == "paper":
                     targets[sig] = float(best_so_far(rec["psnr_paper_per_epoch"])[-1])
-        plots.suite_curves(curves, args.results / f"time_to_quality_{suite}.png", xlabel="training seconds",
-                           targets=targets, title=f"time to quality, {suite}: best psnr_paper so far (dB), seed "
-                                                  f"{min(r['seed'] for r in rows[suite])}")
-    print(md)
-    return 130 if interrupted else 0
+        figures[suite] = (curves, targets, seed0)
+    return {"markdown": markdown(summary, params, fits, timing), "figures": figures}
+
+
+def markdown_from_records(path: Path) -> str:
+    """The table a records file makes (what ``--from-records`` writes)."""
+    out = tables(RecordStore(path))
+    if out is None:
+        raise ValueError(f"{path}: no finished pair of fits")
+    return out["markdown"]
+
+
+def write_outputs(store: RecordStore, results: Path) -> int:
+    """Write time_to_quality.md and the figures from ``store`` alone; 1 if no pair of fits finished."""
+    out = tables(store)
+    if out is None:
+        print("no finished pair of fits")
+        return 1
+    print(write_table("time_to_quality", out["markdown"], results))
+    for suite, (curves, targets, seed0) in out["figures"].items():
+        compact_png(plots.suite_curves(curves, results / f"time_to_quality_{suite}.png", xlabel="training seconds",
+                                       targets=targets,
+                                       title=f"time to quality, {suite}: best psnr_paper so far (dB), seed {seed0}"))
+    print(out["markdown"])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Seconds to the paper recipe's PSNR: the fast recipe against the paper's.")
+    p.add_argument("--suites", default="audio,image,full", help="comma-separated: audio, image, full")
+    p.add_argument("--seeds", default="0,1,2", help="seeds of the audio and image suites (full: seed 0)")
+    p.add_argument("--clips", help="comma-separated file names (default: every shared file)")
+    p.add_argument("--resume", action="store_true", help="keep finished runs of an earlier invocation")
+    p.add_argument("--from-records", action="store_true",
+                   help="fit nothing: write the table and figures again from the records file alone")
+    p.add_argument("--device", default=None)
+    p.add_argument("--results", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    store = records_of("time_to_quality", args.results)
+    if args.from_records:
+        if not store.path.exists():
+            raise SystemExit(f"time_to_quality.py: {store.path} not found")
+        return write_outputs(store, args.results)
+    suites = [s for s in args.suites.split(",") if s]
+    unknown = set(suites) - set(SUITES)
+    if unknown:
+        raise SystemExit(f"time_to_quality.py: unknown suite {sorted(unknown)[0]!r}; choose from {', '.join(SUITES)}")
+    seeds = check_seeds([int(s) for s in args.seeds.split(",")])
+    names = args.clips.split(",") if args.clips else None
+    run = {"suites": suites, "seeds": seeds, "signals": {suite: signal_names(suite, names) for suite in suites}}
+    start, interrupted = time.perf_counter(), False
+    for suite, seed in plan(run):
+        for recipe in RECIPES:
+            spec = spec_for(suite, recipe, run["signals"][suite], seed)
+            _, interrupted = run_suite(spec, store, resume=args.resume, device=args.device,
+                                       on_fit=lambda job, rec, suite=suite, recipe=recipe: print(
+                                           f"{suite} {recipe}: {job[0]} seed {job[2]}: best psnr_paper "
+                                           f"{max(rec['psnr_paper_per_epoch']):.2f} dB in {rec['seconds']:.1f} s",
+                                           flush=True))
+            if interrupted:
+                break
+        if interrupted:
+            break
+    save_invocation(store, **run, wall_seconds=time.perf_counter() - start, interrupted=interrupted,
+                    machine=machine())
+    code = write_outputs(store, args.results)
+    return 130 if interrupted else code
 
 
 if __name__ == "__main__":

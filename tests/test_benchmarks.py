@@ -1,5 +1,7 @@
-"""Settings of the benchmark scripts that tables depend on (the scripts themselves run for minutes)."""
+"""Settings of the benchmark scripts that tables depend on (the scripts themselves run for minutes), and
+every results table made again from its records file alone."""
 
+import importlib
 import math
 import sys
 from pathlib import Path
@@ -7,15 +9,96 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+sys.path.insert(0, str(BENCHMARKS))
 
+import common  # noqa: E402
 import paper  # noqa: E402
 import time_to_quality as ttq  # noqa: E402
 from siren2 import FitConfig, create_model, num_parameters  # noqa: E402
+from siren2.records import RecordStore  # noqa: E402
+
+# every kept results table (benchmarks/results/<table>.md) and the script that writes it from <table>.jsonl
+TABLES = {
+    **{f"paper_{s}": "paper" for s in ("audio_quick", "audio_faithful", "audio_faithful_fast", "audio_full",
+                                        "image_quick", "image_faithful", "image_faithful_fast", "restore_quick",
+                                        "restore_faithful")},
+    "cuda/paper_audio_full": "paper",
+    "time_to_quality": "time_to_quality", "cuda/time_to_quality": "time_to_quality",
+    "step_time": "step_time", "step_time_cuda": "step_time", "step_time_big_clip": "step_time",
+    "throughput": "throughput", "cuda/throughput": "throughput",
+    "restore_grid": "restore_grid", "fuzz": "fuzz", "adaptive_rules": "adaptive", "shape_iou": "shape_iou",
+}
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_tables_regenerate_from_their_records(table, monkeypatch, tmp_path):
+    """Each table, made again in-process from its committed records file alone (no data, no fit), is
+    byte for byte the committed table."""
+    records = RESULTS / f"{table}.jsonl"
+    if not records.exists():
+        pytest.skip(f"{records.relative_to(BENCHMARKS.parent)} is not in this checkout")
+    monkeypatch.setenv("SIREN2_DATA", str(tmp_path / "no data"))  # a table must not need the data
+    monkeypatch.setattr(common, "DATA", tmp_path / "no data")
+    script = importlib.import_module(TABLES[table])
+    monkeypatch.setattr(script, "DATA", tmp_path / "no data", raising=False)
+    assert script.markdown_from_records(records) == (RESULTS / f"{table}.md").read_text()
+
+
+def test_every_table_has_its_records_and_every_records_file_a_table():
+    tables = {p.relative_to(RESULTS).with_suffix("").as_posix() for p in RESULTS.rglob("*.md")}
+    records = {p.relative_to(RESULTS).with_suffix("").as_posix() for p in RESULTS.rglob("*.jsonl")}
+    assert tables == records == set(TABLES)
+    for table in TABLES:  # one record per key, each made by a run the file names
+        recs = RecordStore(RESULTS / f"{table}.jsonl").records()
+        keys = [r["key"] for r in recs]
+        assert len(keys) == len(set(keys)) and common.INVOCATION in keys
+        assert all(r["complete"] is True and len(r["fingerprint"]) == 16 for r in recs)
+
+
+def test_a_paper_table_and_its_figures_are_written_again_from_the_records(tmp_path, capsys):
+    src = RESULTS / "paper_audio_full.jsonl"
+    if not src.exists():
+        pytest.skip("paper_audio_full.jsonl is not in this checkout")
+    (tmp_path / src.name).write_bytes(src.read_bytes())
+    assert paper.main(["audio", "--scale", "full", "--from-records", "--results", str(tmp_path)]) == 0
+    assert (tmp_path / "paper_audio_full.md").read_text() == (RESULTS / "paper_audio_full.md").read_text()
+    assert (tmp_path / "paper_audio_full_psnr.png").stat().st_size > 1000
+    assert (tmp_path / "paper_audio_full_bars.png").stat().st_size > 1000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paper_audio_full.jsonl", "paper_audio_full.md",
+                                                         "paper_audio_full_bars.png", "paper_audio_full_psnr.png"]
+    with pytest.raises(SystemExit, match="not found"):
+        paper.main(["image", "--scale", "full", "--from-records", "--results", str(tmp_path)])
 
 
 def params(in_dim, width, layers):
     return num_parameters(create_model("siren2", in_dim=in_dim, s0=0.0, s1=0.0, width=width, hidden_layers=layers))
+
+
+def test_fuzz_stores_each_batch_as_it_ends_and_resumes_from_its_records(tmp_path, monkeypatch):
+    import resource
+
+    import fuzz
+
+    monkeypatch.setattr(resource, "setrlimit", lambda *args: None)  # not this test process's address space
+    ran = []
+
+    def batch(start, stop):
+        ran.append(start)
+        return {"start": start, "stop": stop, "seconds": 6.0, "kinds": {}, "exit_codes": {}, "violations": []}
+
+    monkeypatch.setattr(fuzz, "run_batch", batch)
+    argv = ["--cases", "600", "--results", str(tmp_path)]
+    assert fuzz.main(argv) == 0 and ran == [0, 250, 500]
+    assert fuzz.main([*argv, "--resume"]) == 0 and ran == [0, 250, 500]  # every batch kept
+    assert fuzz.main([*argv, "--start", "500", "--resume"]) == 0 and ran == [0, 250, 500, 500, 750, 1000]
+    store = RecordStore(tmp_path / "fuzz.jsonl")
+    assert [r["key"] for r in store.records()] == ["0-250", "250-500", "500-600", common.INVOCATION, "500-750",
+                                                   "750-1000", "1000-1100"]
+    md = (tmp_path / "fuzz.md").read_text()
+    assert "600 cases (seeds 500–1099), 0.3 min" in md and md == fuzz.markdown_from_records(store.path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fuzz.jsonl", "fuzz.md"]
 
 
 @pytest.mark.parametrize("suite,in_dim,points", [("audio", 1, lambda w: w), ("image", 2, lambda w: w * w)])
@@ -69,7 +152,7 @@ def test_faithful_scale_runs_each_minibatch_model_under_both_protocols():
 def test_faithful_restore_suites_use_the_faithful_windows_and_networks():
     if not (paper.DATA / "images" / "camera.png").exists() or not (paper.DATA / "audio" / "relay.wav").exists():
         pytest.skip("needs the shared camera.png and relay.wav (../shared/data)")
-    specs = paper.restore_specs("faithful", ["siren", "siren2"], [0], None)
+    specs = paper.restore_specs("faithful", ["siren", "siren2"], [0], paper.restore_tasks(None))
     camera = specs["camera-noise"]
     assert camera.model_options == {"width": 64, "hidden_layers": 5} and camera.epochs == 4000
     assert camera.signals["camera.png"]().grid == (128, 128)
@@ -78,19 +161,22 @@ def test_faithful_restore_suites_use_the_faithful_windows_and_networks():
     assert relay.signals["relay.wav"]().num_points == 30_000
 
 
-def test_many_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
-    import json
-
-    import many
+def test_throughput_times_both_paths_and_checks_that_they_agree(tmp_path, capsys):
+    import throughput
 
     argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2,4",
             "--fit-many-batch", "2", "--results", str(tmp_path)]
-    assert many.main(argv) == 0
-    data = json.loads((tmp_path / "many.json").read_text())
+    assert throughput.main(argv) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["throughput.jsonl", "throughput.md"]
+    data = throughput.tables(RecordStore(tmp_path / "throughput.jsonl"))
     assert list(data["paths"]) == ["one at a time", "batched K=2", "batched K=4", "fit-many --batch 2",
                                    "fit-many --batch 2 --no-figures", "fit-many --batch 2 --no-figures --workers 2"]
     assert all(r["agrees"] and r["fits_per_hour"] > 0 for r in data["paths"].values())
-    assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in (tmp_path / "many.md").read_text()
+    md = (tmp_path / "throughput.md").read_text()
+    assert data["paths"]["batched K=4"]["engine"] == "batched" and "| batched K=2 |" in md
+    (tmp_path / "throughput.md").unlink()
+    assert throughput.main(["--from-records", "--results", str(tmp_path)]) == 0  # the table again, timing nothing
+    assert (tmp_path / "throughput.md").read_text() == md
 
 
 def test_adaptive_3d_signals_are_about_one_parameter_per_sample_and_the_table_reads_the_oracle():
@@ -148,12 +234,12 @@ def test_restore_grid_adds_a_new_baseline_to_a_record_on_the_same_corruption():
                    kind="audio", sample_rate=8000)
     spec = CorruptionSpec("missing", 0.3)
     floor = metrics(clean, spec.apply(clean, 1).signal.values)
-    rec = {"signal": "tone", "task": "missing 30%", "seed": 1, "models": {}, "scores": {FLOOR: floor, "linear": {}}}
+    rec = {"signal": "tone", "task": "missing 30%", "seed": 1, "scores": {FLOOR: floor, "linear": {}}}
     assert restore_grid.add_baselines(rec, clean, spec)
     assert set(rec["scores"]) == {FLOOR, "linear", "cubic", "lmmse"} and rec["scores"]["linear"] == {}  # kept
-    assert rec["scores"]["lmmse"]["psnr_paper"] > floor["psnr_paper"] + 10 and "lmmse" in rec["models"]
+    assert rec["scores"]["lmmse"]["psnr_paper"] > floor["psnr_paper"] + 10
     assert not restore_grid.add_baselines(rec, clean, spec)  # nothing left to add
-    rec = {"signal": "tone", "task": "missing 30%", "seed": 2, "models": {}, "scores": {FLOOR: floor}}
+    rec = {"signal": "tone", "task": "missing 30%", "seed": 2, "scores": {FLOOR: floor}}
     with pytest.raises(RuntimeError, match="drawn again differs"):  # seed 2 draws another corruption
         restore_grid.add_baselines(rec, clean, spec)
 
@@ -170,11 +256,13 @@ def test_order_notes_flag_a_ranking_the_paper_contradicts():
 
 
 def test_tables_name_the_machine_their_records_ran_on():
-    """A table made here from records fitted on a GPU names the GPU, not this machine; CPU records
-    (and records without a runtime) count as this machine."""
-    gpu = {"config": {"runtime": {"device": "cuda", "gpu": "NVIDIA H200", "python": "3.12.3", "torch": "2.11.0"}}}
-    cpu = {"config": {"runtime": {"device": "cpu", "python": "3.11.7", "torch": "2.13.0"}}}
-    here = paper.machine_line()
-    assert paper.machine_line([gpu, gpu]) == "NVIDIA H200, Python 3.12.3, torch 2.11.0"
-    assert paper.machine_line([cpu, {}]) == here
-    assert paper.machine_line([gpu, cpu]) == f"NVIDIA H200, Python 3.12.3, torch 2.11.0; {here}"
+    """A table made from records fitted on a GPU names the GPU, not the machine of the run that wrote
+    it; CPU records (and records without a runtime) count as that machine."""
+    gpu = {"runtime": {"device": "cuda", "gpu": "NVIDIA H200", "python": "3.12.3", "torch": "2.11.0"}}
+    cpu = {"runtime": {"stopped_by": "diverged", "epochs_run": 3}}
+    here = common.machine_line()
+    assert common.machine_line([gpu, gpu]) == "NVIDIA H200, Python 3.12.3, torch 2.11.0"
+    assert common.machine_line([cpu, {}]) == here
+    assert common.machine_line([gpu, cpu]) == f"NVIDIA H200, Python 3.12.3, torch 2.11.0; {here}"
+    there = {"python": "3.9.1", "torch": "1.0", "cpu_threads": 4, "processor": "arm64"}
+    assert common.machine_line([cpu], there) == "arm64 CPU, 4 threads, Python 3.9.1, torch 1.0"

@@ -1,7 +1,6 @@
 """The Ray backend of fit-many on a real local cluster: the same metrics as in-process fits, and a
 unit whose worker is killed is rerun to completion with nothing partial left behind."""
 
-import json
 import os
 import signal
 import threading
@@ -76,18 +75,20 @@ def test_a_killed_worker_s_unit_is_rerun_and_leaves_nothing_partial(cluster, cli
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_the_many_benchmark_times_ray_tasks_and_they_agree(cluster, tmp_path):
+def test_the_throughput_benchmark_times_ray_tasks_and_they_agree(cluster, tmp_path):
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    import many
+    from siren2.records import RecordStore
 
-    ray.cloudpickle.register_pickle_by_value(many)  # as `python benchmarks/many.py` ships its __main__
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import throughput
+
+    ray.cloudpickle.register_pickle_by_value(throughput)  # as `python benchmarks/throughput.py` ships its __main__
     argv = ["--quick", "--clips", "4", "--samples", "128", "--width", "16", "--epochs", "4", "--groups", "2",
             "--fit-many-batch", "0", "--ray-groups", "2", "--results", str(tmp_path)]
-    assert many.main(argv) == 0
-    data = json.loads((tmp_path / "many.json").read_text())
+    assert throughput.main(argv) == 0
+    data = throughput.tables(RecordStore(tmp_path / "throughput.jsonl"))
     assert list(data["paths"]) == ["one at a time", "batched K=2", "ray K=2"]
     assert data["paths"]["ray K=2"]["agrees"] and data["paths"]["ray K=2"]["engine"] == "batched"
 
@@ -96,6 +97,7 @@ def test_a_suite_on_ray_writes_the_records_of_in_process_fits(cluster, tmp_path)
     import numpy as np
 
     from siren2 import Signal
+    from siren2.records import RecordStore
     from siren2.suite import SuiteSpec, run_suite
 
     def tone(f, n=256):
@@ -115,6 +117,11 @@ def test_a_suite_on_ray_writes_the_records_of_in_process_fits(cluster, tmp_path)
     mine = {key(r): r for r in local}
     for rec in remote:
         assert rec["psnr_paper_per_epoch"] == pytest.approx(mine[key(rec)]["psnr_paper_per_epoch"], abs=1e-3)
-        assert rec["config"]["runtime"]["batch"] == 2
+    for rec in remote:  # seeds 0 and 1 of a signal and model ran as one batch: the batch's seconds
+        assert rec["seconds"] == next(r["seconds"] for r in remote if key(r)[:2] == key(rec)[:2] and r is not rec)
+    # the tasks returned their records; the driver alone wrote them, to the suite's one records file
+    assert [p.name for p in (tmp_path / "ray").iterdir()] == ["tiny.jsonl"]
+    assert sorted(r["key"] for r in RecordStore(tmp_path / "ray" / "tiny.jsonl").records()) == sorted(
+        r["key"] for r in remote)  # in the order the tasks ended
     again, _ = run_suite(spec, tmp_path / "ray", backend="ray", on_fit=lambda job, rec: fitted.append(job))
     assert len(again) == 8 and len(fitted) == 8  # resume: every record kept, no task run

@@ -15,7 +15,7 @@ def test_fingerprint_ignores_key_order_and_tells_settings_apart():
     assert a == fingerprint({"window": 8000, "fit": {"schedule": "step", "lr": 1e-4}, "epochs": 100})
     assert len(a) == 16 and int(a, 16) >= 0
     assert a != fingerprint({"epochs": 101, "window": 8000, "fit": {"lr": 1e-4, "schedule": "step"}})
-    assert fingerprint({"path": Path("a") / "b"}) == fingerprint({"path": str(Path("a") / "b")})  # str() of what JSON lacks
+    assert fingerprint({"path": Path("a") / "b"}) == fingerprint({"path": str(Path("a") / "b")})  # str() of the rest
 
 
 def test_round_trip_in_file_order(tmp_path):

@@ -1,4 +1,4 @@
-"""The suite machinery behind benchmarks/paper.py: resume, aggregation, corrupted records."""
+"""The suite machinery behind benchmarks/paper.py: resume, aggregation, damaged records."""
 
 import json
 import statistics
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from siren2 import Signal
-from siren2.suite import SuiteSpec, aggregate, curves, load_record, record_path, run_suite
+from siren2.records import RecordStore
+from siren2.suite import SuiteSpec, aggregate, curves, record_key, run_suite, stored, why_not
 
 
 def tone(f, n=256):
@@ -32,41 +33,78 @@ def tiny_presets(monkeypatch):
                                                                  epochs=3, lr=1e-3))
 
 
-def test_runs_every_job_then_resume_skips_them(tmp_path):
+def store_of(tmp_path, name="tiny"):
+    return RecordStore(tmp_path / f"{name}.jsonl")
+
+
+def rewrite(store, job, change):
+    """Change the stored record of ``job`` by hand (as a damaged or older file would hold it)."""
+    lines = store.path.read_text().splitlines()
+    i = next(i for i, line in enumerate(lines) if line.startswith('{"key":"%s"' % "/".join(map(str, job))))
+    lines[i] = change(lines[i])
+    store.path.write_text("\n".join(lines) + "\n")
+
+
+def test_runs_every_job_into_one_records_file_then_resume_skips_them(tmp_path):
     s = spec()
     fitted = []
     records, interrupted = run_suite(s, tmp_path, on_fit=lambda job, rec: fitted.append(job))
     assert not interrupted and len(records) == 8 and len(fitted) == 8
     assert fitted[0] == ("a.wav", "siren", 0)
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.jsonl"]  # a folder: <folder>/<suite name>.jsonl
+    store = store_of(tmp_path)
+    assert [r["key"] for r in store.records()] == ["/".join(map(str, job)) for job in s.jobs()]
+    assert [r["key"] for r in records] == [r["key"] for r in store.records()]  # in job order
     again = []
-    records2, _ = run_suite(s, tmp_path, on_fit=lambda job, rec: again.append(job))
+    records2, _ = run_suite(s, store.path, on_fit=lambda job, rec: again.append(job))
     assert again == [] and len(records2) == 8
-    assert [r["metrics"] for r in records2] == [r["metrics"] for r in records]
+    assert records2 == records
+    assert len(records[0]["psnr_paper_per_epoch"]) == 3 and "seconds_at" not in records[0]
+    assert "runtime" not in records[0]  # a CPU fit that ran its epochs: nothing unusual to say
 
 
-def test_corrupted_partial_and_stale_records_are_rerun(tmp_path):
+def test_without_resume_every_job_reruns_and_replaces_its_record(tmp_path):
+    s = spec(seeds=[0])
+    run_suite(s, tmp_path)
+    store = store_of(tmp_path)
+    store.add({"key": "other/job/0", "fingerprint": "x"})  # a record of no job of this suite stays
+    fitted = []
+    records, _ = run_suite(s, tmp_path, resume=False, on_fit=lambda job, rec: fitted.append(job))
+    assert fitted == s.jobs() and len(records) == 4
+    keys = [r["key"] for r in store.records()]
+    assert sorted(keys) == sorted(["a.wav/siren/0", "a.wav/siren2/0", "b.wav/siren/0", "b.wav/siren2/0",
+                                   "other/job/0"])
+
+
+def test_damaged_partial_and_stale_records_are_rerun(tmp_path):
     s = spec()
     run_suite(s, tmp_path)
-    corrupt = record_path(tmp_path, "a.wav", "siren", 0)
-    corrupt.write_text(corrupt.read_text()[:100])  # truncated JSON
-    partial = record_path(tmp_path, "b.wav", "siren2", 1)
-    rec = json.loads(partial.read_text())
-    rec["complete"] = False
-    partial.write_text(json.dumps(rec))
-    short = record_path(tmp_path, "a.wav", "siren2", 1)
-    rec = json.loads(short.read_text())
-    rec["psnr_paper_per_epoch"] = rec["psnr_paper_per_epoch"][:1]
-    short.write_text(json.dumps(rec))
+    store = store_of(tmp_path)
+    rewrite(store, ("a.wav", "siren", 0), lambda line: line[:100])  # a line cut short: skipped, as missing
+
+    def partial(line):
+        return json.dumps(json.loads(line) | {"complete": False})
+
+    def short(line):
+        rec = json.loads(line)
+        return json.dumps(rec | {"psnr_paper_per_epoch": rec["psnr_paper_per_epoch"][:1]})
+
+    rewrite(store, ("b.wav", "siren2", 1), partial)
+    rewrite(store, ("a.wav", "siren2", 1), short)
     reasons, fitted = {}, []
-    run_suite(s, tmp_path, on_skip=lambda job, why: reasons.__setitem__(job, why),
-              on_fit=lambda job, rec: fitted.append(job))
-    assert sorted(fitted) == sorted([("a.wav", "siren", 0), ("b.wav", "siren2", 1), ("a.wav", "siren2", 1)])
-    assert reasons[("a.wav", "siren", 0)].startswith("unreadable")
-    assert reasons[("b.wav", "siren2", 1)] == "partial or of another format"
+    records, _ = run_suite(s, tmp_path, on_skip=lambda job, why: reasons.__setitem__(job, why),
+                           on_fit=lambda job, rec: fitted.append(job))
+    assert fitted == [("a.wav", "siren", 0), ("a.wav", "siren2", 1), ("b.wav", "siren2", 1)]
+    assert ("a.wav", "siren", 0) not in reasons  # a damaged line holds no record: the job is missing
+    assert reasons[("b.wav", "siren2", 1)] == "partial"
     assert reasons[("a.wav", "siren2", 1)] == "incomplete metrics"
+    assert sum(why == "kept" for why in reasons.values()) == 5
+    assert len(records) == 8 and len(store.records()) == 8  # one record per key, the damaged line gone
     # other settings make every stored record stale
     stale = spec(settings={"scale": "tiny", "epochs": 3, "max_samples": 10})
-    assert load_record(record_path(tmp_path, "b.wav", "siren", 0), stale) == (None, "made with other settings")
+    kept, why = stored(stale, store)
+    assert kept == [] and set(why.values()) == {"made with other settings"}
+    assert why_not(None, s) == "missing"
 
 
 def test_aggregate_mean_and_sample_std_by_hand():
@@ -98,13 +136,14 @@ def test_interrupt_keeps_finished_records(tmp_path):
 
     records, interrupted = run_suite(s, tmp_path, on_epoch=interrupt)
     assert interrupted and len(records) == 2
-    assert len(list(tmp_path.glob("*.json"))) == 2
+    assert [r["key"] for r in store_of(tmp_path).records()] == ["a.wav/siren/0", "a.wav/siren2/0"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tiny.jsonl"]  # no temporary file left
 
 
 def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_path):
     from siren2.metrics import psnr_paper
     from siren2.suite import INPUT
-    from siren2.restoration.corruptions import CorruptionSpec
+    from siren2.restoration import CorruptionSpec
 
     noise = CorruptionSpec("noise_std", 0.1)
     s = spec(corruption=noise, settings={"scale": "tiny", "epochs": 3, "corruption": "noise_std 0.1"})
@@ -127,39 +166,58 @@ def test_restoration_suite_scores_against_the_clean_signal_and_the_input(tmp_pat
     assert again == []  # resume works the same
 
 
-def test_recipe_shape_and_fit_options_reach_every_fit(tmp_path):
-    s = spec(models=["siren2"], seeds=[0], recipe="fast", model_options={"width": 12}, fit_options={"lr": 2e-3})
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """The model, fit config and network every fit of a suite is run with (its RunSpec's)."""
+    import siren2.suite as suite
+
+    calls, real = [], suite.run_batch
+
+    def spy(specs, signals, **kw):
+        calls.extend((spec.model, spec.fit, spec.network) for spec in specs)
+        return real(specs, signals, **kw)
+
+    monkeypatch.setattr(suite, "run_batch", spy)
+    return calls
+
+
+def test_recipe_shape_and_fit_options_reach_every_fit(tmp_path, fit_calls):
+    s = spec(models=["siren2"], seeds=[0], recipe="fast", model_options={"width": 12}, fit_options={"lr": 2e-3},
+             timeline=True)
     records, _ = run_suite(s, tmp_path)
-    cfg = records[0]["config"]
-    fit = cfg["spec"]["fit"]
-    assert fit["recipe"] == "fast" and fit["lr"] == 2e-3 and cfg["model"]["config"]["width"] == 12
+    assert len(fit_calls) == 2  # a.wav, b.wav
+    _, cfg, network = fit_calls[0]
+    assert cfg.recipe == "fast" and cfg.lr == 2e-3 and network["width"] == 12
+    assert records[0]["parameters"] == (1 * 12 + 12) + (12 * 12 + 12) + (12 + 1)  # 2 sine layers of 12, then 1
     assert len(records[0]["seconds_at"]) == 3 and records[0]["seconds_at"][-1] <= records[0]["seconds"] + 1e-3
 
 
 def test_a_record_ended_by_a_rule_is_complete_but_a_short_interrupted_one_is_not(tmp_path):
     s = spec(models=["siren2"], seeds=[0], signals={"a.wav": lambda: tone(0.05)})
-    run_suite(s, tmp_path)
-    path = record_path(tmp_path, "a.wav", "siren2", 0)
-    rec = json.loads(path.read_text())
+    (rec,), _ = run_suite(s, tmp_path)
     rec["psnr_paper_per_epoch"] = rec["psnr_paper_per_epoch"][:2]
-    rec["config"]["runtime"] |= {"stopped_by": "diverged", "epochs_run": 2}
-    path.write_text(json.dumps(rec))
-    assert load_record(path, s)[0] is not None
-    rec["config"]["runtime"]["stopped_by"] = "interrupted"
-    path.write_text(json.dumps(rec))
-    assert load_record(path, s) == (None, "incomplete metrics")
+    rec["runtime"] = {"stopped_by": "diverged", "epochs_run": 2}
+    assert why_not(rec, s) == ""
+    rec["runtime"]["stopped_by"] = "interrupted"
+    assert why_not(rec, s) == "incomplete metrics"
+    store = store_of(tmp_path)
+    store.add(rec)
+    fitted = []
+    run_suite(s, tmp_path, on_fit=lambda job, r: fitted.append(job))
+    assert fitted == [("a.wav", "siren2", 0)]
 
 
-def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path):
+def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path, fit_calls):
     s = spec(models=["finer", "finer@b64"], seeds=[0], signals={"a.wav": lambda: tone(0.05)},
              variants={"finer@b64": ("finer", {"batch_size": 64})})
     records, _ = run_suite(s, tmp_path)
     by = {r["model"]: r for r in records}
     assert set(by) == {"finer", "finer@b64"}
-    assert by["finer@b64"]["config"]["model"]["name"] == by["finer"]["config"]["model"]["name"] == "finer"
-    assert by["finer@b64"]["config"]["spec"]["fit"]["batch_size"] == 64
-    assert by["finer"]["config"]["spec"]["fit"]["batch_size"] == 65_536  # the model's own (siren2.recipes)
-    assert record_path(tmp_path, "a.wav", "finer@b64", 0).exists()
+    (plain, plain_cfg, _), (variant, variant_cfg, _) = fit_calls
+    assert plain == variant == "finer"
+    assert variant_cfg.batch_size == 64
+    assert plain_cfg.batch_size == 65_536  # the model's own (siren2.recipes)
+    assert store_of(tmp_path).get("a.wav/finer@b64/0", by["finer"]["fingerprint"]) == by["finer@b64"]
     assert set(aggregate(records, ["psnr_paper"])["per_signal"]["a.wav"]) == {"finer", "finer@b64"}
 
 
@@ -171,9 +229,36 @@ def test_batched_seeds_write_the_same_records_as_one_fit_at_a_time(tmp_path):
     assert not interrupted and len(batched) == 8 and len(epochs) == 8 * 3  # every epoch of every fit reported
     key = lambda r: (r["signal"], r["model"], r["seed"])  # noqa: E731
     by_job = {key(r): r for r in one}
+    by_job_batched = {key(r): r for r in batched}
     for rec in batched:
         twin = by_job[key(rec)]
-        assert rec["config"]["runtime"]["engine"] == "batched" and rec["config"]["runtime"]["batch"] == 2
+        assert rec["seconds"] == by_job_batched[key(rec)[:2] + (0,)]["seconds"]  # the batch's seconds, both seeds
         assert rec["psnr_paper_per_epoch"] == pytest.approx(twin["psnr_paper_per_epoch"], abs=1e-3)
-        assert load_record(record_path(tmp_path / "batched", *key(rec)), s)[0] is not None
-    assert [key(r) for r in batched][:2] == [("a.wav", "siren", 0), ("a.wav", "siren", 1)]  # a model's seeds at once
+        assert why_not(rec, s) == ""
+    assert len(epochs) == 24 and len(store_of(tmp_path / "batched").records()) == 8
+
+
+def test_a_record_keeps_of_its_runtime_what_a_table_or_the_resume_reads():
+    from siren2.suite import runtime_of
+
+    cpu = {"device": "cpu", "engine": "sine-mlp", "python": "3.11", "torch": "2.1", "stopped_by": "epochs",
+           "epochs_run": 3, "seconds": 1.0}
+    assert runtime_of(cpu) == {}
+    assert runtime_of(cpu | {"stopped_by": "diverged", "epochs_run": 2}) == {"stopped_by": "diverged", "epochs_run": 2}
+    assert runtime_of(cpu | {"device": "cuda", "gpu": "H200"}) == {"device": "cuda", "gpu": "H200", "python": "3.11",
+                                                                   "torch": "2.1"}
+
+
+def test_suites_sharing_one_records_file_key_their_records_by_suite(tmp_path):
+    """A table made of several suites (the restoration tasks, time to quality's recipes) keeps one file."""
+    a, b = spec(name="task-a", seeds=[0]), spec(name="task-b", seeds=[0], settings={"scale": "tiny", "epochs": 4})
+    path = tmp_path / "table.jsonl"
+    run_suite(a, path)
+    run_suite(b, path)
+    keys = [r["key"] for r in RecordStore(path).records()]
+    assert len(keys) == 8 and keys[0] == "task-a/a.wav/siren/0" and keys[4] == "task-b/a.wav/siren/0"
+    assert record_key(a, ("a.wav", "siren", 0)) == "a.wav/siren/0"
+    again = []
+    run_suite(a, path, on_fit=lambda job, rec: again.append(job))
+    run_suite(b, RecordStore(path), on_fit=lambda job, rec: again.append(job))
+    assert again == []

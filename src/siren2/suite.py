@@ -2,16 +2,17 @@
 
 The machinery behind ``benchmarks/paper.py``. A suite either fits each signal (the paper's fitting
 tables) or, given a ``corruption``, restores a corrupted copy of it and scores the fit against the
-clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is
-stored as one JSON record (written to a temporary name, then renamed) in a results folder; a
-resumed suite skips the records that are complete and were made with the same settings, and
-reruns any that are missing, unreadable, partial or stale. :func:`aggregate` turns the records
-into per-signal mean ± std over seeds and the mean over signals.
+clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is one
+record in a :class:`~siren2.records.RecordStore` (one JSON-lines file per results table), under the
+key ``"<signal>/<model>/<seed>"`` and the :func:`~siren2.records.fingerprint` of the suite's
+settings; workers return their records and only the driver stores them. A resumed suite keeps the
+records that are complete and were made with the same settings, and reruns any that are missing,
+damaged, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
+seeds and the mean over signals.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import statistics
@@ -20,15 +21,15 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from . import __version__
 from .compare import summarize
 from .metrics import metrics
+from .records import RecordStore, fingerprint
 from .runs import run_batch
 from .spec import resolve
 from .signal import Signal
 from .restoration import CorruptionSpec, restore
 
-RECORD_FORMAT = 1
+CURVE_DIGITS = 4  # decimals of a stored psnr_paper curve (dB); seconds_at: to the millisecond below
 INPUT = "input"  # restoration suites: the corrupted input itself, scored like one more model
 
 
@@ -51,97 +52,124 @@ class SuiteSpec:
     # A job's model may be a variant: label -> (registered model, FitConfig fields over the model's),
     # e.g. {"finer@fullbatch": ("finer", {"batch_size": 30_000})}; other labels are registered models.
     variants: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    timeline: bool = False  # records keep the seconds at the end of each epoch (``seconds_at``)
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """(signal, model, seed) in run order: signal-major, then seed, then model."""
         return [(s, m, k) for s in self.signals for k in self.seeds for m in self.models]
 
 
-def record_path(folder: Path, signal: str, model: str, seed: int) -> Path:
-    return Path(folder) / f"{Path(signal).stem}__{model}__seed{seed}.json"
+def record_key(spec: SuiteSpec, job: tuple, shared: bool = False) -> str:
+    """A job's key: ``"<signal>/<model>/<seed>"``; in a records file that several suites share
+    (one not named after the suite, :func:`shared_file`), prefixed by ``"<spec.name>/"``."""
+    key = "/".join(map(str, job))
+    return f"{spec.name}/{key}" if shared else key
 
 
-def load_record(path: Path, spec: SuiteSpec) -> tuple[dict | None, str]:
-    """(record, "") if ``path`` holds a complete record for ``spec``'s settings, else (None, why)."""
-    if not path.exists():
-        return None, "missing"
-    try:
-        rec = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        return None, f"unreadable ({type(e).__name__})"
-    if not isinstance(rec, dict) or rec.get("format") != RECORD_FORMAT or rec.get("complete") is not True:
-        return None, "partial or of another format"
-    if rec.get("settings") != spec.settings:
-        return None, "made with other settings"
+def shared_file(store: RecordStore, spec: SuiteSpec) -> bool:
+    """Whether ``store`` is not the suite's own file ``<spec.name>.jsonl`` (its keys then name the suite)."""
+    return store.path.stem != spec.name
+
+
+def open_store(store: RecordStore | str | os.PathLike, spec: SuiteSpec) -> RecordStore:
+    """``store`` itself; a ``.jsonl`` path as a store; a folder as the store ``<folder>/<spec.name>.jsonl``."""
+    if isinstance(store, RecordStore):
+        return store
+    path = Path(store)
+    return RecordStore(path if path.suffix == ".jsonl" else path / f"{spec.name}.jsonl")
+
+
+def why_not(rec: dict | None, spec: SuiteSpec) -> str:
+    """"" if ``rec`` is a complete record of a job of ``spec`` made with its settings, else why not
+    (missing, made with other settings, partial, incomplete metrics)."""
+    if rec is None:
+        return "missing"
+    if rec.get("fingerprint") != fingerprint(spec.settings):
+        return "made with other settings"
+    if rec.get("complete") is not True:
+        return "partial"
     metrics = rec.get("metrics")
     curve = rec.get("psnr_paper_per_epoch")
-    runtime = (rec.get("config") or {}).get("runtime") or {}
+    runtime = rec.get("runtime") or {}
     ended_by_rule = runtime.get("stopped_by") not in (None, "epochs", "interrupted")  # e.g. the divergence guard
     if not isinstance(metrics, dict) or not isinstance(metrics.get("psnr_paper"), (int, float)) \
             or not isinstance(curve, list) \
             or len(curve) != (runtime.get("epochs_run") if ended_by_rule else spec.epochs):
-        return None, "incomplete metrics"
-    return rec, ""
+        return "incomplete metrics"
+    return ""
 
 
-def _write_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
-    os.replace(tmp, path)
+def stored(spec: SuiteSpec, store: RecordStore | str | os.PathLike) -> tuple[list[dict], dict[tuple, str]]:
+    """What ``store`` holds of ``spec``: the complete, current record of each job, in job order, and
+    for each other job why it has none (:func:`why_not`)."""
+    store = open_store(store, spec)
+    by_key = {rec.get("key"): rec for rec in store.records()}  # a key stored twice: its last record
+    records, todo = [], {}
+    for job in spec.jobs():
+        rec = by_key.get(record_key(spec, job, shared_file(store, spec)))
+        why = why_not(rec, spec)
+        if why:
+            todo[job] = why
+        else:
+            records.append(rec)
+    return records, todo
 
 
-def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str | None = None,
-              batch_seeds: bool = False, backend: str = "local", backend_options: dict | None = None,
+def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume: bool = True,
+              device: str | None = None, batch_seeds: bool = False, backend: str = "local",
+              backend_options: dict | None = None,
               on_skip: Callable[[tuple, str], None] | None = None,
               on_fit: Callable[[tuple, dict], None] | None = None,
               on_epoch: Callable[[], None] | None = None) -> tuple[list[dict], bool]:
-    """Run every job of ``spec`` not already stored in ``folder``; returns (records, interrupted).
+    """Run every job of ``spec`` not already in ``store``; returns (records, interrupted), the
+    records in job order.
 
+    ``store``: a :class:`~siren2.records.RecordStore`, the path of its ``.jsonl`` file, or a folder
+    (then ``<folder>/<spec.name>.jsonl``). With ``resume``, a job whose record is complete and was
+    made with ``spec.settings`` is kept; the rest run, and their records replace the old ones.
     With ``batch_seeds`` (fitting suites), the seeds of one signal and model train as one batched
     fit (:func:`~siren2.runs.run_batch`: the same results to float rounding; each record's seconds
     are then the batch's). Each unit of work (a fit, or a batch) runs in this process, or with
-    ``backend`` "ray" as a Ray task (``backend_options``: address, cpus_per_task, gpus_per_task)
-    that writes its own records.
-    ``on_skip(job, why)`` reports a stored record that is rerun (why: unreadable, stale, …) or
+    ``backend`` "ray" as a Ray task (``backend_options``: address, cpus_per_task, gpus_per_task);
+    either way it returns its records and this process stores them, as each unit ends.
+    ``on_skip(job, why)`` reports a stored record that is rerun (why: stale, partial, …) or
     kept (why == "kept"); ``on_fit(job, record)`` each finished fit; ``on_epoch()`` each epoch
-    (in this process only). Ctrl-C stops the suite: finished records stay on disk, the fit in
+    (in this process only). Ctrl-C stops the suite: finished records stay stored, the fit in
     progress is dropped.
     """
     from .backends import run_units
 
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    records, todo = [], []
+    store = open_store(store, spec)
+    kept, why = stored(spec, store) if resume else ([], dict.fromkeys(spec.jobs(), "missing"))
+    by_job = {(rec["signal"], rec["model"], rec["seed"]): rec for rec in kept}
     for job in spec.jobs():
-        if resume:
-            rec, why = load_record(record_path(folder, *job), spec)
-            if rec is not None:
-                records.append(rec)
-                if on_skip:
-                    on_skip(job, "kept")
-                continue
-            if why != "missing" and on_skip:
-                on_skip(job, why)
-        todo.append(job)
+        if on_skip and (job in by_job or why[job] != "missing"):
+            on_skip(job, "kept" if job in by_job else why[job])
     units: dict[tuple, list[tuple]] = {}
-    for job in todo:  # a unit: one job, or the seeds of one (signal, model)
+    for job in why:  # a unit: one job, or the seeds of one (signal, model)
         key = job[:2] if batch_seeds and spec.corruption is None else job
         units.setdefault(key, []).append(job)
 
     def done(unit: list[tuple], recs: list[dict]) -> None:
+        if recs:
+            store.add(*recs)
         for job, rec in zip(unit, recs):
-            records.append(rec)
+            by_job[job] = rec
             if on_fit:
                 on_fit(job, rec)
+
+    def in_job_order() -> list[dict]:
+        return [by_job[job] for job in spec.jobs() if job in by_job]
 
     if backend == "local":
         loaded: dict[str, Signal] = {}
         for unit in units.values():
-            recs = run_unit(spec, folder, unit, device=device, loaded=loaded, on_epoch=on_epoch)
+            recs = run_unit(spec, unit, device=device, loaded=loaded, on_epoch=on_epoch,
+                            shared=shared_file(store, spec))
             done(unit, recs)
             if len(recs) < len(unit):
-                return records, True
-        return records, False
+                return in_job_order(), True
+        return in_job_order(), False
     unit_list = list(units.values())
 
     def unit_done(i: int, recs: list[dict] | None, error: str | None) -> None:
@@ -150,18 +178,19 @@ def run_suite(spec: SuiteSpec, folder: Path, *, resume: bool = True, device: str
         done(unit_list[i], recs)
 
     try:
-        run_units(backend, partial(run_unit, spec, folder, device=device), unit_list, unit_done,
-                  **(backend_options or {}))
+        run_units(backend, partial(run_unit, spec, device=device, shared=shared_file(store, spec)), unit_list,
+                  unit_done, **(backend_options or {}))
     except KeyboardInterrupt:
-        return records, True
-    return records, False
+        return in_job_order(), True
+    return in_job_order(), False
 
 
-def run_unit(spec: SuiteSpec, folder: Path, unit: list[tuple], *, device: str | None = None,
-             loaded: dict[str, Signal] | None = None, on_epoch: Callable[[], None] | None = None) -> list[dict]:
-    """Fit the jobs of ``unit`` (one, or seeds of one signal and model: one batched fit), write
-    each one's record atomically, and return the records; fewer than the jobs after Ctrl-C (the
-    fits cut short are dropped)."""
+def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
+             loaded: dict[str, Signal] | None = None, on_epoch: Callable[[], None] | None = None,
+             shared: bool = False) -> list[dict]:
+    """Fit the jobs of ``unit`` (one, or seeds of one signal and model: one batched fit) and return
+    their records, keyed by :func:`record_key` (``shared``: for a records file several suites
+    share); it stores nothing. Fewer records than jobs after Ctrl-C (the fits cut short are dropped)."""
     loaded = {} if loaded is None else loaded
     signal_name, model = unit[0][:2]
     seeds = [job[2] for job in unit]
@@ -187,20 +216,36 @@ def run_unit(spec: SuiteSpec, folder: Path, unit: list[tuple], *, device: str | 
     except KeyboardInterrupt:
         return []
     records = []
+    fp = fingerprint(spec.settings)
     for job, run, extra in zip(unit, runs, extras):
         if run.result.interrupted:
             break
         rec = {
-            "format": RECORD_FORMAT, "complete": True, "siren2_version": __version__,
-            "suite": spec.name, "settings": spec.settings, "signal": signal_name, "model": model, "seed": job[2],
-            "points": signal.num_points, "metrics": run.metrics,
-            "psnr_paper_per_epoch": run.result.psnr_history, "seconds": run.result.seconds,
-            "seconds_at": [round(t, 4) for t in run.result.seconds_at],
-            "parameters": run.config["model"]["parameters"], "config": run.config, **extra,
+            "key": record_key(spec, job, shared), "fingerprint": fp, "complete": True,
+            "signal": signal_name, "model": model, "seed": job[2],
+            "points": signal.num_points, "parameters": run.config["model"]["parameters"],
+            "metrics": run.metrics, "seconds": run.result.seconds,
+            "psnr_paper_per_epoch": [round(x, CURVE_DIGITS) for x in run.result.psnr_history],
+            **({"seconds_at": [math.floor(t * 1000) / 1000 for t in run.result.seconds_at]} if spec.timeline else {}),
+            **extra,
         }
-        _write_atomic(record_path(folder, *job), rec)
+        runtime = runtime_of(run.config.get("runtime") or {})
+        if runtime:
+            rec["runtime"] = runtime
         records.append(rec)
     return records
+
+
+def runtime_of(runtime: dict) -> dict:
+    """What a record keeps of its run's runtime, where it differs from the usual: a fit that did not run
+    its epochs (ended by a rule, :func:`why_not`) says how it ended; one off the CPU says where it ran
+    (a table names the machine of GPU records from it, its own machine for the rest)."""
+    out = {}
+    if runtime.get("device", "cpu") != "cpu":
+        out |= {k: runtime[k] for k in ("device", "gpu", "python", "torch") if k in runtime}
+    if runtime.get("stopped_by", "epochs") != "epochs":
+        out |= {k: runtime[k] for k in ("stopped_by", "epochs_run") if k in runtime}
+    return out
 
 
 def aggregate(records: list[dict], metrics: list[str]) -> dict:
