@@ -78,6 +78,24 @@ def records_of(name: str, results_dir: Path = RESULTS) -> RecordStore:
     return RecordStore(Path(results_dir) / f"{name}.jsonl")
 
 
+def add_record_options(p) -> None:
+    """--resume, --from-records and --results: what every benchmark that keeps records takes."""
+    p.add_argument("--resume", action="store_true", help="keep the finished records of an earlier invocation "
+                                                         "(made with the same settings)")
+    p.add_argument("--from-records", action="store_true",
+                   help="run nothing: write the table (and figures) again from the records file alone")
+    p.add_argument("--results", type=Path, default=RESULTS)
+
+
+def opened_records(script: str, name: str, args) -> RecordStore:
+    """The records file of table ``name`` under ``args.results``; with ``--from-records`` it must exist
+    (SystemExit naming ``script`` otherwise)."""
+    store = records_of(name, args.results)
+    if args.from_records and not store.path.exists():
+        raise SystemExit(f"{script}: {store.path} not found")
+    return store
+
+
 def save_invocation(store: RecordStore, **facts) -> dict:
     """Store the record of the run that writes ``store``'s table: its options and the facts its
     table prints (replacing the earlier run's); returns it."""

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, invocation, machine, records_of, save_invocation, write_table
+from common import add_record_options, invocation, machine, opened_records, save_invocation, write_table
 
 from siren2.records import RecordStore, fingerprint
 
@@ -95,15 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Fuzz the siren2 command line.")
     p.add_argument("--cases", type=int, default=10_000)
     p.add_argument("--start", type=int, default=0, help="first seed")
-    p.add_argument("--resume", action="store_true")
     p.add_argument("--memory-gb", type=float, default=12.0, help="address-space cap of this process")
-    p.add_argument("--from-records", action="store_true", help="run nothing: write the table again from the records")
-    p.add_argument("--results", type=Path, default=RESULTS)
+    add_record_options(p)
     args = p.parse_args(argv)
-    store = records_of("fuzz", args.results)
+    store = opened_records("fuzz.py", "fuzz", args)
     if args.from_records:
-        if not store.path.exists():
-            raise SystemExit(f"fuzz.py: {store.path} not found")
         print(write_table("fuzz", tables(store), args.results))
         return 0
     cap = int(args.memory_gb * 2**30)

@@ -61,8 +61,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import (DATA, FULL, RESULTS, compact_png, invocation, machine, machine_line, records_of, save_invocation,
-                     window, write_table)
+from common import (DATA, FULL, add_record_options, compact_png, invocation, machine, machine_line, opened_records,
+                    save_invocation, window, write_table)
 
 from siren2 import FitConfig, load_signal, plots
 from siren2.compare import check_models, check_seeds
@@ -489,11 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--models", help=f"default: {','.join(MODELS)} (restore: siren,siren2)")
     p.add_argument("--clips", help="comma-separated file names (default: every file of the suite)")
-    p.add_argument("--resume", action="store_true", help="keep finished runs of an earlier invocation")
-    p.add_argument("--from-records", action="store_true",
-                   help="fit nothing: write the table and figures again from the records file alone")
     p.add_argument("--device", default=None)
-    p.add_argument("--results", type=Path, default=RESULTS)
+    add_record_options(p)
     p.add_argument("--no-estimate", action="store_true", help="skip the timing probe before starting")
     p.add_argument("--batch-seeds", action="store_true",
                    help="fitting suites: a model's seeds on one signal train as one batched fit (the same results; "
@@ -505,10 +502,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus-per-task", type=float, default=0, help="ray: GPUs a task declares")
     args = p.parse_args(argv)
     stem = stem_of(args.suite, args.scale, args.recipe)
-    store = records_of(stem, args.results)
+    store = opened_records("paper.py", stem, args)
     if args.from_records:
-        if not store.path.exists():
-            raise SystemExit(f"paper.py: {store.path} not found")
         print(write_outputs(store, stem, args.results))
         return 0
     models = check_models((args.models or ",".join(RESTORE_MODELS if args.suite == "restore" else MODELS)).split(","))

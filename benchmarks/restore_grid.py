@@ -24,8 +24,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from common import (DATA, RESULTS, invocation, machine, machine_line, records_of, results_of, save_invocation,
-                     window, write_table)
+from common import (DATA, add_record_options, invocation, machine, machine_line, opened_records, results_of,
+                    save_invocation, window, write_table)
 
 import numpy as np
 
@@ -291,15 +291,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--modalities", default="audio,image")
     p.add_argument("--seeds", default="0")
     p.add_argument("--signals", help="comma-separated file names (default: every shared file)")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--from-records", action="store_true",
-                   help="fit nothing: write the table again from the records file alone")
-    p.add_argument("--results", type=Path, default=RESULTS)
+    add_record_options(p)
     args = p.parse_args(argv)
-    store = records_of("restore_grid", args.results)
+    store = opened_records("restore_grid.py", "restore_grid", args)
     if args.from_records:
-        if not store.path.exists():
-            raise SystemExit(f"restore_grid.py: {store.path} not found")
         print(write_table("restore_grid", tables(store), args.results))
         return 0
     seeds = [int(s) for s in args.seeds.split(",")]

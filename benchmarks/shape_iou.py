@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from common import (RESULTS, SHAPES, band_limited, completed, fine_iou, invocation, lattice, machine, machine_line,
-                     records_of, results_of, save_invocation, shape, torus, write_table)
+from common import (SHAPES, add_record_options, band_limited, completed, fine_iou, invocation, lattice, machine,
+                    machine_line, opened_records, results_of, save_invocation, shape, torus, write_table)
 
 from siren2.records import RecordStore, fingerprint
 from siren2 import runs
@@ -194,14 +194,10 @@ def markdown_from_records(path: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--from-records", action="store_true", help="fit nothing: write the table again from the records")
-    p.add_argument("--results", type=Path, default=RESULTS)
+    add_record_options(p)
     args = p.parse_args(argv)
-    store = records_of("shape_iou", args.results)
+    store = opened_records("shape_iou.py", "shape_iou", args)
     if args.from_records:
-        if not store.path.exists():
-            raise SystemExit(f"shape_iou.py: {store.path} not found")
         print(write_table("shape_iou", tables(store), args.results))
         return 0
     interrupted = False

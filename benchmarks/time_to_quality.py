@@ -34,8 +34,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import (DATA, RESULTS, compact_png, invocation, machine, machine_line, records_of, save_invocation, window,
-                     write_table)
+from common import (DATA, add_record_options, compact_png, invocation, machine, machine_line, opened_records,
+                    save_invocation, window, write_table)
 
 from siren2 import FitConfig, plots
 from siren2.compare import check_seeds
@@ -269,16 +269,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--suites", default="audio,image,full", help="comma-separated: audio, image, full")
     p.add_argument("--seeds", default="0,1,2", help="seeds of the audio and image suites (full: seed 0)")
     p.add_argument("--clips", help="comma-separated file names (default: every shared file)")
-    p.add_argument("--resume", action="store_true", help="keep finished runs of an earlier invocation")
-    p.add_argument("--from-records", action="store_true",
-                   help="fit nothing: write the table and figures again from the records file alone")
     p.add_argument("--device", default=None)
-    p.add_argument("--results", type=Path, default=RESULTS)
+    add_record_options(p)
     args = p.parse_args(argv)
-    store = records_of("time_to_quality", args.results)
+    store = opened_records("time_to_quality.py", "time_to_quality", args)
     if args.from_records:
-        if not store.path.exists():
-            raise SystemExit(f"time_to_quality.py: {store.path} not found")
         return write_outputs(store, args.results)
     suites = [s for s in args.suites.split(",") if s]
     unknown = set(suites) - set(SUITES)
