@@ -77,6 +77,17 @@ def test_resume_with_other_settings_is_refused_before_any_work(inputs, tmp_path,
     assert (out / "index.jsonl").read_bytes() == before
 
 
+def test_a_finished_folder_without_its_record_is_fitted_again_on_resume(inputs, tmp_path, capsys):
+    (inputs / "c.wav").unlink()
+    out = tmp_path / "out"
+    assert run_cli(capsys, "fit-many", inputs, "--out", out, *TINY)[0] == 0
+    (out / "index.jsonl").write_text("\n".join(line for line in (out / "index.jsonl").read_text().splitlines()
+                                               if '"key":"a"' not in line) + "\n")  # a kill before a's record
+    code, stdout, _ = run_cli(capsys, "fit-many", inputs, "--out", out, "--resume", *TINY)
+    assert code == 0 and "2 of 2 fits done, 1 kept" in stdout
+    assert {f["folder"]: f["status"] for f in records(out)} == {"a": "ok", "b": "kept"}
+
+
 def test_workers_give_the_same_metrics_as_one_process(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()

@@ -73,7 +73,9 @@ def test_damaged_and_truncated_lines_are_skipped_never_raised(tmp_path):
     with open(store.path, "ab") as f:
         f.write(b"\n\xff\xfe not json\n[1, 2]\n\n{\"key\": \"d\", \"fingerprint\": \"f\"}\n")
     assert [r["key"] for r in store.records()] == ["a", "b", "d"]  # bad bytes, a list, a blank line: skipped
-    store.add({"key": "c", "fingerprint": "f"})  # the rerun's record; damaged lines are dropped on rewrite
+    store.add({"key": "c", "fingerprint": "f"})  # the rerun's record, appended
+    assert [r["key"] for r in store.records()] == ["a", "b", "d", "c"]
+    store.add({"key": "a", "fingerprint": "g"})  # a stored key: the rewrite drops the damaged lines
     assert [r["key"] for r in store.records()] == ["a", "b", "d", "c"]
     assert all(json.loads(line) for line in store.path.read_text().splitlines())
     store.path.write_bytes(b"\x00\x01garbage")
@@ -102,7 +104,7 @@ def test_add_is_atomic_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     assert [(r["key"], r["v"]) for r in store.records()] == [("a", 1), ("b", 2)]
 
 
-def test_a_kill_during_the_temporary_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
+def test_a_kill_during_a_rewrite_leaves_the_old_file_whole(tmp_path, monkeypatch):
     store = RecordStore(tmp_path / "t.jsonl")
     store.add({"key": "a", "fingerprint": "f"})
     old = store.path.read_bytes()
@@ -114,7 +116,7 @@ def test_a_kill_during_the_temporary_write_leaves_the_old_file_whole(tmp_path, m
 
     monkeypatch.setattr(Path, "write_text", half_then_die)
     with pytest.raises(KeyboardInterrupt):
-        store.add({"key": "b", "fingerprint": "f", "long": "x" * 1000})
+        store.add({"key": "a", "fingerprint": "g", "long": "x" * 1000})  # a stored key: the file is rewritten
     monkeypatch.undo()
     assert store.path.read_bytes() == old
     assert [p.name for p in tmp_path.iterdir()] == ["t.jsonl"]
@@ -123,3 +125,20 @@ def test_a_kill_during_the_temporary_write_leaves_the_old_file_whole(tmp_path, m
     assert [r["key"] for r in store.records()] == ["a"]
     store.add({"key": "b", "fingerprint": "f"})
     assert [r["key"] for r in store.records()] == ["a", "b"]
+
+
+def test_new_keys_are_appended_and_a_cut_last_line_costs_only_its_record(tmp_path):
+    store = RecordStore(tmp_path / "t.jsonl")
+    for k in range(50):
+        store.add({"key": str(k), "fingerprint": "f"})
+    assert [r["key"] for r in store.records()] == [str(k) for k in range(50)]
+    with open(store.path, "ab") as f:  # a kill in the middle of an append
+        f.write(b'{"key":"50","finger')
+    other = RecordStore(store.path)  # another process's view
+    assert len(other.records()) == 50
+    other.add({"key": "51", "fingerprint": "f"})  # begins on a line of its own
+    assert [r["key"] for r in RecordStore(store.path).records()][-2:] == ["49", "51"]
+    store.add({"key": "0", "fingerprint": "g"})  # this store sees the other's write and rewrites in place
+    keys = [r["key"] for r in RecordStore(store.path).records()]
+    assert keys[0] == "0" and keys.count("0") == 1 and keys[-1] == "51"
+    assert store.get("0", "g") is not None and store.get("0", "f") is None

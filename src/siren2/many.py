@@ -225,10 +225,10 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
 
     store = None if index is None else RecordStore(index)
     records: dict[int, dict] = {}
-    position = {id(job): i for i, job in enumerate(jobs)}
+    position = {job.out: i for i, job in enumerate(jobs)}
 
     def store_record(rec: dict, job: FitJob) -> None:
-        records[position[id(job)]] = rec
+        records[position[job.out]] = rec
         if store is not None:
             settings = job_fingerprint(job)
             store.add(rec | {"key": Path(job.out).name, "fingerprint": fingerprint(settings), "settings": settings,
@@ -239,20 +239,18 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
         if on_result:
             on_result(rec)
 
+    latest = {} if store is None or not resume else {r.get("key"): r for r in store.records()}
     todo, kept = [], []
     for job in jobs:
         if resume and finished(Path(job.out)):
-            key, settings = Path(job.out).name, job_fingerprint(job)
-            rec = None if store is None else store.get(key, fingerprint(settings))
-            if rec is None and store is not None and any(r.get("key") == key for r in store.records()):
-                stored = next(r for r in reversed(store.records()) if r.get("key") == key)
-                if stored.get("complete") and stored.get("fingerprint") != fingerprint(settings):
-                    differ = differing(stored.get("settings") or {}, settings) or ["settings"]
-                    raise InputError(f"{job.out}: holds a fit with other {', '.join(differ)}; resume with the same "
-                                     "options, or --force to refit")
-            if rec is not None:
+            settings, rec = job_fingerprint(job), latest.get(Path(job.out).name)
+            if rec is not None and rec.get("complete") and rec.get("fingerprint") == fingerprint(settings):
                 kept.append((rec, job))
                 continue
+            if rec is not None and rec.get("complete"):  # finished with other settings: not this run's
+                differ = differing(rec.get("settings") or {}, settings) or ["settings"]
+                raise InputError(f"{job.out}: holds a fit with other {', '.join(differ)}; resume with the same "
+                                 "options, or --force to refit")
             job = replace(job, force=True)  # finished but not recorded (a kill in between): fitted again
         todo.append(job)
     for rec, job in kept:

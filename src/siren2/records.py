@@ -169,8 +169,7 @@ class RecordStore:
         return [r for r in records if r.get("complete") is True]
 
     def add(self, *records: dict) -> None:
-        """Store ``records``, each replacing any earlier record of its key; the file is rewritten
-        atomically (its folder made if need be).
+        """Store ``records``, each replacing any earlier record of its key (its folder made if need be).
 
         Parameters
         ----------
@@ -182,6 +181,13 @@ class RecordStore:
         ------
         ValueError
             If a record lacks ``"key"`` or ``"fingerprint"`` (then nothing is written).
+
+        Notes
+        -----
+        Records of new keys are appended to the file in one write, so that storing N records one by
+        one costs N writes, not N rewrites; a kill in the middle leaves at most a cut last line, which
+        :meth:`records` skips (its work is done again). A record of a stored key rewrites the whole file
+        to a temporary name and renames it over the old one.
         """
         new: dict[str, dict] = {}
         for rec in records:
@@ -190,12 +196,40 @@ class RecordStore:
             new[rec["key"]] = {**rec} if "complete" in rec else {**rec, "complete": True}
         if not new:
             return
-        merged: dict = {}
-        for i, rec in enumerate(self.records()):  # a key stored twice keeps its first place and last record
-            key = rec.get("key")
-            merged[key if isinstance(key, str) else ("line", i)] = rec
-        merged.update(new)
-        text = "".join(json.dumps(rec, separators=(",", ":"), ensure_ascii=False, default=_plain) + "\n"
-                       for rec in merged.values())
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_text(self.path, text)
+        if new.keys() & self.stored_keys():
+            merged: dict = {}
+            for i, rec in enumerate(self.records()):  # a key stored twice keeps its first place and last record
+                key = rec.get("key")
+                merged[key if isinstance(key, str) else ("line", i)] = rec
+            merged.update(new)
+            write_text(self.path, "".join(map(_line, merged.values())))
+        else:
+            with open(self.path, "ab+") as f:
+                cut = False  # a kill in an earlier append left a line without its end: end it first
+                if f.seek(0, os.SEEK_END) > 0:
+                    f.seek(-1, os.SEEK_END)
+                    cut = f.read(1) != b"\n"
+                f.write(("\n" if cut else "").encode() + "".join(map(_line, new.values())).encode("utf-8"))
+        self._keys = self.stored_keys() | set(new)
+        self._stamp = _stamp(self.path)
+
+    def stored_keys(self) -> set:
+        """The keys of the records in the file (remembered while the file is unchanged)."""
+        if getattr(self, "_stamp", None) != _stamp(self.path) or getattr(self, "_keys", None) is None:
+            self._keys = {rec.get("key") for rec in self.records()}
+            self._stamp = _stamp(self.path)
+        return self._keys
+
+
+def _line(rec: dict) -> str:
+    return json.dumps(rec, separators=(",", ":"), ensure_ascii=False, default=_plain) + "\n"
+
+
+def _stamp(path: Path) -> tuple | None:
+    """What changes when a file is written: its size and modification time (None: no file)."""
+    try:
+        s = path.stat()
+    except OSError:
+        return None
+    return s.st_size, s.st_mtime_ns
