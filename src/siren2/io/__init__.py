@@ -106,6 +106,11 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    InputError
+        If the suffix does not suit the signal's kind, or the folder does not exist.
     """
     path = Path(path)
     allowed, write = WRITERS[signal.kind]
@@ -119,5 +124,16 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
 
 
 def reconstruction_name(kind: str) -> str:
-    """The file name a fitted or restored signal of ``kind`` is written to: reconstruction.wav, .png or .npy."""
+    """The file name a fitted or restored signal of ``kind`` is written to.
+
+    Parameters
+    ----------
+    kind
+        "audio", "image" or "volume".
+
+    Returns
+    -------
+    str
+        reconstruction.wav, reconstruction.png or reconstruction.npy.
+    """
     return "reconstruction" + WRITERS.get(kind, WRITERS["volume"])[0][0]
