@@ -46,7 +46,19 @@ def fingerprint(settings: Mapping) -> str:
 
 
 def differing(stored: Mapping, settings: Mapping) -> list[str]:
-    """The keys of ``settings`` whose value ``stored`` does not share (compared as JSON)."""
+    """The keys of ``settings`` whose value ``stored`` does not share (compared as JSON).
+
+    Parameters
+    ----------
+    stored
+        The settings a record was made with.
+    settings
+        The settings now.
+
+    Returns
+    -------
+    list of str
+    """
     text = lambda v: json.dumps(v, sort_keys=True, default=str)  # noqa: E731
     return [k for k in settings if text(stored.get(k)) != text(settings[k])]
 
