@@ -56,7 +56,7 @@ def run_local(fn: Callable, units: list, on_done: OnDone, *, workers: int = 1, *
 
 def run_ray(fn: Callable, units: list, on_done: OnDone, *, address: str | None = None, cpus_per_task: float = 1,
             gpus_per_task: float = 0, **_) -> None:
-    """Run one Ray task per unit; Ray reruns a task whose worker died, up to :data:`RETRIES` times.
+    """Run one Ray task per unit; Ray reruns a task whose worker died, up to `RETRIES` times.
 
     Ray schedules as many tasks at once as the cluster's CPUs and GPUs allow; its workers must be able
     to import siren2.
@@ -121,7 +121,7 @@ def run_units(backend: str, fn: Callable, units: list, on_done: OnDone, **option
     Parameters
     ----------
     backend
-        "local" (:func:`run_local`) or "ray" (:func:`run_ray`).
+        "local" ([`run_local`][]) or "ray" ([`run_ray`][]).
     fn
         ``fn(unit)``, a module-level function.
     units

@@ -1,12 +1,12 @@
 """Several models × seeds on one signal with one budget: the library behind ``siren2 compare``.
 
-:func:`compare` fits every model for every seed (seed-major: all models on the first seed, then
+[`compare`][] fits every model for every seed (seed-major: all models on the first seed, then
 the next, so an interrupted run still holds comparable fits) with each model's own training
-defaults (:func:`siren2.recipes.model_fit`) and the same number of epochs, and returns a
-:class:`Comparison`; :func:`write_comparison` writes its table, curves, reconstructions and
-figures into a :class:`~siren2.runs.RunFolder`, each fit's run folder under ``fits/``. Ctrl-C
+defaults ([`siren2.recipes.model_fit`][]) and the same number of epochs, and returns a
+[`Comparison`][]; [`write_comparison`][] writes its table, curves, reconstructions and
+figures into a [`RunFolder`][siren2.runs.RunFolder], each fit's run folder under ``fits/``. Ctrl-C
 stops the loop: every finished fit is kept, the fit in progress is dropped (its budget differs
-from the others'); :func:`finished_fits` reads the fits back, so that ``compare(done=...)``
+from the others'); [`finished_fits`][] reads the fits back, so that ``compare(done=...)``
 resumes an interrupted comparison.
 """
 
@@ -132,9 +132,9 @@ class Comparison:
     recipe
         The training recipe.
     runs
-        (model, seed) → the finished fit's :class:`~siren2.runs.Run`.
+        (model, seed) → the finished fit's [`Run`][].
     settings
-        What makes two comparisons the same (for resuming; :func:`comparison_settings`).
+        What makes two comparisons the same (for resuming; [`comparison_settings`][]).
     interrupted
         Whether Ctrl-C cut it short.
     seconds
@@ -177,7 +177,7 @@ class Comparison:
         return [m for m in self.models if self.runs_of(m)]
 
     def metric_names(self) -> list[str]:
-        """The table's metrics for the signal's kind (:data:`TABLE_METRICS`; else psnr_paper and mse)."""
+        """The table's metrics for the signal's kind (`TABLE_METRICS`; else psnr_paper and mse)."""
         return TABLE_METRICS.get(self.signal.kind, ["psnr_paper", "mse"])
 
     def table(self) -> dict:
@@ -186,7 +186,7 @@ class Comparison:
         Returns
         -------
         dict
-            The signal, the settings, per model a row (each metric's :func:`summarize` over seeds, its
+            The signal, the settings, per model a row (each metric's [`summarize`][] over seeds, its
             parameters, batch size, steps per epoch, lr, seconds), and every fit.
         """
         n = self.signal.num_points
@@ -262,7 +262,7 @@ class Comparison:
 
 
 def format_stat(key: str, s: dict) -> str:
-    """A :func:`summarize` cell as text: "mean ± std" (the mean alone for one value).
+    """A [`summarize`][] cell as text: "mean ± std" (the mean alone for one value).
 
     Parameters
     ----------
@@ -287,7 +287,7 @@ def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epo
     Parameters
     ----------
     signal
-        The target (:meth:`~siren2.signal.Signal.describe`).
+        The target ([`describe`][siren2.signal.Signal.describe]).
     models
         The models.
     seeds
@@ -326,14 +326,16 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
         Each model is fitted once per seed, seed-major (every model on the first seed, then the
         next, so an interrupted run still holds comparable fits).
     done : dict, optional
-        (model, seed) → Run of fits finished earlier (:func:`finished_fits`): kept, not rerun.
+        (model, seed) → Run of fits finished earlier ([`finished_fits`][]): kept, not rerun.
     batch_seeds : bool
-        Train a model's seeds as one batched fit (:func:`~siren2.runs.run_batch`; the same results
+        Train a model's seeds as one batched fit ([`run_batch`][]; the same results
         to float rounding; each fit's seconds are then the batch's).
-    on_epoch, on_fit : callable, optional
-        ``on_epoch(model, seed, epoch)`` after each epoch, ``on_fit(model, seed, run)`` after each fit.
+    on_epoch : callable, optional
+        ``on_epoch(model, seed, epoch)`` after each epoch.
+    on_fit : callable, optional
+        ``on_fit(model, seed, run)`` after each fit.
     **options
-        The run's options for every model (:func:`siren2.spec.resolve`): ``preset``, ``recipe``,
+        The run's options for every model ([`siren2.spec.resolve`][]): ``preset``, ``recipe``,
         ``epochs`` (default: the recipe's, the same for every model), ``width``, ``hidden_layers``,
         ``target_psnr``, ``device``, ... Each model keeps its own training settings (batch size,
         peak lr) under the recipe.
@@ -348,7 +350,7 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
     InputError
         For an empty or repeating list of models or seeds, an unknown model, or ``epochs`` below 1.
     ValueError
-        For an option that no part of the run takes (:func:`siren2.spec.resolve`).
+        For an option that no part of the run takes ([`siren2.spec.resolve`][]).
     """
     models, seeds = check_models(models), check_seeds(seeds)
     options = given(options)
@@ -384,9 +386,9 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
 
 
 def write_comparison(folder, comp: Comparison) -> None:
-    """Write a comparison into ``folder`` (inside a :class:`~siren2.runs.RunFolder`).
+    """Write a comparison into ``folder`` (inside a [`RunFolder`][siren2.runs.RunFolder]).
 
-    table.md, table.json, config.json, records.jsonl (one record per fit, :func:`records`), each fit's
+    table.md, table.json, config.json, records.jsonl (one record per fit, [`records`][]), each fit's
     run folder under fits/, psnr.png (curves of every model), one reconstruction per model (its first
     seed's), and spectrograms.png (audio) or fft_error.png (images).
 
@@ -468,11 +470,11 @@ def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int
     Parameters
     ----------
     folder
-        The comparison's output folder (its records.jsonl, :mod:`siren2.records`).
+        The comparison's output folder (its records.jsonl, [`siren2.records`][]).
     signal
         The target, rendered again by each fit.
     settings
-        :attr:`Comparison.settings` of the comparison to resume.
+        `Comparison.settings` of the comparison to resume.
 
     Returns
     -------

@@ -1,8 +1,8 @@
 """The training step: loss and gradients of the (masked) MSE, written into ``p.grad``.
 
-:func:`make_step` picks the fastest exact step for a model:
+[`make_step`][] picks the fastest exact step for a model:
 
-* :class:`SineMLPStep` for a plain sine MLP (SIREN, SIREN²) in float32: a hand-written forward
+* [`SineMLPStep`][] for a plain sine MLP (SIREN, SIREN²) in float32: a hand-written forward
   and backward over preallocated buffers. The forward rounds exactly as the model's own
   (z = addmm(b, a, Wᵀ), u = ω·z), which matters: with ω·W⁰ in the thousands, float32 rounding of
   u is visible at 60+ dB, and a fit must score the same when the saved model is evaluated. The
@@ -11,15 +11,15 @@
   run ~1.7x faster than at 222. On CPU, for runs long enough to repay a one-off compilation
   (~5–15 s), ``sin(ωz)`` and ``cos(ωz)`` come from one ``torch.compile``d loop: one read and two
   writes instead of three passes, and inductor's vectorized sin/cos are ~4x faster than ATen's
-  (both within ~1e-7 of float64; see :func:`sine_activation`).
+  (both within ~1e-7 of float64; see [`sine_activation`][]).
   Padding is exact: padded units have zero weights in and out, so sin(0) = 0 and their gradients
   are exactly zero; only the real slices are copied back, so it never shows outside this module.
-* :class:`AutogradStep` for every other model: plain autograd.
+* [`AutogradStep`][] for every other model: plain autograd.
 
 Both take the full signal (optionally in chunks whose gradients are summed, for signals larger
 than memory) or a mini-batch of point indices, and return the loss before the update.
-:class:`BatchedStep` is the step of K models of one architecture as one (``fit_batched``): their
-stacked parameters through one ``torch.vmap`` over ``functional_call``. :func:`predict` renders a
+[`BatchedStep`][] is the step of K models of one architecture as one (``fit_batched``): their
+stacked parameters through one ``torch.vmap`` over ``functional_call``. [`predict`][] renders a
 model at any coordinates, in chunks.
 """
 
@@ -173,13 +173,13 @@ class SineMLPStep:
     """Hand-written forward and backward for an INR whose hidden blocks are all Linear + Sine (float32).
 
     Calling it, ``step(idx=None)``, fills ``p.grad`` and returns the (masked) MSE before the update,
-    as :class:`AutogradStep` does, over preallocated buffers with the hidden width zero-padded to a
+    as [`AutogradStep`][] does, over preallocated buffers with the hidden width zero-padded to a
     multiple of ``pad_to`` (see the module docstring).
 
     Parameters
     ----------
     model
-        A plain sine MLP (:func:`supports_sine_mlp`).
+        A plain sine MLP ([`supports_sine_mlp`][]).
     coords
         (N, d) coordinates.
     target
@@ -193,7 +193,7 @@ class SineMLPStep:
     pad_to
         Pad each hidden width to a multiple of this.
     compiled
-        Use the ``torch.compile``d activation (:func:`sine_activation`; CPU only).
+        Use the ``torch.compile``d activation ([`sine_activation`][]; CPU only).
     prior
         P(y) of the rendering of the whole grid, whose gradient joins the loss's (never chunked then).
 
@@ -332,7 +332,7 @@ class SineMLPStep:
 
 
 def supports_sine_mlp(model: nn.Module) -> bool:
-    """Whether :class:`SineMLPStep` applies to ``model``.
+    """Whether [`SineMLPStep`][] applies to ``model``.
 
     Parameters
     ----------
@@ -342,8 +342,8 @@ def supports_sine_mlp(model: nn.Module) -> bool:
     Returns
     -------
     bool
-        True for an :class:`~siren2.models.layers.INR` without an encoding, whose hidden blocks are
-        ``nn.Linear`` + :class:`~siren2.models.layers.Sine`, with a linear head and float32 parameters.
+        True for an [`INR`][] without an encoding, whose hidden blocks are
+        ``nn.Linear`` + [`Sine`][], with a linear head and float32 parameters.
     """
     return (
         isinstance(model, INR)
@@ -430,16 +430,16 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
     batch_size
         The mini-batch size the step will be given; None: full batch.
     chunk_size
-        Splits a full-batch step; None: by a 2 GiB activation budget (:func:`auto_chunk_size`).
+        Splits a full-batch step; None: by a 2 GiB activation budget ([`auto_chunk_size`][]).
     engine
         "auto" (the fused sine-MLP step where it applies, else autograd), "sine-mlp" or "autograd".
     compile
         Fuse the sine-MLP activation with ``torch.compile`` (CPU); None decides by the run's size,
-        ``epochs`` × points × hidden units ≥ :data:`COMPILE_MIN_WORK`.
+        ``epochs`` × points × hidden units ≥ `COMPILE_MIN_WORK`.
     epochs
         The run's epochs, for that decision.
     prior
-        P(y) of the rendering of the whole grid (:mod:`siren2.restoration.priors`), added to the loss's
+        P(y) of the rendering of the whole grid ([`siren2.restoration.priors`][]), added to the loss's
         gradients in full-batch steps (never chunked then); the returned loss stays the data term.
 
     Returns

@@ -1,9 +1,9 @@
 """Many files, one fit each: the library behind ``siren2 fit-many``.
 
-Each input gets its own sub-folder with what ``siren2 fit`` writes (:func:`siren2.runs.write_run`,
-all at once in a :class:`~siren2.runs.RunFolder`). :func:`fit_many` plans units of work (one job, or
-up to ``batch`` same-grid jobs trained as one batched fit, :func:`siren2.runs.run_batch`) and runs them
-on a backend (:mod:`siren2.backends`: this process, worker processes, or Ray tasks); a bad input
+Each input gets its own sub-folder with what ``siren2 fit`` writes ([`siren2.runs.write_run`][],
+all at once in a [`RunFolder`][]). [`fit_many`][] plans units of work (one job, or
+up to ``batch`` same-grid jobs trained as one batched fit, [`siren2.runs.run_batch`][]) and runs them
+on a backend ([`siren2.backends`][]: this process, worker processes, or Ray tasks); a bad input
 becomes a ``failed`` record with its one-line error and never stops the others. A sub-folder that
 holds a finished fit (its ``config.json`` and weights) is ``kept`` on resume.
 """
@@ -41,7 +41,7 @@ class FitJob:
     out
         Its output folder.
     options
-        The run's options as given (:func:`siren2.spec.resolve`; None: not given).
+        The run's options as given ([`siren2.spec.resolve`][]; None: not given).
     figures
         Write psnr.png and audio.png / image.png beside the outputs.
     force
@@ -65,7 +65,7 @@ def prepare(job: FitJob) -> tuple[RunFolder, Signal, RunSpec]:
 def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
     """Fit ``jobs``, write each one's outputs, and describe each for the index.
 
-    Jobs on one grid train as one batched fit (:func:`~siren2.runs.run_batch`); a job whose input or
+    Jobs on one grid train as one batched fit ([`run_batch`][]); a job whose input or
     folder is refused fails alone. Ctrl-C: the fits cut short are not written (a resumed run redoes
     them) and KeyboardInterrupt is raised.
 
@@ -294,7 +294,7 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
     jobs : list of FitJob
         One per input, each with its own output folder.
     index : path, optional
-        The record store (JSON lines, :class:`~siren2.records.RecordStore`; ``siren2 fit-many`` uses
+        The record store (JSON lines, [`RecordStore`][]; ``siren2 fit-many`` uses
         ``OUT/index.jsonl``): each job's record is added as it ends, so a killed run loses only the
         fits in progress.
     resume : bool
@@ -303,7 +303,7 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
     batch : int
         Same-grid jobs train this many at a time as one batched fit.
     backend : str
-        Where each unit of work (a job, or a batch) runs (:mod:`siren2.backends`: ``local`` with
+        Where each unit of work (a job, or a batch) runs ([`siren2.backends`][]: ``local`` with
         ``workers``, or ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``).
     on_result : callable, optional
         ``on_result(record)`` as each job ends.
@@ -377,7 +377,7 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
 
 
 def write_index(out: Path, records: list[dict]) -> None:
-    """Write index.md, a table of the records of :func:`fit_many`, atomically.
+    """Write index.md, a table of the records of [`fit_many`][], atomically.
 
     Parameters
     ----------

@@ -100,7 +100,7 @@ def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> flo
     Returns
     -------
     float
-        NaN (undefined, :data:`UNDEFINED`) for an image smaller than 3 x 3 pixels.
+        NaN (undefined, `UNDEFINED`) for an image smaller than 3 x 3 pixels.
     """
     from skimage.metrics import structural_similarity
 
@@ -124,7 +124,7 @@ def snr(target: np.ndarray, estimate: np.ndarray) -> float:
     Returns
     -------
     float
-        inf for a perfect fit; NaN (undefined, :data:`UNDEFINED`) for a silent target.
+        inf for a perfect fit; NaN (undefined, `UNDEFINED`) for a silent target.
     """
     t = np.asarray(target, np.float64)
     energy = float(np.sum(t**2))
@@ -221,7 +221,7 @@ def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
     Returns
     -------
     dict of str to float
-        An undefined metric is NaN (:func:`undefined` says why).
+        An undefined metric is NaN ([`undefined`][] says why).
     """
     t, e = signal.values, np.asarray(estimate, np.float32).reshape(signal.values.shape)
     out = {"psnr_paper": psnr_paper(t, e), "mse": mse(t, e)}
@@ -254,7 +254,7 @@ def undefined(scores: dict) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        The reason from :data:`UNDEFINED`, or "undefined for this signal".
+        The reason from `UNDEFINED`, or "undefined for this signal".
     """
     return {k: UNDEFINED.get(k, "undefined for this signal") for k, v in scores.items()
             if isinstance(v, float) and math.isnan(v)}

@@ -258,7 +258,7 @@ def activation_histograms(hists: dict[str, list[dict]], path, title: str = "") -
     Parameters
     ----------
     hists
-        Model → per layer, :func:`siren2.analysis.activations.histograms`.
+        Model → per layer, [`siren2.analysis.activations.histograms`][].
     path
         The PNG to write.
     title

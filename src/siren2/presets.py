@@ -61,7 +61,7 @@ def get_preset(name: str | None, in_dim: int = 1) -> tuple[str, Preset]:
     ----------
     name
         A preset (``paper_audio``, ``paper_image``, ``volume``); None: the default for ``in_dim``
-        (:data:`DEFAULT_PRESET`).
+        (`DEFAULT_PRESET`).
     in_dim
         The signal's dimension (1 audio, 2 images, 3 volumes).
 

@@ -1,9 +1,9 @@
 """Training recipes as data: how a fit spends its steps (the optimizer's rate, its schedule, epochs),
 and how each model trains where it differs from the rest.
 
-A recipe names :class:`~siren2.train.FitConfig` fields per input dimension (1 audio, 2 images,
-3 volumes) over the preset's schedule; :func:`siren2.train.FitConfig.resolve` composes preset,
-recipe, the model's own training settings (:data:`MODEL_FIT`, the recipe's ``lr_factor``) and the
+A recipe names [`FitConfig`][siren2.train.FitConfig] fields per input dimension (1 audio, 2 images,
+3 volumes) over the preset's schedule; [`siren2.train.FitConfig.resolve`][] composes preset,
+recipe, the model's own training settings (`MODEL_FIT`, the recipe's ``lr_factor``) and the
 user's overrides into one config, once.
 
 * ``paper`` reproduces the paper's protocol exactly: the preset's Adam lr (1e-4), StepLR(20, γ)
@@ -170,7 +170,7 @@ def model_fit(model: str) -> dict:
     Returns
     -------
     dict
-        E.g. ``{"batch_size": 65536}`` for FINER (:data:`MODEL_FIT`); empty for most models.
+        E.g. ``{"batch_size": 65536}`` for FINER (`MODEL_FIT`); empty for most models.
     """
     return dict(MODEL_FIT.get(model, {}))
 
@@ -181,7 +181,7 @@ def get_recipe(name: str) -> Recipe:
     Parameters
     ----------
     name
-        ``paper`` or ``fast`` (a key of :data:`RECIPES`).
+        ``paper`` or ``fast`` (a key of `RECIPES`).
 
     Returns
     -------

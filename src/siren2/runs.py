@@ -1,15 +1,15 @@
-"""One run, end to end, and its folder: build the model a :class:`~siren2.spec.RunSpec` describes, fit
+"""One run, end to end, and its folder: build the model a [`RunSpec`][] describes, fit
 it, score it, and write everything it produced through one writer.
 
-* :func:`build` — the spec's model for a signal: the registry's network, then WINNER's scales (the
+* [`build`][] — the spec's model for a signal: the registry's network, then WINNER's scales (the
   rule's, or rule auto's search with its candidates raced by short fits);
-* :func:`run` — build, :func:`~siren2.train.fit`, render and score: a :class:`Run`; :func:`run_batch`
+* [`run`][] — build, [`fit`][], render and score: a [`Run`][]; [`run_batch`][]
   the same for K specs on one grid, as one batched fit where it can;
-* :class:`RunFolder` and :func:`write_run` — the one way a run's outputs are written (fit, demo,
+* [`RunFolder`][] and [`write_run`][] — the one way a run's outputs are written (fit, demo,
   fit-many, compare, restoration): reconstruction, metrics.json, config.json, weights, figures, all
   in a staging folder renamed into place when complete;
-* :func:`load_model`, :func:`load_run` — the one way back from a folder to a model and a run;
-  :func:`render` re-synthesizes a fitted signal at any resolution.
+* [`load_model`][], [`load_run`][] — the one way back from a folder to a model and a run;
+  [`render`][] re-synthesizes a fitted signal at any resolution.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Run:
     reconstruction : Signal
         The output on the signal's grid.
     metrics : dict
-        Its scores (:func:`siren2.metrics.metrics`).
+        Its scores ([`siren2.metrics.metrics`][]).
     config : dict
         config.json: the spec, the model built, the signal, the runtime (and e.g. a restoration's record).
     model : nn.Module, optional
@@ -85,8 +85,8 @@ def build(spec: RunSpec, signal: Signal, mask: np.ndarray | None = None) -> nn.M
     """The model ``spec`` describes, built for ``signal`` under its seed on its device.
 
     WINNER's scales are resolved here: given, from ψ by the rule, or by rule auto, which races its
-    valley's points (:func:`siren2.winner.auto_scales`) with the spec's recipe compressed to
-    :data:`RACE_FRACTION` of the epochs each, the lowest training loss winning. The race trains on
+    valley's points ([`siren2.winner.auto_scales`][]) with the spec's recipe compressed to
+    `RACE_FRACTION` of the epochs each, the lowest training loss winning. The race trains on
     ``mask``'s samples of the grid, the samples the valley read: a mesh's near-surface samples, all on
     the surface, make a short race favour the widest band, which rings between the samples
     (docs/studies/shape_valley.md).
@@ -103,7 +103,7 @@ def build(spec: RunSpec, signal: Signal, mask: np.ndarray | None = None) -> nn.M
     Returns
     -------
     nn.Module
-        The initialized model (an :class:`~siren2.models.layers.INR`), ``model.winner`` set.
+        The initialized model (an [`INR`][siren2.models.layers.INR]), ``model.winner`` set.
     """
     shape = {k: v for k, v in spec.network.items() if k not in ("in_dim", "out_dim")}
     dims = dict(in_dim=spec.network["in_dim"], out_dim=spec.network["out_dim"])
@@ -131,11 +131,11 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
     Parameters
     ----------
     spec : RunSpec
-        The settings (:func:`siren2.spec.resolve`).
+        The settings ([`siren2.spec.resolve`][]).
     signal : Signal
         The target (its observed samples where ``mask`` is 1).
     mask, validate, callbacks, prior
-        Passed to :func:`siren2.train.fit`.
+        Passed to [`siren2.train.fit`][].
     clean : Signal, optional
         Score against it instead of ``signal`` (restoration).
     progress : bool
@@ -154,12 +154,12 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
 def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, progress: bool = False) -> Run:
     """``siren2 fit``: read ``options["input"]``, resolve the run, fit it and write its folder ``out``.
 
-    The outputs appear all at once (:class:`RunFolder`, :func:`write_run`).
+    The outputs appear all at once ([`RunFolder`][], [`write_run`][]).
 
     Parameters
     ----------
     options
-        The run's options as given (:func:`siren2.spec.resolve`), ``input`` the file.
+        The run's options as given ([`siren2.spec.resolve`][]), ``input`` the file.
     out
         The output folder.
     force
@@ -188,11 +188,11 @@ def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, p
 
 def run_batch(specs: list[RunSpec], signals: list[Signal], *,
               on_epoch: Callable[[int, list[int]], None] | None = None, progress: bool = False) -> list[Run]:
-    """:func:`run` for K specs on K signals of one grid, as one batched fit where the settings allow it.
+    """[`run`][] for K specs on K signals of one grid, as one batched fit where the settings allow it.
 
     The specs share one model and settings (e.g. K seeds). One batched fit
-    (:func:`~siren2.train.fit_batched`) where the settings allow it, else one fit after another;
-    either way the K runs equal K :func:`run` calls to float rounding.
+    ([`fit_batched`][]) where the settings allow it, else one fit after another;
+    either way the K runs equal K [`run`][] calls to float rounding.
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def run_batch(specs: list[RunSpec], signals: list[Signal], *,
 
 def finish(spec: RunSpec, signal: Signal, result: FitResult, *, clean: Signal | None = None,
            batch: int | None = None) -> Run:
-    """The :class:`Run` of a finished fit: the model rendered on the signal's grid, scored and described.
+    """The [`Run`][] of a finished fit: the model rendered on the signal's grid, scored and described.
 
     Parameters
     ----------
@@ -384,9 +384,9 @@ def metrics_record(run: Run, target: Signal | None = None) -> dict:
 
 
 def write_run(folder, run: Run, target: Signal | None = None, figures: bool = True) -> Path:
-    """Write everything a run promises into ``folder`` (made if needed; inside a :class:`RunFolder`).
+    """Write everything a run promises into ``folder`` (made if needed; inside a [`RunFolder`][]).
 
-    The reconstruction, metrics.json (:func:`metrics_record`), config.json, the weights
+    The reconstruction, metrics.json ([`metrics_record`][]), config.json, the weights
     (model.safetensors) where there is one network, ``run.arrays`` as .npy, and the figures.
 
     Parameters
@@ -453,7 +453,7 @@ def model_record(model) -> dict:
 
 
 def save_model(model, path) -> Path:
-    """Save the model's state as safetensors (no pickle), its :func:`model_record` in the metadata.
+    """Save the model's state as safetensors (no pickle), its [`model_record`][] in the metadata.
 
     Parameters
     ----------
@@ -519,7 +519,7 @@ def load_model(run_dir) -> tuple[nn.Module, dict]:
 
 
 def load_run(folder, signal: Signal) -> Run:
-    """The :class:`Run` a folder holds (written by :func:`write_run`), rendered again from its weights.
+    """The [`Run`][] a folder holds (written by [`write_run`][]), rendered again from its weights.
 
     Parameters
     ----------
@@ -557,13 +557,13 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | N
     Parameters
     ----------
     run_dir
-        The run folder (:func:`load_model`).
+        The run folder ([`load_model`][]).
     sample_rate
         Audio: the output's rate; None: the fit's.
     size
         An image's (H, W) or a volume's (D, H, W); None: the fit's grid.
     device
-        Where to render (:func:`~siren2.train.pick_device`).
+        Where to render ([`pick_device`][]).
     max_points
         Refuse more output samples, pixels or voxels than this.
 

@@ -1,8 +1,8 @@
 """Shape geometry: which grid points lie inside a closed triangle mesh and how far they are from it,
 samples near its surface, and a volume back to a mesh by marching cubes.
 
-:func:`siren2.io.load_mesh` uses the first three to turn a mesh file into a signed-distance or
-occupancy :class:`~siren2.signal.Signal`; :func:`isosurface` is its inverse, used by ``siren2
+[`siren2.io.load_mesh`][siren2.io.mesh.load_mesh] uses the first three to turn a mesh file into a signed-distance or
+occupancy [`Signal`][]; [`isosurface`][] is its inverse, used by ``siren2
 render`` and the Chamfer metric. Inside is decided by the parity of ray crossings, so a mesh must be
 watertight; distance is the exact point-triangle distance to the faces of the nearest surface samples.
 """
@@ -95,8 +95,8 @@ def inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
 def distance(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
     """The unsigned distance from the grid ``lin``³ to the triangles ``tri``, exact to a few candidate faces per point.
 
-    Within :data:`BAND` grid steps of the surface, the candidates are the faces of the point's
-    :data:`NEAREST` nearest surface samples (every face's centroid and 20·n² area-weighted random
+    Within `BAND` grid steps of the surface, the candidates are the faces of the point's
+    `NEAREST` nearest surface samples (every face's centroid and 20·n² area-weighted random
     points); farther out, those of the nearest grid point in that band.
 
     Parameters

@@ -1,10 +1,10 @@
-"""The signal type: sampled data on a regular grid, as an INR sees it (no file I/O: :mod:`siren2.io`).
+"""The signal type: sampled data on a regular grid, as an INR sees it (no file I/O: [`siren2.io`][]).
 
-A :class:`Signal` holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
+A [`Signal`][] holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
 ``grid`` ((N,) for audio, (H, W) for images, (D, H, W) for volumes), and what is needed to write
 it back to a file (sample rate, peak, bit depth; a volume's offset, scale and dtype in ``meta``).
 Coordinates are ``linspace(-1, 1)`` per axis, 'ij'-ordered and flattened (the paper's protocol,
-docs: method.md#protocols); a window cut by :func:`crop` keeps the coordinates its samples had in
+docs: method.md#protocols); a window cut by [`crop`][] keeps the coordinates its samples had in
 the whole signal (its ``extent``), so every frequency a model sees is what it would be there.
 """
 
@@ -139,7 +139,7 @@ class Signal:
         Returns
         -------
         Tensor
-            (N, d), 'ij'-ordered and flattened (:func:`grid_coords`).
+            (N, d), 'ij'-ordered and flattened ([`grid_coords`][]).
         """
         return grid_coords(grid or self.grid, self.extent)
 

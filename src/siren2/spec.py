@@ -2,11 +2,12 @@
 
 A run is asked for with *options*, a flat dict of what the user gave (the command line's flags, or
 keyword arguments): the input file and how to read it, the model and its network, the preset and the
-recipe, WINNER's rule and scales, the fit's settings. :func:`resolve` fills in every default once,
+recipe, WINNER's rule and scales, the fit's settings. [`resolve`][] fills in every default once,
 for the signal at hand (its dimension picks the preset; the preset, the recipe and the model set the
-training schedule), and everything downstream reads the :class:`RunSpec` it returns. The options as
-given stay in the spec, so a run replays from its config.json (:meth:`RunSpec.from_config`) with
-the same defaults, or with some options changed::
+training schedule), and everything downstream reads the [`RunSpec`][] it returns. The options as
+given stay in the spec, so a run replays from its config.json
+([`RunSpec.from_config`][siren2.spec.RunSpec.from_config]) with the same defaults, or with some
+options changed:
 
     options = RunSpec.from_config("run/config.json").options | {"epochs": 2000}
     signal = load_input(options)
@@ -41,7 +42,7 @@ FIT_OPTIONS = tuple(f.name for f in fields(FitConfig) if f.name not in ("recipe"
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Every setting of one run, resolved (see :func:`resolve`).
+    """Every setting of one run, resolved (see [`resolve`][]).
 
     Attributes
     ----------
@@ -49,13 +50,13 @@ class RunSpec:
         The options as given (None values dropped): the request this spec resolves, replayed by
         ``siren2 fit --config``.
     input : dict
-        ``path`` (None for a signal given in Python) and how it is read (:func:`input_settings`).
+        ``path`` (None for a signal given in Python) and how it is read ([`input_settings`][]).
     model : str
         The registered model.
     preset : str
         The preset whose shape and schedule the run starts from.
     recipe : str
-        The training recipe (:data:`siren2.recipes.RECIPES`).
+        The training recipe (`siren2.recipes.RECIPES`).
     network : dict
         The model's config: in_dim, out_dim, hidden_layers, width and its own fields (ω_first, ...).
     winner : dict or None
@@ -85,7 +86,7 @@ class RunSpec:
         Returns
         -------
         dict
-            What :meth:`from_dict` reads back.
+            What [`from_dict`][] reads back.
         """
         return {"options": dict(self.options), "input": dict(self.input), "model": self.model, "preset": self.preset,
                 "recipe": self.recipe, "network": dict(self.network),
@@ -93,12 +94,12 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        """The spec :meth:`to_dict` wrote.
+        """The spec [`to_dict`][] wrote.
 
         Parameters
         ----------
         d
-            The dict of :meth:`to_dict`.
+            The dict of [`to_dict`][].
 
         Returns
         -------
@@ -179,12 +180,12 @@ def input_settings(options: dict) -> dict:
 
 
 def load_input(options: dict, path=None) -> Signal:
-    """The signal of ``path``, read as :func:`input_settings` says.
+    """The signal of ``path``, read as [`input_settings`][] says.
 
     Parameters
     ----------
     options : dict
-        The run's options (:func:`input_settings`).
+        The run's options ([`input_settings`][]).
     path : str or path-like, optional
         The file; default: ``options["input"]``.
 
@@ -195,7 +196,7 @@ def load_input(options: dict, path=None) -> Signal:
     Raises
     ------
     InputError
-        If there is no input file, or it cannot be read (:func:`siren2.io.load_signal`).
+        If there is no input file, or it cannot be read ([`siren2.io.load_signal`][]).
     """
     settings = input_settings(given(options) | ({} if path is None else {"input": str(path)}))
     if settings["path"] is None:
@@ -205,22 +206,22 @@ def load_input(options: dict, path=None) -> Signal:
 
 
 def resolve(signal: Signal, options: dict | None = None, **more) -> RunSpec:
-    """The :class:`RunSpec` of a run on ``signal`` with ``options``.
+    """The [`RunSpec`][] of a run on ``signal`` with ``options``.
 
     The preset defaults by the signal's dimension; the network is the preset's shape with the model's
-    per-preset settings and the options over it (:func:`siren2.models.network_config`); the fit is
-    :meth:`FitConfig.resolve` of the preset, the recipe, the model and the fit options, on the device
-    :func:`~siren2.train.pick_device` chooses; WINNER's rule defaults to ``code`` for audio and
-    images, ``auto`` in 3-D.
+    per-preset settings and the options over it ([`siren2.models.network_config`][]); the fit is
+    [`FitConfig.resolve`][siren2.train.FitConfig.resolve] of the preset, the recipe, the model and
+    the fit options, on the device [`pick_device`][] chooses; WINNER's rule defaults to ``code`` for
+    audio and images, ``auto`` in 3-D.
 
     Parameters
     ----------
     signal
         The target; its dimension and channels shape the network.
     options : dict, optional
-        The options as given: ``input``, ``model`` (default :data:`DEFAULT_MODEL`), ``preset``,
-        ``recipe``, the input's (:data:`INPUT_OPTIONS`), WINNER's (:data:`WINNER_OPTIONS`), the fit's
-        (:data:`FIT_OPTIONS`) and the model's own config fields (``width``, ...). None: not given.
+        The options as given: ``input``, ``model`` (default `DEFAULT_MODEL`), ``preset``,
+        ``recipe``, the input's (`INPUT_OPTIONS`), WINNER's (`WINNER_OPTIONS`), the fit's
+        (`FIT_OPTIONS`) and the model's own config fields (``width``, ...). None: not given.
     **more
         More options, over ``options``.
 
@@ -232,7 +233,7 @@ def resolve(signal: Signal, options: dict | None = None, **more) -> RunSpec:
     ------
     ValueError
         On an option that no part of the run takes; an unknown model, preset, recipe, rule or centroid;
-        a device this machine lacks, or a fit setting out of range (:class:`~siren2.train.FitConfig`).
+        a device this machine lacks, or a fit setting out of range ([`FitConfig`][]).
     InputError
         If ``s0`` or ``s1`` is given for a model that does not take WINNER's noise.
     """

@@ -3,11 +3,11 @@
 The machinery behind ``benchmarks/paper.py``. A suite either fits each signal (the paper's fitting
 tables) or, given a ``corruption``, restores a corrupted copy of it and scores the fit against the
 clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is one
-record in a :class:`~siren2.records.RecordStore` (one JSON-lines file per results table), under the
-key ``"<signal>/<model>/<seed>"`` and the :func:`~siren2.records.fingerprint` of the suite's
+record in a [`RecordStore`][] (one JSON-lines file per results table), under the
+key ``"<signal>/<model>/<seed>"`` and the [`fingerprint`][] of the suite's
 settings; workers return their records and only the driver stores them. A resumed suite keeps the
 records that are complete and were made with the same settings, and reruns any that are missing,
-damaged, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
+damaged, partial or stale. [`aggregate`][] turns the records into per-signal mean ± std over
 seeds and the mean over signals.
 """
 
@@ -106,7 +106,7 @@ def record_key(spec: SuiteSpec, job: tuple, shared: bool = False) -> str:
     job
         (signal, model, seed).
     shared
-        The file is shared by several suites (:func:`shared_file`).
+        The file is shared by several suites ([`shared_file`][]).
 
     Returns
     -------
@@ -194,14 +194,14 @@ def stored(spec: SuiteSpec, store: RecordStore | str | os.PathLike) -> tuple[lis
     spec
         The suite.
     store
-        As :func:`open_store` takes it.
+        As [`open_store`][] takes it.
 
     Returns
     -------
     records : list of dict
         The complete, current record of each job that has one, in job order.
     todo : dict
-        Each other job → why it has none (:func:`why_not`).
+        Each other job → why it has none ([`why_not`][]).
     """
     store = open_store(store, spec)
     by_key = {rec.get("key"): rec for rec in store.records()}  # a key stored twice: its last record
@@ -235,7 +235,7 @@ def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume
     spec
         The suite.
     store
-        A :class:`~siren2.records.RecordStore`, the path of its ``.jsonl`` file, or a folder (then
+        A [`RecordStore`][], the path of its ``.jsonl`` file, or a folder (then
         ``<folder>/<spec.name>.jsonl``).
     resume
         Keep the complete, current records; False: rerun every job.
@@ -243,7 +243,7 @@ def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume
         Where the fits run.
     batch_seeds
         Fitting suites: the seeds of one signal and model train as one batched fit
-        (:func:`~siren2.runs.run_batch`: the same results to float rounding; each record's seconds
+        ([`run_batch`][]: the same results to float rounding; each record's seconds
         are then the batch's).
     backend
         "local" or "ray".
@@ -330,7 +330,7 @@ def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
     on_epoch
         ``on_epoch()`` after each epoch of each fit.
     shared
-        Key the records for a records file several suites share (:func:`record_key`).
+        Key the records for a records file several suites share ([`record_key`][]).
 
     Returns
     -------
@@ -385,7 +385,7 @@ def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
 def runtime_of(runtime: dict) -> dict:
     """What a record keeps of its run's runtime, where it differs from the usual.
 
-    A fit that did not run its epochs (ended by a rule, :func:`why_not`) says how it ended; one off the
+    A fit that did not run its epochs (ended by a rule, [`why_not`][]) says how it ended; one off the
     CPU says where it ran (a table names the machine of GPU records from it, its own machine for the
     rest).
 
@@ -411,7 +411,7 @@ def aggregate(records: list[dict], metrics: list[str]) -> dict:
     """Per signal and model, each metric's mean ± sample std (ddof=1) over seeds; then per model the mean over signals.
 
     The mean over signals is of the per-signal means, only for models finished on every signal.
-    Records of a restoration suite add the corrupted input's scores as the model :data:`INPUT`.
+    Records of a restoration suite add the corrupted input's scores as the model `INPUT`.
 
     Parameters
     ----------
@@ -477,7 +477,7 @@ def fmt(cell: dict | None, digits: int = 2) -> str:
     Parameters
     ----------
     cell
-        An :func:`aggregate` cell's metric (``mean``, ``std``), or None.
+        An [`aggregate`][] cell's metric (``mean``, ``std``), or None.
     digits
         Decimals.
 

@@ -1,7 +1,7 @@
 """The training loop: ``fit()`` one model, ``fit_batched()`` K models of one architecture as one step.
 
-The step itself (loss and gradients) comes from :mod:`siren2.engine`; this module schedules it
-(:mod:`siren2.recipes`), and keeps each model's epoch bookkeeping in one place (:class:`Epochs`):
+The step itself (loss and gradients) comes from [`siren2.engine`][]; this module schedules it
+([`siren2.recipes`][]), and keeps each model's epoch bookkeeping in one place ([`Epochs`][]):
 its loss history, a real copy of its best parameters (the reference code keeps a reference, so it
 returns the final state; docs/method.md#metrics-and-conventions), the divergence guard, the stop
 rules and the progress bar. ``fit()`` and ``fit_batched()`` differ only in what one epoch's step is
@@ -69,7 +69,7 @@ def pick_device(name: str | None = None) -> torch.device:
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Training settings, fully resolved; build one from a preset and a recipe with :meth:`resolve`.
+    """Training settings, fully resolved; build one from a preset and a recipe with [`resolve`][].
 
     The defaults are the paper's audio protocol (docs/method.md#protocols).
 
@@ -84,13 +84,13 @@ class FitConfig:
     lr_gamma
         StepLR's factor γ.
     schedule
-        A key of :data:`siren2.recipes.SCHEDULES`: "step" (the paper's StepLR) or "cosine".
+        A key of `siren2.recipes.SCHEDULES`: "step" (the paper's StepLR) or "cosine".
     warmup
         Cosine: linear warm-up over this fraction of the budget.
     lr_floor
         Cosine: the final lr, as a fraction of the peak.
     recipe
-        The recipe these settings came from (a record; see :mod:`siren2.recipes`).
+        The recipe these settings came from (a record; see [`siren2.recipes`][]).
     batch_size
         Points per step; None: full batch, one step per epoch (the paper's SIREN).
     chunk_size
@@ -98,9 +98,9 @@ class FitConfig:
     seed
         Seeds torch's RNG and the mini-batch order (and, in a run, the initialization).
     device
-        None: auto (:func:`pick_device`).
+        None: auto ([`pick_device`][]).
     engine
-        "auto", "sine-mlp" or "autograd" (see :mod:`siren2.engine`).
+        "auto", "sine-mlp" or "autograd" (see [`siren2.engine`][]).
     compile
         Fuse the sine step with torch.compile (CPU); None: when the run is long.
     tf32
@@ -111,10 +111,13 @@ class FitConfig:
         Stop at the first epoch whose psnr_paper (fitted samples) reaches it.
     time_budget
         Seconds: stop at the deadline (the best state is kept).
-    guard_factor, guard_patience, guard_retries
+    guard_factor
         The divergence guard: a non-finite loss, or ``guard_patience`` epochs in a row above
-        ``guard_factor`` × the best loss so far, restores the best state and halves the lr; after
-        ``guard_retries`` such events, the fit stops.
+        ``guard_factor`` × the best loss so far, restores the best state and halves the lr.
+    guard_patience
+        See ``guard_factor``.
+    guard_retries
+        After this many of the guard's events, the fit stops.
     progress
         Show a progress bar.
 
@@ -185,7 +188,7 @@ class FitConfig:
         in_dim : int
             The signal's dimension (1 audio, 2 images, 3 volumes).
         model : str, optional
-            Then the model's own training settings (:func:`siren2.recipes.model_fit`, e.g. FINER's
+            Then the model's own training settings ([`siren2.recipes.model_fit`][], e.g. FINER's
             65,536-point batches) and its peak lr relative to the recipe's (``Recipe.lr_factor``).
         width : int, optional
             The network's hidden width H (the ``fast`` recipe's peak lr scales as 1/H).
@@ -249,7 +252,7 @@ class FitResult:
     seconds
         Training time.
     stopped_by
-        Why it ended: one of :data:`STOPS`.
+        Why it ended: one of `STOPS`.
     guard_events
         The divergence guard's interventions: epoch, cause, restored epoch, lr scale.
     val_loss
@@ -263,7 +266,7 @@ class FitResult:
     device
         Where it trained.
     engine
-        The training step's name (:mod:`siren2.engine`).
+        The training step's name ([`siren2.engine`][]).
     """
 
     model: nn.Module
@@ -323,7 +326,7 @@ class FitResult:
 
 
 class Epochs:
-    """The epoch bookkeeping of K models training together (K = 1 for :func:`fit`).
+    """The epoch bookkeeping of K models training together (K = 1 for [`fit`][]).
 
     The clock and the lr schedule, each model's history and best loss, the divergence guard's count,
     the progress bar.
@@ -333,7 +336,7 @@ class Epochs:
     config : FitConfig
         The schedule, the guard's settings, ``progress``.
     results : list of FitResult
-        One per model; :meth:`record` appends to them.
+        One per model; [`record`][] appends to them.
     """
 
     def __init__(self, config: FitConfig, results: list[FitResult]) -> None:
@@ -450,15 +453,15 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     callbacks : list of callable, optional
         ``cb(epoch, model, loss)`` after each epoch; one returning True stops the fit.
     prior : callable, optional
-        A penalty P(y) on the rendering of the whole grid (:mod:`siren2.restoration.priors`; full batch
+        A penalty P(y) on the rendering of the whole grid ([`siren2.restoration.priors`][]; full batch
         only) whose gradients join the loss's; the loss tracked is the MSE.
 
     Returns
     -------
     FitResult
-        Its ``stopped_by`` says why it ended (:data:`STOPS`): the epochs, ``config.target_psnr``
+        Its ``stopped_by`` says why it ended (`STOPS`): the epochs, ``config.target_psnr``
         reached, ``config.time_budget`` spent, patience, a callback, the divergence guard (see
-        :class:`FitConfig`: it warns, restores the best state and halves the lr), or Ctrl-C (the best
+        [`FitConfig`][]: it warns, restores the best state and halves the lr), or Ctrl-C (the best
         state so far is kept; before the first epoch ends, KeyboardInterrupt propagates).
 
     Raises
@@ -564,10 +567,10 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
     """Fit ``models[k]`` to ``signals[k]`` for every k as one batched step per epoch.
 
     The K parameter sets are stacked along a new leading axis (``torch.func.stack_module_state``)
-    and the K forward passes run as one ``torch.vmap`` (:class:`siren2.engine.BatchedStep`), so any
+    and the K forward passes run as one ``torch.vmap`` ([`siren2.engine.BatchedStep`][]), so any
     registered model works. The loss is Σ_k MSE_k, whose gradient w.r.t. θ_k is model k's own, and
     one Adam over the stacked tensors is K separate Adams: the K results equal K separate
-    :func:`fit` calls to float rounding, each model ending in its best state.
+    [`fit`][] calls to float rounding, each model ending in its best state.
 
     Parameters
     ----------
@@ -578,8 +581,8 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
     config : FitConfig, optional
         Full batch (in chunks of points where ``chunk_size`` or memory asks), either schedule,
         ``target_psnr`` (a model that reaches it stops: its history and best state freeze while the
-        others train on). Refused (:func:`batch_unsupported`): mini-batches, ``time_budget`` (one
-        clock cannot keep K budgets) and ``patience``. ``engine`` and ``compile`` choose :func:`fit`'s
+        others train on). Refused ([`batch_unsupported`][]): mini-batches, ``time_budget`` (one
+        clock cannot keep K budgets) and ``patience``. ``engine`` and ``compile`` choose [`fit`][]'s
         single-model step and do not apply. Times are the batch's clock.
     on_epoch : callable, optional
         ``on_epoch(epoch, ks)`` after each epoch, with the models ``ks`` that trained in it.
@@ -588,7 +591,7 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
     -------
     list of FitResult
         One per model. A model the divergence guard would act on (by halving that model's lr, which
-        one shared Adam step cannot) is refitted alone with :func:`fit` from its initial state, so its
+        one shared Adam step cannot) is refitted alone with [`fit`][] from its initial state, so its
         result is still its separate fit's. Ctrl-C keeps every best state so far.
 
     Raises
@@ -660,7 +663,7 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
 
 
 def check_batch(models: list[nn.Module], signals: list, config: FitConfig) -> None:
-    """Refuse (ValueError) what :func:`fit_batched` cannot run as K separate fits: models of
+    """Refuse (ValueError) what [`fit_batched`][] cannot run as K separate fits: models of
     different architectures, signals on different grids, and the settings it does not support."""
     if not models or len(models) != len(signals):
         raise ValueError(f"fit_batched needs one signal per model, not {len(models)} models and {len(signals)} signals")
@@ -682,7 +685,7 @@ def check_batch(models: list[nn.Module], signals: list, config: FitConfig) -> No
 
 
 def batch_unsupported(config: FitConfig, num_points: int) -> str | None:
-    """Why :func:`fit_batched` cannot run ``config`` on signals of ``num_points`` points.
+    """Why [`fit_batched`][] cannot run ``config`` on signals of ``num_points`` points.
 
     Parameters
     ----------
@@ -720,7 +723,7 @@ def shape_text(signal) -> str:
 
 
 def training_device(config: FitConfig) -> torch.device:
-    """The device of ``config`` (:func:`pick_device`), its TF32 setting applied and torch's RNG seeded."""
+    """The device of ``config`` ([`pick_device`][]), its TF32 setting applied and torch's RNG seeded."""
     device = pick_device(config.device)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = config.tf32

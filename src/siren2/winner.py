@@ -2,11 +2,11 @@
 
 Three pieces, each usable alone:
 
-* :func:`spectral_centroid` — ψ, how far up the spectrum the target's energy sits (Nyquist = 1);
-* :data:`RULES` / :func:`noise_scales` — the empirical map ψ ↦ (s0, s1), one table, named variants;
-* :func:`winner_` — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
+* [`spectral_centroid`][] — ψ, how far up the spectrum the target's energy sits (Nyquist = 1);
+* [`RULES`][] / [`noise_scales`][] — the empirical map ψ ↦ (s0, s1), one table, named variants;
+* [`winner_`][] — an in-place initializer like ``torch.nn.init``: add N(0, (s0/ω0)²) to W⁰ and
   N(0, (s1/ω0)²) to W¹ of a network that was given the SIREN initialization;
-* :func:`auto_scales` — ``rule="auto"``: (s0, s1) from the target with no fitted constants, for
+* [`auto_scales`][] — ``rule="auto"``: (s0, s1) from the target with no fitted constants, for
   any input dimension and channel count: the last layer's spectrum matched to the target's along a
   valley of (s0, s1), and a race of short fits along it.
 """
@@ -36,7 +36,7 @@ def spectral_centroid(values: np.ndarray, grid: tuple[int, ...] | None = None) -
     The centroid Σ f·|Y(f)| / Σ |Y(f)| (f in cycles/sample, the DC bin in the denominator) is taken
     along the last grid axis and averaged over the others. The reference image script passes the
     row-major *flattened* image, so the paper's image rules were fitted on ψ of ``grid=None``
-    (camera.png: 0.312 flattened, 0.173 per row); :func:`signal_centroid` picks that by default.
+    (camera.png: 0.312 flattened, 0.173 per row); [`signal_centroid`][] picks that by default.
 
     Parameters
     ----------
@@ -122,7 +122,7 @@ def white_floor(values: np.ndarray, bins: int = FLOOR_BINS) -> float:
     values
         (N, C) or (N,).
     bins
-        The smoothing of :func:`periodogram_floor`.
+        The smoothing of [`periodogram_floor`][].
 
     Returns
     -------
@@ -138,7 +138,7 @@ def floor_centroid(values: np.ndarray, bins: int = FLOOR_BINS, margin: float = F
 
     White noise, and the zeros of randomly missing samples, add a flat floor to the power spectrum
     |Y(f)|² of the flattened ``values`` and pull ψ towards 0.5 (gt_bach: 0.07 clean, 0.38 at σ 0.05).
-    The floor is read by minimum statistics (:func:`white_floor`); the centroid keeps the bins whose
+    The floor is read by minimum statistics ([`white_floor`][]); the centroid keeps the bins whose
     smoothed power is ``margin`` times the floor, each weighted by √(|Y|² − floor).
 
     Parameters
@@ -146,7 +146,7 @@ def floor_centroid(values: np.ndarray, bins: int = FLOOR_BINS, margin: float = F
     values
         (N, C) or (N,), flattened.
     bins
-        The smoothing of :func:`periodogram_floor`.
+        The smoothing of [`periodogram_floor`][].
     margin
         A bin counts as signal where its smoothed power is this many times the floor.
 
@@ -173,15 +173,15 @@ CENTROIDS = ("flattened", "grid", "above_floor")
 
 
 def signal_centroid(signal, centroid: str = "flattened") -> float:
-    """ψ of a :class:`~siren2.signal.Signal`, read as ``centroid`` says.
+    """ψ of a [`Signal`][siren2.signal.Signal], read as ``centroid`` says.
 
     Parameters
     ----------
     signal : Signal
         The target.
     centroid
-        One of :data:`CENTROIDS`: ``"flattened"`` (the paper's choice), ``"grid"`` (along the last
-        grid axis), or ``"above_floor"`` (:func:`floor_centroid`, for damaged signals; restoration's
+        One of `CENTROIDS`: ``"flattened"`` (the paper's choice), ``"grid"`` (along the last
+        grid axis), or ``"above_floor"`` ([`floor_centroid`][], for damaged signals; restoration's
         default).
 
     Returns
@@ -192,7 +192,7 @@ def signal_centroid(signal, centroid: str = "flattened") -> float:
     Raises
     ------
     ValueError
-        If ``centroid`` is not one of :data:`CENTROIDS`.
+        If ``centroid`` is not one of `CENTROIDS`.
     """
     if centroid not in CENTROIDS:
         raise ValueError(f"centroid must be one of {', '.join(CENTROIDS)}, not {centroid!r}")
@@ -261,7 +261,7 @@ def resolve_rule(rule: str | None, in_dim: int) -> str:
 
 
 def noise_scales(psi: float, in_dim: int, channels: int, rule: str = "code") -> tuple[float, float]:
-    """(s0, s1) for a target with centroid ψ, by the named rule of :data:`RULES`.
+    """(s0, s1) for a target with centroid ψ, by the named rule of [`RULES`][].
 
     Parameters
     ----------
@@ -272,18 +272,20 @@ def noise_scales(psi: float, in_dim: int, channels: int, rule: str = "code") -> 
     channels
         The signal's channel count C.
     rule
-        A key of :data:`RULES`: ``code`` (the authors' reference code), ``text`` (the paper's a = 5 for
+        A key of [`RULES`][]: ``code`` (the authors' reference code), ``text`` (the paper's a = 5 for
         audio) or ``sqrtc``.
 
     Returns
     -------
-    s0, s1 : float
-        The noise scales of W⁰ and W¹, before the division by ω0.
+    s0 : float
+        The noise scale of W⁰, before the division by ω0.
+    s1 : float
+        The noise scale of W¹, before the division by ω0.
 
     Raises
     ------
     ValueError
-        For rule ``auto`` (it reads the model too: :func:`auto_scales`), an unknown rule, or an
+        For rule ``auto`` (it reads the model too: [`auto_scales`][]), an unknown rule, or an
         ``in_dim`` the rule has no entry for (3-D).
     """
     if rule == AUTO:
@@ -310,9 +312,9 @@ class WinnerScales:
     rule
         The rule that gave them; None when both were given.
     centroid
-        How ψ was read (:data:`CENTROIDS`).
+        How ψ was read (`CENTROIDS`).
     search
-        Rule ``auto``: the evidence (:func:`auto_scales`); not compared.
+        Rule ``auto``: the evidence ([`auto_scales`][]); not compared.
     """
 
     psi: float | None
@@ -339,7 +341,7 @@ def resolve_scales(
 ) -> WinnerScales:
     """(s0, s1) from the target by a ψ rule, or as given; a given value wins over the rule.
 
-    Rule ``auto`` needs the model too: :func:`auto_scales`.
+    Rule ``auto`` needs the model too: [`auto_scales`][].
 
     Parameters
     ----------
@@ -348,9 +350,9 @@ def resolve_scales(
     s0, s1
         Given noise scales; None: from the rule.
     rule
-        A key of :data:`RULES`; None: :func:`resolve_rule`'s default.
+        A key of [`RULES`][]; None: [`resolve_rule`][]'s default.
     centroid
-        How ψ is read (:data:`CENTROIDS`).
+        How ψ is read (`CENTROIDS`).
 
     Returns
     -------
@@ -360,7 +362,7 @@ def resolve_scales(
     Raises
     ------
     ValueError
-        If neither a signal nor both scales are given, or the rule does not apply (:func:`noise_scales`).
+        If neither a signal nor both scales are given, or the rule does not apply ([`noise_scales`][]).
     """
     if s0 is not None and s1 is not None:
         psi = signal_centroid(signal, centroid) if signal is not None else None
@@ -387,7 +389,7 @@ def winner_(model: nn.Module, s0: float, s1: float, omega0: float = 30.0,
     ----------
     model : nn.Module or (nn.Linear, nn.Linear)
         A model with a ``first_two_linear()`` method returning its first two ``nn.Linear`` layers
-        (every sine-family model of :mod:`siren2.models`), or such a pair directly.
+        (every sine-family model of [`siren2.models`][]), or such a pair directly.
     s0, s1
         The noise scales; 0 leaves that layer as it is.
     omega0
@@ -459,7 +461,7 @@ def spectrum_distance(spectra: list[torch.Tensor], target: list[torch.Tensor]) -
     Parameters
     ----------
     spectra
-        Per axis, a magnitude spectrum (:func:`axis_spectra`).
+        Per axis, a magnitude spectrum ([`axis_spectra`][]).
     target
         Per axis, the spectrum to match, on the same bins.
 
@@ -502,7 +504,7 @@ def s0_candidates(signal, s0: float | None = None) -> list[float]:
     Parameters
     ----------
     signal : Signal
-        Its grid and extent (:func:`nyquist`).
+        Its grid and extent ([`nyquist`][]).
     s0
         A given s0: the only candidate.
 
@@ -515,7 +517,7 @@ def s0_candidates(signal, s0: float | None = None) -> list[float]:
 
 
 def target_spectra(signal) -> list[torch.Tensor]:
-    """:func:`axis_spectra` of the signal's values less their mean (what rule ``auto`` matches).
+    """[`axis_spectra`][] of the signal's values less their mean (what rule ``auto`` matches).
 
     Parameters
     ----------
@@ -554,7 +556,7 @@ def oversampled(signal, line: int | None = AUTO_LINE) -> tuple[torch.Tensor, tup
     grid : tuple of int
         Its grid.
     target : list of Tensor
-        The target's spectrum on its bins (:func:`axis_spectra`, pooled p bins to one, zeros above Ω).
+        The target's spectrum on its bins ([`axis_spectra`][], pooled p bins to one, zeros above Ω).
     """
     from .signal import grid_coords
 
@@ -579,7 +581,7 @@ def axis_lines(grid: tuple[int, ...]) -> list[tuple[slice, ...]]:
     """Per axis, the grid lines along it that rule ``auto`` reads.
 
     Every line along that axis, at every k-th position in the other axes, k the smallest stride that
-    leaves at most :data:`AUTO_LINES` lines (a 32³ volume: 8 x 8 lines of 32 per axis, a sixth of its
+    leaves at most `AUTO_LINES` lines (a 32³ volume: 8 x 8 lines of 32 per axis, a sixth of its
     points in all).
 
     Parameters
@@ -610,14 +612,14 @@ def valley(model: nn.Module, signal, *, s0: float | None = None, s1: float | Non
     """Rule ``auto``'s valley: per s1, the s0 whose last hidden layer best matches the target's spectrum.
 
     At each s1 of {0} ∪ √(2/H)·{1, 4}, the s0 whose *last* hidden layer, at initialization, is closest
-    to the target's spectrum read up to 2Ω (:func:`oversampled`: features that alias past the Nyquist
-    Ω count as a mismatch), by :func:`spectrum_distance` over up to :data:`AUTO_UNITS` units and the
-    :func:`axis_lines` of each axis. W⁰ and W¹ get the noise :func:`winner_` would add (the same draws
+    to the target's spectrum read up to 2Ω ([`oversampled`][]: features that alias past the Nyquist
+    Ω count as a mismatch), by [`spectrum_distance`][] over up to `AUTO_UNITS` units and the
+    [`axis_lines`][] of each axis. W⁰ and W¹ get the noise [`winner_`][] would add (the same draws
     for every candidate, and the ones ``winner_`` then adds: the global RNG is left as it was). s0 runs
-    over :func:`s0_candidates`, every fourth one, then the best's neighbours two and one steps away.
+    over [`s0_candidates`][], every fourth one, then the best's neighbours two and one steps away.
     Along the valley the distance barely moves while s0 falls as s1 rises
     (docs/studies/auto_valley.md): the spectrum at initialization cannot choose between its points; a
-    short fit can (:func:`auto_scales`).
+    short fit can ([`auto_scales`][]).
 
     Parameters
     ----------
@@ -679,7 +681,7 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
                 centroid: str = "flattened", race=None) -> WinnerScales:
     """Rule ``"auto"``: (s0, s1) from the target and the network, no ψ and no fitted constant.
 
-    The :func:`valley` of the 2Ω spectral match gives one (s0, s1) point per s1; ``race`` picks among
+    The [`valley`][] of the 2Ω spectral match gives one (s0, s1) point per s1; ``race`` picks among
     them; without a race the closest point wins. Deterministic under the seed the model was built
     with; the global RNG is restored after the race, so ``winner_`` then adds the draws the valley
     scored.
@@ -693,10 +695,10 @@ def auto_scales(model: nn.Module, signal, *, s0: float | None = None, s1: float 
     s0, s1
         A given value is the only candidate on its axis.
     centroid
-        How the recorded ψ is read (:data:`CENTROIDS`).
+        How the recorded ψ is read (`CENTROIDS`).
     race : callable, optional
-        ``race(s0, s1) -> loss`` of a short fit, lower is better (:func:`siren2.runs.build` races
-        :data:`siren2.runs.RACE_FRACTION`, 2.5%, of the fit's epochs per point).
+        ``race(s0, s1) -> loss`` of a short fit, lower is better ([`siren2.runs.build`][] races
+        `siren2.runs.RACE_FRACTION`, 2.5%, of the fit's epochs per point).
 
     Returns
     -------

@@ -14,10 +14,10 @@ sin(ω·(|z|+1)·z) gets the arcsine reference only):
   match the network (tests check both): PyTorch's default bias b ~ U(±1/√d) adds ω0²/(3d) (1.35
   for d = 222, 0.29 for d = 1024), and beyond the second layer E[a²] < 1/2 (above), taken from the
   previous layer's predicted σ² (treating the bias offset as Gaussian too: for d = 222 the offsets
-  reach ±2 rad and ω0·z is visibly flatter-topped). :func:`reference_laws` returns both laws.
+  reach ±2 rad and ω0·z is visibly flatter-topped). [`reference_laws`][] returns both laws.
 
 Spectra: the periodogram of each neuron's post-activation (its mean removed) over a regular
-sub-grid, averaged over the layer's neurons (see :mod:`siren2.analysis.spectra` for 1-D / 2-D).
+sub-grid, averaged over the layer's neurons (see [`siren2.analysis.spectra`][] for 1-D / 2-D).
 Complex layers (WIRE) are analysed through their real part.
 """
 
@@ -204,7 +204,7 @@ def reference_laws(model: nn.Module, s1: float | None = None, bias: bool = True)
     -------
     list of dict
         ``post``: "arcsine" for a sine-family layer, else None. When every hidden layer is a
-        :class:`~siren2.models.layers.Sine`: ``post_var`` = E[a²], and for l ≥ 1 ``pre_var_paper`` =
+        [`Sine`][]: ``post_var`` = E[a²], and for l ≥ 1 ``pre_var_paper`` =
         1 + d·s²/2 and ``pre_var`` (corrected), with s = s1 for l = 1, 0 beyond (and ``s``,
         ``fan_in``).
     """
@@ -232,9 +232,9 @@ def histograms(layers: list[LayerActivations], laws: list[dict], bins: int = 101
     Parameters
     ----------
     layers
-        :func:`layer_activations`.
+        [`layer_activations`][].
     laws
-        :func:`reference_laws`, one per layer.
+        [`reference_laws`][], one per layer.
     bins
         Bins per histogram.
 
@@ -270,13 +270,13 @@ def activation_spectra(layers: list[LayerActivations], shape: tuple[int, ...]) -
     Parameters
     ----------
     layers
-        :func:`layer_activations` on a regular sub-grid.
+        [`layer_activations`][] on a regular sub-grid.
     shape
         The sub-grid's shape.
 
     Returns
     -------
     ndarray
-        (L, F), on the frequencies of :func:`~siren2.analysis.spectra.frequencies`.
+        (L, F), on the frequencies of [`frequencies`][siren2.analysis.spectra.frequencies].
     """
     return np.stack([weighted_power(layer.post - layer.post.mean(axis=0), shape) for layer in layers])

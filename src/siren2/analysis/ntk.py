@@ -11,7 +11,7 @@ model through ``functional_call``; complex parameters (WIRE) enter as (real, ima
 
 Memory: J is C·n·P float32 values and K is C·n²; one chunk of m points adds about 3·m·C·P values
 (its Jacobian, a copy, autograd's buffers), and the float64 eigendecomposition with its FFT 4·n²
-float64 values (see :func:`ntk_memory_bytes`). J dominates: n = 2048 points on paper_audio (P = 149,185) is 1.2 GB.
+float64 values (see [`ntk_memory_bytes`][]). J dominates: n = 2048 points on paper_audio (P = 149,185) is 1.2 GB.
 Anything over ``memory_budget`` (default 4 GiB) is refused before allocating.
 """
 
@@ -38,7 +38,7 @@ DEFAULT_CHUNK = 128
 
 
 def ntk_memory_bytes(n: int, parameters: int, channels: int = 1, chunk_size: int = DEFAULT_CHUNK) -> int:
-    """Peak bytes of :func:`empirical_ntk` and :func:`eigen_spectrum`, as planned.
+    """Peak bytes of [`empirical_ntk`][] and [`eigen_spectrum`][], as planned.
 
     4·C·(n·P + 3·m·P + n²) for J, one chunk of m points and K (float32), plus 8·4·n² for the float64
     eigendecomposition and the FFT of its eigenvectors.
@@ -82,7 +82,7 @@ def check_ntk_memory(n: int, parameters: int, channels: int = 1, chunk_size: int
     Returns
     -------
     int
-        :func:`ntk_memory_bytes`.
+        [`ntk_memory_bytes`][].
 
     Raises
     ------
@@ -155,7 +155,7 @@ def empirical_ntk(model: nn.Module, coords: torch.Tensor, chunk_size: int = DEFA
     chunk_size
         Points per chunk of J.
     memory_budget
-        Bytes (:func:`check_ntk_memory`).
+        Bytes ([`check_ntk_memory`][]).
 
     Returns
     -------
@@ -246,13 +246,13 @@ def ntk_spectrum(model: nn.Module, coords: torch.Tensor, shape: tuple[int, ...],
     coords
         (n, d): n points on the regular sub-grid ``shape``.
     shape
-        The sub-grid's shape (:func:`~siren2.analysis.spectra.subgrid`).
+        The sub-grid's shape ([`subgrid`][siren2.analysis.spectra.subgrid]).
     stride
         Its spacing, in samples of the signal's grid.
     chunk_size
         Points per chunk of J.
     memory_budget
-        Bytes (:func:`check_ntk_memory`).
+        Bytes ([`check_ntk_memory`][]).
 
     Returns
     -------

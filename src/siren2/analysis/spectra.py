@@ -1,11 +1,11 @@
 """Spectra on a regular grid, shared by the activation and NTK analyses.
 
-Points are a sub-grid of the signal's grid (:func:`subgrid`): a contiguous window, or an evenly
+Points are a sub-grid of the signal's grid ([`subgrid`][]): a contiguous window, or an evenly
 strided selection. Frequencies are in cycles per sample of the *signal's* grid (0 … 0.5 at the
 window's Nyquist; ×sample_rate for Hz), so spectra of different sub-grids share one axis.
 
 A spectrum is the periodogram |FFT(v)|²/n of columns v laid out on the sub-grid, combined with
-weights (:func:`weighted_power`). 1-D: the one-sided rFFT bins. 2-D: the 2-D FFT, radially
+weights ([`weighted_power`][]). 1-D: the one-sided rFFT bins. 2-D: the 2-D FFT, radially
 averaged — the mean power over the FFT cells whose radius √(f_y² + f_x²) falls in each ring of
 width 1/min(h, w), for radii up to 0.5 (the largest circle inside the band; the corners are left out).
 """
@@ -71,7 +71,7 @@ def subgrid(grid: tuple[int, ...], n: int, mode: str = "window") -> tuple[np.nda
 
 @dataclass
 class SubGrid:
-    """Points of a signal on a regular sub-grid (:func:`subgrid`): where the analyses look.
+    """Points of a signal on a regular sub-grid ([`subgrid`][]): where the analyses look.
 
     Attributes
     ----------
@@ -92,7 +92,7 @@ class SubGrid:
 
     @classmethod
     def of(cls, signal, n: int, mode: str = "window") -> "SubGrid":
-        """The sub-grid of ``signal``'s grid that :func:`subgrid` picks.
+        """The sub-grid of ``signal``'s grid that [`subgrid`][] picks.
 
         Parameters
         ----------
@@ -117,7 +117,7 @@ class SubGrid:
 
     @property
     def freqs(self) -> np.ndarray:
-        """The frequency axis of its spectra (:func:`frequencies`), in cycles per sample of the full grid."""
+        """The frequency axis of its spectra ([`frequencies`][]), in cycles per sample of the full grid."""
         return frequencies(self.shape, self.stride)
 
     def power(self, values: np.ndarray) -> np.ndarray:
@@ -139,7 +139,7 @@ class SubGrid:
 
 
 def frequencies(shape: tuple[int, ...], stride: int = 1) -> np.ndarray:
-    """The frequency axis of :func:`weighted_power` on ``shape``, in cycles per sample of the full grid.
+    """The frequency axis of [`weighted_power`][] on ``shape``, in cycles per sample of the full grid.
 
     Parameters
     ----------

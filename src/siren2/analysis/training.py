@@ -1,4 +1,5 @@
-"""Snapshots during training: a :func:`~siren2.train.fit` callback for the evolution of the spectra (docs/method.md#analysis-tools)."""
+"""Snapshots during training: a [`fit`][siren2.train.fit] callback for the evolution of the spectra
+(docs/method.md#analysis-tools)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Snapshot:
     activation_spectra
         (L, F) on the activation sub-grid's frequencies, or None.
     histograms
-        Per layer, :func:`~siren2.analysis.activations.histograms`.
+        Per layer, [`histograms`][siren2.analysis.activations.histograms].
     """
 
     epoch: int
@@ -41,7 +42,7 @@ class Snapshot:
 
 
 class Snapshots:
-    """A :func:`~siren2.train.fit` callback: ``fit(..., callbacks=[snaps])`` takes snapshots at chosen epochs.
+    """A [`fit`][siren2.train.fit] callback: ``fit(..., callbacks=[snaps])`` takes snapshots at chosen epochs.
 
     At each epoch E in ``epochs``, the NTK spectrum on the points ``ntk`` and the activation
     histograms and spectra on ``activations`` (either may be None). The callback sees the model after

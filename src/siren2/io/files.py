@@ -103,7 +103,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[Path]:
     Yields
     ------
     Path
-        The temporary path (:func:`temp_path`).
+        The temporary path ([`temp_path`][]).
 
     Examples
     --------
@@ -162,14 +162,14 @@ def json_text(obj, indent: int | None = 2) -> str:
 
 
 def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> Path:
-    """Write ``obj`` as JSON (:func:`json_text`) to ``path`` atomically, with a final newline.
+    """Write ``obj`` as JSON ([`json_text`][]) to ``path`` atomically, with a final newline.
 
     Parameters
     ----------
     path
         The file.
     obj
-        What :func:`json_text` takes.
+        What [`json_text`][] takes.
     indent
         As ``json.dumps``'s; None: one line.
 

@@ -4,7 +4,7 @@ occupancy, and triangle meshes written back.
 A mesh is centred on its bounding box and scaled by one factor so that its longest side spans
 [-1/(1 + MARGIN), 1/(1 + MARGIN)] of the grid's [-1, 1]³ (the margin keeps the surface off the grid's
 faces); a regular N³ grid samples that box, and by default as many again as half its points lie near
-the surface (:func:`siren2.shapes.near_surface`: uniform in the grid cells the surface crosses), the
+the surface ([`siren2.shapes.near_surface`][]: uniform in the grid cells the surface crosses), the
 signal's ``off_grid`` samples, which a fit trains on and a rendering leaves out.
 Signed distance is negative inside, in the mesh's units, and divided by its largest magnitude on the
 grid, so 0 stays the surface; occupancy is 1 inside and 0 outside, stored as 2·occ − 1. ``meta``
@@ -51,7 +51,7 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
     field
         "sdf" or "occupancy".
     near
-        Near-surface samples per grid point, in [0, :data:`MAX_NEAR`]; 0: none.
+        Near-surface samples per grid point, in [0, `MAX_NEAR`]; 0: none.
     max_points
         Refuse more grid points and samples in all than this.
 

@@ -25,7 +25,7 @@ def load_volume(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sig
 
     Values map to [-1, 1] by x ↦ (x − offset) / scale with offset = (max + min)/2 and scale =
     (max − min)/2 over the whole array; ``meta`` keeps offset, scale and dtype, so
-    :func:`siren2.io.save_signal` writes the same units and dtype back (a constant volume gets scale 1,
+    [`siren2.io.save_signal`][] writes the same units and dtype back (a constant volume gets scale 1,
     with a warning).
 
     Parameters
@@ -101,7 +101,7 @@ def volume_array(signal: Signal) -> np.ndarray:
 
 
 def write_volume(signal: Signal, tmp: Path, suffix: str = ".npy") -> None:
-    """Write ``signal`` to ``tmp`` as .npy in the units and dtype of its file (:func:`volume_array`).
+    """Write ``signal`` to ``tmp`` as .npy in the units and dtype of its file ([`volume_array`][]).
 
     Parameters
     ----------

@@ -1,12 +1,12 @@
 """The model registry: a name → a network, built and initialized (nothing about data or training).
 
-Every entry builds an :class:`~siren2.models.layers.INR` from its config dataclass, filled from a
+Every entry builds an [`INR`][] from its config dataclass, filled from a
 preset (shape, and the hyper-parameters a preset sets, e.g. SIREN's ω_first) plus overrides. Adding
-a model is one :func:`register` call; nothing else needs to know about it. An entry marked
-``winner`` takes WINNER's noise (:func:`siren2.winner.winner_`) after SIREN's initialization; the
-scales are a property of the target, resolved when a run builds its model (:mod:`siren2.build`),
+a model is one [`register`][] call; nothing else needs to know about it. An entry marked
+``winner`` takes WINNER's noise ([`siren2.winner.winner_`][]) after SIREN's initialization; the
+scales are a property of the target, resolved when a run builds its model ([`siren2.build`][]),
 not here. How each model trains (the paper's mini-batches, its own peak rate) is in
-:mod:`siren2.recipes`.
+[`siren2.recipes`][].
 
     >>> model = build_model("siren", in_dim=1, out_dim=1, preset="paper_audio", seed=0)   # ω_first 3000
 """
@@ -65,9 +65,9 @@ def register(name: str, description: str, config: type, build: Callable[..., INR
     description
         One line, for ``siren2 models``.
     config
-        Its config dataclass (an :class:`~siren2.models.siren.MLPConfig`).
+        Its config dataclass (an [`MLPConfig`][]).
     build
-        Config → initialized :class:`~siren2.models.layers.INR`.
+        Config → initialized [`INR`][].
     defaults
         Preset → the config fields the preset sets.
     winner
@@ -203,10 +203,10 @@ def network_config(name: str, *, in_dim: int = 1, out_dim: int = 1, preset: str 
 
 def build_model(name: str, *, in_dim: int = 1, out_dim: int = 1, preset: str | None = None, seed: int | None = None,
                 device: torch.device | str | None = None, **options) -> INR:
-    """Build and initialize model ``name`` (:func:`network_config` for its settings).
+    """Build and initialize model ``name`` ([`network_config`][] for its settings).
 
     A WINNER model comes back with SIREN's initialization and ``model.winner`` None: its noise depends
-    on the target (:func:`siren2.create_model`).
+    on the target ([`siren2.create_model`][]).
 
     Parameters
     ----------

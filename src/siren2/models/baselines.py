@@ -1,15 +1,15 @@
-"""The paper's baselines (docs/method.md#the-baselines) as thin compositions of :mod:`siren2.models.layers`.
+"""The paper's baselines (docs/method.md#the-baselines) as thin compositions of [`siren2.models.layers`][].
 
-Each builder takes its config dataclass and returns an initialized :class:`INR`; the registry
-(:mod:`siren2.models`) names them and fills the configs from a preset.
+Each builder takes its config dataclass and returns an initialized [`INR`][]; the registry
+([`siren2.models`][]) names them and fills the configs from a preset.
 
-* SIREN+RFF: :class:`FourierFeatures` (B ~ N(0, 30²), (in, H/2)) in front of a SIREN.
-* FINER / FINER++: SIREN's network and init with the :class:`Finer` activation, ω = 30 everywhere;
+* SIREN+RFF: [`FourierFeatures`][] (B ~ N(0, 30²), (in, H/2)) in front of a SIREN.
+* FINER / FINER++: SIREN's network and init with the [`Finer`][] activation, ω = 30 everywhere;
   FINER++ draws the first-layer bias from U(−5, 5).
-* WIRE: :class:`Gabor` activations (ω = 10, σ = 10), first layer real and later layers complex,
+* WIRE: [`Gabor`][] activations (ω = 10, σ = 10), first layer real and later layers complex,
   width int(H/√2) for parameter parity, the output the real part.
-* Gauss: :class:`Gauss` activations exp(−(30·z)²), nn.Linear's default init.
-* ReLU+PE: :class:`PositionalEncoding` (7 frequencies) in front of a ReLU MLP, default init.
+* Gauss: [`Gauss`][] activations exp(−(30·z)²), nn.Linear's default init.
+* ReLU+PE: [`PositionalEncoding`][] (7 frequencies) in front of a ReLU MLP, default init.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class ReluPEConfig(MLPConfig):
 
 
 def build_siren_rff(cfg: RFFConfig) -> INR:
-    """SIREN+RFF: :class:`~siren2.models.layers.FourierFeatures` of ``width // 2`` columns in front of a SIREN.
+    """SIREN+RFF: [`FourierFeatures`][] of ``width // 2`` columns in front of a SIREN.
 
     Parameters
     ----------
@@ -120,7 +120,7 @@ def build_siren_rff(cfg: RFFConfig) -> INR:
 
 @torch.no_grad()
 def build_finer(cfg: FinerConfig) -> INR:
-    """FINER / FINER++: SIREN's network and init with the :class:`~siren2.models.layers.Finer` activation.
+    """FINER / FINER++: SIREN's network and init with the [`Finer`][] activation.
 
     Parameters
     ----------
@@ -154,9 +154,9 @@ def wire_width(width: int) -> int:
 
 
 def build_wire(cfg: WireConfig) -> INR:
-    """WIRE: :class:`~siren2.models.layers.Gabor` activations, the first layer real and later layers complex.
+    """WIRE: [`Gabor`][] activations, the first layer real and later layers complex.
 
-    Width :func:`wire_width`, for parameter parity; the output is the real part.
+    Width [`wire_width`][], for parameter parity; the output is the real part.
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def build_wire(cfg: WireConfig) -> INR:
 
 
 def build_gauss(cfg: GaussConfig) -> INR:
-    """Gauss: :class:`~siren2.models.layers.Gauss` activations, nn.Linear's default init.
+    """Gauss: [`Gauss`][] activations, nn.Linear's default init.
 
     Parameters
     ----------
@@ -191,7 +191,7 @@ def build_gauss(cfg: GaussConfig) -> INR:
 
 
 def build_relu_pe(cfg: ReluPEConfig) -> INR:
-    """ReLU+PE: :class:`~siren2.models.layers.PositionalEncoding` in front of a ReLU MLP, default init.
+    """ReLU+PE: [`PositionalEncoding`][] in front of a ReLU MLP, default init.
 
     Parameters
     ----------

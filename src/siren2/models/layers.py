@@ -1,13 +1,13 @@
 """Building blocks shared by every model: activations, a dense layer, encodings, the INR shell.
 
 A model is ``encoding → hidden Dense blocks → head``; models differ only in which activation and
-encoding they plug in (see :mod:`siren2.models.siren`, :mod:`siren2.models.baselines` and the
+encoding they plug in (see [`siren2.models.siren`][], [`siren2.models.baselines`][] and the
 registry). Activations:
 
-* sine family (WINNER applies): :class:`Sine` sin(ω·z), :class:`Finer` sin(ω·(|z|+1)·z);
-* others: :class:`Gauss` exp(−(s·z)²), :class:`Gabor` exp(jω·z − |σ·z|²) (complex), ``nn.ReLU``.
+* sine family (WINNER applies): [`Sine`][] sin(ω·z), [`Finer`][] sin(ω·(|z|+1)·z);
+* others: [`Gauss`][] exp(−(s·z)²), [`Gabor`][] exp(jω·z − |σ·z|²) (complex), ``nn.ReLU``.
 
-Encodings: :class:`PositionalEncoding` (NeRF) and :class:`FourierFeatures` (fixed random B).
+Encodings: [`PositionalEncoding`][] (NeRF) and [`FourierFeatures`][] (fixed random B).
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ class INR(nn.Module):
 
     ``config`` is the dataclass the model was built from; ``winner`` the resolved WINNER scales
     (ψ, s0, s1) or None. Both are plain data, written into every config.json; ``name`` is the
-    registry name (set by :func:`siren2.models.build_model`).
+    registry name (set by [`siren2.models.build_model`][]).
 
     Parameters
     ----------
@@ -257,7 +257,7 @@ class INR(nn.Module):
         """W⁰ and W¹, the layers WINNER perturbs.
 
         The one place that decides where WINNER applies: every hidden activation must be of the sine
-        family (:class:`SineFamily`) and every hidden layer real.
+        family ([`SineFamily`][]) and every hidden layer real.
 
         Returns
         -------

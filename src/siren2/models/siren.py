@@ -1,8 +1,9 @@
-"""SIREN (docs/method.md#siren) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`.
+"""SIREN (docs/method.md#siren) and its initializer; SIREN² is SIREN with ω_first = 30 plus
+[`winner_`][siren2.winner.winner_].
 
-:func:`build_siren` also builds the sine-family baselines that share SIREN's architecture and
+[`build_siren`][] also builds the sine-family baselines that share SIREN's architecture and
 initialization (FINER: another activation; SIREN+RFF: an encoding in front); see
-:mod:`siren2.models.baselines`.
+[`siren2.models.baselines`][].
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Classical restoration baselines: what a user would pick instead of fitting an INR.
 
-Each baseline maps a damaged :class:`~siren2.signal.Signal` and its mask (1 observed, 0 missing)
+Each baseline maps a damaged [`Signal`][] and its mask (1 observed, 0 missing)
 to an estimate of the clean values (N, C), from well-kept libraries, with its settings chosen
 from the damaged signal alone (never the clean one):
 
@@ -20,7 +20,7 @@ from the damaged signal alone (never the clean one):
   samples' own autocorrelation (each lag's sum over the observed pairs divided by their count,
   Hann-tapered and made positive semi-definite in the frequency domain).
 
-``BASELINES`` is the registry; :func:`run_baseline` checks that a baseline applies to the signal
+``BASELINES`` is the registry; [`run_baseline`][] checks that a baseline applies to the signal
 and the task.
 """
 
@@ -121,7 +121,7 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
     img
         (H, W).
     patch
-        p, the patches' side (at most :data:`MAX_PATCHES` of them, on a regular sub-grid).
+        p, the patches' side (at most `MAX_PATCHES` of them, on a regular sub-grid).
 
     Returns
     -------
@@ -137,7 +137,7 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
 
 
 def _reads_patches(signal: Signal) -> bool:
-    """Whether :func:`noise_std` reads :func:`patch_sigma` for ``signal``: images of at least PATCH px a side."""
+    """Whether [`noise_std`][] reads [`patch_sigma`][] for ``signal``: images of at least PATCH px a side."""
     return signal.kind == "image" and min(signal.grid) >= PATCH
 
 
@@ -145,7 +145,7 @@ AUDIO_NOISE_ESTIMATE = "min(white floor, STFT floor)"  # :func:`noise_std` for a
 
 
 def noise_std_method(signal: Signal) -> str:
-    """How :func:`noise_std` reads σ̂ for ``signal`` (recorded in config.json).
+    """How [`noise_std`][] reads σ̂ for ``signal`` (recorded in config.json).
 
     Parameters
     ----------
@@ -165,10 +165,10 @@ def noise_std(signal: Signal) -> float:
     """σ̂ of white noise in ``signal``, from the signal alone.
 
     Images: the smaller of two estimates that signal content can only raise, the wavelet MAD
-    (``estimate_sigma``; fooled by fine texture) and :func:`patch_sigma` (fooled by patches of full
-    rank), per channel, averaged; the MAD alone below :data:`PATCH` pixels a side. Audio and the rest:
-    the smaller of the whole spectrum's white floor (:func:`siren2.winner.white_floor`; raised by
-    content that covers the whole band) and the STFT's (:func:`stft_sigma`; raised by content that
+    (``estimate_sigma``; fooled by fine texture) and [`patch_sigma`][] (fooled by patches of full
+    rank), per channel, averaged; the MAD alone below `PATCH` pixels a side. Audio and the rest:
+    the smaller of the whole spectrum's white floor ([`siren2.winner.white_floor`][]; raised by
+    content that covers the whole band) and the STFT's ([`stft_sigma`][]; raised by content that
     never pauses, in time or in any frequency), averaged in power over channels. The shared clips'
     central 30,000 samples at σ 0.05 (restore_grid.py's seed-0 noise): arch's broadband content reads
     1.60 σ on the white floor, 1.01 σ on the STFT's; the other seven 0.98–1.00 σ on the smaller.
@@ -234,7 +234,7 @@ def stft_sigma(x: np.ndarray, nperseg: int = STFT_SEGMENT, smooth: tuple[int, in
     (seed 0). Smoothing steepens the noise's lower tail, so content that fills most frames raises σ̂
     less (white bursts over σ 0.05, silent half / a quarter of the time: 1.10 / 1.25 σ, against
     1.47 / 2.15 unsmoothed). A long signal is read in 16 evenly spaced stretches of
-    :data:`STFT_FRAMES` frames in all.
+    `STFT_FRAMES` frames in all.
 
     Parameters
     ----------
@@ -290,7 +290,7 @@ def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
 
 
 def tv(signal: Signal, mask: np.ndarray) -> np.ndarray:
-    """scikit-image's ``denoise_tv_chambolle`` of an image, weight = the estimated σ (:func:`wavelet_sigma`).
+    """scikit-image's ``denoise_tv_chambolle`` of an image, weight = the estimated σ ([`wavelet_sigma`][]).
 
     Parameters
     ----------
@@ -343,7 +343,7 @@ def bm3d(signal: Signal, mask: np.ndarray, sigma: float | None = None) -> np.nda
     mask
         Not used.
     sigma
-        The noise σ on the signal's [-1, 1] scale, when known; None: σ̂ (:func:`wavelet_sigma`).
+        The noise σ on the signal's [-1, 1] scale, when known; None: σ̂ ([`wavelet_sigma`][]).
 
     Returns
     -------
@@ -386,7 +386,7 @@ def installed(package: str) -> bool:
 def wiener(signal: Signal, mask: np.ndarray, nperseg: int = STFT_SEGMENT) -> np.ndarray:
     """A spectral Wiener gain G = max(0, 1 − N̂/|X|²) on the STFT of each channel of audio.
 
-    N̂, the white noise's power per bin, from minimum statistics (:func:`stft_floor`).
+    N̂, the white noise's power per bin, from minimum statistics ([`stft_floor`][]).
 
     Parameters
     ----------

@@ -1,9 +1,9 @@
 """Corruptions and masks (docs/method.md#protocols): reproducible damage, and which samples are observed.
 
-A corruption returns the damaged :class:`~siren2.signal.Signal` and a mask (N,) float32, 1 where a
+A corruption returns the damaged [`Signal`][] and a mask (N,) float32, 1 where a
 sample is observed and 0 where it is missing; missing samples read 0 in the damaged signal, as a
 dropout in a file does. Each seed draws from its own random stream per kind of damage, so one
-corruption's draw never shifts another's. A :class:`CorruptionSpec` names a corruption and its
+corruption's draw never shifts another's. A [`CorruptionSpec`][] names a corruption and its
 level, to be applied with any seed (what ``restore-eval`` and the suites do).
 """
 
@@ -332,7 +332,7 @@ def _mask_shape(path: Path, arr: np.ndarray, signal: Signal) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CorruptionSpec:
-    """What :func:`siren2.restoration.evaluate` does to the clean signal, to be applied with any seed.
+    """What [`evaluate`][siren2.restoration.evaluation.evaluate] does to the clean signal, to be applied with any seed.
 
     Attributes
     ----------

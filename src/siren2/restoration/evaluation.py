@@ -1,7 +1,7 @@
 """Evaluation: corrupt a clean signal, restore it with models and classical baselines over seeds,
 and score everything (the corrupted input too, the floor) against the clean signal; the library
 behind ``siren2 restore-eval``. Seeds run one after the other; Ctrl-C keeps the seeds that
-finished, and :func:`finished_evaluation` reads them back so that ``evaluate(done=...)`` resumes.
+finished, and [`finished_evaluation`][] reads them back so that ``evaluate(done=...)`` resumes.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Evaluation:
     fit
         The first model's FitConfig, as a dict: the shared schedule (each model's own is in ``models``).
     scores
-        Row (a model, a baseline, or :data:`FLOOR`) → per seed: metrics and run facts.
+        Row (a model, a baseline, or `FLOOR`) → per seed: metrics and run facts.
     corruptions
         Per seed: the levels requested and measured.
     models
@@ -51,7 +51,7 @@ class Evaluation:
     example
         The first seed's arrays: "corrupted", "mask", and each row's output.
     settings
-        What makes two evaluations the same one (for resuming; :func:`evaluation_settings`).
+        What makes two evaluations the same one (for resuming; [`evaluation_settings`][]).
     interrupted
         Whether Ctrl-C cut it short.
     """
@@ -79,7 +79,7 @@ class Evaluation:
         Returns
         -------
         dict
-            Row → field → :func:`~siren2.compare.summarize` (mean, std ddof 1, values).
+            Row → field → [`summarize`][] (mean, std ddof 1, values).
         """
         return {row: {k: summarize([r[k] for r in per_seed]) for k, v in per_seed[0].items()
                       if isinstance(v, (int, float))} for row, per_seed in self.scores.items()}
@@ -195,7 +195,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
              baselines: list[str] = (), done: Evaluation | None = None, on_run=None, progress: bool = False,
              **options) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
-    baseline (:mod:`siren2.restoration.classical`), and score all against it.
+    baseline ([`siren2.restoration.classical`][]), and score all against it.
 
     Parameters
     ----------
@@ -204,7 +204,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     spec : CorruptionSpec
         The damage, drawn anew by each seed.
     models : list of str
-        Registered models, each restored with :func:`~siren2.restoration.restore` under ``options``
+        Registered models, each restored with [`restore`][] under ``options``
         (its defaults, the commands'; one fit of the whole signal, no windows; the output is the fit,
         or its shrinkage towards the input, not the input's observed samples filled in).
     seeds : list of int
@@ -212,13 +212,13 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     baselines : list of str
         Classical tools scored beside the models.
     done : Evaluation, optional
-        The seeds an interrupted evaluation finished (:func:`finished_evaluation`): kept, not rerun.
+        The seeds an interrupted evaluation finished ([`finished_evaluation`][]): kept, not rerun.
     on_run : callable, optional
         ``on_run(model, seed, run)`` after each restoration.
     progress : bool
         Show each fit's progress bar.
     **options
-        Restoration settings and run options, as :func:`~siren2.restoration.restore` takes them.
+        Restoration settings and run options, as [`restore`][] takes them.
 
     Returns
     -------
@@ -291,7 +291,7 @@ def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: d
     spec
         The corruption.
     settings
-        :func:`evaluation_settings` of the evaluation to resume.
+        [`evaluation_settings`][] of the evaluation to resume.
 
     Returns
     -------
@@ -354,7 +354,7 @@ def score_baseline(clean: Signal, spec: CorruptionSpec, c: Corruption, name: str
     c
         The corruption.
     name
-        A key of :data:`siren2.restoration.classical.BASELINES`.
+        A key of `siren2.restoration.classical.BASELINES`.
 
     Returns
     -------

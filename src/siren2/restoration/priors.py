@@ -8,7 +8,7 @@ and follows noise as readily as signal. The ``band`` prior says where the signal
 
 Y the orthonormal real DFT of the rendering y (N, C) along the 1-D grid, c_k the bin's multiplicity
 (1 at DC and Nyquist, else 2), P̃ the damaged signal's periodogram smoothed over a few bins (summed
-over channels), floor its white floor (minimum statistics, :func:`siren2.winner.white_floor`): what
+over channels), floor its white floor (minimum statistics, [`siren2.winner.white_floor`][]): what
 noise and the zeros of missing samples add. Bins at the floor cost λ per unit of mean-square power,
 in the MSE's own units; a bin k times above it costs λ/k. It is the log-prior of a Gaussian signal
 whose spectrum is the damaged signal's, up to scale: the classical Wiener/LMMSE assumption.

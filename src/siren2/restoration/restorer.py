@@ -1,8 +1,8 @@
 """Restoration (docs/guides/restoration.md): fitting only what is observed, and knowing when to stop.
 
-:func:`restore` fits a model on the observed samples of a damaged signal (the loss is masked) and
+[`restore`][] fits a model on the observed samples of a damaged signal (the loss is masked) and
 renders it everywhere. Its defaults are the commands' (``siren2 denoise``, ``inpaint``,
-``restore-eval``), resolved in one place (:func:`restore_settings`), so Python and the command line
+``restore-eval``), resolved in one place ([`restore_settings`][]), so Python and the command line
 do the same thing. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
@@ -10,8 +10,9 @@ do the same thing. Two stopping rules:
   training, the fit stops after ``patience`` epochs without improvement of their MSE and returns the
   state with the lowest one. It needs no clean reference, and stops before a long fit reproduces
   the noise. With gaps, another fraction is left out in runs as long as them
-  (:func:`split_holdout`), and the fits are judged on those. The held-out error also estimates what the restoration gained (:func:`estimated_gain`)
-  and how far to trust the fit against the damaged input (:func:`shrink`).
+  ([`split_holdout`][]), and the fits are judged on those. The held-out error also estimates what
+  the restoration gained ([`estimated_gain`][]) and how far to trust the fit against the damaged
+  input ([`shrink`][]).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ RESTORE_OPTIONS = ("stop", "holdout", "capacity", "bandwidths", "prior_weights",
 
 @dataclass(frozen=True)
 class RestoreSettings:
-    """How a damaged signal is restored, every default filled in (:func:`restore_settings`).
+    """How a damaged signal is restored, every default filled in ([`restore_settings`][]).
 
     Attributes
     ----------
@@ -102,7 +103,8 @@ class RestoreSettings:
     prior_weights : tuple of float
         Weights λ of the band prior (1-D), one hold-out fit each after the bandwidth search.
     shrink : bool
-        Combine the fit with the damaged input as the held-out error says is best (:func:`shrink`).
+        Combine the fit with the damaged input as the held-out error says is best
+        ([`shrink`][siren2.restoration.restorer.shrink]).
     keep_observed : bool
         The output keeps the observed samples and takes only the missing ones from the fit.
     noise_std : float or None
@@ -126,12 +128,12 @@ def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
                      options: dict) -> tuple[RestoreSettings, dict]:
     """The restoration's settings and the run's options, from ``options`` as given (None: the default).
 
-    The defaults are the commands': the hold-out rule; at most :data:`PARAMS_PER_SAMPLE` parameters per
+    The defaults are the commands': the hold-out rule; at most `PARAMS_PER_SAMPLE` parameters per
     observed sample (``capacity`` 0: the preset's width); under the hold-out rule, for a WINNER model
-    with a ψ rule and no s0 given, the bandwidth search over :data:`BANDWIDTHS`, then for 1-D signals
-    the band prior at :data:`PRIOR_WEIGHTS`, and the shrinkage; the observed samples kept where some
-    are missing; windows of :data:`WINDOW` samples for long 1-D signals. The run's options gain
-    WINNER's ψ above the noise floor (:data:`CENTROID`) and the hold-out rule's :data:`PATIENCE`
+    with a ψ rule and no s0 given, the bandwidth search over `BANDWIDTHS`, then for 1-D signals
+    the band prior at `PRIOR_WEIGHTS`, and the shrinkage; the observed samples kept where some
+    are missing; windows of `WINDOW` samples for long 1-D signals. The run's options gain
+    WINNER's ψ above the noise floor (`CENTROID`) and the hold-out rule's `PATIENCE`
     unless given.
 
     Parameters
@@ -143,14 +145,14 @@ def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
     model
         A registered model.
     options
-        The restoration's settings (:data:`RESTORE_OPTIONS`) and the run's options, as given.
+        The restoration's settings (`RESTORE_OPTIONS`) and the run's options, as given.
 
     Returns
     -------
     settings : RestoreSettings
         The restoration's settings.
     run_options : dict
-        The run's options (:func:`siren2.spec.resolve`).
+        The run's options ([`siren2.spec.resolve`][]).
 
     Raises
     ------
@@ -194,7 +196,7 @@ def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
 
 
 def default_prior_weights(signal: Signal) -> tuple[float, ...]:
-    """The commands' prior weights for ``signal`` (hold-out): :data:`PRIOR_WEIGHTS` for 1-D, none otherwise.
+    """The commands' prior weights for ``signal`` (hold-out): `PRIOR_WEIGHTS` for 1-D, none otherwise.
 
     Parameters
     ----------
@@ -285,7 +287,7 @@ def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0, run: int | N
     seed
         Draws them (the hold-out's own stream).
     run
-        The runs' length; None: :func:`missing_run`.
+        The runs' length; None: [`missing_run`][].
     values
         The damaged signal, (N, C), 1-D; None: runs placed at random.
 
@@ -345,7 +347,7 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
     """Indices of non-touching runs of ``length`` observed samples, until at least ``k``: for each gap
     (run of unobserved samples) in random order, round after round, the free run whose surroundings
     are closest in log mean power to the gap's, surroundings being the observed samples within
-    :data:`LEVEL_CAP` times ``length`` either side (as :func:`level_cap` reads them, which takes each gap's
+    `LEVEL_CAP` times ``length`` either side (as [`level_cap`][] reads them, which takes each gap's
     own length: the same where the gaps are as long as their median)."""
     n, reach = observed.size, LEVEL_CAP * length
     count_at = np.concatenate([[0], np.cumsum(observed)])
@@ -382,7 +384,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
 
     What ``siren2 denoise`` and ``siren2 inpaint`` do, with the same defaults. Missing samples are set
     to 0 before anything reads the signal (WINNER's ψ included), so what they held cannot matter. A
-    1-D signal longer than 1.5 windows is restored window by window (:func:`restore_windowed`).
+    1-D signal longer than 1.5 windows is restored window by window ([`restore_windowed`][]).
 
     Parameters
     ----------
@@ -395,15 +397,15 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     clean : Signal, optional
         Score against it (an evaluation); else the scores are against the observed samples (``observed_*``).
     callbacks : list, optional
-        Passed to :func:`siren2.train.fit`.
+        Passed to [`siren2.train.fit`][].
     on_window : callable, optional
         ``on_window(i, count)`` before each window of a windowed restoration.
     progress : bool
         Show each fit's progress bar.
     **options
-        The restoration's settings (:data:`RESTORE_OPTIONS`, see :class:`RestoreSettings`) and the run's
-        options (:func:`siren2.spec.resolve`: ``epochs``, ``seed``, ``width``, ``rule``, ...); None:
-        the default (:func:`restore_settings`).
+        The restoration's settings (`RESTORE_OPTIONS`, see [`RestoreSettings`][]) and the run's
+        options ([`siren2.spec.resolve`][]: ``epochs``, ``seed``, ``width``, ``rule``, ...); None:
+        the default ([`restore_settings`][]).
 
     Returns
     -------
@@ -415,7 +417,7 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     Raises
     ------
     InputError
-        For a mask that does not match the signal, bad settings (:func:`restore_settings`), or a search
+        For a mask that does not match the signal, bad settings ([`restore_settings`][]), or a search
         without the hold-out rule, or a bandwidth search under rule auto.
     """
     settings, run_options = restore_settings(signal, mask, model, options)
@@ -543,7 +545,7 @@ def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float, noise_s
     holdout_mse
         h.
     noise_std
-        σ when known; None: σ̂ (:func:`siren2.restoration.classical.noise_std`).
+        σ when known; None: σ̂ ([`siren2.restoration.classical.noise_std`][]).
 
     Returns
     -------
@@ -574,14 +576,14 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     (relay's central 30,000 samples at σ 0.05, band prior, seed 0: R = 0.10·h, α 0.55 / α_t 1.70,
     output 29.78 dB against the fit's 28.60 and 27.79 with α on every sample; the clean signal's own
     best α_t is 1.74). Since h ≥ σ², a σ̂² above h by more than h's sampling error
-    (:data:`CONSISTENCY` standard errors) means σ̂ took signal for noise (a texture, a white-noise
+    (`CONSISTENCY` standard errors) means σ̂ took signal for noise (a texture, a white-noise
     image): σ cannot be told from the signal, and the input is returned (α = α_t = 0).
 
     Missing samples: the observed ones as they are and β·f where missing, β in [0, 1] the
     least-squares scale of f on the held-out samples (β = 0 is the zero fill); with gaps (1-D), each
-    gap's fill then no louder than the observed samples around it (:func:`level_cap`). With gaps, β
+    gap's fill then no louder than the observed samples around it ([`level_cap`][]). With gaps, β
     fitted on a few held-out runs is optimistic, so the gain is estimated out of sample: each held-out
-    run filled with β from the other runs (:func:`held_out_scales`), capped as the gaps are; where that
+    run filled with β from the other runs ([`held_out_scales`][]), capped as the gaps are; where that
     fill does not beat zeros, β = 0 and the damaged input is returned as it is (tap's gaps, seed 2: an
     in-sample estimate of +0.04 dB and β 1 gave 50.66 dB against the input's 56.06). Scattered holes
     hold out thousands of single samples, on which one fitted scale is its own cross-validation.
@@ -599,7 +601,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     holdout_mse
         h, the fit's held-out MSE.
     noise_std
-        σ when the caller knows it; None: σ̂ (:func:`siren2.restoration.classical.noise_std`).
+        σ when the caller knows it; None: σ̂ ([`siren2.restoration.classical.noise_std`][]).
 
     Returns
     -------
@@ -607,7 +609,7 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
         (N, C) float32.
     record : dict
         The factors and the output's estimated gain in dB over the damaged input, as
-        :func:`estimated_gain` (None where h ≤ σ²).
+        [`estimated_gain`][] (None where h ≤ σ²).
     """
     from .classical import noise_std as estimate_noise_std, noise_std_method
 
@@ -687,7 +689,7 @@ def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_
     """``fill`` with each run of missing samples scaled down, per channel, to no louder than its surroundings.
 
     Where a run's RMS exceeds it, to the RMS of ``y``'s observed samples within ``k`` run lengths on
-    either side (:data:`LEVEL_CAP`).
+    either side (`LEVEL_CAP`).
 
     Parameters
     ----------
@@ -724,13 +726,13 @@ def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_
 
 def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, holdout: float = HOLDOUT_FRACTION,
                       seed: int = 0) -> Run:
-    """A classical tool (:mod:`siren2.restoration.classical`) in place of a fit.
+    """A classical tool ([`siren2.restoration.classical`][]) in place of a fit.
 
     The output keeps the observed samples where some are missing. With missing samples the record
     holds the tool's held-out error, as the hold-out rule measures a fit's: the tool run again with a
     ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the
-    zeros it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample):
-    its record holds :func:`observed_scores` instead (``residual_std`` estimates the noise it removed).
+    zeros it implies ([`estimated_gain`][]). A denoiser has no held-out error (it sees every sample):
+    its record holds [`observed_scores`][] instead (``residual_std`` estimates the noise it removed).
 
     Parameters
     ----------
@@ -739,7 +741,7 @@ def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, hol
     mask
         (N,) 1 observed, 0 missing; None: all observed.
     name
-        A key of :data:`siren2.restoration.classical.BASELINES`.
+        A key of `siren2.restoration.classical.BASELINES`.
     holdout
         The share of the observed samples held out to score the tool.
     seed
@@ -851,9 +853,9 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
                      window: int = WINDOW, overlap: int = WINDOW_OVERLAP, keep_observed: bool | None = None,
                      clean: Signal | None = None, on_window: Callable[[int, int], None] | None = None,
                      **options) -> Run:
-    """:func:`restore` a long 1-D ``signal`` window by window, each at the sample step of the paper's clip.
+    """[`restore`][] a long 1-D ``signal`` window by window, each at the sample step of the paper's clip.
 
-    Each window sits at the sample step of the paper's 150,000-sample clip (:data:`PROTOCOL_SAMPLES`),
+    Each window sits at the sample step of the paper's 150,000-sample clip (`PROTOCOL_SAMPLES`),
     with its own hold-out, search, σ̂ and shrinkage; the outputs are cross-faded over the overlaps
     (raised cosine). A window with nothing missing (inpainting) is the input as it is. Ctrl-C in any
     window raises KeyboardInterrupt (no output from part of the windows).
@@ -877,7 +879,7 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
     on_window
         ``on_window(i, count)`` before window i.
     **options
-        As :func:`restore`'s.
+        As [`restore`][]'s.
 
     Returns
     -------
