@@ -161,7 +161,7 @@ def unit_task(fn: Callable, unit, threads: int):
     ----------
     fn
         The function.
-    unit
+    unit : object
         Its unit of work.
     threads
         Torch threads.

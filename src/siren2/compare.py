@@ -394,7 +394,7 @@ def write_comparison(folder, comp: Comparison) -> None:
 
     Parameters
     ----------
-    folder
+    folder : str or os.PathLike
         The folder.
     comp
         The comparison.
@@ -469,7 +469,7 @@ def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int
 
     Parameters
     ----------
-    folder
+    folder : str or os.PathLike
         The comparison's output folder (its records.jsonl, [`siren2.records`][]).
     signal
         The target, rendered again by each fit.

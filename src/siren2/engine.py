@@ -137,7 +137,7 @@ class AutogradStep:
         (N,) or (N, 1), 1 where observed; None: all observed.
     chunk_size
         Points per chunk of a full-batch step (gradients summed); None: all at once.
-    prior
+    prior : callable, optional
         P(y) of the rendering of the whole grid, whose gradients join the loss's in full-batch steps
         (never chunked then).
     """
@@ -194,7 +194,7 @@ class SineMLPStep:
         Pad each hidden width to a multiple of this.
     compiled
         Use the ``torch.compile``d activation ([`sine_activation`][]; CPU only).
-    prior
+    prior : callable, optional
         P(y) of the rendering of the whole grid, whose gradient joins the loss's (never chunked then).
 
     Raises
@@ -438,7 +438,7 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
         ``epochs`` × points × hidden units ≥ `COMPILE_MIN_WORK`.
     epochs
         The run's epochs, for that decision.
-    prior
+    prior : callable, optional
         P(y) of the rendering of the whole grid ([`siren2.restoration.priors`][]), added to the loss's
         gradients in full-batch steps (never chunked then); the returned loss stays the data term.
 

@@ -37,7 +37,7 @@ def psnr_curves(curves: dict[str, list[float]], path, title: str = "",
     ----------
     curves
         Label → psnr_paper per epoch.
-    path
+    path : str or os.PathLike
         The PNG to write.
     title
         The title.
@@ -88,7 +88,7 @@ def audio_fit(target: np.ndarray, fits: dict[str, np.ndarray], sr: int, path, zo
         Label → (N,) audio.
     sr
         The sample rate.
-    path
+    path : str or os.PathLike
         The PNG to write.
     zoom
         The close-up's samples, from the middle.
@@ -130,7 +130,7 @@ def image_fit(target: np.ndarray, fits: dict[str, np.ndarray], path) -> Path:
         (H, W, C) on [-1, 1].
     fits
         Label → (H, W, C) on [-1, 1].
-    path
+    path : str or os.PathLike
         The PNG to write.
 
     Returns
@@ -176,7 +176,7 @@ def restoration_audio(clean: np.ndarray, corrupted: np.ndarray, restored: dict[s
         Label → (N,) audio.
     sr
         The sample rate.
-    path
+    path : str or os.PathLike
         The PNG to write.
     zoom
         The close-up's samples.
@@ -216,7 +216,7 @@ def restoration_image(clean: np.ndarray, corrupted: np.ndarray, restored: dict[s
         (H, W, C) on [-1, 1].
     restored
         Label → (H, W, C) on [-1, 1].
-    path
+    path : str or os.PathLike
         The PNG to write.
 
     Returns
@@ -259,7 +259,7 @@ def activation_histograms(hists: dict[str, list[dict]], path, title: str = "") -
     ----------
     hists
         Model → per layer, [`siren2.analysis.activations.histograms`][].
-    path
+    path : str or os.PathLike
         The PNG to write.
     title
         The title.
@@ -309,7 +309,7 @@ def spectra(freqs: np.ndarray, panels: dict[str, dict[str, np.ndarray]], path, x
         The frequency of each bin.
     panels
         Panel title → label → spectrum.
-    path
+    path : str or os.PathLike
         The PNG to write.
     xlabel
         The frequency axis's label.
@@ -352,7 +352,7 @@ def eigenvalue_decay(curves: dict[str, np.ndarray], path, title: str = "") -> Pa
     ----------
     curves
         Label → eigenvalues, descending.
-    path
+    path : str or os.PathLike
         The PNG to write.
     title
         The title.
@@ -386,7 +386,7 @@ def sensitivity(axes: dict[str, list[float]], psnr: np.ndarray, references: dict
         psnr_paper per setting, shaped as the axes.
     references
         Other models' psnr_paper on the same budget: horizontal lines, or in the title of a heat map.
-    path
+    path : str or os.PathLike
         The PNG to write.
     title
         The title.
@@ -429,7 +429,7 @@ def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], li
     ----------
     curves
         Signal → model → ys, or (xs, ys) to draw against xs (e.g. seconds, with ``xlabel``).
-    path
+    path : str or os.PathLike
         The PNG to write.
     title
         The title.
@@ -476,7 +476,7 @@ def suite_bars(means: dict[str, dict[str, float]], stds: dict[str, dict[str, flo
         Signal → model → mean.
     stds
         Signal → model → std (None: no error bar).
-    path
+    path : str or os.PathLike
         The PNG to write.
     ylabel
         The y axis's label.

@@ -134,7 +134,9 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
         The settings ([`siren2.spec.resolve`][]).
     signal : Signal
         The target (its observed samples where ``mask`` is 1).
-    mask, validate, callbacks, prior
+    mask, validate, callbacks
+        Passed to [`siren2.train.fit`][].
+    prior : callable, optional
         Passed to [`siren2.train.fit`][].
     clean : Signal, optional
         Score against it instead of ``signal`` (restoration).
@@ -160,7 +162,7 @@ def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, p
     ----------
     options
         The run's options as given ([`siren2.spec.resolve`][]), ``input`` the file.
-    out
+    out : str or os.PathLike
         The output folder.
     force
         Write into a folder that already holds files.
@@ -291,7 +293,7 @@ class RunFolder:
 
     Parameters
     ----------
-    path
+    path : str or os.PathLike
         The output folder.
     force
         Write into a folder that already holds files.
@@ -391,7 +393,7 @@ def write_run(folder, run: Run, target: Signal | None = None, figures: bool = Tr
 
     Parameters
     ----------
-    folder
+    folder : str or os.PathLike
         The folder.
     run
         The run.
@@ -459,7 +461,7 @@ def save_model(model, path) -> Path:
     ----------
     model : INR
         A model built by the registry.
-    path
+    path : str or os.PathLike
         The file.
 
     Returns
@@ -480,7 +482,7 @@ def load_model(run_dir) -> tuple[nn.Module, dict]:
 
     Parameters
     ----------
-    run_dir
+    run_dir : str or os.PathLike
         The run folder.
 
     Returns
@@ -523,7 +525,7 @@ def load_run(folder, signal: Signal) -> Run:
 
     Parameters
     ----------
-    folder
+    folder : str or os.PathLike
         The run folder.
     signal
         The signal it was fitted to; its reconstruction is rendered on its grid.
@@ -556,7 +558,7 @@ def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | N
 
     Parameters
     ----------
-    run_dir
+    run_dir : str or os.PathLike
         The run folder ([`load_model`][]).
     sample_rate
         Audio: the output's rate; None: the fit's.

@@ -115,7 +115,7 @@ class RunSpec:
 
         Parameters
         ----------
-        path
+        path : str or os.PathLike
             The config.json file, or its folder.
 
         Returns
@@ -186,7 +186,7 @@ def load_input(options: dict, path=None) -> Signal:
     ----------
     options : dict
         The run's options ([`input_settings`][]).
-    path : str or path-like, optional
+    path : str or os.PathLike, optional
         The file; default: ``options["input"]``.
 
     Returns

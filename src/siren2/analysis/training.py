@@ -51,7 +51,7 @@ class Snapshots:
 
     Parameters
     ----------
-    epochs
+    epochs : iterable of int
         The epochs E.
     ntk
         The NTK's points; None: no NTK.

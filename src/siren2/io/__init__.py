@@ -44,7 +44,7 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
 
     Parameters
     ----------
-    path : str or path-like
+    path : str or os.PathLike
         The file. Its content decides the reader; its suffix only breaks ties (meshes go by suffix).
     max_samples : int, optional
         Audio: keep the first N samples (the peak is still that of the whole file). None keeps all.
@@ -102,7 +102,7 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
     ----------
     signal : Signal
         What to write.
-    path : str or path-like
+    path : str or os.PathLike
         The file; its suffix must suit the kind, and its folder must exist.
 
     Returns

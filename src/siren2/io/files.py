@@ -144,7 +144,7 @@ def json_text(obj, indent: int | None = 2) -> str:
 
     Parameters
     ----------
-    obj
+    obj : object
         Plain data (dicts, lists, numbers, strings), numpy scalars and arrays, paths, torch devices.
     indent
         As ``json.dumps``'s; None: one line.
@@ -168,7 +168,7 @@ def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> Path:
     ----------
     path
         The file.
-    obj
+    obj : object
         What [`json_text`][] takes.
     indent
         As ``json.dumps``'s; None: one line.

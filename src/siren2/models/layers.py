@@ -233,7 +233,7 @@ class INR(nn.Module):
         The output layer.
     encoding
         Maps the coordinates first; None: the identity.
-    config
+    config : MLPConfig, optional
         The config dataclass the model was built from.
     """
 

@@ -256,7 +256,7 @@ def load_mask(path, signal: Signal) -> np.ndarray:
 
     Parameters
     ----------
-    path
+    path : str or os.PathLike
         Audio: a wav/flac/ogg (nonzero in any channel) or an .npy of N values; images: an image file
         of the same H x W (nonzero in any colour channel, alpha ignored) or an .npy (H, W).
     signal

@@ -284,7 +284,7 @@ def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: d
 
     Parameters
     ----------
-    folder
+    folder : str or os.PathLike
         The evaluation's output folder: its records.jsonl (one record per seed) and example.npz.
     clean
         The clean signal.
