@@ -152,9 +152,9 @@ class Signal:
 
         Returns
         -------
-        coords
+        coords : Tensor
             (N + M, d).
-        values
+        values : Tensor
             (N + M, C).
         """
         if self.off_grid is None:

@@ -356,6 +356,9 @@ class Epochs:
     def lr(self, epoch: int) -> float:
         """The scheduled lr of ``epoch``.
 
+        The schedule's progress is the fraction of the epoch budget spent, or of ``time_budget``,
+        whichever is further.
+
         Parameters
         ----------
         epoch
@@ -364,7 +367,6 @@ class Epochs:
         Returns
         -------
         float
-            Progress is the fraction of the epoch budget spent, or of ``time_budget``, whichever is further.
         """
         c = self.config
         progress = epoch / c.epochs
