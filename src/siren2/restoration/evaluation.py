@@ -138,7 +138,7 @@ class Evaluation:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict:
-        """The evaluation as plain data (what its JSON output holds), the summary and conventions included.
+        """The evaluation as plain data (restore-eval's results.json), the summary and conventions included.
 
         Returns
         -------
