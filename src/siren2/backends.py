@@ -23,9 +23,22 @@ RETRIES = 3  # reruns of a unit whose worker died (Ray's own default for tasks)
 
 
 def run_local(fn: Callable, units: list, on_done: OnDone, *, workers: int = 1, **_) -> None:
-    """Every unit in this process (``workers`` 1), or in ``workers`` processes that share the CPU's
-    threads evenly. A crash in a worker process propagates (no retry: nothing here outlives it);
-    Ctrl-C cancels the units not begun."""
+    """Run every unit in this process (``workers`` 1), or in ``workers`` processes.
+
+    The processes share the CPU's threads evenly. A crash in a worker process propagates (no retry:
+    nothing here outlives it); Ctrl-C cancels the units not begun.
+
+    Parameters
+    ----------
+    fn
+        ``fn(unit)``, a module-level function.
+    units
+        The units of work.
+    on_done
+        ``on_done(index, value, None)`` as each unit ends.
+    workers
+        The number of processes.
+    """
     if workers <= 1:
         for i, unit in enumerate(units):
             on_done(i, fn(unit), None)
@@ -43,12 +56,32 @@ def run_local(fn: Callable, units: list, on_done: OnDone, *, workers: int = 1, *
 
 def run_ray(fn: Callable, units: list, on_done: OnDone, *, address: str | None = None, cpus_per_task: float = 1,
             gpus_per_task: float = 0, **_) -> None:
-    """One Ray task per unit, declaring ``cpus_per_task`` CPUs (its torch threads) and
-    ``gpus_per_task`` GPUs; Ray reruns a task whose worker died, up to :data:`RETRIES` times.
+    """Run one Ray task per unit; Ray reruns a task whose worker died, up to `RETRIES` times.
 
-    ``address``: a running cluster (``ray start --head`` prints it; "auto" finds the local one);
-    None starts a private local cluster for this call and stops it after. Ray schedules as many
-    tasks at once as the cluster's CPUs and GPUs allow; its workers must be able to import siren2.
+    Ray schedules as many tasks at once as the cluster's CPUs and GPUs allow; its workers must be able
+    to import siren2.
+
+    Parameters
+    ----------
+    fn
+        ``fn(unit)``, a module-level function.
+    units
+        The units of work.
+    on_done
+        ``on_done(index, value, error)`` as each unit ends: ``error`` None, or why a unit whose worker
+        died too often has no value.
+    address
+        A running cluster (``ray start --head`` prints it; "auto" finds the local one); None starts
+        a private local cluster for this call and stops it after.
+    cpus_per_task
+        The CPUs each task declares (its torch threads).
+    gpus_per_task
+        The GPUs each task declares.
+
+    Raises
+    ------
+    InputError
+        If Ray is not installed.
     """
     if not units:
         return
@@ -83,19 +116,60 @@ BACKENDS: dict[str, Callable] = {"local": run_local, "ray": run_ray}
 
 
 def run_units(backend: str, fn: Callable, units: list, on_done: OnDone, **options) -> None:
-    """Run ``fn`` on every unit with the backend named ``backend`` (see :data:`BACKENDS`)."""
+    """Run ``fn`` on every unit with the backend named ``backend``.
+
+    Parameters
+    ----------
+    backend
+        "local" ([`run_local`][]) or "ray" ([`run_ray`][]).
+    fn
+        ``fn(unit)``, a module-level function.
+    units
+        The units of work.
+    on_done
+        ``on_done(index, value, error)`` as each unit ends, in completion order.
+    **options
+        The backend's options.
+
+    Raises
+    ------
+    InputError
+        For an unknown backend.
+    """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
     BACKENDS[backend](fn, units, on_done, **options)
 
 
 def set_threads(threads: int) -> None:
+    """Set torch's intra-op threads in this process.
+
+    Parameters
+    ----------
+    threads
+        The number of threads.
+    """
     import torch
 
     torch.set_num_threads(threads)
 
 
 def unit_task(fn: Callable, unit, threads: int):
-    """One Ray task (its worker process is titled ``ray::unit_task``): ``fn(unit)`` on ``threads`` torch threads."""
+    """One Ray task (its worker process is titled ``ray::unit_task``): ``fn(unit)`` on ``threads`` torch threads.
+
+    Parameters
+    ----------
+    fn
+        The function.
+    unit : object
+        Its unit of work.
+    threads
+        Torch threads.
+
+    Returns
+    -------
+    object
+        ``fn(unit)``.
+    """
     set_threads(threads)
     return fn(unit)

@@ -1,10 +1,10 @@
 """A model for a signal: the registry's network, then, for a WINNER model, its noise from the target.
 
-The registry (:mod:`siren2.models`) builds and initializes a network; WINNER's scales are a property
+The registry ([`siren2.models`][]) builds and initializes a network; WINNER's scales are a property
 of the target, so they are resolved here, when a model is built for a signal: from ψ by a rule of
-:data:`siren2.winner.RULES`, or by rule ``auto``'s search on the network itself
-(:func:`siren2.winner.auto_scales`), or as given. :func:`create_model` is the public entry;
-:func:`siren2.runs.build` builds a run's model from its :class:`~siren2.spec.RunSpec`, racing rule
+[`siren2.winner.RULES`][], or by rule ``auto``'s search on the network itself
+([`siren2.winner.auto_scales`][]), or as given. [`create_model`][] is the public entry;
+[`siren2.runs.build`][] builds a run's model from its [`RunSpec`][siren2.spec.RunSpec], racing rule
 auto's candidates with short fits.
 
     >>> model = create_model("siren2", signal)     # ψ → (s0, s1) → W⁰, W¹ += noise
@@ -32,14 +32,18 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
                  **options) -> INR:
     """Build model ``name`` for ``signal`` (or for ``in_dim → out_dim``), WINNER's noise included.
 
+    For a WINNER model (SIREN²): ψ → (s0, s1) → W⁰, W¹ += noise, after SIREN's initialization.
+
     Parameters
     ----------
     name : str
-        A registered model (:func:`siren2.list_models`).
+        A registered model ([`siren2.list_models`][]).
     signal : Signal, optional
         The target: its dimension and channels set the network's, and a WINNER model reads ψ from it.
-    in_dim, out_dim : int, optional
-        Without a signal (or to override it): coordinates in, channels out.
+    in_dim : int, optional
+        Coordinates in, without a signal (or to override it).
+    out_dim : int, optional
+        Channels out, without a signal (or to override it).
     preset : str, optional
         The network's shape and the model's per-preset settings (SIREN's ω_first); default by dimension.
     seed : int, optional
@@ -49,10 +53,10 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
     s0, s1 : float, optional
         WINNER's noise scales (WINNER models only); given, they win over the rule.
     rule : str, optional
-        How ψ maps to (s0, s1): a key of :data:`siren2.winner.RULES`, or ``"auto"``; None: ``code``
+        How ψ maps to (s0, s1): a key of [`siren2.winner.RULES`][], or ``"auto"``; None: ``code``
         for audio and images, ``auto`` in 3-D.
     centroid : str
-        How ψ is read (:data:`siren2.winner.CENTROIDS`).
+        How ψ is read (`siren2.winner.CENTROIDS`).
     race : callable, optional
         Rule auto: ``race(s0, s1) -> loss`` of a short fit, to choose along its valley (without one the
         closest point of the spectral match wins).
@@ -62,7 +66,13 @@ def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: 
     Returns
     -------
     INR
-        With ``model.winner`` the resolved :class:`~siren2.winner.WinnerScales` (None for other models).
+        With ``model.winner`` the resolved [`WinnerScales`][] (None for other models).
+
+    Raises
+    ------
+    ValueError
+        For an unknown model or option, ``s0``/``s1`` given to a model without WINNER, or a rule that
+        does not apply.
     """
     in_dim = in_dim or (signal.in_dim if signal is not None else 1)
     out_dim = out_dim or (signal.channels if signal is not None else 1)
@@ -79,10 +89,37 @@ def apply_winner(model: INR, signal=None, *, s0: float | None = None, s1: float 
                  race: Callable[[float, float], float] | None = None) -> WinnerScales:
     """Resolve (ψ, s0, s1) for ``signal`` and add WINNER's noise to ``model`` in place.
 
-    ``model`` holds SIREN's initialization. The scales are given (s0 and s1), by rule ``auto``'s
-    search on ``model`` (:func:`siren2.winner.auto_scales`, ``race`` choosing along its valley), or
-    from ψ by ``rule`` (:func:`siren2.winner.resolve_scales`). They are recorded as ``model.winner``
-    and returned. Refuses (TypeError) a model WINNER does not apply to (see ``INR.first_two_linear``).
+    The scales are given (s0 and s1), found by rule ``auto``'s search on ``model``
+    ([`siren2.winner.auto_scales`][], ``race`` choosing along its valley), or read from ψ by
+    ``rule`` ([`siren2.winner.resolve_scales`][]).
+
+    Parameters
+    ----------
+    model
+        Holds SIREN's initialization.
+    signal : Signal, optional
+        The target; needed unless both ``s0`` and ``s1`` are given.
+    s0, s1
+        Given noise scales; None: from the rule.
+    rule
+        A key of [`siren2.winner.RULES`][] or ``"auto"``; None: ``code`` for audio and images,
+        ``auto`` in 3-D.
+    centroid
+        How ψ is read (`siren2.winner.CENTROIDS`).
+    race
+        Rule auto: ``race(s0, s1) -> loss`` of a short fit.
+
+    Returns
+    -------
+    WinnerScales
+        Also recorded as ``model.winner``.
+
+    Raises
+    ------
+    TypeError
+        If WINNER does not apply to ``model`` (see ``INR.first_two_linear``).
+    ValueError
+        If the target is needed and missing, or the rule does not apply.
     """
     model.first_two_linear()  # refuse before reading the target
     given = s0 is not None and s1 is not None
@@ -98,9 +135,21 @@ def apply_winner(model: INR, signal=None, *, s0: float | None = None, s1: float 
 
 
 def model_summary(preset: str | None = None, channels: int = 1) -> list[dict]:
-    """Every registered model built for ``preset`` (default paper_audio) with ``channels`` outputs:
-    name, description, parameter count (a complex weight counts as two), its own training settings
-    (:func:`siren2.recipes.model_fit`, e.g. the paper's mini-batches)."""
+    """Every registered model built for ``preset``, with its size and its own training settings.
+
+    Parameters
+    ----------
+    preset
+        Default: paper_audio.
+    channels
+        Output channels.
+
+    Returns
+    -------
+    list of dict
+        Per model: ``name``, ``description``, ``parameters`` (a complex weight counts as two) and
+        ``fit_defaults`` ([`siren2.recipes.model_fit`][], e.g. the paper's mini-batches).
+    """
     preset_name, _ = get_preset(preset or "paper_audio")
     in_dim = preset_in_dim(preset_name)
     rows = []

@@ -1,12 +1,12 @@
 """Several models × seeds on one signal with one budget: the library behind ``siren2 compare``.
 
-:func:`compare` fits every model for every seed (seed-major: all models on the first seed, then
+[`compare`][] fits every model for every seed (seed-major: all models on the first seed, then
 the next, so an interrupted run still holds comparable fits) with each model's own training
-defaults (:func:`siren2.models.fit_defaults`) and the same number of epochs, and returns a
-:class:`Comparison`; :func:`write_comparison` writes its table, curves, reconstructions and
-figures into a :class:`~siren2.runs.RunFolder`, each fit's run folder under ``fits/``. Ctrl-C
+defaults ([`siren2.recipes.model_fit`][]) and the same number of epochs, and returns a
+[`Comparison`][]; [`write_comparison`][] writes its table, curves, reconstructions and
+figures into a [`RunFolder`][siren2.runs.RunFolder], each fit's run folder under ``fits/``. Ctrl-C
 stops the loop: every finished fit is kept, the fit in progress is dropped (its budget differs
-from the others'); :func:`finished_fits` reads the fits back, so that ``compare(done=...)``
+from the others'); [`finished_fits`][] reads the fits back, so that ``compare(done=...)``
 resumes an interrupted comparison.
 """
 
@@ -44,7 +44,22 @@ _UNITS = {"psnr_paper": " (dB)", "psnr": " (dB)", "snr": " (dB)", "lsd": " (dB)"
 
 
 def check_models(models: list[str]) -> list[str]:
-    """``models`` if every name is registered and none repeats; else :class:`InputError`."""
+    """``models``, checked: every name registered, none repeated.
+
+    Parameters
+    ----------
+    models
+        Model names.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    InputError
+        If the list is empty, names an unknown model, or repeats one.
+    """
     known = list_models()
     if not models:
         raise InputError("--models: give at least one model name")
@@ -57,6 +72,22 @@ def check_models(models: list[str]) -> list[str]:
 
 
 def check_seeds(seeds: list[int]) -> list[int]:
+    """``seeds``, checked: at least one, none repeated.
+
+    Parameters
+    ----------
+    seeds
+        Seeds.
+
+    Returns
+    -------
+    list of int
+
+    Raises
+    ------
+    InputError
+        If the list is empty or repeats a seed.
+    """
     if not seeds:
         raise InputError("--seeds: give at least one seed")
     if len(set(seeds)) != len(seeds):
@@ -65,7 +96,18 @@ def check_seeds(seeds: list[int]) -> list[int]:
 
 
 def summarize(values: list[float]) -> dict:
-    """mean, sample std (ddof=1; None for one value) and the values themselves."""
+    """The mean, sample std and values of ``values``.
+
+    Parameters
+    ----------
+    values
+        One number per seed.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std`` (ddof=1; None for one value) and ``values``.
+    """
     values = [float(v) for v in values]
     std = statistics.stdev(values) if len(values) >= 2 else None
     return {"mean": statistics.fmean(values), "std": std, "values": values}
@@ -73,7 +115,31 @@ def summarize(values: list[float]) -> dict:
 
 @dataclass
 class Comparison:
-    """The finished fits of a comparison, keyed by (model, seed), and what was planned."""
+    """The finished fits of a comparison, keyed by (model, seed), and what was planned.
+
+    Attributes
+    ----------
+    signal
+        The target.
+    models
+        The models planned.
+    seeds
+        The seeds planned.
+    epochs
+        The epochs of every fit.
+    preset
+        The preset.
+    recipe
+        The training recipe.
+    runs
+        (model, seed) → the finished fit's [`Run`][].
+    settings
+        What makes two comparisons the same (for resuming; [`comparison_settings`][]).
+    interrupted
+        Whether Ctrl-C cut it short.
+    seconds
+        Wall time of the whole comparison.
+    """
 
     signal: Signal
     models: list[str]
@@ -88,20 +154,41 @@ class Comparison:
 
     @property
     def planned(self) -> int:
+        """The number of fits planned: models × seeds."""
         return len(self.models) * len(self.seeds)
 
     def runs_of(self, model: str) -> list[tuple[int, Run]]:
-        """(seed, run) of ``model``'s finished fits, in seed order."""
+        """``model``'s finished fits, in seed order.
+
+        Parameters
+        ----------
+        model
+            A model of the comparison.
+
+        Returns
+        -------
+        list of (int, Run)
+            (seed, run).
+        """
         return [(s, self.runs[(model, s)]) for s in self.seeds if (model, s) in self.runs]
 
     def finished_models(self) -> list[str]:
+        """The models with at least one finished fit, in planned order."""
         return [m for m in self.models if self.runs_of(m)]
 
     def metric_names(self) -> list[str]:
+        """The table's metrics for the signal's kind (`TABLE_METRICS`; else psnr_paper and mse)."""
         return TABLE_METRICS.get(self.signal.kind, ["psnr_paper", "mse"])
 
     def table(self) -> dict:
-        """The comparison table as plain data (what table.json holds)."""
+        """The comparison table as plain data (what table.json holds).
+
+        Returns
+        -------
+        dict
+            The signal, the settings, per model a row (each metric's [`summarize`][] over seeds, its
+            parameters, batch size, steps per epoch, lr, seconds), and every fit.
+        """
         n = self.signal.num_points
         rows = []
         for model in self.finished_models():
@@ -140,7 +227,12 @@ class Comparison:
         }
 
     def markdown(self) -> str:
-        """The table as markdown, with its conventions stated under it."""
+        """The table as markdown (table.md), with its conventions stated under it.
+
+        Returns
+        -------
+        str
+        """
         t = self.table()
         keys = self.metric_names()
         sig = t["signal"]
@@ -170,7 +262,19 @@ class Comparison:
 
 
 def format_stat(key: str, s: dict) -> str:
-    """A :func:`summarize` cell as text: "mean ± std" (the mean alone for one value), digits by metric."""
+    """A [`summarize`][] cell as text: "mean ± std" (the mean alone for one value).
+
+    Parameters
+    ----------
+    key
+        The metric, which sets the digits (ssim 4, seconds 1, mse in scientific notation, else 2).
+    s
+        The cell.
+
+    Returns
+    -------
+    str
+    """
     digits = {"ssim": 4, "seconds": 1}.get(key, 2)
     f = (lambda v: f"{v:.3e}") if key == "mse" else (lambda v: f"{v:.{digits}f}")
     return f(s["mean"]) if s["std"] is None else f"{f(s['mean'])} ± {f(s['std'])}"
@@ -178,7 +282,29 @@ def format_stat(key: str, s: dict) -> str:
 
 def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epochs: int, preset: str, recipe: str,
                         options: dict | None = None) -> dict:
-    """What makes two comparisons the same one (a resumed comparison must match it)."""
+    """What makes two comparisons the same one (a resumed comparison must match it).
+
+    Parameters
+    ----------
+    signal
+        The target ([`describe`][siren2.signal.Signal.describe]).
+    models
+        The models.
+    seeds
+        The seeds.
+    epochs
+        The epochs of every fit.
+    preset
+        The preset.
+    recipe
+        The training recipe.
+    options
+        The run options as given, less ``epochs``, ``preset``, ``recipe``, ``device`` and ``input``.
+
+    Returns
+    -------
+    dict
+    """
     rest = {k: v for k, v in given(options).items() if k not in ("epochs", "preset", "recipe", "device", "input")}
     return {"models": list(models), "seeds": list(seeds), "epochs": epochs, "preset": preset, "recipe": recipe,
             "signal": signal.describe(), "options": rest}
@@ -200,14 +326,16 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
         Each model is fitted once per seed, seed-major (every model on the first seed, then the
         next, so an interrupted run still holds comparable fits).
     done : dict, optional
-        (model, seed) → Run of fits finished earlier (:func:`finished_fits`): kept, not rerun.
+        (model, seed) → Run of fits finished earlier ([`finished_fits`][]): kept, not rerun.
     batch_seeds : bool
-        Train a model's seeds as one batched fit (:func:`~siren2.runs.run_batch`; the same results
+        Train a model's seeds as one batched fit ([`run_batch`][]; the same results
         to float rounding; each fit's seconds are then the batch's).
-    on_epoch, on_fit : callable, optional
-        ``on_epoch(model, seed, epoch)`` after each epoch, ``on_fit(model, seed, run)`` after each fit.
+    on_epoch : callable, optional
+        ``on_epoch(model, seed, epoch)`` after each epoch.
+    on_fit : callable, optional
+        ``on_fit(model, seed, run)`` after each fit.
     **options
-        The run's options for every model (:func:`siren2.spec.resolve`): ``preset``, ``recipe``,
+        The run's options for every model ([`siren2.spec.resolve`][]): ``preset``, ``recipe``,
         ``epochs`` (default: the recipe's, the same for every model), ``width``, ``hidden_layers``,
         ``target_psnr``, ``device``, ... Each model keeps its own training settings (batch size,
         peak lr) under the recipe.
@@ -216,6 +344,13 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
     -------
     Comparison
         Ctrl-C (KeyboardInterrupt, from anywhere in the loop) returns what finished, ``interrupted`` set.
+
+    Raises
+    ------
+    InputError
+        For an empty or repeating list of models or seeds, an unknown model, or ``epochs`` below 1.
+    ValueError
+        For an option that no part of the run takes ([`siren2.spec.resolve`][]).
     """
     models, seeds = check_models(models), check_seeds(seeds)
     options = given(options)
@@ -251,9 +386,24 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
 
 
 def write_comparison(folder, comp: Comparison) -> None:
-    """Into ``folder`` (inside a :class:`~siren2.runs.RunFolder`): table.md, table.json, config.json,
-    records.jsonl (one record per fit, :func:`records`), each fit's run folder under fits/, psnr.png (curves of every model), one reconstruction per model
-    (its first seed's), and spectrograms.png (audio) or fft_error.png (images)."""
+    """Write a comparison into ``folder`` (inside a [`RunFolder`][siren2.runs.RunFolder]).
+
+    table.md, table.json, config.json, records.jsonl (one record per fit, [`records`][]), each fit's
+    run folder under fits/, psnr.png (curves of every model), one reconstruction per model (its first
+    seed's), and spectrograms.png (audio) or fft_error.png (images).
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder.
+    comp
+        The comparison.
+
+    Raises
+    ------
+    ValueError
+        If no fit finished.
+    """
     from . import plots
 
     if not comp.runs:
@@ -296,7 +446,18 @@ def write_comparison(folder, comp: Comparison) -> None:
 
 
 def records(comp: Comparison) -> list[dict]:
-    """One record per finished fit, for the comparison's record store (what a resumed run keeps)."""
+    """One record per finished fit, for the comparison's record store (what a resumed run keeps).
+
+    Parameters
+    ----------
+    comp
+        The comparison.
+
+    Returns
+    -------
+    list of dict
+        Keyed ``"<model>/seed<seed>"``, under the fingerprint of ``comp.settings``.
+    """
     fp = fingerprint(comp.settings)
     return [{"key": f"{m}/seed{s}", "fingerprint": fp, "settings": comp.settings, "model": m, "seed": s,
              "metrics": run.metrics, "epochs_run": run.result.epochs_run, "seconds": run.result.seconds}
@@ -304,9 +465,28 @@ def records(comp: Comparison) -> list[dict]:
 
 
 def finished_fits(folder, signal: Signal, settings: dict) -> dict[tuple[str, int], Run]:
-    """The fits a comparison written to ``folder`` finished, if it was run with ``settings`` (the
-    :attr:`Comparison.settings` of the comparison to resume; its records.jsonl, :mod:`siren2.records`),
-    each rebuilt from its run folder; an error names what differs."""
+    """The fits a comparison written to ``folder`` finished, each rebuilt from its run folder.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The comparison's output folder (its records.jsonl, [`siren2.records`][]).
+    signal
+        The target, rendered again by each fit.
+    settings
+        `Comparison.settings` of the comparison to resume.
+
+    Returns
+    -------
+    dict
+        (model, seed) → Run.
+
+    Raises
+    ------
+    InputError
+        If ``folder`` holds no records.jsonl, or its records were made with other settings (the
+        message names what differs).
+    """
     folder = Path(folder)
     store = RecordStore(folder / "records.jsonl")
     if not store.path.is_file():

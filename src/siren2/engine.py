@@ -1,8 +1,8 @@
 """The training step: loss and gradients of the (masked) MSE, written into ``p.grad``.
 
-:func:`make_step` picks the fastest exact step for a model:
+[`make_step`][] picks the fastest exact step for a model:
 
-* :class:`SineMLPStep` for a plain sine MLP (SIREN, SIREN²) in float32: a hand-written forward
+* [`SineMLPStep`][] for a plain sine MLP (SIREN, SIREN²) in float32: a hand-written forward
   and backward over preallocated buffers. The forward rounds exactly as the model's own
   (z = addmm(b, a, Wᵀ), u = ω·z), which matters: with ω·W⁰ in the thousands, float32 rounding of
   u is visible at 60+ dB, and a fit must score the same when the saved model is evaluated. The
@@ -11,15 +11,15 @@
   run ~1.7x faster than at 222. On CPU, for runs long enough to repay a one-off compilation
   (~5–15 s), ``sin(ωz)`` and ``cos(ωz)`` come from one ``torch.compile``d loop: one read and two
   writes instead of three passes, and inductor's vectorized sin/cos are ~4x faster than ATen's
-  (both within ~1e-7 of float64; see :func:`sine_activation`).
+  (both within ~1e-7 of float64; see [`sine_activation`][]).
   Padding is exact: padded units have zero weights in and out, so sin(0) = 0 and their gradients
   are exactly zero; only the real slices are copied back, so it never shows outside this module.
-* :class:`AutogradStep` for every other model: plain autograd.
+* [`AutogradStep`][] for every other model: plain autograd.
 
 Both take the full signal (optionally in chunks whose gradients are summed, for signals larger
 than memory) or a mini-batch of point indices, and return the loss before the update.
-:class:`BatchedStep` is the step of K models of one architecture as one (``fit_batched``): their
-stacked parameters through one ``torch.vmap`` over ``functional_call``. :func:`predict` renders a
+[`BatchedStep`][] is the step of K models of one architecture as one (``fit_batched``): their
+stacked parameters through one ``torch.vmap`` over ``functional_call``. [`predict`][] renders a
 model at any coordinates, in chunks.
 """
 
@@ -49,7 +49,12 @@ def tune_malloc() -> bool:
     """Keep glibc from mmap-ing and trimming large blocks (Linux, CPU).
 
     Each fresh 100+ MB tensor is otherwise mmap'd and page-faulted anew every step (~45 ms each
-    here), which alone costs autograd steps ~2.5x. Process-wide and harmless; returns success.
+    here), which alone costs autograd steps ~2.5x. Process-wide and harmless.
+
+    Returns
+    -------
+    bool
+        Whether both settings took effect (False off Linux, or without glibc's ``mallopt``).
     """
     if not sys.platform.startswith("linux"):
         return False
@@ -85,11 +90,19 @@ _COMPILED = None
 
 
 def sine_activation(compiled: bool):
-    """``f(z, a, ω)``: a ← sin(ω·z) and z ← cos(ω·z), in place.
+    """The in-place sine step ``f(z, a, ω)``: a ← sin(ω·z) and z ← cos(ω·z).
 
-    ``compiled=True`` returns the ``torch.compile``d fused loop (compiled once per process, with
-    dynamic shapes so chunk and batch sizes do not recompile); if compilation fails (no C++
-    compiler, say) it warns and returns the eager version.
+    Parameters
+    ----------
+    compiled
+        True: the ``torch.compile``d fused loop (compiled once per process, with dynamic shapes so
+        chunk and batch sizes do not recompile); if compilation fails (no C++ compiler, say) it warns
+        and returns the eager version. False: the eager version.
+
+    Returns
+    -------
+    callable
+        ``f(z, a, omega)`` with ``omega`` a 0-d tensor; returns None.
     """
     global _COMPILED
     if not compiled:
@@ -107,7 +120,27 @@ def sine_activation(compiled: bool):
 
 
 class AutogradStep:
-    """Loss and gradients by autograd, for any model."""
+    """Loss and gradients by autograd, for any model.
+
+    Calling it, ``step(idx=None)``, fills ``p.grad`` and returns the (masked) MSE before the update:
+    of the whole signal (in chunks), or of the mini-batch of point indices ``idx``.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (N, d) coordinates.
+    target
+        (N, C) values.
+    mask
+        (N,) or (N, 1), 1 where observed; None: all observed.
+    chunk_size
+        Points per chunk of a full-batch step (gradients summed); None: all at once.
+    prior : callable, optional
+        P(y) of the rendering of the whole grid, whose gradients join the loss's in full-batch steps
+        (never chunked then).
+    """
 
     name = "autograd"
 
@@ -137,7 +170,38 @@ class AutogradStep:
 
 
 class SineMLPStep:
-    """Hand-written forward/backward for an INR whose hidden blocks are all Linear + Sine."""
+    """Hand-written forward and backward for an INR whose hidden blocks are all Linear + Sine (float32).
+
+    Calling it, ``step(idx=None)``, fills ``p.grad`` and returns the (masked) MSE before the update,
+    as [`AutogradStep`][] does, over preallocated buffers with the hidden width zero-padded to a
+    multiple of ``pad_to`` (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        A plain sine MLP ([`supports_sine_mlp`][]).
+    coords
+        (N, d) coordinates.
+    target
+        (N, C) values.
+    mask
+        (N,) or (N, 1), 1 where observed; None: all observed.
+    chunk_size
+        Points per chunk of a full-batch step; None: all at once.
+    batch_size
+        The largest mini-batch it will be given (its buffers' size); None: full batch only.
+    pad_to
+        Pad each hidden width to a multiple of this.
+    compiled
+        Use the ``torch.compile``d activation ([`sine_activation`][]; CPU only).
+    prior : callable, optional
+        P(y) of the rendering of the whole grid, whose gradient joins the loss's (never chunked then).
+
+    Raises
+    ------
+    ValueError
+        If ``model`` is not an INR of Linear + Sine blocks in float32.
+    """
 
     def __init__(self, model: INR, coords: torch.Tensor, target: torch.Tensor,
                  mask: torch.Tensor | None = None, chunk_size: int | None = None,
@@ -268,6 +332,19 @@ class SineMLPStep:
 
 
 def supports_sine_mlp(model: nn.Module) -> bool:
+    """Whether [`SineMLPStep`][] applies to ``model``.
+
+    Parameters
+    ----------
+    model
+        Any model.
+
+    Returns
+    -------
+    bool
+        True for an [`INR`][] without an encoding, whose hidden blocks are
+        ``nn.Linear`` + [`Sine`][], with a linear head and float32 parameters.
+    """
     return (
         isinstance(model, INR)
         and isinstance(model.encoding, nn.Identity)
@@ -278,7 +355,22 @@ def supports_sine_mlp(model: nn.Module) -> bool:
 
 
 def chunks(n: int, chunk: int, idx: torch.Tensor | None = None) -> list:
-    """The point selections of one step: the batch ``idx`` whole, else slices of ``chunk`` of the n points."""
+    """The point selections of one step.
+
+    Parameters
+    ----------
+    n
+        The number of points.
+    chunk
+        Points per slice.
+    idx
+        A mini-batch of point indices, taken whole.
+
+    Returns
+    -------
+    list
+        ``[idx]``, else slices of ``chunk`` of the n points.
+    """
     if idx is not None:
         return [idx]
     return [slice(i, min(i + chunk, n)) for i in range(0, n, chunk)]
@@ -298,6 +390,20 @@ def auto_chunk_size(model: nn.Module, n: int, budget: int = DEFAULT_MEMORY_BUDGE
 
     A sine MLP keeps two (n, H) float32 tensors per hidden layer (sin and cos) plus two δ buffers:
     about 4·(2L + 2)·H bytes per point; autograd keeps roughly twice that.
+
+    Parameters
+    ----------
+    model
+        The model (its linear layers' widths).
+    n
+        The number of points.
+    budget
+        Bytes of activations one step may hold.
+
+    Returns
+    -------
+    int
+        At least 1024, at most ``n``.
     """
     widths = [m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
     per_point = 4 * (2 * len(widths) + 2) * max(widths, default=1)
@@ -311,13 +417,40 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
               compile: bool | None = None, epochs: int = 1, prior=None):
     """The training step for ``model``: ``step(idx=None) -> loss`` fills ``p.grad``.
 
-    ``compile``: fuse the sine-MLP activation with ``torch.compile`` (CPU); None decides by the
-    run's size, ``epochs`` × points × hidden units ≥ :data:`COMPILE_MIN_WORK`.
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (N, d) coordinates.
+    target
+        (N, C) values.
+    mask
+        1 where observed; None: all observed.
+    batch_size
+        The mini-batch size the step will be given; None: full batch.
+    chunk_size
+        Splits a full-batch step; None: by a 2 GiB activation budget ([`auto_chunk_size`][]).
+    engine
+        "auto" (the fused sine-MLP step where it applies, else autograd), "sine-mlp" or "autograd".
+    compile
+        Fuse the sine-MLP activation with ``torch.compile`` (CPU); None decides by the run's size,
+        ``epochs`` × points × hidden units ≥ `COMPILE_MIN_WORK`.
+    epochs
+        The run's epochs, for that decision.
+    prior : callable, optional
+        P(y) of the rendering of the whole grid ([`siren2.restoration.priors`][]), added to the loss's
+        gradients in full-batch steps (never chunked then); the returned loss stays the data term.
 
-    ``engine``: "auto" (the fused sine-MLP step where it applies, else autograd), "sine-mlp" or
-    "autograd". ``chunk_size`` splits a full-batch step (default: by a 2 GiB activation budget).
-    ``prior``: P(y) of the rendering of the whole grid (:mod:`siren2.priors`), added to the loss's
-    gradients in full-batch steps (never chunked then); the returned loss stays the data term.
+    Returns
+    -------
+    SineMLPStep or AutogradStep
+
+    Raises
+    ------
+    ValueError
+        If ``engine`` is unknown, a ``prior`` comes with mini-batches, or "sine-mlp" is asked of a
+        model it does not support.
     """
     if engine not in ("auto", "sine-mlp", "autograd"):
         raise ValueError(f"unknown engine {engine!r}")
@@ -336,8 +469,24 @@ def make_step(model: nn.Module, coords: torch.Tensor, target: torch.Tensor, mask
 
 
 class BatchedStep:
-    """Loss and gradients of K stacked models: ``step()`` returns the K losses MSE_k (before the
-    update) and fills the stacked parameters' ``.grad`` with ∇ Σ_k MSE_k."""
+    """Loss and gradients of K stacked models of one architecture, as one ``torch.vmap``.
+
+    Calling it, ``step()``, returns the K losses MSE_k (before the update) and fills the stacked
+    parameters' ``.grad`` with ∇ Σ_k MSE_k.
+
+    Parameters
+    ----------
+    model
+        One of the K models (its architecture only is used).
+    params, buffers
+        The K models' stacked parameters and buffers (``torch.func.stack_module_state``).
+    coords
+        (K, N, d) coordinates.
+    targets
+        (K, N, C) values.
+    chunk_size
+        Points per chunk.
+    """
 
     name = "batched"
 
@@ -364,7 +513,22 @@ class BatchedStep:
 
 @torch.no_grad()
 def predict(model: nn.Module, coords: torch.Tensor, chunk_size: int = 262_144) -> torch.Tensor:
-    """The model's output at ``coords``, in chunks, on the model's device; returns a CPU tensor."""
+    """The model's output at ``coords``, in chunks, on the model's device.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (N, d) coordinates.
+    chunk_size
+        Points per forward pass.
+
+    Returns
+    -------
+    Tensor
+        (N, C) on the CPU.
+    """
     device = next(model.parameters()).device
     outs = [model(coords[i : i + chunk_size].to(device)).cpu() for i in range(0, coords.shape[0], chunk_size)]
     return torch.cat(outs)
@@ -373,7 +537,23 @@ def predict(model: nn.Module, coords: torch.Tensor, chunk_size: int = 262_144) -
 @torch.no_grad()
 def evaluate_loss(model: nn.Module, coords: torch.Tensor, target: torch.Tensor,
                   mask: torch.Tensor | None = None) -> float:
-    """Full-signal (masked) MSE."""
+    """The full-signal (masked) MSE.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (N, d) coordinates.
+    target
+        (N, C) values.
+    mask
+        (N, 1), 1 where observed; None: all observed.
+
+    Returns
+    -------
+    float
+    """
     r = predict(model, coords).to(target.device) - target
     if mask is None:
         return float(r.square().mean())

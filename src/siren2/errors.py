@@ -4,4 +4,7 @@ __all__ = ["InputError"]
 
 
 class InputError(ValueError):
-    """Bad input (a file, a mask, a setting): the message names the file or option and the problem."""
+    """Bad input (a file, a mask, a setting): the message names the file or option and the problem.
+
+    A ``ValueError``; the CLI turns it into exit code 2.
+    """

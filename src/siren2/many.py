@@ -1,9 +1,9 @@
 """Many files, one fit each: the library behind ``siren2 fit-many``.
 
-Each input gets its own sub-folder with what ``siren2 fit`` writes (:func:`siren2.runs.write_run`,
-all at once in a :class:`~siren2.runs.RunFolder`). :func:`fit_many` plans units of work (one job, or
-up to ``batch`` same-grid jobs trained as one batched fit, :func:`siren2.runs.run_batch`) and runs them
-on a backend (:mod:`siren2.backends`: this process, worker processes, or Ray tasks); a bad input
+Each input gets its own sub-folder with what ``siren2 fit`` writes ([`siren2.runs.write_run`][],
+all at once in a [`RunFolder`][]). [`fit_many`][] plans units of work (one job, or
+up to ``batch`` same-grid jobs trained as one batched fit, [`siren2.runs.run_batch`][]) and runs them
+on a backend ([`siren2.backends`][]: this process, worker processes, or Ray tasks); a bad input
 becomes a ``failed`` record with its one-line error and never stops the others. A sub-folder that
 holds a finished fit (its ``config.json`` and weights) is ``kept`` on resume.
 """
@@ -32,7 +32,21 @@ __all__ = ["FitJob", "fit_many", "record_group", "plan", "expand_inputs", "folde
 
 @dataclass(frozen=True)
 class FitJob:
-    """One file's fit: its input, its output folder, and the run's options (:func:`siren2.spec.resolve`)."""
+    """One file's fit: its input, its output folder, and the run's options.
+
+    Attributes
+    ----------
+    path
+        The input file.
+    out
+        Its output folder.
+    options
+        The run's options as given ([`siren2.spec.resolve`][]; None: not given).
+    figures
+        Write psnr.png and audio.png / image.png beside the outputs.
+    force
+        Write into a folder that already holds files.
+    """
 
     path: str
     out: str
@@ -49,12 +63,25 @@ def prepare(job: FitJob) -> tuple[RunFolder, Signal, RunSpec]:
 
 
 def record_group(jobs: list[FitJob], keep_finished: bool = False) -> list[dict]:
-    """Fit ``jobs`` (same settings; those on one grid as one batched fit, :func:`~siren2.runs.run_batch`),
-    write each one's outputs, and describe each for the index: ok (metrics, seconds, epochs, why it
-    stopped) or failed (the one-line error; a job whose input or folder is refused fails alone).
-    With ``keep_finished`` (a rerun after a killed worker), a job whose folder already holds a
-    finished fit is recorded from it, not refitted. Ctrl-C: the fits cut short are not written (a
-    resumed run redoes them) and KeyboardInterrupt is raised."""
+    """Fit ``jobs``, write each one's outputs, and describe each for the index.
+
+    Jobs on one grid train as one batched fit ([`run_batch`][]); a job whose input or
+    folder is refused fails alone. Ctrl-C: the fits cut short are not written (a resumed run redoes
+    them) and KeyboardInterrupt is raised.
+
+    Parameters
+    ----------
+    jobs
+        Jobs of the same settings.
+    keep_finished
+        A rerun after a killed worker: a job whose folder already holds a finished fit is recorded
+        from it, not refitted.
+
+    Returns
+    -------
+    list of dict
+        Per job, in order: ok (metrics, seconds, epochs, why it stopped) or failed (the one-line error).
+    """
     records: dict[int, dict] = {}
     ready: list[tuple[int, RunFolder, Signal, RunSpec]] = []
     start = time.perf_counter()
@@ -103,6 +130,22 @@ ERRORS = (InputError, ValueError, OSError)
 
 
 def failed(job: FitJob, e: BaseException, seconds: float) -> dict:
+    """The index record of a job that failed.
+
+    Parameters
+    ----------
+    job
+        The job.
+    e
+        The error; its message's first line is recorded (an OSError's file and reason).
+    seconds
+        The time spent.
+
+    Returns
+    -------
+    dict
+        ``input``, ``folder``, ``status`` "failed", ``error``, ``seconds``.
+    """
     text = str(e).strip().splitlines()
     if isinstance(e, OSError) and e.filename:
         text = [f"{e.filename}: {e.strerror}"]
@@ -132,9 +175,22 @@ def from_folder(job: FitJob, status: str) -> dict:
 
 
 def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple[FitJob, dict]]]:
-    """Units of work: groups of at most ``batch`` jobs on one grid (same settings), in input
-    order, and the inputs that cannot be read, with their failed records. ``batch`` 1: one job a unit,
-    read by its worker."""
+    """Units of work: groups of at most ``batch`` jobs on one grid (same settings), in input order.
+
+    Parameters
+    ----------
+    jobs
+        The jobs to run.
+    batch
+        The most jobs a unit; 1: one job a unit, read by its worker (no input is read here).
+
+    Returns
+    -------
+    units : list of list of FitJob
+        The units.
+    unreadable : list of (FitJob, dict)
+        The inputs that cannot be read, with their failed records.
+    """
     if batch <= 1:
         return [[job] for job in jobs], []
     keys: dict[tuple, list[FitJob]] = {}
@@ -153,8 +209,24 @@ def plan(jobs: list[FitJob], batch: int) -> tuple[list[list[FitJob]], list[tuple
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
-    """Files as given; folders: every audio, image, .npy volume or mesh file in them (sorted, not
-    recursive); globs: what they match. A missing path or a glob that matches nothing is an error."""
+    """The input files that ``items`` name.
+
+    Parameters
+    ----------
+    items
+        Files as given; folders: every audio, image, .npy volume or mesh file in them (sorted, not
+        recursive); globs: what they match.
+
+    Returns
+    -------
+    list of Path
+        Resolved, without repeats.
+
+    Raises
+    ------
+    InputError
+        For a missing path, a glob that matches nothing, or no file at all.
+    """
     files: list[Path] = []
     for item in items:
         p = Path(item)
@@ -176,7 +248,17 @@ def expand_inputs(items: list[str]) -> list[Path]:
 
 
 def folder_names(files: list[Path]) -> list[str]:
-    """A sub-folder name per file: its stem, or stem_suffix where stems repeat, numbered if still equal."""
+    """A sub-folder name per file: its stem, or stem_suffix where stems repeat, numbered if still equal.
+
+    Parameters
+    ----------
+    files
+        The inputs.
+
+    Returns
+    -------
+    list of str
+    """
     names, seen = [], {}
     stems = [f.stem for f in files]
     for f in files:
@@ -187,7 +269,19 @@ def folder_names(files: list[Path]) -> list[str]:
 
 
 def finished(folder: Path) -> bool:
-    """Whether ``folder`` holds a finished fit (the rename into place is atomic, so it is whole)."""
+    """Whether ``folder`` holds a finished fit (config.json and model.safetensors).
+
+    The rename into place is atomic, so a finished fit is whole.
+
+    Parameters
+    ----------
+    folder
+        A job's output folder.
+
+    Returns
+    -------
+    bool
+    """
     return (folder / "config.json").is_file() and (folder / "model.safetensors").is_file()
 
 
@@ -200,26 +294,33 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
     jobs : list of FitJob
         One per input, each with its own output folder.
     index : path, optional
-        The record store (JSON lines, :class:`~siren2.records.RecordStore`; ``siren2 fit-many`` uses
+        The record store (JSON lines, [`RecordStore`][]; ``siren2 fit-many`` uses
         ``OUT/index.jsonl``): each job's record is added as it ends, so a killed run loses only the
         fits in progress.
     resume : bool
         Keep a job whose folder holds a finished fit recorded in ``index`` with the same settings
-        (``kept``); a finished folder whose record is missing is fitted again. A record made with
-        other settings is refused (InputError, before any work): a resumed run must be the same run.
+        (``kept``); a finished folder whose record is missing is fitted again.
     batch : int
         Same-grid jobs train this many at a time as one batched fit.
     backend : str
-        Where each unit of work (a job, or a batch) runs (:data:`~siren2.backends.BACKENDS`: ``local``
-        with ``workers``, or ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``).
+        Where each unit of work (a job, or a batch) runs ([`siren2.backends`][]: ``local`` with
+        ``workers``, or ``ray`` with ``address``, ``cpus_per_task``, ``gpus_per_task``).
     on_result : callable, optional
         ``on_result(record)`` as each job ends.
+    **backend_options
+        The backend's options.
 
     Returns
     -------
     list of dict
         The index records: ok, kept, failed (with its one-line error) or, after Ctrl-C, interrupted
         (nothing of theirs written; a resumed run fits them).
+
+    Raises
+    ------
+    InputError
+        On resume, before any work, if ``index`` holds a finished fit made with other settings (a
+        resumed run must be the same run); for an unknown backend.
     """
     from .backends import run_units
 
@@ -274,7 +375,15 @@ def fit_many(jobs: list[FitJob], *, index=None, resume: bool = False, batch: int
 
 
 def write_index(out: Path, records: list[dict]) -> None:
-    """index.md: a table of the records (:func:`fit_many`'s), written atomically."""
+    """Write index.md, a table of the records of [`fit_many`][], atomically.
+
+    Parameters
+    ----------
+    out
+        The folder (made if needed).
+    records
+        The index records.
+    """
     from .metrics import CONVENTIONS
 
     shown = ("psnr_paper", "snr", "psnr", "ssim", "iou", "chamfer")
@@ -299,6 +408,17 @@ def write_index(out: Path, records: list[dict]) -> None:
 
 
 def job_fingerprint(job: FitJob) -> dict:
-    """What a job's record must have been made with to be kept on resume: its input and its options."""
+    """What a job's record must have been made with to be kept on resume.
+
+    Parameters
+    ----------
+    job
+        The job.
+
+    Returns
+    -------
+    dict
+        Its input, its options (less ``input``) and ``figures``.
+    """
     return {"input": job.path, "options": {k: v for k, v in job.options.items() if k != "input"},
             "figures": job.figures}

@@ -31,17 +31,52 @@ def _db(ratio: float) -> float:
 
 
 def mse(target: np.ndarray, estimate: np.ndarray) -> float:
+    """The mean squared error, in float64.
+
+    Parameters
+    ----------
+    target, estimate
+        Arrays of one shape, on [-1, 1].
+
+    Returns
+    -------
+    float
+    """
     return float(np.mean((np.asarray(target, np.float64) - np.asarray(estimate, np.float64)) ** 2))
 
 
 def psnr_paper(target: np.ndarray, estimate: np.ndarray) -> float:
-    """10·log10(1/MSE) with both signals on [-1, 1] (the paper's PSNR)."""
+    """10·log10(1/MSE) with both signals on [-1, 1]: the paper's PSNR.
+
+    Parameters
+    ----------
+    target, estimate
+        Arrays of one shape, on [-1, 1].
+
+    Returns
+    -------
+    float
+        In dB; inf for a perfect fit.
+    """
     m = mse(target, estimate)
     return math.inf if m == 0 else _db(1.0 / m)
 
 
 def psnr(target: np.ndarray, estimate: np.ndarray) -> float:
-    """Image PSNR on [0, 1] (peak 1); inputs on [-1, 1], the estimate clipped to the valid range."""
+    """Image PSNR on [0, 1] (peak 1), the PSNR most image papers report.
+
+    Parameters
+    ----------
+    target
+        On [-1, 1].
+    estimate
+        On [-1, 1]; clipped to it first.
+
+    Returns
+    -------
+    float
+        In dB; inf for a perfect fit.
+    """
     t = (np.asarray(target, np.float64) + 1) / 2
     e = (np.clip(np.asarray(estimate, np.float64), -1, 1) + 1) / 2
     m = float(np.mean((t - e) ** 2))
@@ -49,7 +84,24 @@ def psnr(target: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> float:
-    """SSIM of two (H·W, C) images on [-1, 1], computed on [0, 1]."""
+    """SSIM of two (H·W, C) images on [-1, 1], computed on [0, 1] by scikit-image (data_range 1).
+
+    Windows of 7x7 pixels (smaller in an image less than 7 pixels a side), per channel.
+
+    Parameters
+    ----------
+    target
+        (H·W, C) on [-1, 1].
+    estimate
+        (H·W, C) on [-1, 1]; clipped to it first.
+    grid
+        (H, W).
+
+    Returns
+    -------
+    float
+        NaN (undefined, `UNDEFINED`) for an image smaller than 3 x 3 pixels.
+    """
     from skimage.metrics import structural_similarity
 
     h, w = grid
@@ -62,7 +114,18 @@ def ssim(target: np.ndarray, estimate: np.ndarray, grid: tuple[int, int]) -> flo
 
 
 def snr(target: np.ndarray, estimate: np.ndarray) -> float:
-    """Audio SNR in dB: signal energy over error energy; NaN (undefined) for a silent target."""
+    """Audio SNR in dB: signal energy over error energy, 10·log10(Σy² / Σ(y − ŷ)²).
+
+    Parameters
+    ----------
+    target, estimate
+        Arrays of one shape.
+
+    Returns
+    -------
+    float
+        inf for a perfect fit; NaN (undefined, `UNDEFINED`) for a silent target.
+    """
     t = np.asarray(target, np.float64)
     energy = float(np.sum(t**2))
     if energy == 0:
@@ -72,7 +135,20 @@ def snr(target: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def lsd(target: np.ndarray, estimate: np.ndarray) -> float:
-    """Log-spectral distance in dB (see the module docstring for the STFT settings), mean over channels."""
+    """Log-spectral distance in dB, the mean over channels.
+
+    STFT with a 2048-sample Hann window (at most the signal's length), hop 512; per frame
+    sqrt(mean_f (10·log10 P − 10·log10 P̂)²) with P = |X|² + 1e-10, then the mean over frames.
+
+    Parameters
+    ----------
+    target, estimate
+        (N,) or (N, C) audio.
+
+    Returns
+    -------
+    float
+    """
     from scipy.signal import stft
 
     t = np.asarray(target, np.float64).reshape(len(target), -1)
@@ -89,14 +165,37 @@ def lsd(target: np.ndarray, estimate: np.ndarray) -> float:
 
 
 def iou(inside: np.ndarray, inside_estimate: np.ndarray) -> float:
-    """|A ∩ B| / |A ∪ B| of two boolean masks (1 when both are empty)."""
+    """Intersection over union |A ∩ B| / |A ∪ B| of two boolean masks.
+
+    Parameters
+    ----------
+    inside, inside_estimate
+        Boolean masks of one shape (the grid points inside the shape).
+
+    Returns
+    -------
+    float
+        1 when both are empty.
+    """
     union = np.count_nonzero(inside | inside_estimate)
     return 1.0 if union == 0 else np.count_nonzero(inside & inside_estimate) / union
 
 
 def chamfer(points: np.ndarray, points_estimate: np.ndarray) -> float:
-    """Symmetric Chamfer distance: the mean of the two mean nearest-neighbour distances between
-    point sets (P, 3) and (Q, 3); inf when either is empty."""
+    """Symmetric Chamfer distance: the mean of the two mean nearest-neighbour distances between point sets.
+
+    Parameters
+    ----------
+    points
+        (P, 3).
+    points_estimate
+        (Q, 3).
+
+    Returns
+    -------
+    float
+        inf when either set is empty.
+    """
     from scipy.spatial import cKDTree
 
     if len(points) == 0 or len(points_estimate) == 0:
@@ -107,7 +206,23 @@ def chamfer(points: np.ndarray, points_estimate: np.ndarray) -> float:
 
 
 def metrics(signal, estimate: np.ndarray) -> dict[str, float]:
-    """Every metric that applies to ``signal``'s kind, estimate vs. the signal's values."""
+    """Every metric that applies to ``signal``'s kind, of ``estimate`` against the signal's values.
+
+    psnr_paper and mse always; images add psnr and ssim, audio snr and lsd, shapes (a mesh's signed
+    distance or occupancy) iou and chamfer.
+
+    Parameters
+    ----------
+    signal : Signal
+        The reference.
+    estimate
+        Its N·C estimated values (reshaped to (N, C)).
+
+    Returns
+    -------
+    dict of str to float
+        An undefined metric is NaN ([`undefined`][] says why).
+    """
     t, e = signal.values, np.asarray(estimate, np.float32).reshape(signal.values.shape)
     out = {"psnr_paper": psnr_paper(t, e), "mse": mse(t, e)}
     if signal.kind == "image":
@@ -129,7 +244,18 @@ UNDEFINED = {"snr": "the target is silent (its energy is 0), so an SNR has nothi
 
 
 def undefined(scores: dict) -> dict[str, str]:
-    """The metrics of ``scores`` that are undefined (NaN), each with the reason."""
+    """The metrics of ``scores`` that are undefined (NaN), each with the reason.
+
+    Parameters
+    ----------
+    scores
+        Metric name → value.
+
+    Returns
+    -------
+    dict of str to str
+        The reason from `UNDEFINED`, or "undefined for this signal".
+    """
     return {k: UNDEFINED.get(k, "undefined for this signal") for k, v in scores.items()
             if isinstance(v, float) and math.isnan(v)}
 

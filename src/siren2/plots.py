@@ -31,7 +31,24 @@ def _save(fig, path) -> Path:
 
 def psnr_curves(curves: dict[str, list[float]], path, title: str = "",
                 bands: dict[str, tuple[list[float], list[float]]] | None = None) -> Path:
-    """psnr_paper per epoch, one line per run; ``bands[label] = (low, high)`` shades a range (e.g. over seeds)."""
+    """psnr_paper per epoch, one line per run.
+
+    Parameters
+    ----------
+    curves
+        Label → psnr_paper per epoch.
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+    bands
+        ``bands[label] = (low, high)`` shades a range (e.g. over seeds).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
     for label, ys in curves.items():
         (line,) = ax.plot(np.arange(1, len(ys) + 1), ys, label=label, lw=1.2)
@@ -61,7 +78,26 @@ def _spectrogram(ax, x: np.ndarray, sr: int, title: str, vmin: float | None = No
 
 
 def audio_fit(target: np.ndarray, fits: dict[str, np.ndarray], sr: int, path, zoom: int = 400) -> Path:
-    """A waveform close-up (``zoom`` samples from the middle) and spectrograms of target and fits."""
+    """A waveform close-up and spectrograms of the target and each fit.
+
+    Parameters
+    ----------
+    target
+        (N,) audio.
+    fits
+        Label → (N,) audio.
+    sr
+        The sample rate.
+    path : str or os.PathLike
+        The PNG to write.
+    zoom
+        The close-up's samples, from the middle.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     rows = 1 + len(fits)
     fig, axes = plt.subplots(rows + 1, 1, figsize=(8, 2.4 * (rows + 1)), layout="constrained")
     mid = max(0, len(target) // 2 - zoom // 2)
@@ -86,7 +122,22 @@ def _log_fft_error(target: np.ndarray, fit: np.ndarray) -> np.ndarray:
 
 
 def image_fit(target: np.ndarray, fits: dict[str, np.ndarray], path) -> Path:
-    """Target, each fit, and each fit's log |FFT(error)| map on one shared colour scale. (H, W, C) on [-1, 1]."""
+    """Target, each fit, and each fit's log |FFT(error)| map on one shared colour scale.
+
+    Parameters
+    ----------
+    target
+        (H, W, C) on [-1, 1].
+    fits
+        Label → (H, W, C) on [-1, 1].
+    path : str or os.PathLike
+        The PNG to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     cols = 1 + len(fits)
     fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.4), squeeze=False, layout="constrained")
     def show(ax, im, title):
@@ -113,9 +164,30 @@ def image_fit(target: np.ndarray, fits: dict[str, np.ndarray], path) -> Path:
 
 def restoration_audio(clean: np.ndarray, corrupted: np.ndarray, restored: dict[str, np.ndarray], sr: int, path,
                       zoom: int = 400, center: int | None = None) -> Path:
-    """Spectrograms of the clean, corrupted and restored audio (left) and of each one's error against
-    the clean signal (right), one colour scale; on top a waveform close-up of ``zoom`` samples around
-    ``center`` (default: the middle)."""
+    """Spectrograms of the clean, corrupted and restored audio, and of each one's error against the clean.
+
+    One colour scale: the signals on the left, their errors on the right; on top a waveform close-up.
+
+    Parameters
+    ----------
+    clean, corrupted
+        (N,) audio.
+    restored
+        Label → (N,) audio.
+    sr
+        The sample rate.
+    path : str or os.PathLike
+        The PNG to write.
+    zoom
+        The close-up's samples.
+    center
+        The close-up's centre; None: the middle.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     rows = {"corrupted": corrupted, **restored}
     fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(11, 2.4 * (len(rows) + 1)), layout="constrained")
     mid = max(0, (len(clean) // 2 if center is None else center) - zoom // 2)
@@ -136,8 +208,22 @@ def restoration_audio(clean: np.ndarray, corrupted: np.ndarray, restored: dict[s
 
 
 def restoration_image(clean: np.ndarray, corrupted: np.ndarray, restored: dict[str, np.ndarray], path) -> Path:
-    """Clean, corrupted and restored images (top) and each one's |error| against the clean image
-    (bottom, one colour scale). (H, W, C) arrays on [-1, 1]."""
+    """Clean, corrupted and restored images (top) and each one's |error| against the clean (bottom, one scale).
+
+    Parameters
+    ----------
+    clean, corrupted
+        (H, W, C) on [-1, 1].
+    restored
+        Label → (H, W, C) on [-1, 1].
+    path : str or os.PathLike
+        The PNG to write.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     images = {"clean": clean, "corrupted": corrupted, **restored}
     cols = len(images)
     fig, axes = plt.subplots(2, cols, figsize=(3.2 * cols, 6.6), squeeze=False, layout="constrained")
@@ -163,10 +249,26 @@ def restoration_image(clean: np.ndarray, corrupted: np.ndarray, restored: dict[s
 
 
 def activation_histograms(hists: dict[str, list[dict]], path, title: str = "") -> Path:
-    """Per hidden layer (rows) and model (column pairs): the densities of the pre-activation (ω·z for
-    a sine layer) and of the post-activation, from :func:`siren2.analysis.activations.histograms`,
-    with the laws where they apply: N(0, 1 + d·s²/2) (the paper's, dashed), the corrected Gaussian
-    (default bias, E[a²] of the previous layer; solid) and the arcsine law (dashed)."""
+    """Per hidden layer (rows) and model (column pairs): the densities of the pre- and post-activation.
+
+    The pre-activation is ω·z for a sine layer. Drawn with the laws where they apply: N(0, 1 + d·s²/2)
+    (the paper's, dashed), the corrected Gaussian (default bias, E[a²] of the previous layer; solid) and
+    the arcsine law (dashed).
+
+    Parameters
+    ----------
+    hists
+        Model → per layer, [`siren2.analysis.activations.histograms`][].
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     names = list(hists)
     rows = max(len(h) for h in hists.values())
     fig, axes = plt.subplots(rows, 2 * len(names), figsize=(3.4 * 2 * len(names), 2.3 * rows), squeeze=False,
@@ -196,9 +298,31 @@ def activation_histograms(hists: dict[str, list[dict]], path, title: str = "") -
 
 def spectra(freqs: np.ndarray, panels: dict[str, dict[str, np.ndarray]], path, xlabel: str, title: str = "",
             reference: dict[str, np.ndarray] | None = None) -> Path:
-    """Log-log power spectra: one panel per key of ``panels``, one line per curve, and the
-    ``reference`` curves (e.g. the target's spectrum) in black in every panel. Every curve is shown
-    as its fraction of power per bin, the DC bin left out, so that shapes compare across scales."""
+    """Log-log power spectra: one panel per key of ``panels``, one line per curve.
+
+    Every curve is shown as its fraction of power per bin, the DC bin left out, so that shapes compare
+    across scales.
+
+    Parameters
+    ----------
+    freqs
+        The frequency of each bin.
+    panels
+        Panel title → label → spectrum.
+    path : str or os.PathLike
+        The PNG to write.
+    xlabel
+        The frequency axis's label.
+    title
+        The title.
+    reference
+        Curves drawn in black in every panel (e.g. the target's spectrum).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     cols = min(len(panels), 2)
     rows = -(-len(panels) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 3.6 * rows), squeeze=False, layout="constrained")
@@ -220,8 +344,24 @@ def spectra(freqs: np.ndarray, panels: dict[str, dict[str, np.ndarray]], path, x
 
 
 def eigenvalue_decay(curves: dict[str, np.ndarray], path, title: str = "") -> Path:
-    """Eigenvalues in descending order against their index, log-log, one line per curve
-    (non-positive values, rounding noise, are not drawn)."""
+    """Eigenvalues in descending order against their index, log-log, one line per curve.
+
+    Non-positive values (rounding noise) are not drawn.
+
+    Parameters
+    ----------
+    curves
+        Label → eigenvalues, descending.
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     for label, lam in curves.items():
         lam = np.asarray(lam, dtype=np.float64)
@@ -236,8 +376,26 @@ def eigenvalue_decay(curves: dict[str, np.ndarray], path, title: str = "") -> Pa
 
 def sensitivity(axes: dict[str, list[float]], psnr: np.ndarray, references: dict[str, float], path,
                 title: str = "") -> Path:
-    """psnr_paper over one swept noise scale (a line) or a grid of two (a heat map with values);
-    ``references`` (other models' psnr_paper on the same budget) as horizontal lines or in the title."""
+    """psnr_paper over one swept noise scale (a line) or a grid of two (a heat map with values).
+
+    Parameters
+    ----------
+    axes
+        Scale name (s0, s1) → its values; one or two.
+    psnr
+        psnr_paper per setting, shaped as the axes.
+    references
+        Other models' psnr_paper on the same budget: horizontal lines, or in the title of a heat map.
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     names, values = list(axes), list(axes.values())
     fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     if len(names) == 1:
@@ -266,8 +424,25 @@ def sensitivity(axes: dict[str, list[float]], psnr: np.ndarray, references: dict
 def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], list[float]]]], path, title: str = "",
                  xlabel: str = "epoch", targets: dict[str, float] | None = None) -> Path:
     """psnr_paper per epoch (mean over seeds), one panel per signal, one line per model (or recipe).
-    A line given as (xs, ys) is drawn against xs (e.g. seconds, with ``xlabel``); ``targets`` draws
-    a dashed horizontal line per signal (e.g. the PSNR to reach)."""
+
+    Parameters
+    ----------
+    curves
+        Signal → model → ys, or (xs, ys) to draw against xs (e.g. seconds, with ``xlabel``).
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+    xlabel
+        The x axis's label.
+    targets
+        Signal → a dashed horizontal line (e.g. the PSNR to reach).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     n = len(curves)
     cols = min(4, n)
     rows = -(-n // cols)
@@ -293,7 +468,26 @@ def suite_curves(curves: dict[str, dict[str, list[float] | tuple[list[float], li
 
 def suite_bars(means: dict[str, dict[str, float]], stds: dict[str, dict[str, float | None]], path,
                ylabel: str = "psnr_paper (dB)", title: str = "") -> Path:
-    """Grouped bars: per signal, one bar per model (mean over seeds, error bar ± std)."""
+    """Grouped bars: per signal, one bar per model (mean over seeds, error bar ± std).
+
+    Parameters
+    ----------
+    means
+        Signal → model → mean.
+    stds
+        Signal → model → std (None: no error bar).
+    path : str or os.PathLike
+        The PNG to write.
+    ylabel
+        The y axis's label.
+    title
+        The title.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     signals = list(means)
     models = list(dict.fromkeys(m for per in means.values() for m in per))
     width = 0.8 / max(len(models), 1)

@@ -9,7 +9,27 @@ __all__ = ["Preset", "DEFAULT_PRESET", "get_preset", "preset_in_dim"]
 
 @dataclass(frozen=True)
 class Preset:
-    """Network shape and training schedule for one kind of signal."""
+    """Network shape and training schedule for one kind of signal.
+
+    Attributes
+    ----------
+    hidden_layers
+        Hidden layers of the network.
+    width
+        Hidden width H.
+    omega_first
+        The baseline SIREN's first ω (ω_first); SIREN² always uses 30.
+    epochs
+        Training epochs.
+    lr
+        Adam's learning rate (the peak, before StepLR's decay).
+    lr_step
+        StepLR's step, in epochs.
+    lr_gamma
+        StepLR's factor γ.
+    max_samples
+        Audio: fit the first N samples; None: all.
+    """
 
     hidden_layers: int
     width: int
@@ -35,7 +55,28 @@ DEFAULT_PRESET = {1: "paper_audio", 2: "paper_image", 3: "volume"}
 
 
 def get_preset(name: str | None, in_dim: int = 1) -> tuple[str, Preset]:
-    """The named preset, or the default for an ``in_dim``-D signal."""
+    """The named preset, or the default for an ``in_dim``-D signal.
+
+    Parameters
+    ----------
+    name
+        A preset (``paper_audio``, ``paper_image``, ``volume``); None: the default for ``in_dim``
+        (`DEFAULT_PRESET`).
+    in_dim
+        The signal's dimension (1 audio, 2 images, 3 volumes).
+
+    Returns
+    -------
+    name : str
+        The preset's name.
+    preset : Preset
+        Its settings.
+
+    Raises
+    ------
+    ValueError
+        If there is no preset of that name.
+    """
     name = name or DEFAULT_PRESET.get(in_dim, "volume")
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
@@ -43,5 +84,20 @@ def get_preset(name: str | None, in_dim: int = 1) -> tuple[str, Preset]:
 
 
 def preset_in_dim(name: str) -> int:
-    """The input dimension a preset is meant for (paper_audio 1, paper_image 2, volume 3)."""
+    """The input dimension a preset is meant for (paper_audio 1, paper_image 2, volume 3).
+
+    Parameters
+    ----------
+    name
+        A preset.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If there is no preset of that name.
+    """
     return {v: k for k, v in DEFAULT_PRESET.items()}[get_preset(name)[0]]

@@ -1,9 +1,9 @@
 """Training recipes as data: how a fit spends its steps (the optimizer's rate, its schedule, epochs),
 and how each model trains where it differs from the rest.
 
-A recipe names :class:`~siren2.train.FitConfig` fields per input dimension (1 audio, 2 images,
-3 volumes) over the preset's schedule; :func:`siren2.train.FitConfig.resolve` composes preset,
-recipe, the model's own training settings (:data:`MODEL_FIT`, the recipe's ``lr_factor``) and the
+A recipe names [`FitConfig`][siren2.train.FitConfig] fields per input dimension (1 audio, 2 images,
+3 volumes) over the preset's schedule; [`siren2.train.FitConfig.resolve`][] composes preset,
+recipe, the model's own training settings (`MODEL_FIT`, the recipe's ``lr_factor``) and the
 user's overrides into one config, once.
 
 * ``paper`` reproduces the paper's protocol exactly: the preset's Adam lr (1e-4), StepLR(20, γ)
@@ -29,12 +29,42 @@ __all__ = ["Recipe", "RECIPES", "DEFAULT_RECIPE", "SCHEDULES", "MODEL_FIT", "MIN
 
 
 def step_schedule(cfg, epoch: int, progress: float) -> float:
-    """The paper's StepLR: γ^⌊epoch / lr_step⌋ (epochs only, so a run is reproducible step for step)."""
+    """The paper's StepLR: γ^⌊epoch / lr_step⌋ (epochs only, so a run is reproducible step for step).
+
+    Parameters
+    ----------
+    cfg : FitConfig
+        Its ``lr_gamma`` γ and ``lr_step``.
+    epoch
+        The epoch, from 0.
+    progress
+        Not used.
+
+    Returns
+    -------
+    float
+        The factor of the peak lr.
+    """
     return cfg.lr_gamma ** (epoch // cfg.lr_step)
 
 
 def cosine_schedule(cfg, epoch: int, progress: float) -> float:
-    """Linear warm-up over the first ``warmup`` of the budget, then cosine decay to ``lr_floor``."""
+    """Linear warm-up over the first ``warmup`` of the budget, then cosine decay to ``lr_floor``.
+
+    Parameters
+    ----------
+    cfg : FitConfig
+        Its ``warmup`` (a fraction of the budget), ``lr_floor`` (a fraction of the peak) and ``epochs``.
+    epoch
+        Not used.
+    progress
+        The fraction of the budget spent, in [0, 1].
+
+    Returns
+    -------
+    float
+        The factor of the peak lr.
+    """
     w = cfg.warmup
     if w > 0 and progress < w:
         return min(1.0, (progress + 1 / cfg.epochs) / w)
@@ -47,9 +77,19 @@ SCHEDULES: dict[str, Callable] = {"step": step_schedule, "cosine": cosine_schedu
 
 @dataclass(frozen=True)
 class Recipe:
-    """FitConfig fields per input dimension (1, 2, 3), applied over the preset's schedule; with
-    ``lr_times_width``, the peak lr is that constant over the network's hidden width H; ``lr_factor``
-    (model → {in_dim: factor}) the peak lr of a model that is better off away from it."""
+    """How a fit spends its steps: FitConfig fields per input dimension (1, 2, 3), over the preset's schedule.
+
+    Attributes
+    ----------
+    description
+        What the recipe does, in one line.
+    fit
+        in_dim → FitConfig fields (e.g. ``schedule``, ``epochs``, ``warmup``, ``lr_floor``).
+    lr_times_width
+        in_dim → a constant: the peak lr is that constant over the network's hidden width H.
+    lr_factor
+        model → {in_dim: factor}: the peak lr of a model that is better off away from the recipe's.
+    """
 
     description: str
     fit: dict[int, dict] = field(default_factory=dict)
@@ -57,14 +97,40 @@ class Recipe:
     lr_factor: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def fields(self, in_dim: int, width: int) -> dict:
-        """The FitConfig fields of this recipe for an ``in_dim``-D signal and hidden width ``width``."""
+        """The FitConfig fields of this recipe for an ``in_dim``-D signal and hidden width ``width``.
+
+        Parameters
+        ----------
+        in_dim
+            The signal's dimension.
+        width
+            The network's hidden width H.
+
+        Returns
+        -------
+        dict
+            The recipe's fields for ``in_dim``, with ``lr`` = ``lr_times_width[in_dim]`` / H where it has one.
+        """
         out = dict(self.fit.get(in_dim, {}))
         if in_dim in self.lr_times_width:
             out["lr"] = self.lr_times_width[in_dim] / width
         return out
 
     def model_lr_factor(self, model: str, in_dim: int) -> float:
-        """Model ``model``'s peak lr for ``in_dim``-D signals relative to this recipe's (1: the same)."""
+        """Model ``model``'s peak lr for ``in_dim``-D signals relative to this recipe's.
+
+        Parameters
+        ----------
+        model
+            A registered model.
+        in_dim
+            The signal's dimension.
+
+        Returns
+        -------
+        float
+            The factor; 1: the same.
+        """
         return self.lr_factor.get(model, {}).get(in_dim, 1.0)
 
 
@@ -94,12 +160,38 @@ MODEL_FIT: dict[str, dict] = {name: {"batch_size": MINIBATCH}
 
 
 def model_fit(model: str) -> dict:
-    """The FitConfig fields model ``model`` sets over any recipe (e.g. ``{"batch_size": 65536}`` for FINER)."""
+    """The FitConfig fields model ``model`` sets over any recipe.
+
+    Parameters
+    ----------
+    model
+        A registered model.
+
+    Returns
+    -------
+    dict
+        E.g. ``{"batch_size": 65536}`` for FINER (`MODEL_FIT`); empty for most models.
+    """
     return dict(MODEL_FIT.get(model, {}))
 
 
 def get_recipe(name: str) -> Recipe:
-    """The recipe named ``name``; ValueError naming the recipes if there is none."""
+    """The recipe named ``name``.
+
+    Parameters
+    ----------
+    name
+        ``paper`` or ``fast`` (a key of `RECIPES`).
+
+    Returns
+    -------
+    Recipe
+
+    Raises
+    ------
+    ValueError
+        Naming the recipes, if there is none of that name.
+    """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; choose from {', '.join(RECIPES)}")
     return RECIPES[name]

@@ -2,10 +2,10 @@
 record is still current.
 
 The one resume mechanism: a record is stored under a ``key`` (what it is a record of, e.g.
-``"relay.wav/siren2/0"``) with the :func:`fingerprint` of the settings that made it. Work whose
+``"relay.wav/siren2/0"``) with the [`fingerprint`][] of the settings that made it. Work whose
 key has a complete record made with the same fingerprint is kept; anything else (missing,
 damaged, made with other settings, partial) is done again, and its new record replaces the old
-one::
+one:
 
     store = RecordStore("benchmarks/results/paper_audio_quick.jsonl")
     fp = fingerprint({"epochs": 150, "window": 8000})
@@ -46,7 +46,19 @@ def fingerprint(settings: Mapping) -> str:
 
 
 def differing(stored: Mapping, settings: Mapping) -> list[str]:
-    """The keys of ``settings`` whose value ``stored`` does not share (compared as JSON)."""
+    """The keys of ``settings`` whose value ``stored`` does not share (compared as JSON).
+
+    Parameters
+    ----------
+    stored
+        The settings a record was made with.
+    settings
+        The settings now.
+
+    Returns
+    -------
+    list of str
+    """
     text = lambda v: json.dumps(v, sort_keys=True, default=str)  # noqa: E731
     return [k for k in settings if text(stored.get(k)) != text(settings[k])]
 
@@ -69,7 +81,7 @@ class RecordStore:
     ----------
     path : str or os.PathLike
         The file (``.jsonl``). It need not exist yet: a missing file holds no records, and the
-        first :meth:`add` creates it and its folder.
+        first [`add`][] creates it and its folder.
 
     Attributes
     ----------
@@ -78,7 +90,7 @@ class RecordStore:
 
     Notes
     -----
-    Every :meth:`add` writes the whole file to a hidden temporary name beside it, then renames it
+    Every [`add`][] writes the whole file to a hidden temporary name beside it, then renames it
     over the old one: a reader, or a run killed mid-write, sees the old file or the new one, never
     a mix. A line that is not a JSON object (cut short, damaged by hand) is skipped on reading, so
     its key's work is done again. One writer at a time: workers return their records to the
@@ -122,7 +134,7 @@ class RecordStore:
         key : str
             What the record is a record of.
         fingerprint : str
-            The :func:`fingerprint` of the settings the work would be done with now.
+            The [`fingerprint`][] of the settings the work would be done with now.
 
         Returns
         -------

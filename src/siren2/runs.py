@@ -1,15 +1,15 @@
-"""One run, end to end, and its folder: build the model a :class:`~siren2.spec.RunSpec` describes, fit
+"""One run, end to end, and its folder: build the model a [`RunSpec`][] describes, fit
 it, score it, and write everything it produced through one writer.
 
-* :func:`build` — the spec's model for a signal: the registry's network, then WINNER's scales (the
+* [`build`][] — the spec's model for a signal: the registry's network, then WINNER's scales (the
   rule's, or rule auto's search with its candidates raced by short fits);
-* :func:`run` — build, :func:`~siren2.train.fit`, render and score: a :class:`Run`; :func:`run_batch`
+* [`run`][] — build, [`fit`][], render and score: a [`Run`][]; [`run_batch`][]
   the same for K specs on one grid, as one batched fit where it can;
-* :class:`RunFolder` and :func:`write_run` — the one way a run's outputs are written (fit, demo,
+* [`RunFolder`][] and [`write_run`][] — the one way a run's outputs are written (fit, demo,
   fit-many, compare, restoration): reconstruction, metrics.json, config.json, weights, figures, all
   in a staging folder renamed into place when complete;
-* :func:`load_model`, :func:`load_run` — the one way back from a folder to a model and a run;
-  :func:`render` re-synthesizes a fitted signal at any resolution.
+* [`load_model`][], [`load_run`][] — the one way back from a folder to a model and a run;
+  [`render`][] re-synthesizes a fitted signal at any resolution.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Run:
     reconstruction : Signal
         The output on the signal's grid.
     metrics : dict
-        Its scores (:func:`siren2.metrics.metrics`).
+        Its scores ([`siren2.metrics.metrics`][]).
     config : dict
         config.json: the spec, the model built, the signal, the runtime (and e.g. a restoration's record).
     model : nn.Module, optional
@@ -85,11 +85,26 @@ def build(spec: RunSpec, signal: Signal, mask: np.ndarray | None = None) -> nn.M
     """The model ``spec`` describes, built for ``signal`` under its seed on its device.
 
     WINNER's scales are resolved here: given, from ψ by the rule, or by rule auto, which races its
-    valley's points (:func:`siren2.winner.auto_scales`) with the spec's recipe compressed to
-    :data:`RACE_FRACTION` of the epochs each, the lowest training loss winning. The race trains on
+    valley's points ([`siren2.winner.auto_scales`][]) with the spec's recipe compressed to
+    `RACE_FRACTION` of the epochs each, the lowest training loss winning. The race trains on
     ``mask``'s samples of the grid, the samples the valley read: a mesh's near-surface samples, all on
     the surface, make a short race favour the widest band, which rings between the samples
-    (docs/studies/shape_valley.md)."""
+    (docs/studies/shape_valley.md).
+
+    Parameters
+    ----------
+    spec
+        The run's settings.
+    signal
+        The target.
+    mask
+        (N,) 1 where a grid point is observed; None: all.
+
+    Returns
+    -------
+    nn.Module
+        The initialized model (an [`INR`][siren2.models.layers.INR]), ``model.winner`` set.
+    """
     shape = {k: v for k, v in spec.network.items() if k not in ("in_dim", "out_dim")}
     dims = dict(in_dim=spec.network["in_dim"], out_dim=spec.network["out_dim"])
     device = torch.device(spec.fit.device) if spec.fit.device else pick_device(None)
@@ -116,11 +131,13 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
     Parameters
     ----------
     spec : RunSpec
-        The settings (:func:`siren2.spec.resolve`).
+        The settings ([`siren2.spec.resolve`][]).
     signal : Signal
         The target (its observed samples where ``mask`` is 1).
-    mask, validate, callbacks, prior
-        Passed to :func:`siren2.train.fit`.
+    mask, validate, callbacks
+        Passed to [`siren2.train.fit`][].
+    prior : callable, optional
+        Passed to [`siren2.train.fit`][].
     clean : Signal, optional
         Score against it instead of ``signal`` (restoration).
     progress : bool
@@ -139,9 +156,30 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
 def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, progress: bool = False) -> Run:
     """``siren2 fit``: read ``options["input"]``, resolve the run, fit it and write its folder ``out``.
 
-    The folder is refused before any work if it holds files (unless ``force``); bad input raises
-    :class:`~siren2.errors.InputError` before anything is written; the outputs appear all at once
-    (:class:`RunFolder`, :func:`write_run`)."""
+    The outputs appear all at once ([`RunFolder`][], [`write_run`][]).
+
+    Parameters
+    ----------
+    options
+        The run's options as given ([`siren2.spec.resolve`][]), ``input`` the file.
+    out : str or os.PathLike
+        The output folder.
+    force
+        Write into a folder that already holds files.
+    figures
+        Write the figures too (psnr.png, audio.png or image.png).
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    InputError
+        Before anything is written: the folder holds files (without ``force``), or the input is bad.
+    """
     folder = RunFolder(out, force=force)
     signal = load_input(options)
     done = run(resolve(signal, options), signal, progress=progress)
@@ -152,11 +190,33 @@ def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, p
 
 def run_batch(specs: list[RunSpec], signals: list[Signal], *,
               on_epoch: Callable[[int, list[int]], None] | None = None, progress: bool = False) -> list[Run]:
-    """:func:`run` for K specs (of one model and settings, e.g. K seeds) on K signals of one grid, as
-    one batched fit (:func:`~siren2.train.fit_batched`) where the settings allow it, else one fit after
-    another; either way the K runs equal K :func:`run` calls to float rounding. ``on_epoch(epoch, ks)``
-    runs after each epoch of the models ``ks``. After Ctrl-C the runs are marked interrupted (one
-    after another: only those begun)."""
+    """[`run`][] for K specs on K signals of one grid, as one batched fit where the settings allow it.
+
+    The specs share one model and settings (e.g. K seeds). One batched fit
+    ([`fit_batched`][]) where the settings allow it, else one fit after another;
+    either way the K runs equal K [`run`][] calls to float rounding.
+
+    Parameters
+    ----------
+    specs
+        One per signal.
+    signals
+        On one grid.
+    on_epoch
+        ``on_epoch(epoch, ks)`` after each epoch of the models ``ks``.
+    progress
+        Show a progress bar.
+
+    Returns
+    -------
+    list of Run
+        After Ctrl-C the runs are marked interrupted (one after another: only those begun).
+
+    Raises
+    ------
+    ValueError
+        If the specs and signals do not pair up.
+    """
     if len(specs) != len(signals):
         raise ValueError(f"run_batch needs one spec per signal, not {len(specs)} specs and {len(signals)} signals")
     models = [build(spec, sig) for spec, sig in zip(specs, signals)]
@@ -177,8 +237,26 @@ def run_batch(specs: list[RunSpec], signals: list[Signal], *,
 
 def finish(spec: RunSpec, signal: Signal, result: FitResult, *, clean: Signal | None = None,
            batch: int | None = None) -> Run:
-    """The :class:`Run` of a finished fit: ``result.model`` (holding its best state) rendered on the
-    signal's grid, scored (against ``clean`` when given) and described in full for config.json."""
+    """The [`Run`][] of a finished fit: the model rendered on the signal's grid, scored and described.
+
+    Parameters
+    ----------
+    spec
+        The run's settings.
+    signal
+        The target.
+    result
+        The fit; ``result.model`` holds its best state.
+    clean
+        Score against it instead of ``signal``.
+    batch
+        K, where the fit was one of K batched fits (recorded in the runtime).
+
+    Returns
+    -------
+    Run
+        Its config the full record for config.json: the spec, the model, the signal, the runtime.
+    """
     model = result.model
     values = predict(model, signal.coords()).numpy()
     scores = metrics(clean or signal, values)
@@ -211,8 +289,19 @@ class RunFolder:
     Files go to a hidden staging folder beside ``path`` (``with RunFolder(path) as folder:`` gives
     its Path); on success the staging folder is renamed onto ``path`` (one atomic rename: a kill at
     any moment leaves all of the run or none of it), or, over a folder that holds files (``force``),
-    its files are moved in one by one; on failure the staging folder is removed. A folder that
-    already holds files is refused at once, before any work, unless ``force``.
+    its files are moved in one by one; on failure the staging folder is removed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output folder.
+    force
+        Write into a folder that already holds files.
+
+    Raises
+    ------
+    InputError
+        At once, before any work: ``path`` is not a folder, or already holds files (without ``force``).
     """
 
     def __init__(self, path, force: bool = False) -> None:
@@ -249,7 +338,18 @@ RESULT_FIELDS = ("loss", "best_loss", "best_epoch", "seconds", "stopped_by", "gu
 
 
 def input_notes(signal: Signal) -> list[str]:
-    """What a reader of the outputs should know about the input: an audio file cut to its first samples."""
+    """What a reader of the outputs should know about the input: an audio file cut to its first samples.
+
+    Parameters
+    ----------
+    signal
+        The input.
+
+    Returns
+    -------
+    list of str
+        Empty for anything but cut audio.
+    """
     total = signal.meta.get("file_samples")
     if signal.kind != "audio" or not total:
         return []
@@ -259,8 +359,21 @@ def input_notes(signal: Signal) -> list[str]:
 
 
 def metrics_record(run: Run, target: Signal | None = None) -> dict:
-    """metrics.json: the scores with their conventions (an undefined one as null, with the reason), notes
-    on the input, and, for a trained run, how it ended and its history."""
+    """metrics.json: the scores with their conventions, notes on the input, and how a trained run went.
+
+    Parameters
+    ----------
+    run
+        The run.
+    target
+        The input (for its notes); default: ``run.reconstruction``.
+
+    Returns
+    -------
+    dict
+        ``metrics`` (an undefined one as null), ``conventions``, ``undefined`` (the reasons), ``notes``;
+        for a trained run also how it ended and its history.
+    """
     rec = {"metrics": run.metrics, "conventions": {k: v for k, v in CONVENTIONS.items() if k in run.metrics}}
     if why := undefined(run.metrics):
         rec["undefined"] = why
@@ -273,10 +386,27 @@ def metrics_record(run: Run, target: Signal | None = None) -> dict:
 
 
 def write_run(folder, run: Run, target: Signal | None = None, figures: bool = True) -> Path:
-    """Everything a run promises, into ``folder`` (made if needed; inside a :class:`RunFolder`):
-    the reconstruction, metrics.json (:func:`metrics_record`), config.json, the weights
-    (model.safetensors) where there is one network, ``run.arrays`` as .npy, and unless not
-    ``figures``, psnr.png (a trained run) and audio.png or image.png against ``target``."""
+    """Write everything a run promises into ``folder`` (made if needed; inside a [`RunFolder`][]).
+
+    The reconstruction, metrics.json ([`metrics_record`][]), config.json, the weights
+    (model.safetensors) where there is one network, ``run.arrays`` as .npy, and the figures.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The folder.
+    run
+        The run.
+    target
+        The input, drawn against the reconstruction; default: ``run.reconstruction``.
+    figures
+        Write psnr.png (a trained run) and audio.png or image.png against ``target``.
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
     from . import plots
 
     folder = Path(folder)
@@ -304,7 +434,18 @@ def write_run(folder, run: Run, target: Signal | None = None, figures: bool = Tr
 
 
 def model_record(model) -> dict:
-    """What rebuilds ``model`` (registry name, config, WINNER's scales) and its size."""
+    """What rebuilds ``model`` (registry name, config, WINNER's scales) and its size.
+
+    Parameters
+    ----------
+    model : INR
+        A model built by the registry.
+
+    Returns
+    -------
+    dict
+        ``name``, ``config``, ``winner``, ``parameters``.
+    """
     return {
         "name": model.name,
         "config": asdict(model.config),
@@ -314,7 +455,20 @@ def model_record(model) -> dict:
 
 
 def save_model(model, path) -> Path:
-    """The model's state as safetensors (no pickle), its :func:`model_record` in the metadata."""
+    """Save the model's state as safetensors (no pickle), its [`model_record`][] in the metadata.
+
+    Parameters
+    ----------
+    model : INR
+        A model built by the registry.
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -324,7 +478,25 @@ def save_model(model, path) -> Path:
 
 
 def load_model(run_dir) -> tuple[nn.Module, dict]:
-    """The model of a run folder (config.json and model.safetensors) and its config; no pickle."""
+    """The model of a run folder (config.json and model.safetensors) and its config; no pickle.
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder.
+
+    Returns
+    -------
+    model : nn.Module
+        The model, its weights loaded, ``model.winner`` restored.
+    config : dict
+        config.json.
+
+    Raises
+    ------
+    InputError
+        If a file is missing, the config is not a siren2 run's, or the weights cannot be loaded.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -349,8 +521,24 @@ def load_model(run_dir) -> tuple[nn.Module, dict]:
 
 
 def load_run(folder, signal: Signal) -> Run:
-    """The :class:`Run` a folder holds (written by :func:`write_run`), its reconstruction of ``signal``
-    rendered again from the weights."""
+    """The [`Run`][] a folder holds (written by [`write_run`][]), rendered again from its weights.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The run folder.
+    signal
+        The signal it was fitted to; its reconstruction is rendered on its grid.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    InputError
+        If the folder's files cannot be read back.
+    """
     folder = Path(folder)
     model, config = load_model(folder)
     try:
@@ -366,9 +554,32 @@ def load_run(folder, signal: Signal) -> Run:
 
 def render(run_dir, *, sample_rate: int | None = None, size: tuple[int, ...] | None = None,
            device: str | None = None, max_points: int = MAX_POINTS) -> Signal:
-    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous):
-    audio at ``sample_rate``, an image (H, W) or a volume (D, H, W) at ``size``; more than
-    ``max_points`` output samples, pixels or voxels are refused."""
+    """Re-synthesize a fitted signal from its saved model at any resolution (the INR is continuous).
+
+    Parameters
+    ----------
+    run_dir : str or os.PathLike
+        The run folder ([`load_model`][]).
+    sample_rate
+        Audio: the output's rate; None: the fit's.
+    size
+        An image's (H, W) or a volume's (D, H, W); None: the fit's grid.
+    device
+        Where to render ([`pick_device`][]).
+    max_points
+        Refuse more output samples, pixels or voxels than this.
+
+    Returns
+    -------
+    Signal
+        ``meta["render_seconds"]``: the rendering's time.
+
+    Raises
+    ------
+    InputError
+        If the folder is not a run's, ``size`` has the wrong length, or the output exceeds
+        ``max_points``.
+    """
     if max_points < 1:
         raise InputError(f"--max-points must be at least 1, not {max_points}")
     model, config = load_model(run_dir)

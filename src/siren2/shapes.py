@@ -1,8 +1,8 @@
 """Shape geometry: which grid points lie inside a closed triangle mesh and how far they are from it,
 samples near its surface, and a volume back to a mesh by marching cubes.
 
-:func:`siren2.io.load_mesh` uses the first three to turn a mesh file into a signed-distance or
-occupancy :class:`~siren2.signal.Signal`; :func:`isosurface` is its inverse, used by ``siren2
+[`siren2.io.load_mesh`][siren2.io.mesh.load_mesh] uses the first three to turn a mesh file into a signed-distance or
+occupancy [`Signal`][]; [`isosurface`][] is its inverse, used by ``siren2
 render`` and the Chamfer metric. Inside is decided by the parity of ray crossings, so a mesh must be
 watertight; distance is the exact point-triangle distance to the faces of the nearest surface samples.
 """
@@ -23,8 +23,25 @@ CHUNK = 1 << 15  # grid points whose distances are computed at once
 
 
 def near_surface(within: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
-    """(count, 3) points uniform in the cells of the n³ grid over [-1, 1]³ whose corners ``within``
-    ((n, n, n) bool) does not agree on, the cells the surface crosses (each cell equally likely)."""
+    """``count`` points uniform in the grid cells the surface crosses.
+
+    The cells of the n³ grid over [-1, 1]³ whose corners ``within`` does not agree on, each cell
+    equally likely.
+
+    Parameters
+    ----------
+    within
+        (n, n, n) bool: which grid points lie inside.
+    count
+        The number of points.
+    seed
+        Seeds the draw.
+
+    Returns
+    -------
+    ndarray
+        (count, 3) float32; empty if no cell is crossed.
+    """
     n = within.shape[0]
     corners = sum(within[i:n - 1 + i, j:n - 1 + j, k:n - 1 + k].astype(np.int8)
                   for i in (0, 1) for j in (0, 1) for k in (0, 1))
@@ -36,8 +53,22 @@ def near_surface(within: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
 
 
 def inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
-    """(n, n, n) bool: which points of the grid ``lin``³ lie inside the closed triangles ``tri`` (F, 3, 3),
-    by the parity of crossings along axis 0 of rays through every (y, z) column."""
+    """Which points of the grid ``lin``³ lie inside the closed triangles ``tri``.
+
+    By the parity of crossings along axis 0 of rays through every (y, z) column.
+
+    Parameters
+    ----------
+    tri
+        (F, 3, 3) triangles.
+    lin
+        The grid's coordinates along each axis (n,).
+
+    Returns
+    -------
+    ndarray
+        (n, n, n) bool.
+    """
     n = len(lin)
     # nudged off the lattice, so that no ray meets an edge or a vertex of a symmetric mesh exactly
     y, z = lin + 1.234567e-7, lin + 2.345678e-7
@@ -62,10 +93,24 @@ def inside(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
 
 
 def distance(tri: np.ndarray, lin: np.ndarray) -> np.ndarray:
-    """(n, n, n) unsigned distance from the grid ``lin``³ to the triangles ``tri`` (F, 3, 3): exact to a few
-    candidate faces per point. Within :data:`BAND` grid steps of the surface, the faces of its :data:`NEAREST`
-    nearest surface samples (every face's centroid and 20·n² area-weighted random points); farther out,
-    those of the nearest grid point in that band."""
+    """The unsigned distance from the grid ``lin``³ to the triangles ``tri``, exact to a few candidate faces per point.
+
+    Within `BAND` grid steps of the surface, the candidates are the faces of the point's
+    `NEAREST` nearest surface samples (every face's centroid and 20·n² area-weighted random
+    points); farther out, those of the nearest grid point in that band.
+
+    Parameters
+    ----------
+    tri
+        (F, 3, 3) triangles.
+    lin
+        The grid's coordinates along each axis (n,).
+
+    Returns
+    -------
+    ndarray
+        (n, n, n).
+    """
     from scipy.ndimage import distance_transform_edt
     from scipy.spatial import cKDTree
 
@@ -109,11 +154,32 @@ def closest(tri: np.ndarray, points: np.ndarray, faces: np.ndarray) -> tuple[np.
 
 def isosurface(signal: Signal, level: float | None = None, *,
                mesh_frame: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Marching cubes of a 1-channel volume at ``level``, in the units of its file (default: the middle of
-    its range, i.e. 0 for signed distance, 0.5 for occupancy): (vertices (V, 3), faces (F, 3)), empty where
-    the level is never crossed. Vertices are grid coordinates, or with ``mesh_frame`` the source mesh's
-    coordinates (a shape; a volume has none). Faces wind outwards: inside is below the level for signed
-    distance, above it otherwise."""
+    """Marching cubes of a 1-channel volume at ``level``.
+
+    Faces wind outwards: inside is below the level for signed distance, above it otherwise.
+
+    Parameters
+    ----------
+    signal
+        A 1-channel volume.
+    level
+        In the units of its file; default: the middle of its range, i.e. 0 for signed distance, 0.5
+        for occupancy.
+    mesh_frame
+        Vertices in the source mesh's coordinates (a shape; a volume has none), not grid coordinates.
+
+    Returns
+    -------
+    vertices : ndarray
+        (V, 3).
+    faces : ndarray
+        (F, 3); both empty where the level is never crossed.
+
+    Raises
+    ------
+    InputError
+        If ``signal`` is not a 1-channel volume.
+    """
     from skimage.measure import marching_cubes
 
     if signal.kind != "volume" or signal.channels != 1:

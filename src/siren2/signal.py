@@ -1,10 +1,10 @@
-"""The signal type: sampled data on a regular grid, as an INR sees it (no file I/O: :mod:`siren2.io`).
+"""The signal type: sampled data on a regular grid, as an INR sees it (no file I/O: [`siren2.io`][]).
 
-A :class:`Signal` holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
+A [`Signal`][] holds ``values`` of shape (N, C), float32 in [-1, 1], laid out row-major on
 ``grid`` ((N,) for audio, (H, W) for images, (D, H, W) for volumes), and what is needed to write
 it back to a file (sample rate, peak, bit depth; a volume's offset, scale and dtype in ``meta``).
 Coordinates are ``linspace(-1, 1)`` per axis, 'ij'-ordered and flattened (the paper's protocol,
-docs: method.md#protocols); a window cut by :func:`crop` keeps the coordinates its samples had in
+docs: method.md#protocols); a window cut by [`crop`][] keeps the coordinates its samples had in
 the whole signal (its ``extent``), so every frequency a model sees is what it would be there.
 """
 
@@ -23,8 +23,20 @@ VOLUME_META = ("offset", "scale", "dtype", "field", "mesh_center", "mesh_scale")
 
 @dataclass
 class Samples:
-    """Samples off a signal's grid, e.g. near a shape's surface: ``coords`` (M, d) in the grid's frame,
-    ``values`` (M, C) scaled as the grid's."""
+    """Samples off a signal's grid, e.g. near a shape's surface.
+
+    Attributes
+    ----------
+    coords
+        (M, d) float32 coordinates in the grid's frame.
+    values
+        (M, C) float32 values, scaled as the grid's.
+
+    Raises
+    ------
+    ValueError
+        If ``coords`` and ``values`` are not 2-D arrays of the same length.
+    """
 
     coords: np.ndarray
     values: np.ndarray
@@ -38,8 +50,42 @@ class Samples:
 
 @dataclass
 class Signal:
-    """A sampled signal: ``values`` (N, C) float32 in [-1, 1] on a row-major ``grid``, and optionally
-    ``off_grid`` samples that a fit trains on too (a reconstruction is rendered on the grid only)."""
+    """A sampled signal: ``values`` (N, C) float32 in [-1, 1] on a row-major ``grid``.
+
+    Optionally ``off_grid`` samples that a fit trains on too (a reconstruction is rendered on the
+    grid only).
+
+    Attributes
+    ----------
+    values
+        (N, C) float32 in [-1, 1], N = prod(grid), laid out row-major.
+    grid
+        (N,) for audio, (H, W) for images, (D, H, W) for volumes.
+    kind
+        "audio", "image" or "volume".
+    sample_rate
+        Audio only.
+    peak
+        Audio: the max|x| the samples were divided by.
+    bit_depth
+        Image: 8 or 16 bits per channel.
+    subtype
+        Audio: the soundfile subtype to write back (PCM_16, FLOAT, ...).
+    source
+        The file it came from, for messages and configs.
+    meta
+        What else writing it back needs (a volume's offset, scale and dtype; see ``VOLUME_META``).
+    extent
+        Per-axis (first, last) coordinate; None: (-1, 1) on every axis.
+    off_grid
+        Samples off the grid, trained on too.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` does not match ``grid``, or ``off_grid`` does not match the grid's dimension
+        and channel count.
+    """
 
     values: np.ndarray
     grid: tuple[int, ...]
@@ -64,6 +110,7 @@ class Signal:
 
     @property
     def num_points(self) -> int:
+        """The number of grid points N."""
         return self.values.shape[0]
 
     @property
@@ -73,32 +120,65 @@ class Signal:
 
     @property
     def channels(self) -> int:
+        """The number of channels C."""
         return self.values.shape[1]
 
     @property
     def in_dim(self) -> int:
+        """The number of coordinates d (1 audio, 2 images, 3 volumes)."""
         return len(self.grid)
 
     def coords(self, grid: tuple[int, ...] | None = None) -> torch.Tensor:
-        """(N, d) float32 coordinates in [-1, 1]; ``grid`` overrides the shape (to render finer)."""
+        """The grid's coordinates: (N, d) float32 in [-1, 1] (or the signal's ``extent``).
+
+        Parameters
+        ----------
+        grid
+            Overrides the shape (to render finer); None: the signal's own grid.
+
+        Returns
+        -------
+        Tensor
+            (N, d), 'ij'-ordered and flattened ([`grid_coords`][]).
+        """
         return grid_coords(grid or self.grid, self.extent)
 
     def tensor(self) -> torch.Tensor:
+        """The values as a (N, C) tensor (sharing memory)."""
         return torch.from_numpy(self.values)
 
     def training_data(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(coords, values) a fit trains on: the grid's samples, then the off-grid ones."""
+        """The (coords, values) a fit trains on: the grid's samples, then the off-grid ones.
+
+        Returns
+        -------
+        coords : Tensor
+            (N + M, d).
+        values : Tensor
+            (N + M, C).
+        """
         if self.off_grid is None:
             return self.coords(), self.tensor()
         return (torch.cat([self.coords(), torch.from_numpy(self.off_grid.coords)]),
                 torch.cat([self.tensor(), torch.from_numpy(self.off_grid.values)]))
 
     def with_values(self, values: np.ndarray) -> "Signal":
-        """The same signal (grid, scaling) with other values on the grid, e.g. a reconstruction (no
-        off-grid samples)."""
+        """The same signal (grid, scaling) with other values on the grid, e.g. a reconstruction.
+
+        Parameters
+        ----------
+        values
+            N·C values, reshaped to (N, C).
+
+        Returns
+        -------
+        Signal
+            Without off-grid samples.
+        """
         return replace(self, values=np.asarray(values, dtype=np.float32).reshape(self.values.shape), off_grid=None)
 
     def describe(self) -> dict:
+        """What config.json records of the signal: kind, grid, channels, source and the kind's own fields."""
         d = {"kind": self.kind, "grid": list(self.grid), "channels": self.channels, "source": self.source}
         if self.kind == "audio":
             d |= {"sample_rate": self.sample_rate, "peak": self.peak, "subtype": self.subtype}
@@ -114,9 +194,32 @@ class Signal:
 
 
 def crop(signal: Signal, start: tuple[int, ...], size: tuple[int, ...]) -> Signal:
-    """The window ``start : start + size`` (per axis) of ``signal``, at the coordinates its samples have
-    in the whole signal: a short window of the paper's 150,000-sample clip keeps the clip's coordinate
-    spacing, so ω_first, s0 and the Nyquist frequency relate exactly as in the full protocol."""
+    """The window ``start : start + size`` (per axis) of ``signal``, at the coordinates it has in the whole.
+
+    A short window of the paper's 150,000-sample clip keeps the clip's coordinate spacing, so ω_first,
+    s0 and the Nyquist frequency relate exactly as in the full protocol.
+
+    Parameters
+    ----------
+    signal
+        The whole signal.
+    start
+        The window's first index along each axis.
+    size
+        The window's length along each axis.
+
+    Returns
+    -------
+    Signal
+        The window: its ``extent`` the coordinates of its first and last samples in ``signal``, its
+        off-grid samples those inside it, ``meta`` recording ``cropped_from`` and ``crop_start``.
+
+    Raises
+    ------
+    ValueError
+        If ``start`` or ``size`` does not have one entry per axis, or the window does not lie inside
+        the grid.
+    """
     if len(start) != signal.in_dim or len(size) != signal.in_dim:
         raise ValueError(f"crop of a {signal.in_dim}-D signal needs {signal.in_dim} starts and sizes")
     if any(s < 0 or m < 1 or s + m > n for s, m, n in zip(start, size, signal.grid)):
@@ -138,7 +241,20 @@ def crop(signal: Signal, start: tuple[int, ...], size: tuple[int, ...]) -> Signa
 
 
 def grid_coords(grid: tuple[int, ...], extent: tuple[tuple[float, float], ...] | None = None) -> torch.Tensor:
-    """(N, d) 'ij'-ordered grid coordinates, ``linspace(first, last)`` per axis (default -1, 1)."""
+    """(N, d) 'ij'-ordered grid coordinates, ``linspace(first, last)`` per axis.
+
+    Parameters
+    ----------
+    grid
+        The number of points per axis.
+    extent
+        Per-axis (first, last) coordinate; None: (-1, 1) on every axis.
+
+    Returns
+    -------
+    Tensor
+        (prod(grid), len(grid)) float32, flattened row-major.
+    """
     extent = extent or [(-1.0, 1.0)] * len(grid)
     axes = [torch.linspace(a, b, n) for (a, b), n in zip(extent, grid)]
     mesh = torch.meshgrid(*axes, indexing="ij")
@@ -146,8 +262,24 @@ def grid_coords(grid: tuple[int, ...], extent: tuple[tuple[float, float], ...] |
 
 
 def demo_signal(seconds: float = 0.25, sample_rate: int = 44_100, seed: int = 0) -> Signal:
-    """Built-in audio dominated by high frequencies: noise bursts band-passed to 8–20 kHz plus two
-    rising chirps, normalized to max|x| = 1. Its energy sits far above SIREN's initial band."""
+    """Built-in audio dominated by high frequencies, far above SIREN's initial band.
+
+    Noise bursts band-passed to 8–20 kHz plus two rising chirps, normalized to max|x| = 1.
+
+    Parameters
+    ----------
+    seconds
+        Its length.
+    sample_rate
+        Samples per second.
+    seed
+        Seeds the noise bursts and their places.
+
+    Returns
+    -------
+    Signal
+        Mono audio, source "demo".
+    """
     from scipy.signal import butter, chirp, sosfilt
 
     rng = np.random.default_rng(seed)

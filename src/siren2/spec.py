@@ -2,11 +2,12 @@
 
 A run is asked for with *options*, a flat dict of what the user gave (the command line's flags, or
 keyword arguments): the input file and how to read it, the model and its network, the preset and the
-recipe, WINNER's rule and scales, the fit's settings. :func:`resolve` fills in every default once,
+recipe, WINNER's rule and scales, the fit's settings. [`resolve`][] fills in every default once,
 for the signal at hand (its dimension picks the preset; the preset, the recipe and the model set the
-training schedule), and everything downstream reads the :class:`RunSpec` it returns. The options as
-given stay in the spec, so a run replays from its config.json (:meth:`RunSpec.from_config`) with
-the same defaults, or with some options changed::
+training schedule), and everything downstream reads the [`RunSpec`][] it returns. The options as
+given stay in the spec, so a run replays from its config.json
+([`RunSpec.from_config`][siren2.spec.RunSpec.from_config]) with the same defaults, or with some
+options changed:
 
     options = RunSpec.from_config("run/config.json").options | {"epochs": 2000}
     signal = load_input(options)
@@ -41,7 +42,7 @@ FIT_OPTIONS = tuple(f.name for f in fields(FitConfig) if f.name not in ("recipe"
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Every setting of one run, resolved (see :func:`resolve`).
+    """Every setting of one run, resolved (see [`resolve`][]).
 
     Attributes
     ----------
@@ -49,13 +50,13 @@ class RunSpec:
         The options as given (None values dropped): the request this spec resolves, replayed by
         ``siren2 fit --config``.
     input : dict
-        ``path`` (None for a signal given in Python) and how it is read (:func:`input_settings`).
+        ``path`` (None for a signal given in Python) and how it is read ([`input_settings`][]).
     model : str
         The registered model.
     preset : str
         The preset whose shape and schedule the run starts from.
     recipe : str
-        The training recipe (:data:`siren2.recipes.RECIPES`).
+        The training recipe (`siren2.recipes.RECIPES`).
     network : dict
         The model's config: in_dim, out_dim, hidden_layers, width and its own fields (ω_first, ...).
     winner : dict or None
@@ -76,24 +77,56 @@ class RunSpec:
 
     @property
     def width(self) -> int:
+        """The network's hidden width H."""
         return self.network["width"]
 
     def to_dict(self) -> dict:
-        """Plain data for config.json."""
+        """The spec as plain data, for config.json.
+
+        Returns
+        -------
+        dict
+            What [`from_dict`][] reads back.
+        """
         return {"options": dict(self.options), "input": dict(self.input), "model": self.model, "preset": self.preset,
                 "recipe": self.recipe, "network": dict(self.network),
                 "winner": None if self.winner is None else dict(self.winner), "fit": asdict(self.fit)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        """The spec :meth:`to_dict` wrote."""
+        """The spec [`to_dict`][] wrote.
+
+        Parameters
+        ----------
+        d
+            The dict of [`to_dict`][].
+
+        Returns
+        -------
+        RunSpec
+        """
         return cls(options=dict(d["options"]), input=dict(d["input"]), model=d["model"], preset=d["preset"],
                    recipe=d["recipe"], network=dict(d["network"]), winner=None if d["winner"] is None
                    else dict(d["winner"]), fit=FitConfig(**d["fit"]))
 
     @classmethod
     def from_config(cls, path) -> "RunSpec":
-        """The spec of a run folder's config.json (the file, or its folder); InputError if it has none."""
+        """The spec of a run folder's config.json.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The config.json file, or its folder.
+
+        Returns
+        -------
+        RunSpec
+
+        Raises
+        ------
+        InputError
+            If the file cannot be read or is not the config.json of a siren2 run.
+        """
         path = Path(path)
         path = path / "config.json" if path.is_dir() else path
         try:
@@ -110,9 +143,26 @@ def given(options: dict | None) -> dict:
 
 
 def input_settings(options: dict) -> dict:
-    """How the input is read, every default filled in: ``path``; audio ``max_samples`` (the preset's
-    length, 150,000 for paper_audio, unless given; 0 = all, recorded as None), ``mono`` (the mix);
-    ``max_points`` (the size limit); a mesh's ``mesh_resolution``, ``mesh_field`` and ``mesh_near``."""
+    """How the input is read, every default filled in.
+
+    Parameters
+    ----------
+    options : dict
+        The run's options as given (None: not given): ``input``, ``preset``, ``max_samples``, ``mono``,
+        ``max_points``, ``mesh_resolution``, ``mesh_field``, ``mesh_near``.
+
+    Returns
+    -------
+    dict
+        ``path``; audio ``max_samples`` (the preset's length, 150,000 for paper_audio, unless given;
+        0 = all, recorded as None), ``mono`` (the mix); ``max_points`` (the size limit); a mesh's
+        ``mesh_resolution``, ``mesh_field`` and ``mesh_near``.
+
+    Raises
+    ------
+    InputError
+        If ``max_samples`` is negative or ``max_points`` below 1.
+    """
     options = given(options)
     max_samples = options.get("max_samples")
     if max_samples is None:  # the preset's audio length (images ignore it)
@@ -130,7 +180,24 @@ def input_settings(options: dict) -> dict:
 
 
 def load_input(options: dict, path=None) -> Signal:
-    """The signal of ``path`` (default: ``options["input"]``), read as :func:`input_settings` says."""
+    """The signal of ``path``, read as [`input_settings`][] says.
+
+    Parameters
+    ----------
+    options : dict
+        The run's options ([`input_settings`][]).
+    path : str or os.PathLike, optional
+        The file; default: ``options["input"]``.
+
+    Returns
+    -------
+    Signal
+
+    Raises
+    ------
+    InputError
+        If there is no input file, or it cannot be read ([`siren2.io.load_signal`][]).
+    """
     settings = input_settings(given(options) | ({} if path is None else {"input": str(path)}))
     if settings["path"] is None:
         raise InputError("no input file: give one")
@@ -139,13 +206,36 @@ def load_input(options: dict, path=None) -> Signal:
 
 
 def resolve(signal: Signal, options: dict | None = None, **more) -> RunSpec:
-    """The :class:`RunSpec` of a run on ``signal`` with ``options`` (and ``more``; None: not given).
+    """The [`RunSpec`][] of a run on ``signal`` with ``options``.
 
-    The preset defaults by the signal's dimension; the network is the preset's shape with the
-    model's per-preset settings and the options over it (:func:`siren2.models.network_config`); the
-    fit is :meth:`FitConfig.resolve` of the preset, the recipe, the model and the fit options, on
-    the device :func:`~siren2.train.pick_device` chooses; WINNER's rule defaults to ``code`` for
-    audio and images, ``auto`` in 3-D. Raises ValueError on an option that no part of the run takes.
+    The preset defaults by the signal's dimension; the network is the preset's shape with the model's
+    per-preset settings and the options over it ([`siren2.models.network_config`][]); the fit is
+    [`FitConfig.resolve`][siren2.train.FitConfig.resolve] of the preset, the recipe, the model and
+    the fit options, on the device [`pick_device`][] chooses; WINNER's rule defaults to ``code`` for
+    audio and images, ``auto`` in 3-D.
+
+    Parameters
+    ----------
+    signal
+        The target; its dimension and channels shape the network.
+    options : dict, optional
+        The options as given: ``input``, ``model`` (default `DEFAULT_MODEL`), ``preset``,
+        ``recipe``, the input's (`INPUT_OPTIONS`), WINNER's (`WINNER_OPTIONS`), the fit's
+        (`FIT_OPTIONS`) and the model's own config fields (``width``, ...). None: not given.
+    **more
+        More options, over ``options``.
+
+    Returns
+    -------
+    RunSpec
+
+    Raises
+    ------
+    ValueError
+        On an option that no part of the run takes; an unknown model, preset, recipe, rule or centroid;
+        a device this machine lacks, or a fit setting out of range ([`FitConfig`][]).
+    InputError
+        If ``s0`` or ``s1`` is given for a model that does not take WINNER's noise.
     """
     options = given(options) | given(more)
     model = options.get("model", DEFAULT_MODEL)

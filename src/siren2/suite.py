@@ -3,11 +3,11 @@
 The machinery behind ``benchmarks/paper.py``. A suite either fits each signal (the paper's fitting
 tables) or, given a ``corruption``, restores a corrupted copy of it and scores the fit against the
 clean signal (denoising, inpainting; the corruption's seed is the fit's). Each finished fit is one
-record in a :class:`~siren2.records.RecordStore` (one JSON-lines file per results table), under the
-key ``"<signal>/<model>/<seed>"`` and the :func:`~siren2.records.fingerprint` of the suite's
+record in a [`RecordStore`][] (one JSON-lines file per results table), under the
+key ``"<signal>/<model>/<seed>"`` and the [`fingerprint`][] of the suite's
 settings; workers return their records and only the driver stores them. A resumed suite keeps the
 records that are complete and were made with the same settings, and reruns any that are missing,
-damaged, partial or stale. :func:`aggregate` turns the records into per-signal mean ± std over
+damaged, partial or stale. [`aggregate`][] turns the records into per-signal mean ± std over
 seeds and the mean over signals.
 """
 
@@ -35,8 +35,39 @@ INPUT = "input"  # restoration suites: the corrupted input itself, scored like o
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """What a suite runs. ``settings`` holds everything that shapes a result (scale, epochs,
-    samples, …): a stored record made with other settings is stale and rerun."""
+    """What a suite runs: signals × models × seeds, with the settings that shape a result.
+
+    Attributes
+    ----------
+    name
+        The suite's name; its records file is ``<name>.jsonl``.
+    signals
+        Name → loader (called once, when first needed).
+    models
+        Registered models, or labels of ``variants``.
+    seeds
+        The seeds.
+    preset
+        The preset.
+    epochs
+        The epochs of every fit.
+    settings
+        Everything that shapes a result (scale, epochs, samples, …): a stored record made with other
+        settings is stale and rerun.
+    corruption
+        Restoration: corrupt with the seed, score against the clean signal; None: fit the signal.
+    recipe
+        The training recipe (the paper's tables use the paper's).
+    model_options
+        Network shape over the preset's (width, hidden_layers).
+    fit_options
+        FitConfig fields over the recipe's (e.g. lr).
+    variants
+        Label → (registered model, FitConfig fields over the model's), e.g.
+        ``{"finer@fullbatch": ("finer", {"batch_size": 30_000})}``.
+    timeline
+        Records keep the seconds at the end of each epoch (``seconds_at``).
+    """
 
     name: str
     signals: dict[str, Callable[[], Signal]]  # name -> loader (called once, when first needed)
@@ -55,24 +86,68 @@ class SuiteSpec:
     timeline: bool = False  # records keep the seconds at the end of each epoch (``seconds_at``)
 
     def jobs(self) -> list[tuple[str, str, int]]:
-        """(signal, model, seed) in run order: signal-major, then seed, then model."""
+        """The jobs in run order: signal-major, then seed, then model.
+
+        Returns
+        -------
+        list of (str, str, int)
+            (signal, model, seed).
+        """
         return [(s, m, k) for s in self.signals for k in self.seeds for m in self.models]
 
 
 def record_key(spec: SuiteSpec, job: tuple, shared: bool = False) -> str:
-    """A job's key: ``"<signal>/<model>/<seed>"``; in a records file that several suites share
-    (one not named after the suite, :func:`shared_file`), prefixed by ``"<spec.name>/"``."""
+    """A job's key in the records file.
+
+    Parameters
+    ----------
+    spec
+        The suite.
+    job
+        (signal, model, seed).
+    shared
+        The file is shared by several suites ([`shared_file`][]).
+
+    Returns
+    -------
+    str
+        ``"<signal>/<model>/<seed>"``, prefixed by ``"<spec.name>/"`` when ``shared``.
+    """
     key = "/".join(map(str, job))
     return f"{spec.name}/{key}" if shared else key
 
 
 def shared_file(store: RecordStore, spec: SuiteSpec) -> bool:
-    """Whether ``store`` is not the suite's own file ``<spec.name>.jsonl`` (its keys then name the suite)."""
+    """Whether ``store`` is not the suite's own file ``<spec.name>.jsonl`` (its keys then name the suite).
+
+    Parameters
+    ----------
+    store
+        The record store.
+    spec
+        The suite.
+
+    Returns
+    -------
+    bool
+    """
     return store.path.stem != spec.name
 
 
 def open_store(store: RecordStore | str | os.PathLike, spec: SuiteSpec) -> RecordStore:
-    """``store`` itself; a ``.jsonl`` path as a store; a folder as the store ``<folder>/<spec.name>.jsonl``."""
+    """The suite's record store.
+
+    Parameters
+    ----------
+    store
+        A store (returned as it is), a ``.jsonl`` path, or a folder (then ``<folder>/<spec.name>.jsonl``).
+    spec
+        The suite.
+
+    Returns
+    -------
+    RecordStore
+    """
     if isinstance(store, RecordStore):
         return store
     path = Path(store)
@@ -80,8 +155,20 @@ def open_store(store: RecordStore | str | os.PathLike, spec: SuiteSpec) -> Recor
 
 
 def why_not(rec: dict | None, spec: SuiteSpec) -> str:
-    """"" if ``rec`` is a complete record of a job of ``spec`` made with its settings, else why not
-    (missing, made with other settings, partial, incomplete metrics)."""
+    """Why ``rec`` is not a complete record of a job of ``spec`` made with its settings.
+
+    Parameters
+    ----------
+    rec
+        The stored record, or None.
+    spec
+        The suite.
+
+    Returns
+    -------
+    str
+        "" if it is; else "missing", "made with other settings", "partial" or "incomplete metrics".
+    """
     if rec is None:
         return "missing"
     if rec.get("fingerprint") != fingerprint(spec.settings):
@@ -100,8 +187,22 @@ def why_not(rec: dict | None, spec: SuiteSpec) -> str:
 
 
 def stored(spec: SuiteSpec, store: RecordStore | str | os.PathLike) -> tuple[list[dict], dict[tuple, str]]:
-    """What ``store`` holds of ``spec``: the complete, current record of each job, in job order, and
-    for each other job why it has none (:func:`why_not`)."""
+    """What ``store`` holds of ``spec``.
+
+    Parameters
+    ----------
+    spec
+        The suite.
+    store
+        As [`open_store`][] takes it.
+
+    Returns
+    -------
+    records : list of dict
+        The complete, current record of each job that has one, in job order.
+    todo : dict
+        Each other job → why it has none ([`why_not`][]).
+    """
     store = open_store(store, spec)
     by_key = {rec.get("key"): rec for rec in store.records()}  # a key stored twice: its last record
     records, todo = [], {}
@@ -121,21 +222,47 @@ def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume
               on_skip: Callable[[tuple, str], None] | None = None,
               on_fit: Callable[[tuple, dict], None] | None = None,
               on_epoch: Callable[[], None] | None = None) -> tuple[list[dict], bool]:
-    """Run every job of ``spec`` not already in ``store``; returns (records, interrupted), the
-    records in job order.
+    """Run every job of ``spec`` not already in ``store``.
 
-    ``store``: a :class:`~siren2.records.RecordStore`, the path of its ``.jsonl`` file, or a folder
-    (then ``<folder>/<spec.name>.jsonl``). With ``resume``, a job whose record is complete and was
-    made with ``spec.settings`` is kept; the rest run, and their records replace the old ones.
-    With ``batch_seeds`` (fitting suites), the seeds of one signal and model train as one batched
-    fit (:func:`~siren2.runs.run_batch`: the same results to float rounding; each record's seconds
-    are then the batch's). Each unit of work (a fit, or a batch) runs in this process, or with
-    ``backend`` "ray" as a Ray task (``backend_options``: address, cpus_per_task, gpus_per_task);
-    either way it returns its records and this process stores them, as each unit ends.
-    ``on_skip(job, why)`` reports a stored record that is rerun (why: stale, partial, …) or
-    kept (why == "kept"); ``on_fit(job, record)`` each finished fit; ``on_epoch()`` each epoch
-    (in this process only). Ctrl-C stops the suite: finished records stay stored, the fit in
-    progress is dropped.
+    With ``resume``, a job whose record is complete and was made with ``spec.settings`` is kept; the
+    rest run, and their records replace the old ones. Each unit of work (a fit, or a batch) runs in
+    this process, or with ``backend`` "ray" as a Ray task; either way it returns its records and this
+    process stores them, as each unit ends. Ctrl-C stops the suite: finished records stay stored, the
+    fit in progress is dropped.
+
+    Parameters
+    ----------
+    spec
+        The suite.
+    store
+        A [`RecordStore`][], the path of its ``.jsonl`` file, or a folder (then
+        ``<folder>/<spec.name>.jsonl``).
+    resume
+        Keep the complete, current records; False: rerun every job.
+    device
+        Where the fits run.
+    batch_seeds
+        Fitting suites: the seeds of one signal and model train as one batched fit
+        ([`run_batch`][]: the same results to float rounding; each record's seconds
+        are then the batch's).
+    backend
+        "local" or "ray".
+    backend_options
+        Ray's: address, cpus_per_task, gpus_per_task.
+    on_skip
+        ``on_skip(job, why)`` for a stored record that is rerun (why: stale, partial, …) or kept
+        (why == "kept").
+    on_fit
+        ``on_fit(job, record)`` after each finished fit.
+    on_epoch
+        ``on_epoch()`` after each epoch (in this process only).
+
+    Returns
+    -------
+    records : list of dict
+        In job order.
+    interrupted : bool
+        Whether Ctrl-C stopped the suite.
     """
     from .backends import run_units
 
@@ -188,9 +315,28 @@ def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume
 def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
              loaded: dict[str, Signal] | None = None, on_epoch: Callable[[], None] | None = None,
              shared: bool = False) -> list[dict]:
-    """Fit the jobs of ``unit`` (one, or seeds of one signal and model: one batched fit) and return
-    their records, keyed by :func:`record_key` (``shared``: for a records file several suites
-    share); it stores nothing. Fewer records than jobs after Ctrl-C (the fits cut short are dropped)."""
+    """Fit the jobs of ``unit`` and return their records; it stores nothing.
+
+    Parameters
+    ----------
+    spec
+        The suite.
+    unit
+        One job, or the seeds of one signal and model (one batched fit).
+    device
+        Where the fits run.
+    loaded
+        Signals loaded so far, by name (filled in as they load).
+    on_epoch
+        ``on_epoch()`` after each epoch of each fit.
+    shared
+        Key the records for a records file several suites share ([`record_key`][]).
+
+    Returns
+    -------
+    list of dict
+        Fewer records than jobs after Ctrl-C (the fits cut short are dropped).
+    """
     loaded = {} if loaded is None else loaded
     signal_name, model = unit[0][:2]
     seeds = [job[2] for job in unit]
@@ -237,9 +383,22 @@ def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
 
 
 def runtime_of(runtime: dict) -> dict:
-    """What a record keeps of its run's runtime, where it differs from the usual: a fit that did not run
-    its epochs (ended by a rule, :func:`why_not`) says how it ended; one off the CPU says where it ran
-    (a table names the machine of GPU records from it, its own machine for the rest)."""
+    """What a record keeps of its run's runtime, where it differs from the usual.
+
+    A fit that did not run its epochs (ended by a rule, [`why_not`][]) says how it ended; one off the
+    CPU says where it ran (a table names the machine of GPU records from it, its own machine for the
+    rest).
+
+    Parameters
+    ----------
+    runtime
+        The run's config.json ``runtime``.
+
+    Returns
+    -------
+    dict
+        Empty for a CPU fit that ran its epochs.
+    """
     out = {}
     if runtime.get("device", "cpu") != "cpu":
         out |= {k: runtime[k] for k in ("device", "gpu", "python", "torch") if k in runtime}
@@ -249,9 +408,23 @@ def runtime_of(runtime: dict) -> dict:
 
 
 def aggregate(records: list[dict], metrics: list[str]) -> dict:
-    """Per signal and model: each metric's mean ± sample std (ddof=1) over seeds; then per model the
-    mean over signals of the per-signal means (only for models finished on every signal). Records of
-    a restoration suite add the corrupted input's scores as the model :data:`INPUT`."""
+    """Per signal and model, each metric's mean ± sample std (ddof=1) over seeds; then per model the mean over signals.
+
+    The mean over signals is of the per-signal means, only for models finished on every signal.
+    Records of a restoration suite add the corrupted input's scores as the model `INPUT`.
+
+    Parameters
+    ----------
+    records
+        The suite's records.
+    metrics
+        The metrics to aggregate.
+
+    Returns
+    -------
+    dict
+        ``per_signal`` (signal → model → cell) and ``mean_over_signals`` (model → metric → mean).
+    """
     cells: dict[str, dict[str, dict]] = {}
     grouped: dict[tuple[str, str], list[dict]] = {}
     inputs = {}
@@ -280,7 +453,18 @@ def aggregate(records: list[dict], metrics: list[str]) -> dict:
 
 
 def curves(records: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """psnr_paper per epoch, mean over seeds, per signal and model (for the suite's figures)."""
+    """psnr_paper per epoch, mean over seeds, per signal and model (for the suite's figures).
+
+    Parameters
+    ----------
+    records
+        The suite's records.
+
+    Returns
+    -------
+    dict
+        Signal → model → curve.
+    """
     out: dict[str, dict[str, list[list[float]]]] = {}
     for rec in records:
         out.setdefault(rec["signal"], {}).setdefault(rec["model"], []).append(rec["psnr_paper_per_epoch"])
@@ -288,7 +472,19 @@ def curves(records: list[dict]) -> dict[str, dict[str, list[float]]]:
 
 
 def fmt(cell: dict | None, digits: int = 2) -> str:
-    """"mean ± std" (or the mean alone for one seed; "–" for no value)."""
+    """A cell as text: "mean ± std" (the mean alone for one seed; "–" for no value).
+
+    Parameters
+    ----------
+    cell
+        An [`aggregate`][] cell's metric (``mean``, ``std``), or None.
+    digits
+        Decimals.
+
+    Returns
+    -------
+    str
+    """
     if not cell:
         return "–"
     mean, std = cell["mean"], cell["std"]

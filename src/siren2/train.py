@@ -1,7 +1,7 @@
 """The training loop: ``fit()`` one model, ``fit_batched()`` K models of one architecture as one step.
 
-The step itself (loss and gradients) comes from :mod:`siren2.engine`; this module schedules it
-(:mod:`siren2.recipes`), and keeps each model's epoch bookkeeping in one place (:class:`Epochs`):
+The step itself (loss and gradients) comes from [`siren2.engine`][]; this module schedules it
+([`siren2.recipes`][]), and keeps each model's epoch bookkeeping in one place ([`Epochs`][]):
 its loss history, a real copy of its best parameters (the reference code keeps a reference, so it
 returns the final state; docs/method.md#metrics-and-conventions), the divergence guard, the stop
 rules and the progress bar. ``fit()`` and ``fit_batched()`` differ only in what one epoch's step is
@@ -33,7 +33,23 @@ __all__ = ["FitConfig", "FitResult", "fit", "fit_batched", "predict", "evaluate_
 
 
 def pick_device(name: str | None = None) -> torch.device:
-    """``name`` if given (checked: a device of this machine), else cuda, then mps, then cpu."""
+    """The device to train on: ``name`` if given, else cuda, then mps, then cpu.
+
+    Parameters
+    ----------
+    name
+        A device (cpu, cuda, cuda:N, mps), checked to exist on this machine; None or "auto": the best
+        available.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a device, or not available on this machine.
+    """
     if name and name != "auto":
         try:
             device = torch.device(name)
@@ -53,8 +69,66 @@ def pick_device(name: str | None = None) -> torch.device:
 
 @dataclass(frozen=True)
 class FitConfig:
-    """Training settings, fully resolved. Defaults are the paper's audio protocol
-    (docs/method.md#protocols); build one from a preset and a recipe with :meth:`resolve`."""
+    """Training settings, fully resolved; build one from a preset and a recipe with [`resolve`][].
+
+    The defaults are the paper's audio protocol (docs/method.md#protocols).
+
+    Attributes
+    ----------
+    epochs
+        The epoch budget.
+    lr
+        The peak lr (the constant one before StepLR's decay).
+    lr_step
+        StepLR's step, in epochs.
+    lr_gamma
+        StepLR's factor γ.
+    schedule
+        A key of `siren2.recipes.SCHEDULES`: "step" (the paper's StepLR) or "cosine".
+    warmup
+        Cosine: linear warm-up over this fraction of the budget.
+    lr_floor
+        Cosine: the final lr, as a fraction of the peak.
+    recipe
+        The recipe these settings came from (a record; see [`siren2.recipes`][]).
+    batch_size
+        Points per step; None: full batch, one step per epoch (the paper's SIREN).
+    chunk_size
+        Split a full-batch step into chunks of this many points (gradient accumulation); None: by memory.
+    seed
+        Seeds torch's RNG and the mini-batch order (and, in a run, the initialization).
+    device
+        None: auto ([`pick_device`][]).
+    engine
+        "auto", "sine-mlp" or "autograd" (see [`siren2.engine`][]).
+    compile
+        Fuse the sine step with torch.compile (CPU); None: when the run is long.
+    tf32
+        CUDA only: TF32 matrix products (faster, less exact); off, as the paper.
+    patience
+        With ``fit(validate=...)``: epochs without improvement before stopping.
+    target_psnr
+        Stop at the first epoch whose psnr_paper (fitted samples) reaches it.
+    time_budget
+        Seconds: stop at the deadline (the best state is kept).
+    guard_factor
+        The divergence guard: a non-finite loss, or ``guard_patience`` epochs in a row above
+        ``guard_factor`` × the best loss so far, restores the best state and halves the lr.
+    guard_patience
+        See ``guard_factor``.
+    guard_retries
+        After this many of the guard's events, the fit stops.
+    progress
+        Show a progress bar.
+
+    Raises
+    ------
+    ValueError
+        If a setting is out of range (epochs, batch_size, chunk_size, patience, lr_step and
+        guard_patience below 1; lr or guard_factor not positive; warmup outside [0, 1), lr_floor outside
+        [0, 1], lr_gamma not positive; target_psnr not finite; time_budget not positive), or the
+        schedule is unknown.
+    """
 
     epochs: int = 1000
     lr: float = 1e-4  # the peak lr (the constant one before StepLR's decay)
@@ -102,7 +176,7 @@ class FitConfig:
     @classmethod
     def resolve(cls, preset: str | None = None, recipe: str = DEFAULT_RECIPE, in_dim: int = 1, model: str | None = None,
                 width: int | None = None, **overrides) -> "FitConfig":
-        """The one place training settings compose.
+        """The one place training settings compose: preset, then recipe, then model, then overrides.
 
         Parameters
         ----------
@@ -114,7 +188,7 @@ class FitConfig:
         in_dim : int
             The signal's dimension (1 audio, 2 images, 3 volumes).
         model : str, optional
-            Then the model's own training settings (:func:`siren2.recipes.model_fit`, e.g. FINER's
+            Then the model's own training settings ([`siren2.recipes.model_fit`][], e.g. FINER's
             65,536-point batches) and its peak lr relative to the recipe's (``Recipe.lr_factor``).
         width : int, optional
             The network's hidden width H (the ``fast`` recipe's peak lr scales as 1/H).
@@ -124,6 +198,11 @@ class FitConfig:
         Returns
         -------
         FitConfig
+
+        Raises
+        ------
+        ValueError
+            For an unknown preset, recipe or model, or a setting out of range.
         """
         _, p = get_preset(preset, in_dim)
         rec = get_recipe(recipe)
@@ -136,7 +215,19 @@ class FitConfig:
         return cls(**(fields | given | {"recipe": recipe}))
 
     def lr_at(self, epoch: int, progress: float) -> float:
-        """The scheduled lr of ``epoch`` (before the guard's cuts); ``progress`` in [0, 1]."""
+        """The scheduled lr of ``epoch``, before the divergence guard's cuts.
+
+        Parameters
+        ----------
+        epoch
+            The epoch, from 0.
+        progress
+            The fraction of the budget spent, in [0, 1].
+
+        Returns
+        -------
+        float
+        """
         return self.lr * SCHEDULES[self.schedule](self, epoch, progress)
 
 
@@ -146,7 +237,37 @@ STOPS = ("epochs", "target_psnr", "time_budget", "patience", "callback", "diverg
 
 @dataclass
 class FitResult:
-    """What a fit returns: the model (best state loaded), its loss history, timings, why it stopped."""
+    """What a fit returns: the model (best state loaded), its loss history, timings, why it stopped.
+
+    Attributes
+    ----------
+    model
+        The model, holding its best state.
+    loss
+        Full-signal MSE per epoch (before its update).
+    best_loss
+        The lowest of ``loss``.
+    best_epoch
+        The epoch of the best state (by validation score when ``fit`` was given ``validate``).
+    seconds
+        Training time.
+    stopped_by
+        Why it ended: one of `STOPS`.
+    guard_events
+        The divergence guard's interventions: epoch, cause, restored epoch, lr scale.
+    val_loss
+        ``validate(model)`` per epoch, when given.
+    best_val_loss
+        The lowest of ``val_loss``.
+    seconds_at
+        Training seconds at the end of each epoch.
+    lr
+        The learning rate of each epoch.
+    device
+        Where it trained.
+    engine
+        The training step's name ([`siren2.engine`][]).
+    """
 
     model: nn.Module
     loss: list[float] = field(default_factory=list)  # full-signal MSE per epoch (before its update)
@@ -164,6 +285,7 @@ class FitResult:
 
     @property
     def interrupted(self) -> bool:
+        """Whether Ctrl-C ended the fit."""
         return self.stopped_by == "interrupted"
 
     @property
@@ -173,6 +295,7 @@ class FitResult:
 
     @property
     def epochs_run(self) -> int:
+        """The epochs trained."""
         return len(self.loss)
 
     @property
@@ -182,28 +305,38 @@ class FitResult:
 
     @property
     def best_psnr(self) -> float:
+        """psnr_paper of ``best_loss``."""
         return 10 * math.log10(1 / max(self.best_loss, 1e-30))
 
     @property
     def seconds_per_epoch(self) -> float:
+        """Training seconds per epoch."""
         return self.seconds / max(len(self.loss), 1)
 
     def record(self) -> dict:
-        """What metrics.json and config.json record of the run itself."""
+        """What metrics.json and config.json record of the run itself.
+
+        Returns
+        -------
+        dict
+            ``epochs_run``, ``seconds``, ``stopped_by``, ``best_epoch``, ``guard_events``.
+        """
         return {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 3), "stopped_by": self.stopped_by,
                 "best_epoch": self.best_epoch, "guard_events": self.guard_events}
 
 
 class Epochs:
-    """The epoch bookkeeping of K models training together (K = 1 for :func:`fit`): the clock and the
-    lr schedule, each model's history and best loss, the divergence guard's count, the progress bar.
+    """The epoch bookkeeping of K models training together (K = 1 for [`fit`][]).
+
+    The clock and the lr schedule, each model's history and best loss, the divergence guard's count,
+    the progress bar.
 
     Parameters
     ----------
     config : FitConfig
         The schedule, the guard's settings, ``progress``.
     results : list of FitResult
-        One per model; :meth:`record` appends to them.
+        One per model; [`record`][] appends to them.
     """
 
     def __init__(self, config: FitConfig, results: list[FitResult]) -> None:
@@ -217,11 +350,24 @@ class Epochs:
         self.start = time.perf_counter()
 
     def elapsed(self) -> float:
+        """Seconds since the bookkeeping began."""
         return time.perf_counter() - self.start
 
     def lr(self, epoch: int) -> float:
-        """The scheduled lr of ``epoch``: progress is the fraction of the epoch budget spent, or of
-        ``time_budget``, whichever is further."""
+        """The scheduled lr of ``epoch``.
+
+        The schedule's progress is the fraction of the epoch budget spent, or of ``time_budget``,
+        whichever is further.
+
+        Parameters
+        ----------
+        epoch
+            The epoch, from 0.
+
+        Returns
+        -------
+        float
+        """
         c = self.config
         progress = epoch / c.epochs
         if c.time_budget is not None:
@@ -229,9 +375,27 @@ class Epochs:
         return c.lr_at(epoch, min(progress, 1.0))
 
     def record(self, k: int, epoch: int, loss: float, track_best: bool = True, seconds: float | None = None) -> bool:
-        """Model ``k``'s training loss after ``epoch`` (at ``seconds`` of training; default: now); returns
-        whether the divergence guard acts on it (a non-finite loss, or guard_patience epochs in a row
-        above guard_factor × its best). ``track_best`` False: the caller picks the best epoch itself."""
+        """Record model ``k``'s training loss after ``epoch``.
+
+        Parameters
+        ----------
+        k
+            The model.
+        epoch
+            The epoch, from 0.
+        loss
+            Its full-signal training loss.
+        track_best
+            False: the caller picks the best epoch itself.
+        seconds
+            Training seconds at the end of the epoch; default: now.
+
+        Returns
+        -------
+        bool
+            Whether the divergence guard acts on it (a non-finite loss, or guard_patience epochs in a row
+            above guard_factor × its best).
+        """
         r = self.results[k]
         r.loss.append(loss)
         r.seconds_at.append(self.elapsed() if seconds is None else seconds)
@@ -245,6 +409,7 @@ class Epochs:
         return not finite or self.bad[k] >= self.config.guard_patience
 
     def reached_target(self, k: int) -> bool:
+        """Whether model ``k``'s best psnr_paper reached ``config.target_psnr``."""
         target = self.config.target_psnr
         return target is not None and self.results[k].best_psnr >= target
 
@@ -258,6 +423,7 @@ class Epochs:
             self.bar.set_postfix(psnr=f"{r.psnr_history[-1]:.2f}", best=f"{r.best_psnr:.2f}")
 
     def close(self) -> None:
+        """Close the progress bar and set each result's ``seconds``."""
         if self.bar is not None:
             self.bar.close()
         for r in self.results:
@@ -289,16 +455,21 @@ def fit(model: nn.Module, signal, config: FitConfig | None = None, *, mask: np.n
     callbacks : list of callable, optional
         ``cb(epoch, model, loss)`` after each epoch; one returning True stops the fit.
     prior : callable, optional
-        A penalty P(y) on the rendering of the whole grid (:mod:`siren2.priors`; full batch only)
-        whose gradients join the loss's; the loss tracked is the MSE.
+        A penalty P(y) on the rendering of the whole grid ([`siren2.restoration.priors`][]; full batch
+        only) whose gradients join the loss's; the loss tracked is the MSE.
 
     Returns
     -------
     FitResult
-        Its ``stopped_by`` says why it ended (:data:`STOPS`): the epochs, ``config.target_psnr``
+        Its ``stopped_by`` says why it ended (`STOPS`): the epochs, ``config.target_psnr``
         reached, ``config.time_budget`` spent, patience, a callback, the divergence guard (see
-        :class:`FitConfig`: it warns, restores the best state and halves the lr), or Ctrl-C (the best
+        [`FitConfig`][]: it warns, restores the best state and halves the lr), or Ctrl-C (the best
         state so far is kept; before the first epoch ends, KeyboardInterrupt propagates).
+
+    Raises
+    ------
+    ValueError
+        If a ``prior`` is given with off-grid samples or mini-batches, or ``config.engine`` is unknown.
     """
     config = config or FitConfig()
     device = training_device(config)
@@ -397,11 +568,11 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
                 on_epoch: Callable[[int, list[int]], None] | None = None) -> list[FitResult]:
     """Fit ``models[k]`` to ``signals[k]`` for every k as one batched step per epoch.
 
-    The K parameter sets are stacked along a new leading axis (:func:`torch.func.stack_module_state`)
-    and the K forward passes run as one ``torch.vmap`` (:class:`siren2.engine.BatchedStep`), so any
+    The K parameter sets are stacked along a new leading axis (``torch.func.stack_module_state``)
+    and the K forward passes run as one ``torch.vmap`` ([`siren2.engine.BatchedStep`][]), so any
     registered model works. The loss is Σ_k MSE_k, whose gradient w.r.t. θ_k is model k's own, and
     one Adam over the stacked tensors is K separate Adams: the K results equal K separate
-    :func:`fit` calls to float rounding, each model ending in its best state.
+    [`fit`][] calls to float rounding, each model ending in its best state.
 
     Parameters
     ----------
@@ -412,9 +583,9 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
     config : FitConfig, optional
         Full batch (in chunks of points where ``chunk_size`` or memory asks), either schedule,
         ``target_psnr`` (a model that reaches it stops: its history and best state freeze while the
-        others train on). Refused (ValueError, :func:`batch_unsupported`): mini-batches,
-        ``time_budget`` (one clock cannot keep K budgets) and ``patience``. ``engine`` and ``compile``
-        choose :func:`fit`'s single-model step and do not apply. Times are the batch's clock.
+        others train on). Refused ([`batch_unsupported`][]): mini-batches, ``time_budget`` (one
+        clock cannot keep K budgets) and ``patience``. ``engine`` and ``compile`` choose [`fit`][]'s
+        single-model step and do not apply. Times are the batch's clock.
     on_epoch : callable, optional
         ``on_epoch(epoch, ks)`` after each epoch, with the models ``ks`` that trained in it.
 
@@ -422,8 +593,14 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
     -------
     list of FitResult
         One per model. A model the divergence guard would act on (by halving that model's lr, which
-        one shared Adam step cannot) is refitted alone with :func:`fit` from its initial state, so its
+        one shared Adam step cannot) is refitted alone with [`fit`][] from its initial state, so its
         result is still its separate fit's. Ctrl-C keeps every best state so far.
+
+    Raises
+    ------
+    ValueError
+        If the models and signals do not pair up, a model appears twice, the models differ in
+        architecture, the signals in grid, or ``config`` asks for what it cannot run.
     """
     config = config or FitConfig()
     check_batch(models, signals, config)
@@ -488,7 +665,7 @@ def fit_batched(models: list[nn.Module], signals: list, config: FitConfig | None
 
 
 def check_batch(models: list[nn.Module], signals: list, config: FitConfig) -> None:
-    """Refuse (ValueError) what :func:`fit_batched` cannot run as K separate fits: models of
+    """Refuse (ValueError) what [`fit_batched`][] cannot run as K separate fits: models of
     different architectures, signals on different grids, and the settings it does not support."""
     if not models or len(models) != len(signals):
         raise ValueError(f"fit_batched needs one signal per model, not {len(models)} models and {len(signals)} signals")
@@ -510,7 +687,20 @@ def check_batch(models: list[nn.Module], signals: list, config: FitConfig) -> No
 
 
 def batch_unsupported(config: FitConfig, num_points: int) -> str | None:
-    """Why :func:`fit_batched` cannot run ``config`` on signals of ``num_points`` points (None: it can)."""
+    """Why [`fit_batched`][] cannot run ``config`` on signals of ``num_points`` points.
+
+    Parameters
+    ----------
+    config
+        The training settings.
+    num_points
+        The samples each fit trains on.
+
+    Returns
+    -------
+    str or None
+        The reason (mini-batches, ``time_budget`` or ``patience``); None: it can.
+    """
     if config.batch_size is not None and config.batch_size < num_points:
         return (f"trains full batch only: batch_size {config.batch_size} is below the signals' {num_points} points "
                 "(use fit() for mini-batches)")
@@ -535,7 +725,7 @@ def shape_text(signal) -> str:
 
 
 def training_device(config: FitConfig) -> torch.device:
-    """The device of ``config`` (:func:`pick_device`), its TF32 setting applied and torch's RNG seeded."""
+    """The device of ``config`` ([`pick_device`][]), its TF32 setting applied and torch's RNG seeded."""
     device = pick_device(config.device)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = config.tf32

@@ -14,10 +14,10 @@ sin(ω·(|z|+1)·z) gets the arcsine reference only):
   match the network (tests check both): PyTorch's default bias b ~ U(±1/√d) adds ω0²/(3d) (1.35
   for d = 222, 0.29 for d = 1024), and beyond the second layer E[a²] < 1/2 (above), taken from the
   previous layer's predicted σ² (treating the bias offset as Gaussian too: for d = 222 the offsets
-  reach ±2 rad and ω0·z is visibly flatter-topped). :func:`reference_laws` returns both laws.
+  reach ±2 rad and ω0·z is visibly flatter-topped). [`reference_laws`][] returns both laws.
 
 Spectra: the periodogram of each neuron's post-activation (its mean removed) over a regular
-sub-grid, averaged over the layer's neurons (see :mod:`siren2.analysis.spectra` for 1-D / 2-D).
+sub-grid, averaged over the layer's neurons (see [`siren2.analysis.spectra`][] for 1-D / 2-D).
 Complex layers (WIRE) are analysed through their real part.
 """
 
@@ -39,7 +39,21 @@ __all__ = ["LayerActivations", "layer_activations", "arcsine_density", "gaussian
 
 @dataclass
 class LayerActivations:
-    """One hidden layer on n points: z (n, H) the linear output, post (n, H) = act(z)."""
+    """One hidden layer on n points: the linear output z and the post-activation act(z).
+
+    Attributes
+    ----------
+    z
+        (n, H): z = W·h + b.
+    post
+        (n, H): act(z).
+    activation
+        The activation's class name.
+    omega
+        ω of a sine-family activation (sin is applied to ω·z), else None.
+    fan_in
+        The layer's fan-in d.
+    """
 
     z: np.ndarray
     post: np.ndarray
@@ -55,9 +69,24 @@ class LayerActivations:
 
 @torch.no_grad()
 def layer_activations(model: nn.Module, coords: torch.Tensor, chunk_size: int = 65_536) -> list[LayerActivations]:
-    """z and act(z) of every block in ``model.hidden`` at ``coords`` (n, d), via forward hooks.
+    """z and act(z) of every block in ``model.hidden`` at ``coords``, via forward hooks.
 
-    Memory: 2·n·H·L float32 values are returned (H width, L hidden layers).
+    Memory: 2·n·H·L float32 values are returned (H width, L hidden layers). Complex layers (WIRE)
+    are kept as their real part.
+
+    Parameters
+    ----------
+    model
+        An INR.
+    coords
+        (n, d) coordinates.
+    chunk_size
+        Points per forward pass.
+
+    Returns
+    -------
+    list of LayerActivations
+        One per hidden layer.
     """
     device = next(model.parameters()).device
     blocks = list(model.hidden)
@@ -82,7 +111,17 @@ def layer_activations(model: nn.Module, coords: torch.Tensor, chunk_size: int = 
 
 
 def arcsine_density(y: np.ndarray) -> np.ndarray:
-    """1/(π√(1 − y²)) on (−1, 1), 0 outside: the law of sin(u) for u spread over many periods."""
+    """1/(π√(1 − y²)) on (−1, 1), 0 outside: the law of sin(u) for u spread over many periods.
+
+    Parameters
+    ----------
+    y
+        Where to evaluate it.
+
+    Returns
+    -------
+    ndarray
+    """
     y = np.asarray(y, dtype=np.float64)
     out = np.zeros_like(y)
     inside = np.abs(y) < 1
@@ -91,27 +130,84 @@ def arcsine_density(y: np.ndarray) -> np.ndarray:
 
 
 def gaussian_density(x: np.ndarray, variance: float) -> np.ndarray:
+    """The N(0, ``variance``) density at ``x``.
+
+    Parameters
+    ----------
+    x
+        Where to evaluate it.
+    variance
+        σ².
+
+    Returns
+    -------
+    ndarray
+    """
     x = np.asarray(x, dtype=np.float64)
     return np.exp(-0.5 * x**2 / variance) / math.sqrt(2 * math.pi * variance)
 
 
 def preactivation_variance(fan_in: int, s: float = 0.0, omega0: float = 30.0, bias: bool = True,
                            input_power: float = 0.5) -> float:
-    """Var(ω0·z) of a sine layer at init: (2 + d·s²)·E[a²] (the paper's 1 + d·s²/2 for E[a²] = 1/2),
-    plus ω0²/(3d) for the default bias if ``bias``; ``input_power`` is E[a²] of the layer's inputs."""
+    """Var(ω0·z) of a sine layer at init: (2 + d·s²)·E[a²], plus ω0²/(3d) for the default bias.
+
+    The paper's 1 + d·s²/2 for E[a²] = 1/2 and no bias.
+
+    Parameters
+    ----------
+    fan_in
+        d.
+    s
+        The WINNER noise scale of the layer's weights (s1 for the second layer, 0 beyond).
+    omega0
+        ω0.
+    bias
+        Add the default bias's ω0²/(3d).
+    input_power
+        E[a²] of the layer's inputs.
+
+    Returns
+    -------
+    float
+    """
     return (2.0 + fan_in * s**2) * input_power + (omega0**2 / (3 * fan_in) if bias else 0.0)
 
 
 def sine_power(variance: float) -> float:
-    """E[sin²(u)] for u ~ N(0, σ²): (1 − e^(−2σ²))/2, → 1/2 as σ grows."""
+    """E[sin²(u)] for u ~ N(0, σ²): (1 − e^(−2σ²))/2, → 1/2 as σ grows.
+
+    Parameters
+    ----------
+    variance
+        σ².
+
+    Returns
+    -------
+    float
+    """
     return (1.0 - math.exp(-2.0 * variance)) / 2
 
 
 def reference_laws(model: nn.Module, s1: float | None = None, bias: bool = True) -> list[dict]:
-    """Per hidden layer, the init-time laws that apply (see the module docstring): ``post``
-    ("arcsine" for a sine-family layer, else None) and, when every hidden layer is a :class:`Sine`,
-    ``post_var`` = E[a²] and for l ≥ 1 ``pre_var_paper`` = 1 + d·s²/2 and ``pre_var`` (corrected; the
-    bias term only if ``bias``), with s = s1 for l = 1 (default ``model.winner.s1``, else 0), 0 beyond."""
+    """Per hidden layer, the init-time laws that apply (see the module docstring).
+
+    Parameters
+    ----------
+    model
+        An INR.
+    s1
+        WINNER's s1 for the second layer; None: ``model.winner.s1``, else 0.
+    bias
+        Include the default bias's term in the corrected pre-activation variance.
+
+    Returns
+    -------
+    list of dict
+        ``post``: "arcsine" for a sine-family layer, else None. When every hidden layer is a
+        [`Sine`][]: ``post_var`` = E[a²], and for l ≥ 1 ``pre_var_paper`` =
+        1 + d·s²/2 and ``pre_var`` (corrected), with s = s1 for l = 1, 0 beyond (and ``s``,
+        ``fan_in``).
+    """
     if s1 is None:
         s1 = model.winner.s1 if getattr(model, "winner", None) is not None else 0.0
     sine = all(isinstance(block.act, Sine) for block in model.hidden)
@@ -131,9 +227,24 @@ def reference_laws(model: nn.Module, s1: float | None = None, bias: bool = True)
 
 
 def histograms(layers: list[LayerActivations], laws: list[dict], bins: int = 101) -> list[dict]:
-    """Per layer: density histograms of the pre-activation (:attr:`LayerActivations.pre`, named by
-    ``pre_label``) and of the post-activation, their variances, and the reference densities of
-    ``laws`` at the bin centres (NaN where no law applies)."""
+    """Per layer: density histograms of the pre- and post-activation, their variances, and the reference densities.
+
+    Parameters
+    ----------
+    layers
+        [`layer_activations`][].
+    laws
+        [`reference_laws`][], one per layer.
+    bins
+        Bins per histogram.
+
+    Returns
+    -------
+    list of dict
+        Per layer: ``pre_label`` (ω·z or z), ``pre_edges``, ``pre_density``, ``pre_var``,
+        ``post_edges``, ``post_density``, ``post_var``, and the laws' densities at the bin centres
+        ``law_pre_paper``, ``law_pre``, ``law_post`` (NaN where no law applies).
+    """
     out = []
     for layer, law in zip(layers, laws):
         pre, post = layer.pre.ravel(), layer.post.ravel()
@@ -154,6 +265,18 @@ def histograms(layers: list[LayerActivations], laws: list[dict], bins: int = 101
 
 
 def activation_spectra(layers: list[LayerActivations], shape: tuple[int, ...]) -> np.ndarray:
-    """(L, F): per layer, the periodogram of each neuron's post-activation (mean removed) on the
-    regular sub-grid ``shape``, averaged over neurons; frequencies from :func:`~.spectra.frequencies`."""
+    """Per layer, the periodogram of each neuron's post-activation (mean removed), averaged over neurons.
+
+    Parameters
+    ----------
+    layers
+        [`layer_activations`][] on a regular sub-grid.
+    shape
+        The sub-grid's shape.
+
+    Returns
+    -------
+    ndarray
+        (L, F), on the frequencies of [`frequencies`][siren2.analysis.spectra.frequencies].
+    """
     return np.stack([weighted_power(layer.post - layer.post.mean(axis=0), shape) for layer in layers])

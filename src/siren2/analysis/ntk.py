@@ -11,7 +11,7 @@ model through ``functional_call``; complex parameters (WIRE) enter as (real, ima
 
 Memory: J is C·n·P float32 values and K is C·n²; one chunk of m points adds about 3·m·C·P values
 (its Jacobian, a copy, autograd's buffers), and the float64 eigendecomposition with its FFT 4·n²
-float64 values (see :func:`ntk_memory_bytes`). J dominates: n = 2048 points on paper_audio (P = 149,185) is 1.2 GB.
+float64 values (see [`ntk_memory_bytes`][]). J dominates: n = 2048 points on paper_audio (P = 149,185) is 1.2 GB.
 Anything over ``memory_budget`` (default 4 GiB) is refused before allocating.
 """
 
@@ -38,15 +38,57 @@ DEFAULT_CHUNK = 128
 
 
 def ntk_memory_bytes(n: int, parameters: int, channels: int = 1, chunk_size: int = DEFAULT_CHUNK) -> int:
-    """Peak bytes of :func:`empirical_ntk` and :func:`eigen_spectrum`, as planned: 4·C·(n·P + 3·m·P + n²)
-    for J, one chunk and K (float32), plus 8·4·n² for the float64 eigh and the FFT of its eigenvectors."""
+    """Peak bytes of [`empirical_ntk`][] and [`eigen_spectrum`][], as planned.
+
+    4·C·(n·P + 3·m·P + n²) for J, one chunk of m points and K (float32), plus 8·4·n² for the float64
+    eigendecomposition and the FFT of its eigenvectors.
+
+    Parameters
+    ----------
+    n
+        Points.
+    parameters
+        Trainable parameters P.
+    channels
+        Output channels C.
+    chunk_size
+        Points per chunk, m.
+
+    Returns
+    -------
+    int
+    """
     m = min(chunk_size, n)
     return 4 * channels * (n * parameters + 3 * m * parameters + n * n) + 32 * n * n
 
 
 def check_ntk_memory(n: int, parameters: int, channels: int = 1, chunk_size: int = DEFAULT_CHUNK,
                      memory_budget: float = DEFAULT_NTK_BUDGET) -> int:
-    """The planned bytes, or an :class:`InputError` naming the limit when they exceed ``memory_budget``."""
+    """The planned bytes of an NTK analysis, checked against ``memory_budget``.
+
+    Parameters
+    ----------
+    n
+        Points.
+    parameters
+        Trainable parameters P.
+    channels
+        Output channels C.
+    chunk_size
+        Points per chunk.
+    memory_budget
+        Bytes.
+
+    Returns
+    -------
+    int
+        [`ntk_memory_bytes`][].
+
+    Raises
+    ------
+    InputError
+        Naming the limit and how many points would fit, when the plan exceeds ``memory_budget``.
+    """
     need = ntk_memory_bytes(n, parameters, channels, chunk_size)
     if need > memory_budget:
         largest = int((memory_budget / 4 / channels - 3 * min(chunk_size, n) * parameters) / parameters)
@@ -58,8 +100,24 @@ def check_ntk_memory(n: int, parameters: int, channels: int = 1, chunk_size: int
 
 
 def parameter_jacobian(model: nn.Module, coords: torch.Tensor, chunk_size: int = DEFAULT_CHUNK) -> torch.Tensor:
-    """J (C, n, P): per-point gradients of each output channel w.r.t. every trainable parameter,
-    in ``model.named_parameters()`` order (a complex parameter as its real, then imaginary parts)."""
+    """J (C, n, P): per-point gradients of each output channel w.r.t. every trainable parameter.
+
+    In ``model.named_parameters()`` order, a complex parameter as its real, then imaginary parts.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (n, d) coordinates.
+    chunk_size
+        Points per ``vmap(jacrev)`` call.
+
+    Returns
+    -------
+    Tensor
+        (C, n, P) on the model's device.
+    """
     named = [(k, p.detach()) for k, p in model.named_parameters() if p.requires_grad]
     names = [k for k, _ in named]
     is_complex = [p.is_complex() for _, p in named]
@@ -86,7 +144,29 @@ def parameter_jacobian(model: nn.Module, coords: torch.Tensor, chunk_size: int =
 
 def empirical_ntk(model: nn.Module, coords: torch.Tensor, chunk_size: int = DEFAULT_CHUNK,
                   memory_budget: float = DEFAULT_NTK_BUDGET) -> torch.Tensor:
-    """K (C, n, n) = J_c·J_cᵀ / n² per output channel, after checking the memory plan."""
+    """K (C, n, n) = J_c·J_cᵀ / n² per output channel, after checking the memory plan.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (n, d) coordinates.
+    chunk_size
+        Points per chunk of J.
+    memory_budget
+        Bytes ([`check_ntk_memory`][]).
+
+    Returns
+    -------
+    Tensor
+        (C, n, n), exactly symmetric.
+
+    Raises
+    ------
+    InputError
+        If the plan exceeds ``memory_budget``.
+    """
     n = coords.shape[0]
     channels = _channels(model, coords)
     check_ntk_memory(n, num_parameters(model), channels, chunk_size, memory_budget)
@@ -103,8 +183,23 @@ def _channels(model: nn.Module, coords: torch.Tensor) -> int:
 
 @dataclass
 class NTKSpectrum:
-    """What one NTK analysis keeps: per channel c the eigenvalues (C, n) in descending order and the
-    eigen-spectrum S_c(f) (C, F) on ``freqs`` (cycles per sample of the full grid)."""
+    """What one NTK analysis keeps: per channel the eigenvalues and the eigen-spectrum S_c(f).
+
+    Attributes
+    ----------
+    eigenvalues
+        (C, n), descending.
+    freqs
+        The frequencies of ``spectrum``, in cycles per sample of the full grid.
+    spectrum
+        (C, F): S_c(f) = Σ_i λ_i |FFT(v_i)(f)|² / n.
+    seconds
+        Wall time of J, K and the eigendecomposition.
+    n
+        Points.
+    parameters
+        Trainable parameters P.
+    """
 
     eigenvalues: np.ndarray
     freqs: np.ndarray
@@ -115,8 +210,22 @@ class NTKSpectrum:
 
 
 def eigen_spectrum(K: torch.Tensor, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (C, n), descending, and S_c(f) = Σ_i λ_i |FFT(v_i)|² / n (C, F) of K (C, n, n)
-    whose points lie row-major on the regular grid ``shape`` (1-D, or 2-D radially averaged)."""
+    """The eigenvalues of K and its eigenvalue-weighted spectrum S_c(f) = Σ_i λ_i |FFT(v_i)|² / n.
+
+    Parameters
+    ----------
+    K
+        (C, n, n), its points laid out row-major on ``shape``.
+    shape
+        The regular grid (1-D, or 2-D radially averaged).
+
+    Returns
+    -------
+    eigenvalues : ndarray
+        (C, n), descending.
+    spectrum : ndarray
+        (C, F).
+    """
     values, spectra = [], []
     for Kc in K.detach().cpu().double().numpy():
         lam, vec = np.linalg.eigh(Kc)
@@ -128,8 +237,32 @@ def eigen_spectrum(K: torch.Tensor, shape: tuple[int, ...]) -> tuple[np.ndarray,
 
 def ntk_spectrum(model: nn.Module, coords: torch.Tensor, shape: tuple[int, ...], stride: int = 1,
                  chunk_size: int = DEFAULT_CHUNK, memory_budget: float = DEFAULT_NTK_BUDGET) -> NTKSpectrum:
-    """The NTK analysis of ``model`` at ``coords``, n points on the regular sub-grid ``shape`` taken
-    every ``stride`` samples of the signal's grid (see :func:`~.spectra.subgrid`)."""
+    """The NTK analysis of ``model`` at ``coords``.
+
+    Parameters
+    ----------
+    model
+        The model.
+    coords
+        (n, d): n points on the regular sub-grid ``shape``.
+    shape
+        The sub-grid's shape ([`subgrid`][siren2.analysis.spectra.subgrid]).
+    stride
+        Its spacing, in samples of the signal's grid.
+    chunk_size
+        Points per chunk of J.
+    memory_budget
+        Bytes ([`check_ntk_memory`][]).
+
+    Returns
+    -------
+    NTKSpectrum
+
+    Raises
+    ------
+    InputError
+        If the plan exceeds ``memory_budget``.
+    """
     start = time.perf_counter()
     K = empirical_ntk(model, coords, chunk_size, memory_budget)
     lam, spec = eigen_spectrum(K, shape)

@@ -1,8 +1,8 @@
 """``siren2 analyze``: the paper's analysis figures for one signal (docs/method.md#analysis-tools), each with its data.
 
-:func:`analyze` builds every model for the signal, takes :class:`~.training.Snapshots` at the init
+[`analyze`][] builds every model for the signal, takes [`Snapshots`][] at the init
 and at the chosen epochs of a fit, optionally runs the (s0, s1) sensitivity sweep, and writes into
-a :class:`~siren2.runs.RunFolder`:
+a [`RunFolder`][siren2.runs.RunFolder]:
 
 * ``activation_histograms_e{E}.png`` — per layer, ω·z and sin(ω·z) against their laws;
 * ``activation_spectra_e{E}.png`` — per layer, the mean per-neuron periodogram, models overlaid;
@@ -41,7 +41,51 @@ __all__ = ["AnalysisConfig", "analyze"]
 
 @dataclass
 class AnalysisConfig:
-    """Settings of :func:`analyze`; the defaults fit a 2-core CPU."""
+    """Settings of [`analyze`][]; the defaults fit a 2-core CPU.
+
+    Attributes
+    ----------
+    models
+        The models to analyse.
+    preset
+        Default: by the signal's dimension (paper_audio, paper_image).
+    model_options
+        Width, hidden_layers, omega0, ... for every model.
+    s0
+        WINNER models: override the rule's s0.
+    s1
+        WINNER models: override the rule's s1.
+    rule
+        None: code for audio and images, auto in 3-D.
+    epochs_at
+        The snapshot epochs; 0 is the init.
+    points
+        NTK points.
+    act_points
+        Activation points (docs/method.md#analysis-tools's toy uses 16,384).
+    sampling
+        "window" (contiguous, native rate) or "even" (see [`subgrid`][siren2.analysis.spectra.subgrid]).
+    sweep
+        ``{"s0": [...], "s1": [...]}``: one axis, or a grid of two; empty: no sweep.
+    sweep_epochs
+        The epochs of each sweep fit.
+    memory_budget
+        Bytes, for the NTK.
+    seed
+        The models' seed.
+    recipe
+        The training recipe of the snapshot and sweep fits.
+    device
+        Where to run; None: auto.
+    progress
+        Show the fits' progress bars.
+
+    Raises
+    ------
+    InputError
+        For no models, an epoch below 0, a malformed sweep or one without a WINNER model, or
+        ``sweep_epochs`` below 1.
+    """
 
     models: tuple[str, ...] = ("siren", "siren2")
     preset: str | None = None  # default: by the signal's dimension (paper_audio, paper_image)
@@ -76,8 +120,31 @@ class AnalysisConfig:
 
 
 def analyze(signal, config: AnalysisConfig, out, log: Callable[[str], None] = lambda msg: None) -> dict:
-    """Run the analyses of ``config`` on ``signal`` and write figures and data into ``out``
-    (the staging folder of an open :class:`~siren2.runs.RunFolder`); returns the summary also written to analysis.json."""
+    """Run the analyses of ``config`` on ``signal`` and write their figures and data into ``out``.
+
+    Parameters
+    ----------
+    signal : Signal
+        The target (1-D or 2-D).
+    config
+        The settings.
+    out : Path
+        The staging folder of an open [`RunFolder`][siren2.runs.RunFolder].
+    log
+        Progress messages.
+
+    Returns
+    -------
+    dict
+        The summary also written to analysis.json (and the sweep's results, if any).
+
+    Raises
+    ------
+    InputError
+        Before any work, if a model's NTK exceeds the memory budget.
+    ValueError
+        For a signal of 3 or more dimensions ([`subgrid`][siren2.analysis.spectra.subgrid]).
+    """
     ntk_grid = SubGrid.of(signal, config.points, config.sampling)
     act_grid = SubGrid.of(signal, config.act_points, config.sampling)
     preset, _ = get_preset(config.preset, signal.in_dim)

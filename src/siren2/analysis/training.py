@@ -1,4 +1,5 @@
-"""Snapshots during training: a :func:`~siren2.train.fit` callback for the evolution of the spectra (docs/method.md#analysis-tools)."""
+"""Snapshots during training: a [`fit`][siren2.train.fit] callback for the evolution of the spectra
+(docs/method.md#analysis-tools)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,21 @@ __all__ = ["Snapshot", "Snapshots"]
 
 @dataclass
 class Snapshot:
-    """The analyses of one model state. ``epoch`` E: after E epochs of training (0: the init)."""
+    """The analyses of one model state, after ``epoch`` epochs of training (0: the init).
+
+    Attributes
+    ----------
+    epoch
+        Epochs trained.
+    loss
+        Full-signal MSE of the epoch's step (before its update); None at the init.
+    ntk
+        The NTK analysis, or None.
+    activation_spectra
+        (L, F) on the activation sub-grid's frequencies, or None.
+    histograms
+        Per layer, [`histograms`][siren2.analysis.activations.histograms].
+    """
 
     epoch: int
     loss: float | None  # full-signal MSE of the epoch's step (before its update); None at the init
@@ -27,11 +42,27 @@ class Snapshot:
 
 
 class Snapshots:
-    """``fit(..., callbacks=[snaps])``: at each epoch E in ``epochs``, the NTK spectrum on the points
-    ``ntk`` and the activation histograms and spectra on ``activations`` (either may be None).
+    """A [`fit`][siren2.train.fit] callback: ``fit(..., callbacks=[snaps])`` takes snapshots at chosen epochs.
 
-    The callback sees the model after E epochs; call ``snaps.take(model, 0)`` before ``fit`` for the
-    init. Only spectra and histograms are kept (no activations, no kernel), in ``snaps.snapshots``.
+    At each epoch E in ``epochs``, the NTK spectrum on the points ``ntk`` and the activation
+    histograms and spectra on ``activations`` (either may be None). The callback sees the model after
+    E epochs; call ``snaps.take(model, 0)`` before ``fit`` for the init. Only spectra and histograms
+    are kept (no activations, no kernel), in ``snaps.snapshots``.
+
+    Parameters
+    ----------
+    epochs : iterable of int
+        The epochs E.
+    ntk
+        The NTK's points; None: no NTK.
+    activations
+        The activations' points; None: no activation statistics.
+    chunk_size
+        Points per chunk of the NTK's Jacobian.
+    memory_budget
+        Bytes, for the NTK.
+    on_take
+        Called with each new snapshot (progress messages).
     """
 
     def __init__(self, epochs, ntk: SubGrid | None = None, activations: SubGrid | None = None, *,
@@ -48,6 +79,22 @@ class Snapshots:
             self.take(model, epoch + 1, loss)
 
     def take(self, model: nn.Module, epoch: int, loss: float | None = None) -> Snapshot:
+        """Take a snapshot of ``model`` now.
+
+        Parameters
+        ----------
+        model
+            The model.
+        epoch
+            Its epochs trained.
+        loss
+            Its last training loss, if any.
+
+        Returns
+        -------
+        Snapshot
+            Also appended to ``snapshots``.
+        """
         snap = Snapshot(epoch, loss)
         if self.ntk is not None:
             snap.ntk = ntk_spectrum(model, self.ntk.coords, self.ntk.shape, self.ntk.stride,

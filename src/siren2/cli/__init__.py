@@ -30,6 +30,7 @@ def _terminate(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``siren2`` command ``argv`` (default: sys.argv); the exit code (2: bad input, 130: Ctrl-C)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.showwarning = _warn_one_line
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``siren2`` argument parser, with every command family's subcommands."""
     from .. import __version__
 
     p = argparse.ArgumentParser(prog="siren2", description="Fit signals with SIREN and SIREN² (WINNER), and compare "

@@ -11,6 +11,7 @@ __all__ = ["add_parsers", "cmd_analyze"]
 
 
 def add_parsers(sub) -> None:
+    """analyze."""
     from ..presets import PRESETS
     from ..winner import RULE_NAMES
 
@@ -55,6 +56,7 @@ def _sweep_axes(specs: list[str]) -> dict[str, list[float]]:
 
 
 def cmd_analyze(args) -> int:
+    """``siren2 analyze``: the paper's analysis figures for one signal."""
     from ..analysis import AnalysisConfig, analyze
     from ..recipes import DEFAULT_RECIPE
     from ..compare import check_models

@@ -15,6 +15,7 @@ BATCH = 16  # the default --batch: at most this many same-grid fits trained as o
 
 
 def add_parsers(sub) -> None:
+    """fit-many."""
     m = sub.add_parser("fit-many", help="fit many files (paths, folders, globs): one sub-folder each, and an index")
     m.add_argument("inputs", nargs="+", help="files, folders (their audio and image files) or globs")
     m.add_argument("--out", type=Path, required=True, help="output folder: one sub-folder per input, index.md and index.jsonl")
@@ -40,6 +41,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_fit_many(args) -> int:
+    """``siren2 fit-many``: fit many files, one sub-folder each, and an index."""
     import shutil
 
     from tqdm.auto import tqdm

@@ -103,6 +103,7 @@ def add_fit_options(p) -> None:
 
 
 def cmd_demo(args) -> int:
+    """``siren2 demo``: fit SIREN and SIREN² on the built-in high-frequency clip."""
     from .. import plots
     from ..io import save_signal
     from ..runs import RunFolder, run, write_run
@@ -141,6 +142,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_fit(args) -> int:
+    """``siren2 fit``: fit one audio, image, .npy volume or mesh file."""
     from ..runs import fit_file, input_notes
     from ..spec import RunSpec
 
@@ -168,6 +170,7 @@ def cmd_fit(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    """``siren2 compare``: several models x seeds on one file with one budget."""
     from tqdm.auto import tqdm
 
     from ..compare import compare, comparison_settings, finished_fits, write_comparison
@@ -215,6 +218,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_models(args) -> int:
+    """``siren2 models``: the registered models with parameter counts for a preset."""
     from ..build import model_summary
     from ..presets import PRESETS, preset_in_dim
 
@@ -236,6 +240,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_render(args) -> int:
+    """``siren2 render``: re-synthesize a fitted signal at any resolution."""
     from ..io import MAX_POINTS, MESH_SUFFIXES, save_mesh, save_signal
     from ..runs import render
     from ..shapes import isosurface

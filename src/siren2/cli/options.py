@@ -95,6 +95,7 @@ def add_network_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_device_options(p: argparse.ArgumentParser) -> None:
+    """--device and --quiet."""
     p.add_argument("--device", help="cpu, cuda, cuda:N, mps (default: auto)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -122,6 +123,7 @@ def models_and_seeds(args) -> tuple[list[str], list[int]]:
 
 
 def int_list(option: str, text: str) -> list[int]:
+    """``text`` as comma-separated integers; InputError naming ``option`` otherwise."""
     try:
         return [int(v) for v in text.split(",")]
     except ValueError:

@@ -13,6 +13,7 @@ __all__ = ["add_parsers", "cmd_restore", "cmd_restore_eval"]
 
 
 def add_parsers(sub) -> None:
+    """denoise, inpaint, restore-eval."""
     from ..models import list_models
     from ..presets import PRESETS
     from ..restoration.classical import BASELINES, baselines_for
@@ -261,6 +262,7 @@ def _report(args, run, signal, mask) -> None:
 
 
 def cmd_restore_eval(args) -> int:
+    """``siren2 restore-eval``: corrupt a clean file, restore it with models x seeds, score against the clean."""
     import numpy as np
 
     from .. import plots

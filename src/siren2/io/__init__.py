@@ -1,9 +1,9 @@
 """Reading and writing signals: audio, images, .npy volumes and meshes, each in its own module.
 
-:func:`load_signal` chooses the reader by the file's content (its suffix only breaks ties; meshes go
-by suffix); :func:`save_signal` the writer by the signal's kind. Every reader refuses bad input with
-one :class:`~siren2.errors.InputError` line naming the file and the problem, and every writer writes
-atomically (:mod:`siren2.io.files`).
+[`load_signal`][] chooses the reader by the file's content (its suffix only breaks ties; meshes go
+by suffix); [`save_signal`][] the writer by the signal's kind. Every reader refuses bad input with
+one [`InputError`][] line naming the file and the problem, and every writer writes
+atomically ([`siren2.io.files`][]).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
 
     Parameters
     ----------
-    path : str or path-like
+    path : str or os.PathLike
         The file. Its content decides the reader; its suffix only breaks ties (meshes go by suffix).
     max_samples : int, optional
         Audio: keep the first N samples (the peak is still that of the whole file). None keeps all.
@@ -52,14 +52,17 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
         Audio: mix the channels to one (the paper's protocol).
     max_points : int
         Refuse a signal of more samples (after the cut), pixels or voxels, before it is decoded.
-    mesh_resolution, mesh_field, mesh_near
-        A mesh: the grid's points per axis, the field ("sdf" or "occupancy") and near-surface samples
-        per grid point (None: :data:`NEAR_SURFACE`); see :func:`siren2.io.mesh.load_mesh`.
+    mesh_resolution
+        A mesh: the grid's points per axis (see [`siren2.io.mesh.load_mesh`][]).
+    mesh_field
+        A mesh: the field, "sdf" or "occupancy".
+    mesh_near
+        A mesh: near-surface samples per grid point (None: ``NEAR_SURFACE``).
 
     Returns
     -------
     Signal
-        Values (N, C) in [-1, 1]; a signal of fewer than :data:`MIN_POINTS` points gets a warning.
+        Values (N, C) in [-1, 1]; a signal of fewer than `MIN_POINTS` points gets a warning.
 
     Raises
     ------
@@ -90,22 +93,27 @@ def load_signal(path: str | os.PathLike, *, max_samples: int | None = None, mono
 
 
 def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
-    """Write ``signal`` to ``path`` atomically, by its kind (:data:`WRITERS`).
+    """Write ``signal`` to ``path`` atomically, by its kind (`WRITERS`).
 
     Audio goes back at its rate and peak (WAV, FLAC, Ogg), an image at 8 or 16 bits, a volume as .npy
-    in its file's units and dtype (:func:`volume_array`).
+    in its file's units and dtype ([`volume_array`][]).
 
     Parameters
     ----------
     signal : Signal
         What to write.
-    path : str or path-like
+    path : str or os.PathLike
         The file; its suffix must suit the kind, and its folder must exist.
 
     Returns
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    InputError
+        If the suffix does not suit the signal's kind, or the folder does not exist.
     """
     path = Path(path)
     allowed, write = WRITERS[signal.kind]
@@ -119,5 +127,16 @@ def save_signal(signal: Signal, path: str | os.PathLike) -> Path:
 
 
 def reconstruction_name(kind: str) -> str:
-    """The file name a fitted or restored signal of ``kind`` is written to: reconstruction.wav, .png or .npy."""
+    """The file name a fitted or restored signal of ``kind`` is written to.
+
+    Parameters
+    ----------
+    kind
+        "audio", "image" or "volume".
+
+    Returns
+    -------
+    str
+        reconstruction.wav, reconstruction.png or reconstruction.npy.
+    """
     return "reconstruction" + WRITERS.get(kind, WRITERS["volume"])[0][0]

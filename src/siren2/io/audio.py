@@ -20,7 +20,17 @@ WRITE_SUFFIXES = (".wav", ".flac", ".ogg")
 
 
 def looks_like_audio(head: bytes) -> bool:
-    """Whether a file's first 12 bytes are a WAV, FLAC, Ogg or AIFF header."""
+    """Whether a file's first 12 bytes are a WAV, FLAC, Ogg or AIFF header.
+
+    Parameters
+    ----------
+    head
+        The file's first bytes (at least 12).
+
+    Returns
+    -------
+    bool
+    """
     return head[:4] in (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"FORM") and (
         head[:4] != b"RIFF" or head[8:12] == b"WAVE"
     )
@@ -28,9 +38,33 @@ def looks_like_audio(head: bytes) -> bool:
 
 def load_audio(path: str | os.PathLike, *, max_samples: int | None = None, mono: bool = True,
                max_points: int = MAX_POINTS) -> Signal:
-    """Read audio with soundfile. As the paper's code: mono mix, divided by max|x| of the whole
-    file, then the first ``max_samples`` (so a cut's own peak may lie below 1). A cut signal records
-    the file's length in ``meta["file_samples"]``; more than ``max_points`` samples are refused."""
+    """Read audio with soundfile, as the paper's code does: mono mix, divided by max|x| of the whole file.
+
+    Then the first ``max_samples`` are kept (so a cut's own peak may lie below 1).
+
+    Parameters
+    ----------
+    path
+        The file (WAV, FLAC, Ogg, AIFF).
+    max_samples
+        Keep the first N samples; None: all. A cut signal records the file's length in
+        ``meta["file_samples"]``.
+    mono
+        Mix the channels to one.
+    max_points
+        Refuse more samples (after the cut) than this, before they are read.
+
+    Returns
+    -------
+    Signal
+        Audio; a silent file warns and keeps peak 1, a truncated WAV warns.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as audio, holds no samples or more than ``max_points``, or holds
+        NaN or infinite samples.
+    """
     import soundfile as sf
 
     path = check_readable(path)
@@ -105,8 +139,20 @@ def _file_peak(path: Path, mono: bool) -> float:
 
 
 def write_audio(signal: Signal, tmp: Path, suffix: str) -> None:
-    """Write ``signal`` to ``tmp`` in the format of ``suffix`` (.wav, .flac, .ogg): its peak restored, its
-    subtype kept where the format allows, integer levels rounded (not truncated)."""
+    """Write ``signal`` to ``tmp`` in the format of ``suffix``.
+
+    Its peak is restored, its subtype kept where the format allows, and integer levels rounded (not
+    truncated).
+
+    Parameters
+    ----------
+    signal
+        An audio signal.
+    tmp
+        The file to write (a temporary path, renamed by the caller).
+    suffix
+        .wav, .flac or .ogg.
+    """
     import soundfile as sf
 
     fmt = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}[suffix.lower()]

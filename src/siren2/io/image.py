@@ -20,7 +20,17 @@ WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 def looks_like_image(head: bytes) -> bool:
-    """Whether a file's first bytes are a PNG, JPEG, BMP or TIFF header."""
+    """Whether a file's first bytes are a PNG, JPEG, BMP or TIFF header.
+
+    Parameters
+    ----------
+    head
+        The file's first bytes.
+
+    Returns
+    -------
+    bool
+    """
     return (
         head.startswith(b"\x89PNG")
         or head.startswith(b"\xff\xd8\xff")
@@ -30,8 +40,27 @@ def looks_like_image(head: bytes) -> bool:
 
 
 def load_image(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Signal:
-    """Read an image with Pillow; 8-bit x ↦ x/127.5 − 1 (the paper's protocol), 16-bit x ↦ x/32767.5 − 1.
-    One of more than ``max_points`` pixels is refused before it is decoded."""
+    """Read an image with Pillow: 8-bit x ↦ x/127.5 − 1 (the paper's protocol), 16-bit x ↦ x/32767.5 − 1.
+
+    Palette images become RGB (or RGBA), an alpha channel is dropped with a warning.
+
+    Parameters
+    ----------
+    path
+        The file (PNG, JPEG, BMP, TIFF).
+    max_points
+        Refuse an image of more pixels than this, before it is decoded.
+
+    Returns
+    -------
+    Signal
+        An image on its (H, W) grid, with C = 1 or 3 channels.
+
+    Raises
+    ------
+    InputError
+        If the file cannot be read as an image, has no pixels, or has more than ``max_points``.
+    """
     from PIL import Image, UnidentifiedImageError
 
     path = check_readable(path)
@@ -95,8 +124,19 @@ def _pixel_limit(Image, max_points: int):
 
 
 def write_image(signal: Signal, tmp: Path, suffix: str) -> None:
-    """Write ``signal`` to ``tmp`` in the format of ``suffix``: 16-bit where it was and the format allows
-    (gray PNG or TIFF), else 8-bit, values clipped to [-1, 1]."""
+    """Write ``signal`` to ``tmp`` in the format of ``suffix``, values clipped to [-1, 1].
+
+    16-bit where it was and the format allows (gray PNG or TIFF), else 8-bit.
+
+    Parameters
+    ----------
+    signal
+        An image signal.
+    tmp
+        The file to write (a temporary path, renamed by the caller).
+    suffix
+        .png, .jpg, .jpeg, .bmp, .tif or .tiff.
+    """
     from PIL import Image
 
     h, w = signal.grid

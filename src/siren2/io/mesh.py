@@ -4,7 +4,7 @@ occupancy, and triangle meshes written back.
 A mesh is centred on its bounding box and scaled by one factor so that its longest side spans
 [-1/(1 + MARGIN), 1/(1 + MARGIN)] of the grid's [-1, 1]³ (the margin keeps the surface off the grid's
 faces); a regular N³ grid samples that box, and by default as many again as half its points lie near
-the surface (:func:`siren2.shapes.near_surface`: uniform in the grid cells the surface crosses), the
+the surface ([`siren2.shapes.near_surface`][]: uniform in the grid cells the surface crosses), the
 signal's ``off_grid`` samples, which a fit trains on and a rendering leaves out.
 Signed distance is negative inside, in the mesh's units, and divided by its largest magnitude on the
 grid, so 0 stays the surface; occupancy is 1 inside and 0 outside, stored as 2·occ − 1. ``meta``
@@ -37,9 +37,36 @@ MAX_NEAR = 8.0  # the most near-surface samples per grid point load_mesh takes
 
 def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, field: str = "sdf",
               near: float = NEAR_SURFACE, max_points: int = MAX_POINTS) -> Signal:
-    """A watertight mesh (.obj, .ply, .stl, .off) as its ``field`` ("sdf" or "occupancy") on a
-    ``resolution``³ grid over its box, with ``near`` x as many samples near the surface (exact signed
-    distance by trimesh; see the module docstring)."""
+    """A watertight mesh as its signed distance or occupancy on a ``resolution``³ grid over its box.
+
+    With ``near`` x as many samples near the surface (exact signed distance by trimesh; see the module
+    docstring), the signal's off-grid samples.
+
+    Parameters
+    ----------
+    path
+        The file (.obj, .ply, .stl, .off).
+    resolution
+        The grid's points per axis (at least 2).
+    field
+        "sdf" or "occupancy".
+    near
+        Near-surface samples per grid point, in [0, `MAX_NEAR`]; 0: none.
+    max_points
+        Refuse more grid points and samples in all than this.
+
+    Returns
+    -------
+    Signal
+        A 1-channel volume; ``meta`` keeps the field, the box and the scaling.
+
+    Raises
+    ------
+    InputError
+        For a bad setting, too many points, a file trimesh cannot read (or trimesh or rtree missing),
+        a mesh without faces, with NaN vertices, not watertight or of zero size, or one so thin that
+        no grid point lies inside it.
+    """
     path = check_readable(path)
     if field not in FIELDS:
         raise InputError(f"{path}: field {field!r}: choose from {', '.join(FIELDS)}")
@@ -101,7 +128,27 @@ def load_mesh(path: str | os.PathLike, *, resolution: int = MESH_RESOLUTION, fie
 
 
 def save_mesh(vertices: np.ndarray, faces: np.ndarray, path: str | os.PathLike) -> Path:
-    """Write a triangle mesh atomically: .obj by hand, or .obj/.ply/.stl/.off with trimesh."""
+    """Write a triangle mesh atomically: .obj by hand, or .obj/.ply/.stl/.off with trimesh.
+
+    Parameters
+    ----------
+    vertices
+        (V, 3).
+    faces
+        (F, 3) vertex indices, from 0.
+    path
+        The file; its folder must exist.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    InputError
+        For an unknown suffix, no faces, a missing folder, or a suffix other than .obj without trimesh.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in MESH_SUFFIXES:

@@ -24,9 +24,28 @@ def load_volume(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sig
     """Read a (D, H, W) or (D, H, W, C) .npy array of bools, integers or floats (never a pickle).
 
     Values map to [-1, 1] by x ↦ (x − offset) / scale with offset = (max + min)/2 and scale =
-    (max − min)/2 over the whole array; ``meta`` keeps offset, scale and dtype, so :func:`siren2.io.save_signal`
-    writes the same units and dtype back (a constant volume gets scale 1). More than ``max_points``
-    values are refused before they are read."""
+    (max − min)/2 over the whole array; ``meta`` keeps offset, scale and dtype, so
+    [`siren2.io.save_signal`][] writes the same units and dtype back (a constant volume gets scale 1,
+    with a warning).
+
+    Parameters
+    ----------
+    path
+        The .npy file.
+    max_points
+        Refuse more values than this, before they are read.
+
+    Returns
+    -------
+    Signal
+        A volume.
+
+    Raises
+    ------
+    InputError
+        If the file is not a single .npy array of bools, integers or floats of 3 or 4 dimensions, is
+        empty, holds more than ``max_points`` values, or holds NaN or infinite values.
+    """
     path = check_readable(path)
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -56,8 +75,19 @@ def load_volume(path: str | os.PathLike, *, max_points: int = MAX_POINTS) -> Sig
 
 
 def volume_array(signal: Signal) -> np.ndarray:
-    """A volume in the units and dtype of its file: value · scale + offset; (D, H, W) for one channel,
-    else (D, H, W, C); integers rounded and clipped to their range, bools above the middle (0.5)."""
+    """A volume in the units and dtype of its file: value · scale + offset.
+
+    Parameters
+    ----------
+    signal
+        A volume (its ``meta``: offset, scale, dtype).
+
+    Returns
+    -------
+    ndarray
+        (D, H, W) for one channel, else (D, H, W, C); integers rounded and clipped to their range,
+        bools above the middle (0.5).
+    """
     x = signal.values.astype(np.float64) * signal.meta.get("scale", 1.0) + signal.meta.get("offset", 0.0)
     x = x.reshape(*signal.grid, signal.channels)
     x = x[..., 0] if signal.channels == 1 else x
@@ -71,6 +101,16 @@ def volume_array(signal: Signal) -> np.ndarray:
 
 
 def write_volume(signal: Signal, tmp: Path, suffix: str = ".npy") -> None:
-    """Write ``signal`` to ``tmp`` as .npy in the units and dtype of its file (:func:`volume_array`)."""
+    """Write ``signal`` to ``tmp`` as .npy in the units and dtype of its file ([`volume_array`][]).
+
+    Parameters
+    ----------
+    signal
+        A volume.
+    tmp
+        The file to write (a temporary path, renamed by the caller).
+    suffix
+        Only .npy.
+    """
     with open(tmp, "wb") as f:
         np.save(f, volume_array(signal))

@@ -1,12 +1,12 @@
 """The model registry: a name → a network, built and initialized (nothing about data or training).
 
-Every entry builds an :class:`~siren2.models.layers.INR` from its config dataclass, filled from a
+Every entry builds an [`INR`][] from its config dataclass, filled from a
 preset (shape, and the hyper-parameters a preset sets, e.g. SIREN's ω_first) plus overrides. Adding
-a model is one :func:`register` call; nothing else needs to know about it. An entry marked
-``winner`` takes WINNER's noise (:func:`siren2.winner.winner_`) after SIREN's initialization; the
-scales are a property of the target, resolved when a run builds its model (:mod:`siren2.build`),
+a model is one [`register`][] call; nothing else needs to know about it. An entry marked
+``winner`` takes WINNER's noise ([`siren2.winner.winner_`][]) after SIREN's initialization; the
+scales are a property of the target, resolved when a run builds its model ([`siren2.build`][]),
 not here. How each model trains (the paper's mini-batches, its own peak rate) is in
-:mod:`siren2.recipes`.
+[`siren2.recipes`][].
 
     >>> model = build_model("siren", in_dim=1, out_dim=1, preset="paper_audio", seed=0)   # ω_first 3000
 """
@@ -28,8 +28,21 @@ from .siren import MLPConfig, SirenConfig, build_siren, siren_init_
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """A registered model: ``build(config(...))`` makes it; ``defaults(preset)`` are the config fields a
-    preset sets (SIREN's ω_first); ``winner``: WINNER's noise follows SIREN's initialization."""
+    """A registered model: ``build(config(...))`` makes it.
+
+    Attributes
+    ----------
+    build
+        Config dataclass → initialized model.
+    config
+        Its config dataclass; the fields beyond in_dim and out_dim are the model's options.
+    description
+        One line, for ``siren2 models``.
+    defaults
+        Preset → the config fields the preset sets (SIREN's ω_first).
+    winner
+        WINNER's noise follows SIREN's initialization.
+    """
 
     build: Callable[..., INR]  # config dataclass -> initialized model
     config: type  # its config dataclass; the fields beyond in_dim/out_dim are the allowed options
@@ -43,43 +56,140 @@ REGISTRY: dict[str, ModelEntry] = {}
 
 def register(name: str, description: str, config: type, build: Callable[..., INR], *,
              defaults: Callable[[Preset], dict] = lambda p: {}, winner: bool = False) -> ModelEntry:
-    """Add model ``name`` to the registry (see :class:`ModelEntry`) and return its entry."""
+    """Add model ``name`` to the registry and return its entry.
+
+    Parameters
+    ----------
+    name
+        The model's name.
+    description
+        One line, for ``siren2 models``.
+    config
+        Its config dataclass (an [`MLPConfig`][]).
+    build
+        Config → initialized [`INR`][].
+    defaults
+        Preset → the config fields the preset sets.
+    winner
+        Whether WINNER's noise follows SIREN's initialization.
+
+    Returns
+    -------
+    ModelEntry
+    """
     entry = ModelEntry(build, config, description, defaults, winner)
     REGISTRY[name] = entry
     return entry
 
 
 def get_entry(name: str) -> ModelEntry:
-    """The registry entry of ``name``; ValueError naming the registered models if there is none."""
+    """The registry entry of ``name``.
+
+    Parameters
+    ----------
+    name
+        A model name.
+
+    Returns
+    -------
+    ModelEntry
+
+    Raises
+    ------
+    ValueError
+        Naming the registered models, if there is none of that name.
+    """
     if name not in REGISTRY:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(REGISTRY)}")
     return REGISTRY[name]
 
 
 def list_models() -> dict[str, str]:
-    """Registered model names and one-line descriptions."""
+    """Registered model names and one-line descriptions.
+
+    Returns
+    -------
+    dict of str to str
+    """
     return {name: entry.description for name, entry in REGISTRY.items()}
 
 
 def is_winner(name: str) -> bool:
-    """Whether model ``name`` takes WINNER's noise (and so the options s0, s1, rule, centroid)."""
+    """Whether model ``name`` takes WINNER's noise (and so the options s0, s1, rule, centroid).
+
+    Parameters
+    ----------
+    name
+        A registered model.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ValueError
+        For an unknown model.
+    """
     return get_entry(name).winner
 
 
 def winner_models() -> list[str]:
-    """The registered models that apply WINNER."""
+    """The registered models that apply WINNER.
+
+    Returns
+    -------
+    list of str
+    """
     return [name for name, entry in REGISTRY.items() if entry.winner]
 
 
 def model_options(name: str) -> list[str]:
-    """The options model ``name`` takes: its config's fields beyond in_dim and out_dim."""
+    """The options model ``name`` takes: its config's fields beyond in_dim and out_dim.
+
+    Parameters
+    ----------
+    name
+        A registered model.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    ValueError
+        For an unknown model.
+    """
     return [f.name for f in fields(get_entry(name).config) if f.name not in ("in_dim", "out_dim")]
 
 
 def network_config(name: str, *, in_dim: int = 1, out_dim: int = 1, preset: str | None = None, **options):
-    """The config dataclass of model ``name`` for ``in_dim → out_dim``: the preset's shape (default: by
-    ``in_dim``), the fields the preset sets for this model, then ``options`` (ValueError on an option
-    the model does not take)."""
+    """The config dataclass of model ``name`` for ``in_dim → out_dim``.
+
+    Parameters
+    ----------
+    name
+        A registered model.
+    in_dim
+        Coordinates in.
+    out_dim
+        Channels out.
+    preset
+        Its shape (hidden_layers, width) and the fields it sets for this model; default: by ``in_dim``.
+    **options
+        Config fields over the preset's.
+
+    Returns
+    -------
+    MLPConfig
+        The model's own config dataclass.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model or preset, or an option the model does not take.
+    """
     entry = get_entry(name)
     allowed = model_options(name)
     unknown = set(options) - set(allowed)
@@ -93,11 +203,38 @@ def network_config(name: str, *, in_dim: int = 1, out_dim: int = 1, preset: str 
 
 def build_model(name: str, *, in_dim: int = 1, out_dim: int = 1, preset: str | None = None, seed: int | None = None,
                 device: torch.device | str | None = None, **options) -> INR:
-    """Build and initialize model ``name`` (:func:`network_config` for its settings).
+    """Build and initialize model ``name`` ([`network_config`][] for its settings).
 
-    ``seed`` makes the initialization reproducible: it is drawn on the CPU, the same on every
-    ``device``, to which the model then moves. A WINNER model comes back with SIREN's initialization
-    and ``model.winner`` None: its noise depends on the target (:func:`siren2.create_model`)."""
+    A WINNER model comes back with SIREN's initialization and ``model.winner`` None: its noise depends
+    on the target ([`siren2.create_model`][]).
+
+    Parameters
+    ----------
+    name
+        A registered model.
+    in_dim
+        Coordinates in.
+    out_dim
+        Channels out.
+    preset
+        Default: by ``in_dim``.
+    seed
+        Makes the initialization reproducible: it is drawn on the CPU, the same on every ``device``.
+    device
+        Where the model moves after its initialization.
+    **options
+        Config fields over the preset's.
+
+    Returns
+    -------
+    INR
+        With ``model.name`` set.
+
+    Raises
+    ------
+    ValueError
+        For an unknown model or preset, or an option the model does not take.
+    """
     cfg = network_config(name, in_dim=in_dim, out_dim=out_dim, preset=preset, **options)
     if seed is not None:
         torch.manual_seed(seed)

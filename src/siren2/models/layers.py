@@ -1,13 +1,13 @@
 """Building blocks shared by every model: activations, a dense layer, encodings, the INR shell.
 
 A model is ``encoding → hidden Dense blocks → head``; models differ only in which activation and
-encoding they plug in (see :mod:`siren2.models.siren`, :mod:`siren2.models.baselines` and the
+encoding they plug in (see [`siren2.models.siren`][], [`siren2.models.baselines`][] and the
 registry). Activations:
 
-* sine family (WINNER applies): :class:`Sine` sin(ω·z), :class:`Finer` sin(ω·(|z|+1)·z);
-* others: :class:`Gauss` exp(−(s·z)²), :class:`Gabor` exp(jω·z − |σ·z|²) (complex), ``nn.ReLU``.
+* sine family (WINNER applies): [`Sine`][] sin(ω·z), [`Finer`][] sin(ω·(|z|+1)·z);
+* others: [`Gauss`][] exp(−(s·z)²), [`Gabor`][] exp(jω·z − |σ·z|²) (complex), ``nn.ReLU``.
 
-Encodings: :class:`PositionalEncoding` (NeRF) and :class:`FourierFeatures` (fixed random B).
+Encodings: [`PositionalEncoding`][] (NeRF) and [`FourierFeatures`][] (fixed random B).
 """
 
 from __future__ import annotations
@@ -23,7 +23,13 @@ __all__ = ["SineFamily", "Sine", "Finer", "Gauss", "Gabor", "RealPart", "Positio
 
 
 class SineFamily(nn.Module):
-    """An activation sin(ω·g(z)·z) with a frequency ω; WINNER's noise scales are defined for these."""
+    """An activation sin(ω·g(z)·z) with a frequency ω; WINNER's noise scales are defined for these.
+
+    Parameters
+    ----------
+    omega
+        The frequency ω.
+    """
 
     def __init__(self, omega: float) -> None:
         super().__init__()
@@ -34,21 +40,39 @@ class SineFamily(nn.Module):
 
 
 class Sine(SineFamily):
-    """sin(ω·z), applied to the whole linear output z = Wx + b (docs/method.md#siren)."""
+    """sin(ω·z), applied to the whole linear output z = Wx + b (docs/method.md#siren).
+
+    Parameters
+    ----------
+    omega
+        The frequency ω (ω_first in the first layer, ω0 in the others).
+    """
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sin(self.omega * z)
 
 
 class Finer(SineFamily):
-    """FINER's variable-periodic sine sin(ω·(|z|+1)·z); the scale (|z|+1) is detached from the gradient."""
+    """FINER's variable-periodic sine sin(ω·(|z|+1)·z); the scale (|z|+1) is detached from the gradient.
+
+    Parameters
+    ----------
+    omega
+        The frequency ω.
+    """
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sin(self.omega * (z.abs() + 1).detach() * z)
 
 
 class Gauss(nn.Module):
-    """exp(−(s·z)²), the Gaussian activation (s = 30 in the paper's comparison)."""
+    """The Gaussian activation exp(−(s·z)²).
+
+    Parameters
+    ----------
+    scale
+        s (30 in the paper's comparison).
+    """
 
     def __init__(self, scale: float = 30.0) -> None:
         super().__init__()
@@ -62,7 +86,15 @@ class Gauss(nn.Module):
 
 
 class Gabor(nn.Module):
-    """WIRE's complex Gabor wavelet exp(j·ω·z − |σ·z|²); takes real or complex z, returns complex."""
+    """WIRE's complex Gabor wavelet exp(j·ω·z − |σ·z|²); takes real or complex z, returns complex.
+
+    Parameters
+    ----------
+    omega
+        The frequency ω.
+    sigma
+        The width σ.
+    """
 
     def __init__(self, omega: float = 10.0, sigma: float = 10.0) -> None:
         super().__init__()
@@ -83,7 +115,15 @@ class RealPart(nn.Module):
 
 
 class PositionalEncoding(nn.Module):
-    """NeRF's positional encoding [x, sin(2^i·π·x), cos(2^i·π·x)] for i < ``frequencies``, per coordinate."""
+    """NeRF's positional encoding [x, sin(2^i·π·x), cos(2^i·π·x)] for i < ``frequencies``, per coordinate.
+
+    Parameters
+    ----------
+    in_features
+        The coordinates d.
+    frequencies
+        The octaves F; the encoding has d·(1 + 2F) features (``out_features``).
+    """
 
     def __init__(self, in_features: int, frequencies: int = 7) -> None:
         super().__init__()
@@ -103,6 +143,15 @@ class FourierFeatures(nn.Module):
     """Fixed random Fourier features [cos(xB), sin(xB)] with B ~ N(0, scale²) of shape (in, features).
 
     B is a buffer: saved with the model, never trained, not counted as a parameter.
+
+    Parameters
+    ----------
+    in_features
+        The coordinates d.
+    features
+        The columns of B; the encoding has twice as many (``out_features``).
+    scale
+        B's standard deviation.
     """
 
     def __init__(self, in_features: int, features: int, scale: float = 30.0) -> None:
@@ -120,7 +169,19 @@ class FourierFeatures(nn.Module):
 
 
 class Dense(nn.Module):
-    """A linear map followed by an activation: act(Wx + b); ``dtype=torch.cfloat`` for a complex layer."""
+    """A linear map followed by an activation: act(Wx + b).
+
+    Parameters
+    ----------
+    in_features
+        The linear map's input width.
+    out_features
+        Its output width.
+    activation
+        The activation module.
+    dtype
+        The linear map's dtype; ``torch.cfloat`` for a complex layer; None: the default.
+    """
 
     def __init__(self, in_features: int, out_features: int, activation: nn.Module,
                  dtype: torch.dtype | None = None) -> None:
@@ -134,7 +195,25 @@ class Dense(nn.Module):
 
 def dense_stack(in_features: int, width: int, layers: int, activation: Callable[[int], nn.Module],
                 dtype: Callable[[int], torch.dtype | None] = lambda i: None) -> list[Dense]:
-    """``layers`` Dense blocks in_features → width → … → width; block i gets ``activation(i)``, ``dtype(i)``."""
+    """``layers`` Dense blocks in_features → width → … → width.
+
+    Parameters
+    ----------
+    in_features
+        The first block's input width.
+    width
+        Every block's output width.
+    layers
+        The number of blocks.
+    activation
+        ``activation(i)``: block i's activation module.
+    dtype
+        ``dtype(i)``: block i's dtype (None: the default).
+
+    Returns
+    -------
+    list of Dense
+    """
     dims = [in_features] + [width] * layers
     return [Dense(dims[i], dims[i + 1], activation(i), dtype=dtype(i)) for i in range(layers)]
 
@@ -143,7 +222,19 @@ class INR(nn.Module):
     """Maps (N, d) coordinates to (N, C) values: ``encoding → hidden → head``.
 
     ``config`` is the dataclass the model was built from; ``winner`` the resolved WINNER scales
-    (ψ, s0, s1) or None. Both are plain data, written into every config.json.
+    (ψ, s0, s1) or None. Both are plain data, written into every config.json; ``name`` is the
+    registry name (set by [`siren2.models.build_model`][]).
+
+    Parameters
+    ----------
+    hidden
+        The hidden Dense blocks.
+    head
+        The output layer.
+    encoding
+        Maps the coordinates first; None: the identity.
+    config : MLPConfig, optional
+        The config dataclass the model was built from.
     """
 
     def __init__(self, hidden: list[Dense], head: nn.Module, encoding: nn.Module | None = None,
@@ -165,9 +256,20 @@ class INR(nn.Module):
     def first_two_linear(self) -> tuple[nn.Linear, nn.Linear]:
         """W⁰ and W¹, the layers WINNER perturbs.
 
-        The one place that decides where WINNER applies: every hidden activation must be of the
-        sine family (:class:`SineFamily`) and every hidden layer real; anything else is refused
-        with a ``TypeError`` naming the model and the reason.
+        The one place that decides where WINNER applies: every hidden activation must be of the sine
+        family ([`SineFamily`][]) and every hidden layer real.
+
+        Returns
+        -------
+        tuple of nn.Linear
+            The first two hidden blocks' linear maps.
+
+        Raises
+        ------
+        TypeError
+            Naming the model and the reason, if it is not a real sine-family network.
+        ValueError
+            If it has fewer than two hidden layers.
         """
         label = repr(self.name) if self.name else type(self).__name__
         acts = sorted({type(b.act).__name__ for b in self.hidden})
@@ -184,5 +286,15 @@ class INR(nn.Module):
 
 
 def num_parameters(model: nn.Module) -> int:
-    """Trainable real parameters; a complex weight counts as two."""
+    """The trainable real parameters of ``model``; a complex weight counts as two.
+
+    Parameters
+    ----------
+    model
+        Any module.
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters() if p.requires_grad)

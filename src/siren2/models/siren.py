@@ -1,8 +1,9 @@
-"""SIREN (docs/method.md#siren) and its initializer; SIREN² is SIREN with ω_first = 30 plus :func:`~siren2.winner.winner_`.
+"""SIREN (docs/method.md#siren) and its initializer; SIREN² is SIREN with ω_first = 30 plus
+[`winner_`][siren2.winner.winner_].
 
-:func:`build_siren` also builds the sine-family baselines that share SIREN's architecture and
+[`build_siren`][] also builds the sine-family baselines that share SIREN's architecture and
 initialization (FINER: another activation; SIREN+RFF: an encoding in front); see
-:mod:`siren2.models.baselines`.
+[`siren2.models.baselines`][].
 """
 
 from __future__ import annotations
@@ -20,7 +21,24 @@ __all__ = ["MLPConfig", "SirenConfig", "siren_init_", "build_siren"]
 
 @dataclass
 class MLPConfig:
-    """The shape every model shares: ``in_dim → hidden_layers × width → out_dim``."""
+    """The shape every model shares: ``in_dim → hidden_layers × width → out_dim``.
+
+    Attributes
+    ----------
+    in_dim
+        Coordinates in (d).
+    out_dim
+        Channels out (C).
+    hidden_layers
+        Hidden layers.
+    width
+        Hidden width H.
+
+    Raises
+    ------
+    ValueError
+        If a size is below 1, or a float field (a frequency or scale: ω, σ, ...) is not a positive number.
+    """
 
     in_dim: int = 1
     out_dim: int = 1
@@ -39,7 +57,15 @@ class MLPConfig:
 
 @dataclass
 class SirenConfig(MLPConfig):
-    """A SIREN: ``in_dim → hidden_layers × width (sine) → out_dim``."""
+    """A SIREN: ``in_dim → hidden_layers × width (sine) → out_dim``.
+
+    Attributes
+    ----------
+    omega_first
+        ω_first, the ω of the first sine; the paper's SIREN uses 3000 for audio.
+    omega0
+        ω0, the ω of every later sine, and the scale of the weight init.
+    """
 
     omega_first: float = 30.0  # ω of the first sine; the paper's SIREN uses 3000 for audio
     omega0: float = 30.0  # ω of every later sine, and the scale of the weight init
@@ -47,8 +73,22 @@ class SirenConfig(MLPConfig):
 
 @torch.no_grad()
 def siren_init_(model: INR, omega0: float = 30.0) -> INR:
-    """SIREN's uniform init, in place: W⁰ ~ U(±1/in); every later weight, the head included,
-    ~ U(±√(6/H)/ω0) with H its fan-in. Biases keep nn.Linear's default U(±1/√fan_in)."""
+    """SIREN's uniform init, in place: W⁰ ~ U(±1/in); every later weight ~ U(±√(6/H)/ω0).
+
+    H is the layer's fan-in; the head is included. Biases keep nn.Linear's default U(±1/√fan_in).
+
+    Parameters
+    ----------
+    model
+        An INR.
+    omega0
+        The hidden ω0.
+
+    Returns
+    -------
+    INR
+        ``model``.
+    """
     linears = [block.linear for block in model.hidden] + [model.head]
     first = linears[0]
     first.weight.uniform_(-1.0 / first.in_features, 1.0 / first.in_features)
@@ -61,8 +101,18 @@ def siren_init_(model: INR, omega0: float = 30.0) -> INR:
 def build_siren(cfg: SirenConfig, activation: type[SineFamily] = Sine, encoding: nn.Module | None = None) -> INR:
     """An initialized SIREN: ω_first in the first activation, ω0 in the others.
 
-    ``activation`` swaps the sine for another of the family (FINER); ``encoding`` maps the
-    coordinates first (SIREN+RFF), and the first layer's fan-in is then the encoding's width.
+    Parameters
+    ----------
+    cfg
+        Its shape and frequencies.
+    activation
+        Swaps the sine for another of the family (FINER).
+    encoding
+        Maps the coordinates first (SIREN+RFF); the first layer's fan-in is then the encoding's width.
+
+    Returns
+    -------
+    INR
     """
     in_features = encoding.out_features if encoding is not None else cfg.in_dim
     hidden = dense_stack(in_features, cfg.width, cfg.hidden_layers,

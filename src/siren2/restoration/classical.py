@@ -1,6 +1,6 @@
 """Classical restoration baselines: what a user would pick instead of fitting an INR.
 
-Each baseline maps a damaged :class:`~siren2.signal.Signal` and its mask (1 observed, 0 missing)
+Each baseline maps a damaged [`Signal`][] and its mask (1 observed, 0 missing)
 to an estimate of the clean values (N, C), from well-kept libraries, with its settings chosen
 from the damaged signal alone (never the clean one):
 
@@ -20,7 +20,7 @@ from the damaged signal alone (never the clean one):
   samples' own autocorrelation (each lag's sum over the observed pairs divided by their count,
   Hann-tapered and made positive semi-definite in the frequency domain).
 
-``BASELINES`` is the registry; :func:`run_baseline` checks that a baseline applies to the signal
+``BASELINES`` is the registry; [`run_baseline`][] checks that a baseline applies to the signal
 and the task.
 """
 
@@ -42,6 +42,19 @@ __all__ = ["Baseline", "image_array", "wavelet_sigma", "PATCH", "MAX_PATCHES", "
 
 @dataclass(frozen=True)
 class Baseline:
+    """A classical restoration tool.
+
+    Attributes
+    ----------
+    description
+        What it is, in one line.
+    kinds
+        The signal kinds it applies to.
+    task
+        "denoise" (every sample observed, noisy) or "inpaint" (samples missing).
+    run
+        ``run(signal, mask) -> (N, C) float32``: its estimate of the clean values.
+    """
     description: str
     kinds: tuple[str, ...]  # signal kinds it applies to
     task: str  # "denoise" (every sample observed, noisy) or "inpaint" (samples missing)
@@ -49,7 +62,20 @@ class Baseline:
 
 
 def image_array(signal: Signal) -> tuple[np.ndarray, int | None]:
-    """An image signal as (H, W) for one channel or (H, W, C), and its channel axis (None or -1)."""
+    """An image signal as an array, and its channel axis.
+
+    Parameters
+    ----------
+    signal
+        An image.
+
+    Returns
+    -------
+    image : ndarray
+        (H, W) for one channel, else (H, W, C), float64.
+    axis : int or None
+        None for one channel, else -1.
+    """
     h, w = signal.grid
     c = signal.channels
     img = signal.values.reshape(h, w, c).astype(np.float64)
@@ -61,7 +87,19 @@ def _back(signal: Signal, img: np.ndarray) -> np.ndarray:
 
 
 def wavelet_sigma(img: np.ndarray, axis: int | None) -> float:
-    """σ̂ of white noise in an image by the wavelet MAD (scikit-image's ``estimate_sigma``), mean over channels."""
+    """σ̂ of white noise in an image by the wavelet MAD (scikit-image's ``estimate_sigma``), mean over channels.
+
+    Parameters
+    ----------
+    img
+        (H, W) or (H, W, C).
+    axis
+        The channel axis, or None.
+
+    Returns
+    -------
+    float
+    """
     from skimage.restoration import estimate_sigma
 
     return float(np.mean(estimate_sigma(img, channel_axis=axis)))
@@ -77,6 +115,17 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
     White noise adds σ² to every eigenvalue; a natural image's patches lie close to a subspace, so the
     smallest eigenvalue is σ² plus little (Pyatykh et al. 2013, without their patch selection). Like
     the wavelet MAD it can only read high: a texture whose patches fill every direction adds to it.
+
+    Parameters
+    ----------
+    img
+        (H, W).
+    patch
+        p, the patches' side (at most `MAX_PATCHES` of them, on a regular sub-grid).
+
+    Returns
+    -------
+    float
     """
     from numpy.lib.stride_tricks import sliding_window_view
 
@@ -88,7 +137,7 @@ def patch_sigma(img: np.ndarray, patch: int = PATCH) -> float:
 
 
 def _reads_patches(signal: Signal) -> bool:
-    """Whether :func:`noise_std` reads :func:`patch_sigma` for ``signal``: images of at least PATCH px a side."""
+    """Whether [`noise_std`][] reads [`patch_sigma`][] for ``signal``: images of at least PATCH px a side."""
     return signal.kind == "image" and min(signal.grid) >= PATCH
 
 
@@ -96,21 +145,44 @@ AUDIO_NOISE_ESTIMATE = "min(white floor, STFT floor)"  # :func:`noise_std` for a
 
 
 def noise_std_method(signal: Signal) -> str:
-    """How :func:`noise_std` reads σ̂ for ``signal`` (recorded in config.json)."""
+    """How [`noise_std`][] reads σ̂ for ``signal`` (recorded in config.json).
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+
+    Returns
+    -------
+    str
+    """
     if signal.kind != "image":
         return AUDIO_NOISE_ESTIMATE
     return f"min(wavelet MAD, {PATCH}x{PATCH} patch PCA)" if _reads_patches(signal) else "wavelet MAD"
 
 
 def noise_std(signal: Signal) -> float:
-    """σ̂ of white noise in ``signal``. Images: the smaller of two estimates that signal content can only
-    raise, the wavelet MAD (``estimate_sigma``; fooled by fine texture) and :func:`patch_sigma` (fooled
-    by patches of full rank), per channel, averaged; the MAD alone below :data:`PATCH` pixels a side.
-    Audio and the rest: the smaller of the whole spectrum's white floor (:func:`siren2.winner.white_floor`;
-    raised by content that covers the whole band) and the STFT's (:func:`stft_sigma`; raised by content
-    that never pauses, in time or in any frequency), averaged in power over channels. The shared clips'
+    """σ̂ of white noise in ``signal``, from the signal alone.
+
+    Images: the smaller of two estimates that signal content can only raise, the wavelet MAD
+    (``estimate_sigma``; fooled by fine texture) and [`patch_sigma`][] (fooled by patches of full
+    rank), per channel, averaged; the MAD alone below `PATCH` pixels a side. Audio and the rest:
+    the smaller of the whole spectrum's white floor ([`siren2.winner.white_floor`][]; raised by
+    content that covers the whole band) and the STFT's ([`stft_sigma`][]; raised by content that
+    never pauses, in time or in any frequency), averaged in power over channels. The shared clips'
     central 30,000 samples at σ 0.05 (restore_grid.py's seed-0 noise): arch's broadband content reads
-    1.60 σ on the white floor, 1.01 σ on the STFT's; the other seven 0.98–1.00 σ on the smaller."""
+    1.60 σ on the white floor, 1.01 σ on the STFT's; the other seven 0.98–1.00 σ on the smaller.
+
+    Parameters
+    ----------
+    signal
+        The noisy signal.
+
+    Returns
+    -------
+    float
+        σ̂, on the [-1, 1] scale.
+    """
     if signal.kind == "image":
         img, axis = image_array(signal)
         if not _reads_patches(signal):
@@ -134,19 +206,51 @@ def _stft(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def stft_floor(power: np.ndarray, quantile: float = STFT_QUANTILE) -> float:
-    """White noise's power per STFT bin by minimum statistics: per frequency the ``quantile`` of the
-    power (frequencies x frames) over frames, divided by −ln(1 − q) (a noise bin's power is
-    exponential), then the median over frequencies."""
+    """White noise's power per STFT bin, by minimum statistics.
+
+    Per frequency the ``quantile`` of the power over frames, divided by −ln(1 − q) (a noise bin's
+    power is exponential), then the median over frequencies.
+
+    Parameters
+    ----------
+    power
+        |X|², (frequencies, frames).
+    quantile
+        q.
+
+    Returns
+    -------
+    float
+    """
     return float(np.median(np.quantile(power, quantile, axis=1) / -np.log1p(-quantile)))
 
 
 def stft_sigma(x: np.ndarray, nperseg: int = STFT_SEGMENT, smooth: tuple[int, int] = STFT_SMOOTH,
                quantile: float = STFT_QUANTILE) -> float:
-    """σ̂ of white noise in the 1-D ``x`` by smoothed minimum statistics: |X|² averaged over ``smooth``
-    (frequencies x frames), per frequency its ``quantile`` over frames, the median over frequencies;
-    σ̂² is its ratio to the same statistic of unit white noise as long (seed 0). Smoothing steepens the
-    noise's lower tail, so content that fills most frames raises σ̂ less (white bursts over σ 0.05,
-    silent half / a quarter of the time: 1.10 / 1.25 σ, against 1.47 / 2.15 unsmoothed)."""
+    """σ̂ of white noise in the 1-D ``x`` by smoothed minimum statistics.
+
+    |X|² averaged over ``smooth`` (frequencies x frames), per frequency its ``quantile`` over frames,
+    the median over frequencies; σ̂² is its ratio to the same statistic of unit white noise as long
+    (seed 0). Smoothing steepens the noise's lower tail, so content that fills most frames raises σ̂
+    less (white bursts over σ 0.05, silent half / a quarter of the time: 1.10 / 1.25 σ, against
+    1.47 / 2.15 unsmoothed). A long signal is read in 16 evenly spaced stretches of
+    `STFT_FRAMES` frames in all.
+
+    Parameters
+    ----------
+    x
+        The samples.
+    nperseg
+        The STFT's segment (Hann, 75 % overlap).
+    smooth
+        The averaging window, (frequencies, frames).
+    quantile
+        The quantile over frames.
+
+    Returns
+    -------
+    float
+    """
     from scipy.ndimage import uniform_filter
 
     x = np.asarray(x, np.float64)
@@ -164,6 +268,20 @@ def stft_sigma(x: np.ndarray, nperseg: int = STFT_SEGMENT, smooth: tuple[int, in
 
 
 def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
+    """scikit-image's ``denoise_wavelet`` (BayesShrink, soft) of an image.
+
+    Parameters
+    ----------
+    signal
+        The noisy image.
+    mask
+        Not used (denoising sees every sample).
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+    """
     from skimage.restoration import denoise_wavelet
 
     img, axis = image_array(signal)
@@ -172,6 +290,20 @@ def wavelet(signal: Signal, mask: np.ndarray) -> np.ndarray:
 
 
 def tv(signal: Signal, mask: np.ndarray) -> np.ndarray:
+    """scikit-image's ``denoise_tv_chambolle`` of an image, weight = the estimated σ ([`wavelet_sigma`][]).
+
+    Parameters
+    ----------
+    signal
+        The noisy image.
+    mask
+        Not used.
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+    """
     from skimage.restoration import denoise_tv_chambolle
 
     img, axis = image_array(signal)
@@ -179,6 +311,20 @@ def tv(signal: Signal, mask: np.ndarray) -> np.ndarray:
 
 
 def nl_means(signal: Signal, mask: np.ndarray) -> np.ndarray:
+    """scikit-image's ``denoise_nl_means`` of an image: h = 0.8 σ̂, 5x5 patches, fast mode.
+
+    Parameters
+    ----------
+    signal
+        The noisy image.
+    mask
+        Not used.
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+    """
     from skimage.restoration import denoise_nl_means
 
     img, axis = image_array(signal)
@@ -188,7 +334,27 @@ def nl_means(signal: Signal, mask: np.ndarray) -> np.ndarray:
 
 
 def bm3d(signal: Signal, mask: np.ndarray, sigma: float | None = None) -> np.ndarray:
-    """BM3D at the noise σ (on the signal's [-1, 1] scale) when known, else σ̂."""
+    """BM3D of an image (the ``bm3d`` package, the ``restore`` extra), per channel.
+
+    Parameters
+    ----------
+    signal
+        The noisy image.
+    mask
+        Not used.
+    sigma
+        The noise σ on the signal's [-1, 1] scale, when known; None: σ̂ ([`wavelet_sigma`][]).
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+
+    Raises
+    ------
+    InputError
+        If the bm3d package is not installed.
+    """
     try:
         import bm3d as bm3d_package
     except ImportError:
@@ -201,12 +367,41 @@ def bm3d(signal: Signal, mask: np.ndarray, sigma: float | None = None) -> np.nda
 
 
 def installed(package: str) -> bool:
+    """Whether ``package`` can be imported.
+
+    Parameters
+    ----------
+    package
+        A top-level package name.
+
+    Returns
+    -------
+    bool
+    """
     import importlib.util
 
     return importlib.util.find_spec(package) is not None
 
 
 def wiener(signal: Signal, mask: np.ndarray, nperseg: int = STFT_SEGMENT) -> np.ndarray:
+    """A spectral Wiener gain G = max(0, 1 − N̂/|X|²) on the STFT of each channel of audio.
+
+    N̂, the white noise's power per bin, from minimum statistics ([`stft_floor`][]).
+
+    Parameters
+    ----------
+    signal
+        Noisy audio.
+    mask
+        Not used.
+    nperseg
+        The STFT's segment (Hann, 75 % overlap).
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+    """
     from scipy.signal import istft
 
     out = []
@@ -240,12 +435,38 @@ def _observed_autocorrelation(y: np.ndarray, observed: np.ndarray, lags: int) ->
 
 def lmmse(signal: Signal, mask: np.ndarray, context: int = 128, ridge: float = 1e-5,
           max_reach: int = 2048) -> np.ndarray:
-    """Each missing sample as the LMMSE estimate from the observed samples within ``context`` (at least
-    twice the longest missing run, at most ``max_reach``) on either side; missing samples are solved
-    together in blocks spanning at most max(``context``, longest run) samples (at most ``max_reach`` / 2),
-    so no system exceeds 2.5 × ``max_reach`` unknowns; the middle of a gap longer than that keeps zeros.
-    ``ridge``·r[0] on the diagonal (a white floor −50 dB under the signal) keeps R_oo invertible on
-    band-limited clips."""
+    """Each missing sample as the LMMSE estimate from the observed samples around it (audio).
+
+    From the observed samples within ``context`` (at least twice the longest missing run, at most
+    ``max_reach``) on either side; missing samples are solved together in blocks spanning at most
+    max(``context``, longest run) samples (at most ``max_reach`` / 2), so no system exceeds
+    2.5 × ``max_reach`` unknowns; the middle of a gap longer than that keeps zeros. The covariance
+    comes from the observed samples' own autocorrelation (see the module docstring).
+
+    Parameters
+    ----------
+    signal
+        Audio with missing samples (zeros).
+    mask
+        (N,) 1 observed, 0 missing.
+    context
+        The observed samples read on either side, at least.
+    ridge
+        ``ridge``·r[0] on the diagonal (a white floor −50 dB under the signal) keeps R_oo invertible on
+        band-limited clips.
+    max_reach
+        The most samples read on either side.
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32: the observed samples, and the estimates where missing (zeros in a silent channel).
+
+    Raises
+    ------
+    InputError
+        With fewer than 4 observed samples.
+    """
     from scipy.linalg import solve
 
     from .corruptions import segments
@@ -323,14 +544,46 @@ BASELINES: dict[str, Baseline] = {
 
 
 def baselines_for(kind: str, task: str) -> list[str]:
-    """The baselines that apply to a ``kind`` signal ("audio", "image") and ``task`` (BM3D only where
-    its package is installed)."""
+    """The baselines that apply to a ``kind`` signal and ``task``.
+
+    Parameters
+    ----------
+    kind
+        "audio" or "image".
+    task
+        "denoise" or "inpaint".
+
+    Returns
+    -------
+    list of str
+        BM3D only where its package is installed.
+    """
     return [name for name, b in BASELINES.items() if kind in b.kinds and b.task == task
             and (name != "bm3d" or installed("bm3d"))]
 
 
 def run_baseline(name: str, signal: Signal, mask: np.ndarray | None = None) -> np.ndarray:
-    """Baseline ``name``'s estimate of the clean values of ``signal`` (N, C) float32."""
+    """Baseline ``name``'s estimate of the clean values of ``signal``.
+
+    Parameters
+    ----------
+    name
+        A key of ``BASELINES``.
+    signal
+        The damaged signal.
+    mask
+        (N,) 1 observed, 0 missing; None: all observed.
+
+    Returns
+    -------
+    ndarray
+        (N, C) float32.
+
+    Raises
+    ------
+    InputError
+        For an unknown baseline, or one that does not apply to the signal's kind.
+    """
     if name not in BASELINES:
         raise InputError(f"unknown classical baseline {name!r}; choose from {', '.join(BASELINES)}")
     b = BASELINES[name]

@@ -1,9 +1,9 @@
 """Corruptions and masks (docs/method.md#protocols): reproducible damage, and which samples are observed.
 
-A corruption returns the damaged :class:`~siren2.signal.Signal` and a mask (N,) float32, 1 where a
+A corruption returns the damaged [`Signal`][] and a mask (N,) float32, 1 where a
 sample is observed and 0 where it is missing; missing samples read 0 in the damaged signal, as a
 dropout in a file does. Each seed draws from its own random stream per kind of damage, so one
-corruption's draw never shifts another's. A :class:`CorruptionSpec` names a corruption and its
+corruption's draw never shifts another's. A [`CorruptionSpec`][] names a corruption and its
 level, to be applied with any seed (what ``restore-eval`` and the suites do).
 """
 
@@ -31,13 +31,35 @@ NOISE_STREAM, MISSING_STREAM, GAPS_STREAM, HOLDOUT_STREAM = range(4)
 
 
 def rng(seed: int, stream: int) -> np.random.Generator:
-    """The random generator of ``seed`` for one kind of draw (a ``*_STREAM``), independent of the others."""
+    """The random generator of ``seed`` for one kind of draw, independent of the others.
+
+    Parameters
+    ----------
+    seed
+        The seed.
+    stream
+        The kind of draw: a ``*_STREAM`` constant.
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
     return np.random.default_rng([int(seed), stream])
 
 
 @dataclass
 class Corruption:
-    """A corrupted signal, its mask (N,) float32 (1 = observed), and the levels requested and measured."""
+    """A corrupted signal, its mask, and the levels requested and measured.
+
+    Attributes
+    ----------
+    signal
+        The damaged signal; missing samples read 0.
+    mask
+        (N,) float32, 1 where a sample is observed, 0 where missing.
+    info
+        The corruption's kind, the levels requested and measured, the seed.
+    """
 
     signal: Signal
     mask: np.ndarray
@@ -47,9 +69,33 @@ class Corruption:
 
 
 def add_noise(signal: Signal, *, std: float | None = None, snr_db: float | None = None, seed: int = 0) -> Corruption:
-    """Add white Gaussian noise of standard deviation ``std`` (on the [-1, 1] scale), or with σ set
-    from the signal's mean power for a target ``snr_db``. The sum is not clipped, so σ is exact in
-    distribution (a file written from it clips at full scale)."""
+    """Add white Gaussian noise of standard deviation ``std``, or of the σ that gives ``snr_db``.
+
+    The sum is not clipped, so σ is exact in distribution (a file written from it clips at full scale).
+
+    Parameters
+    ----------
+    signal
+        The clean signal.
+    std
+        σ, on the [-1, 1] scale.
+    snr_db
+        A target SNR: σ is set from the signal's mean power.
+    seed
+        Draws the noise (its own stream).
+
+    Returns
+    -------
+    Corruption
+        Every sample observed; ``info`` has the measured σ and SNR.
+
+    Raises
+    ------
+    ValueError
+        Unless exactly one of ``std`` and ``snr_db`` is given.
+    InputError
+        For a σ that is not a positive number, or an SNR that is not finite or asked of a silent signal.
+    """
     if (std is None) == (snr_db is None):
         raise ValueError("give exactly one of std and snr_db")
     values = signal.values.astype(np.float64)
@@ -68,7 +114,26 @@ def add_noise(signal: Signal, *, std: float | None = None, snr_db: float | None 
 
 
 def drop_samples(signal: Signal, fraction: float, *, seed: int = 0) -> Corruption:
-    """Remove exactly round(fraction·N) samples (audio) or pixels, all channels (images), at random."""
+    """Remove exactly round(fraction·N) samples (audio) or pixels, all channels (images), at random.
+
+    Parameters
+    ----------
+    signal
+        The clean signal.
+    fraction
+        The fraction missing.
+    seed
+        Draws the places (its own stream).
+
+    Returns
+    -------
+    Corruption
+
+    Raises
+    ------
+    InputError
+        Unless some samples are left missing and some observed.
+    """
     n = signal.num_points
     k = round(fraction * n) if 0 < fraction < 1 else 0
     if not 0 < k < n:
@@ -79,8 +144,32 @@ def drop_samples(signal: Signal, fraction: float, *, seed: int = 0) -> Corruptio
 
 
 def drop_gaps(signal: Signal, count: int, length_ms: float, *, seed: int = 0) -> Corruption:
-    """Audio: ``count`` runs of ``length_ms`` missing at random places, each with observed samples on
-    both sides (no two gaps touch, none at the clip's ends), uniform over such placements."""
+    """Audio: ``count`` runs of ``length_ms`` missing at random places.
+
+    Each run has observed samples on both sides (no two gaps touch, none at the clip's ends), uniform
+    over such placements.
+
+    Parameters
+    ----------
+    signal
+        Clean audio.
+    count
+        The number of gaps.
+    length_ms
+        Each gap's length, in milliseconds.
+    seed
+        Draws the places (its own stream).
+
+    Returns
+    -------
+    Corruption
+        ``info["starts"]``: the gaps' first samples.
+
+    Raises
+    ------
+    InputError
+        For a signal that is not audio, fewer than one gap or one sample, or gaps that do not fit.
+    """
     if signal.kind != "audio":
         raise InputError(f"gaps apply to audio, not to a {signal.kind}")
     n, length = signal.num_points, round(length_ms * signal.sample_rate / 1000)
@@ -103,7 +192,20 @@ def _with_missing(signal: Signal, mask: np.ndarray, info: dict) -> Corruption:
 
 
 def segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Starts and lengths of the runs of True in a 1-D array."""
+    """Starts and lengths of the runs of True in a 1-D array.
+
+    Parameters
+    ----------
+    flags
+        1-D, truthy where a run is.
+
+    Returns
+    -------
+    starts : ndarray
+        Each run's first index.
+    lengths : ndarray
+        Each run's length.
+    """
     d = np.diff(np.concatenate([[0], np.asarray(flags, bool).astype(np.int8), [0]]))
     starts = np.flatnonzero(d == 1)
     return starts, np.flatnonzero(d == -1) - starts
@@ -114,7 +216,26 @@ def segments(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def silence_mask(signal: Signal, min_run: int = MIN_GAP) -> np.ndarray:
     """Audio: mark runs of at least ``min_run`` exact zeros (digital silence, a dropout) as missing.
-    Runs touching the start or the end are kept: leading and trailing silence is usually real."""
+
+    Runs touching the start or the end are kept: leading and trailing silence is usually real.
+
+    Parameters
+    ----------
+    signal
+        Audio.
+    min_run
+        The shortest run of zeros that counts as a gap, in samples.
+
+    Returns
+    -------
+    ndarray
+        (N,) float32 mask: 1 observed, 0 missing.
+
+    Raises
+    ------
+    InputError
+        For a signal that is not audio, ``min_run`` below 1, or no such run inside the clip.
+    """
     if signal.kind != "audio":
         raise InputError(f"{signal.source}: --gaps auto applies to audio, not to a {signal.kind}")
     if min_run < 1:
@@ -131,9 +252,27 @@ def silence_mask(signal: Signal, min_run: int = MIN_GAP) -> np.ndarray:
 
 
 def load_mask(path, signal: Signal) -> np.ndarray:
-    """Read a mask for ``signal``: nonzero = observed, 0 = missing. Audio: a wav/flac/ogg (nonzero in
-    any channel) or an .npy of N values; images: an image file of the same H x W (nonzero in any
-    colour channel, alpha ignored) or an .npy (H, W). Returns (N,) float32 of 0/1."""
+    """Read a mask for ``signal``: nonzero = observed, 0 = missing.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Audio: a wav/flac/ogg (nonzero in any channel) or an .npy of N values; images: an image file
+        of the same H x W (nonzero in any colour channel, alpha ignored) or an .npy (H, W).
+    signal
+        The signal it masks.
+
+    Returns
+    -------
+    ndarray
+        (N,) float32 of 0/1.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty or unreadable, holds NaN or infinite values, does not match the
+        signal's grid, or marks no sample missing or every sample missing.
+    """
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0:
         raise InputError(f"{path}: mask file missing, not a file, or empty")
@@ -193,14 +332,41 @@ def _mask_shape(path: Path, arr: np.ndarray, signal: Signal) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CorruptionSpec:
-    """What :func:`evaluate` does to the clean signal: ``noise_std``, ``noise_snr`` (dB), ``missing``
-    (a fraction) or ``gaps`` (``value`` gaps of ``length_ms``)."""
+    """What [`evaluate`][siren2.restoration.evaluation.evaluate] does to the clean signal, to be applied with any seed.
+
+    Attributes
+    ----------
+    kind
+        ``noise_std``, ``noise_snr`` (dB), ``missing`` (a fraction) or ``gaps``.
+    value
+        σ, the SNR in dB, the fraction missing, or the number of gaps.
+    length_ms
+        Gaps: each one's length.
+    """
 
     kind: str
     value: float
     length_ms: float | None = None
 
     def apply(self, signal: Signal, seed: int) -> Corruption:
+        """The corruption of ``signal`` drawn by ``seed``.
+
+        Parameters
+        ----------
+        signal
+            The clean signal.
+        seed
+            Draws the damage.
+
+        Returns
+        -------
+        Corruption
+
+        Raises
+        ------
+        ValueError
+            For an unknown kind.
+        """
         if self.kind == "noise_std":
             return add_noise(signal, std=self.value, seed=seed)
         if self.kind == "noise_snr":
@@ -213,9 +379,11 @@ class CorruptionSpec:
 
     @property
     def removes_samples(self) -> bool:
+        """Whether it leaves samples missing (``missing``, ``gaps``)."""
         return self.kind in ("missing", "gaps")
 
     def label(self) -> str:
+        """The corruption in words, for tables."""
         if self.kind == "gaps":
             return f"{int(self.value)} gaps of {self.length_ms:g} ms"
         return {"noise_std": f"Gaussian noise σ = {self.value:g} (of the [-1, 1] range)",
@@ -224,7 +392,25 @@ class CorruptionSpec:
 
 
 def parse_gaps(text: str) -> tuple[int, float]:
-    """'20x10ms' -> (20, 10.0)."""
+    """Parse ``--gaps``: '20x10ms' → (20, 10.0).
+
+    Parameters
+    ----------
+    text
+        COUNTxLENGTHms.
+
+    Returns
+    -------
+    count : int
+        The number of gaps.
+    length_ms : float
+        Each one's length.
+
+    Raises
+    ------
+    InputError
+        If ``text`` does not read COUNTxLENGTHms.
+    """
     m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+(?:\.\d*)?)\s*ms\s*", text)
     if not m:
         raise InputError(f"--gaps {text!r}: expected COUNTxLENGTHms, e.g. 20x10ms")

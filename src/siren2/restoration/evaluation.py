@@ -1,7 +1,7 @@
 """Evaluation: corrupt a clean signal, restore it with models and classical baselines over seeds,
 and score everything (the corrupted input too, the floor) against the clean signal; the library
 behind ``siren2 restore-eval``. Seeds run one after the other; Ctrl-C keeps the seeds that
-finished, and :func:`finished_evaluation` reads them back so that ``evaluate(done=...)`` resumes.
+finished, and [`finished_evaluation`][] reads them back so that ``evaluate(done=...)`` resumes.
 """
 
 from __future__ import annotations
@@ -28,7 +28,33 @@ FLOOR = "corrupted input"
 
 @dataclass
 class Evaluation:
-    """Scores of every restoration (and of the corrupted input, the floor) against the clean signal."""
+    """Scores of every restoration (and of the corrupted input, the floor) against the clean signal.
+
+    Attributes
+    ----------
+    clean
+        The clean signal.
+    spec
+        The corruption.
+    stop
+        The stopping rule (``holdout`` or ``fixed``).
+    seeds
+        The seeds finished (every model and baseline), in order.
+    fit
+        The first model's FitConfig, as a dict: the shared schedule (each model's own is in ``models``).
+    scores
+        Row (a model, a baseline, or `FLOOR`) → per seed: metrics and run facts.
+    corruptions
+        Per seed: the levels requested and measured.
+    models
+        Model → its record (shape, parameters, WINNER; a baseline's description).
+    example
+        The first seed's arrays: "corrupted", "mask", and each row's output.
+    settings
+        What makes two evaluations the same one (for resuming; [`evaluation_settings`][]).
+    interrupted
+        Whether Ctrl-C cut it short.
+    """
 
     clean: Signal
     spec: CorruptionSpec
@@ -43,15 +69,23 @@ class Evaluation:
     interrupted: bool = False
 
     def columns(self) -> list[str]:
+        """The table's metrics: the signal kind's, and filled_psnr_paper where samples are missing."""
         return TABLE_METRICS.get(self.clean.kind, ["psnr_paper"]) + (
             ["filled_psnr_paper"] if self.spec.removes_samples else [])
 
     def summary(self) -> dict[str, dict[str, dict]]:
-        """row -> numeric field -> :func:`~siren2.compare.summarize` over seeds (mean, std ddof 1, values)."""
+        """Each row's numeric fields summarized over seeds.
+
+        Returns
+        -------
+        dict
+            Row → field → [`summarize`][] (mean, std ddof 1, values).
+        """
         return {row: {k: summarize([r[k] for r in per_seed]) for k, v in per_seed[0].items()
                       if isinstance(v, (int, float))} for row, per_seed in self.scores.items()}
 
     def stop_text(self) -> str:
+        """The stopping rule in words, for the table."""
         f = self.fit
         if self.stop == "fixed":
             return (f"fixed budget of {f['epochs']} epochs; the state with the lowest training loss on the "
@@ -62,7 +96,12 @@ class Evaluation:
                 f"return the state with the lowest held-out MSE")
 
     def table(self) -> str:
-        """A markdown table, mean ± sample std over seeds, with the protocol and conventions stated."""
+        """A markdown table, mean ± sample std over seeds, with the protocol and conventions stated.
+
+        Returns
+        -------
+        str
+        """
         c, f, summary = self.clean, self.fit, self.summary()
         where = (f"{c.num_points} samples at {c.sample_rate} Hz" if c.kind == "audio"
                  else "x".join(map(str, c.grid)) + " " + c.kind)
@@ -99,6 +138,12 @@ class Evaluation:
         return "\n".join(lines) + "\n"
 
     def to_json(self) -> dict:
+        """The evaluation as plain data (restore-eval's results.json), the summary and conventions included.
+
+        Returns
+        -------
+        dict
+        """
         return {"clean": self.clean.describe(), "corruption": asdict(self.spec) | {"label": self.spec.label()},
                 "stop": self.stop, "stop_rule": self.stop_text(), "seeds": self.seeds, "fit": self.fit,
                 "models": self.models, "corruptions": self.corruptions, "scores": self.scores,
@@ -120,8 +165,27 @@ def _model_text(name: str, record: dict) -> str:
 
 def evaluation_settings(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list[int],
                         baselines: list[str] = (), options: dict | None = None) -> dict:
-    """What makes two evaluations the same one (a resumed evaluation must match it): the clean signal,
-    the corruption, the models, baselines and seeds, and every option as given."""
+    """What makes two evaluations the same one (a resumed evaluation must match it).
+
+    Parameters
+    ----------
+    clean
+        The clean signal.
+    spec
+        The corruption.
+    models
+        The models.
+    seeds
+        The seeds.
+    baselines
+        The classical baselines.
+    options
+        Every option as given.
+
+    Returns
+    -------
+    dict
+    """
     return {"clean": clean.describe(), "corruption": asdict(spec), "models": list(models),
             "baselines": list(baselines), "seeds": list(seeds),
             "options": {k: list(v) if isinstance(v, tuple) else v for k, v in given(options).items()}}
@@ -131,7 +195,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
              baselines: list[str] = (), done: Evaluation | None = None, on_run=None, progress: bool = False,
              **options) -> Evaluation:
     """Corrupt ``clean`` with each seed, restore it with each model (same seed) and each classical
-    baseline (:mod:`siren2.restoration.classical`), and score all against it.
+    baseline ([`siren2.restoration.classical`][]), and score all against it.
 
     Parameters
     ----------
@@ -140,7 +204,7 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     spec : CorruptionSpec
         The damage, drawn anew by each seed.
     models : list of str
-        Registered models, each restored with :func:`~siren2.restoration.restore` under ``options``
+        Registered models, each restored with [`restore`][] under ``options``
         (its defaults, the commands'; one fit of the whole signal, no windows; the output is the fit,
         or its shrinkage towards the input, not the input's observed samples filled in).
     seeds : list of int
@@ -148,13 +212,13 @@ def evaluate(clean: Signal, spec: CorruptionSpec, models: list[str], seeds: list
     baselines : list of str
         Classical tools scored beside the models.
     done : Evaluation, optional
-        The seeds an interrupted evaluation finished (:func:`finished_evaluation`): kept, not rerun.
+        The seeds an interrupted evaluation finished ([`finished_evaluation`][]): kept, not rerun.
     on_run : callable, optional
         ``on_run(model, seed, run)`` after each restoration.
     progress : bool
         Show each fit's progress bar.
     **options
-        Restoration settings and run options, as :func:`~siren2.restoration.restore` takes them.
+        Restoration settings and run options, as [`restore`][] takes them.
 
     Returns
     -------
@@ -216,9 +280,29 @@ def _evaluate_seed(ev: Evaluation, seed: int, model_names: list[str], baselines,
 
 
 def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: dict) -> Evaluation:
-    """The seeds an evaluation written to ``folder`` finished (its records.jsonl, one record per seed,
-    and example.npz), if it ran with ``settings`` (:func:`evaluation_settings`); an error names what
-    differs."""
+    """The seeds an evaluation written to ``folder`` finished, if it ran with ``settings``.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The evaluation's output folder: its records.jsonl (one record per seed) and example.npz.
+    clean
+        The clean signal.
+    spec
+        The corruption.
+    settings
+        [`evaluation_settings`][] of the evaluation to resume.
+
+    Returns
+    -------
+    Evaluation
+
+    Raises
+    ------
+    InputError
+        If the folder holds no example.npz or no finished seed, or its records were made with other
+        settings (the message names what differs).
+    """
     folder = Path(folder)
     store = RecordStore(folder / "records.jsonl")
     try:
@@ -240,7 +324,18 @@ def finished_evaluation(folder, clean: Signal, spec: CorruptionSpec, settings: d
 
 
 def records(ev: Evaluation) -> list[dict]:
-    """One record per finished seed, for the evaluation's record store (what a resumed run keeps)."""
+    """One record per finished seed, for the evaluation's record store (what a resumed run keeps).
+
+    Parameters
+    ----------
+    ev
+        The evaluation.
+
+    Returns
+    -------
+    list of dict
+        Keyed ``"seed<seed>"``, under the fingerprint of ``ev.settings``.
+    """
     fp = fingerprint(ev.settings)
     return [{"key": f"seed{seed}", "fingerprint": fp, "settings": ev.settings, "seed": seed, "stop": ev.stop,
              "fit": ev.fit, "models": ev.models, "corruption": ev.corruptions[i],
@@ -248,7 +343,26 @@ def records(ev: Evaluation) -> list[dict]:
 
 
 def score_baseline(clean: Signal, spec: CorruptionSpec, c: Corruption, name: str) -> tuple[np.ndarray, dict]:
-    """Classical baseline ``name``'s estimate from the corruption ``c`` of ``clean``, and its scores."""
+    """Classical baseline ``name``'s estimate from the corruption ``c`` of ``clean``, and its scores.
+
+    Parameters
+    ----------
+    clean
+        The clean signal.
+    spec
+        The corruption's spec.
+    c
+        The corruption.
+    name
+        A key of `siren2.restoration.classical.BASELINES`.
+
+    Returns
+    -------
+    estimate : ndarray
+        (N, C).
+    scores : dict
+        Its metrics against ``clean`` (and filled_psnr_paper where samples are missing), its seconds.
+    """
     from .classical import run_baseline
 
     start = time.perf_counter()

@@ -8,7 +8,7 @@ and follows noise as readily as signal. The ``band`` prior says where the signal
 
 Y the orthonormal real DFT of the rendering y (N, C) along the 1-D grid, c_k the bin's multiplicity
 (1 at DC and Nyquist, else 2), P̃ the damaged signal's periodogram smoothed over a few bins (summed
-over channels), floor its white floor (minimum statistics, :func:`siren2.winner.white_floor`): what
+over channels), floor its white floor (minimum statistics, [`siren2.winner.white_floor`][]): what
 noise and the zeros of missing samples add. Bins at the floor cost λ per unit of mean-square power,
 in the MSE's own units; a bin k times above it costs λ/k. It is the log-prior of a Gaussian signal
 whose spectrum is the damaged signal's, up to scale: the classical Wiener/LMMSE assumption.
@@ -33,13 +33,34 @@ SMOOTH_BINS = 3  # P̃: the periodogram averaged over this many bins (a line sta
 
 @dataclass
 class BandPrior:
-    """P(y) = λ · Σ_k c_k w_k |Y_k|² / (N·C), ``weights`` w_k in [0, 1] per rfft bin of a 1-D grid."""
+    """The band prior P(y) = λ · Σ_k c_k w_k |Y_k|² / (N·C) on a 1-D grid (see the module docstring).
+
+    Call it on the rendering ``y`` (N, C) of the whole grid: a differentiable scalar.
+
+    Attributes
+    ----------
+    weights
+        w_k in [0, 1] per rfft bin, (N // 2 + 1,).
+    weight
+        λ.
+    """
 
     weights: np.ndarray  # (N // 2 + 1,)
     weight: float = 1.0  # λ
 
     def __call__(self, y: torch.Tensor) -> torch.Tensor:
-        """P(y) for the rendering ``y`` (N, C) of the whole grid, differentiable."""
+        """P(y) for the rendering ``y`` of the whole grid, differentiable.
+
+        Parameters
+        ----------
+        y
+            (N, C).
+
+        Returns
+        -------
+        Tensor
+            A scalar.
+        """
         mult = np.full(self.weights.size, 2.0)
         mult[0] = 1.0
         if y.shape[0] % 2 == 0:
@@ -49,13 +70,37 @@ class BandPrior:
         return self.weight * (spectrum.abs().square() * cost).sum() / y.numel()
 
     def record(self) -> dict:
-        """What config.json keeps: λ, P̃'s smoothing, and the fraction of bins at least 2x above the floor."""
+        """What config.json keeps: λ, P̃'s smoothing, and the fraction of bins at least 2x above the floor.
+
+        Returns
+        -------
+        dict
+        """
         return {"name": "band", "weight": self.weight, "smooth_bins": SMOOTH_BINS,
                 "signal_bins_fraction": float((self.weights < 0.5).mean())}
 
 
 def band(signal: Signal, mask: np.ndarray | None = None, *, weight: float = 1.0) -> BandPrior:
-    """The ``band`` prior of a 1-D ``signal`` seen where ``mask`` is 1 (the others read 0)."""
+    """The ``band`` prior of a 1-D ``signal`` seen where ``mask`` is 1 (the others read 0).
+
+    Parameters
+    ----------
+    signal
+        The damaged signal (audio).
+    mask
+        (N,) 1 where observed; None: all.
+    weight
+        λ.
+
+    Returns
+    -------
+    BandPrior
+
+    Raises
+    ------
+    InputError
+        If ``signal`` is not 1-D.
+    """
     if signal.in_dim != 1:
         raise InputError(f"the band prior is for 1-D signals (audio), not {signal.in_dim}-D")
     values = signal.values if mask is None else signal.values * np.asarray(mask, np.float32).reshape(-1, 1)

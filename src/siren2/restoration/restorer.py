@@ -1,8 +1,8 @@
 """Restoration (docs/guides/restoration.md): fitting only what is observed, and knowing when to stop.
 
-:func:`restore` fits a model on the observed samples of a damaged signal (the loss is masked) and
+[`restore`][] fits a model on the observed samples of a damaged signal (the loss is masked) and
 renders it everywhere. Its defaults are the commands' (``siren2 denoise``, ``inpaint``,
-``restore-eval``), resolved in one place (:func:`restore_settings`), so Python and the command line
+``restore-eval``), resolved in one place ([`restore_settings`][]), so Python and the command line
 do the same thing. Two stopping rules:
 
 * ``fixed``: a fixed epoch budget, the state with the lowest training loss (the paper's protocol);
@@ -10,8 +10,9 @@ do the same thing. Two stopping rules:
   training, the fit stops after ``patience`` epochs without improvement of their MSE and returns the
   state with the lowest one. It needs no clean reference, and stops before a long fit reproduces
   the noise. With gaps, another fraction is left out in runs as long as them
-  (:func:`split_holdout`), and the fits are judged on those. The held-out error also estimates what the restoration gained (:func:`estimated_gain`)
-  and how far to trust the fit against the damaged input (:func:`shrink`).
+  ([`split_holdout`][]), and the fits are judged on those. The held-out error also estimates what
+  the restoration gained ([`estimated_gain`][]) and how far to trust the fit against the damaged
+  input ([`shrink`][]).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ RESTORE_OPTIONS = ("stop", "holdout", "capacity", "bandwidths", "prior_weights",
 
 @dataclass(frozen=True)
 class RestoreSettings:
-    """How a damaged signal is restored, every default filled in (:func:`restore_settings`).
+    """How a damaged signal is restored, every default filled in ([`restore_settings`][]).
 
     Attributes
     ----------
@@ -102,7 +103,8 @@ class RestoreSettings:
     prior_weights : tuple of float
         Weights λ of the band prior (1-D), one hold-out fit each after the bandwidth search.
     shrink : bool
-        Combine the fit with the damaged input as the held-out error says is best (:func:`shrink`).
+        Combine the fit with the damaged input as the held-out error says is best
+        ([`shrink`][siren2.restoration.restorer.shrink]).
     keep_observed : bool
         The output keeps the observed samples and takes only the missing ones from the fit.
     noise_std : float or None
@@ -126,13 +128,37 @@ def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
                      options: dict) -> tuple[RestoreSettings, dict]:
     """The restoration's settings and the run's options, from ``options`` as given (None: the default).
 
-    The defaults are the commands': the hold-out rule; at most :data:`PARAMS_PER_SAMPLE` parameters per
+    The defaults are the commands': the hold-out rule; at most `PARAMS_PER_SAMPLE` parameters per
     observed sample (``capacity`` 0: the preset's width); under the hold-out rule, for a WINNER model
-    with a ψ rule and no s0 given, the bandwidth search over :data:`BANDWIDTHS`, then for 1-D signals
-    the band prior at :data:`PRIOR_WEIGHTS`, and the shrinkage; the observed samples kept where some
-    are missing; windows of :data:`WINDOW` samples for long 1-D signals. The run's options gain
-    WINNER's ψ above the noise floor (:data:`CENTROID`) and the hold-out rule's :data:`PATIENCE`
-    unless given. A setting that only the hold-out rule can use, given with ``stop`` fixed, is refused.
+    with a ψ rule and no s0 given, the bandwidth search over `BANDWIDTHS`, then for 1-D signals
+    the band prior at `PRIOR_WEIGHTS`, and the shrinkage; the observed samples kept where some
+    are missing; windows of `WINDOW` samples for long 1-D signals. The run's options gain
+    WINNER's ψ above the noise floor (`CENTROID`) and the hold-out rule's `PATIENCE`
+    unless given.
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+    mask
+        (N,) 1 observed, 0 missing; None: all observed.
+    model
+        A registered model.
+    options
+        The restoration's settings (`RESTORE_OPTIONS`) and the run's options, as given.
+
+    Returns
+    -------
+    settings : RestoreSettings
+        The restoration's settings.
+    run_options : dict
+        The run's options ([`siren2.spec.resolve`][]).
+
+    Raises
+    ------
+    InputError
+        For an unknown stopping rule, a setting that only the hold-out rule can use given with
+        ``stop`` fixed, or a signal without samples.
     """
     run_options = given({k: v for k, v in options.items() if k not in RESTORE_OPTIONS})
     asked = given({k: v for k, v in options.items() if k in RESTORE_OPTIONS})
@@ -170,14 +196,44 @@ def restore_settings(signal: Signal, mask: np.ndarray | None, model: str,
 
 
 def default_prior_weights(signal: Signal) -> tuple[float, ...]:
-    """The commands' prior weights for ``signal`` (hold-out): :data:`PRIOR_WEIGHTS` for 1-D, none otherwise."""
+    """The commands' prior weights for ``signal`` (hold-out): `PRIOR_WEIGHTS` for 1-D, none otherwise.
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+
+    Returns
+    -------
+    tuple of float
+    """
     return PRIOR_WEIGHTS if signal.in_dim == 1 else ()
 
 
 def capacity_width(model: str, signal: Signal, observed: int, preset: str | None = None,
                    hidden_layers: int | None = None, ratio: float = PARAMS_PER_SAMPLE) -> int:
-    """The widest network of ``model`` (at most the preset's width) with ≤ ``ratio`` parameters per
-    observed sample; at least 8 wide."""
+    """The widest network of ``model`` (at most the preset's width) with ≤ ``ratio`` parameters per observed sample.
+
+    Parameters
+    ----------
+    model
+        A registered model.
+    signal
+        The damaged signal (its dimension and channels).
+    observed
+        The observed samples.
+    preset
+        Default: by the signal's dimension.
+    hidden_layers
+        Default: the preset's.
+    ratio
+        Parameters per observed sample.
+
+    Returns
+    -------
+    int
+        At least 8.
+    """
     from ..models import build_model, num_parameters
     from ..presets import get_preset
 
@@ -197,19 +253,56 @@ def capacity_width(model: str, signal: Signal, observed: int, preset: str | None
 
 
 def missing_run(mask: np.ndarray) -> int:
-    """The median length of the runs of missing samples in ``mask`` (flattened order); 1 when none."""
+    """The median length of the runs of missing samples in ``mask`` (flattened order).
+
+    Parameters
+    ----------
+    mask
+        1 observed, 0 missing.
+
+    Returns
+    -------
+    int
+        1 when none is missing.
+    """
     _, lengths = segments(np.asarray(mask).reshape(-1) == 0)
     return int(np.median(lengths)) if lengths.size else 1
 
 
 def split_holdout(mask: np.ndarray, fraction: float, seed: int = 0, run: int | None = None,
                   values: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out a random ``fraction`` of the observed samples, missing the way the damaged ones are:
-    in non-touching runs of ``run`` samples (None: :func:`missing_run`, so 20 ms stretches for 20 ms
-    gaps), one sample each when ``run`` is 1 (scattered holes, noise). With ``values`` (the damaged
-    signal, (n, C), 1-D) the runs are level-matched (:func:`_level_matched_runs`): they sit where
-    the observed samples around them are as loud as around the gaps, so the fits are judged where
-    they will fill. Returns (training mask, held-out indices)."""
+    """Hold out a random ``fraction`` of the observed samples, missing the way the damaged ones are.
+
+    In non-touching runs of ``run`` samples (so 20 ms stretches for 20 ms gaps), one sample each when
+    ``run`` is 1 (scattered holes, noise). With ``values`` the runs are level-matched: they sit where
+    the observed samples around them are as loud as around the gaps, so the fits are judged where they
+    will fill.
+
+    Parameters
+    ----------
+    mask
+        (N,) 1 observed, 0 missing.
+    fraction
+        The share of the observed samples held out, in (0, 1).
+    seed
+        Draws them (the hold-out's own stream).
+    run
+        The runs' length; None: [`missing_run`][].
+    values
+        The damaged signal, (N, C), 1-D; None: runs placed at random.
+
+    Returns
+    -------
+    train : ndarray
+        The training mask: ``mask`` with the held-out samples 0.
+    held : ndarray
+        The held-out indices.
+
+    Raises
+    ------
+    InputError
+        If ``fraction`` is not in (0, 1) or leaves no samples to train on.
+    """
     observed = np.flatnonzero(mask)
     k = max(1, round(fraction * observed.size)) if 0 < fraction < 1 else 0
     if not 0 < k < observed.size:
@@ -254,7 +347,7 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
     """Indices of non-touching runs of ``length`` observed samples, until at least ``k``: for each gap
     (run of unobserved samples) in random order, round after round, the free run whose surroundings
     are closest in log mean power to the gap's, surroundings being the observed samples within
-    :data:`LEVEL_CAP` times ``length`` either side (as :func:`level_cap` reads them, which takes each gap's
+    `LEVEL_CAP` times ``length`` either side (as [`level_cap`][] reads them, which takes each gap's
     own length: the same where the gaps are as long as their median)."""
     n, reach = observed.size, LEVEL_CAP * length
     count_at = np.concatenate([[0], np.cumsum(observed)])
@@ -287,12 +380,11 @@ def _level_matched_runs(observed: np.ndarray, length: int, k: int, rng: np.rando
 def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2", *, clean: Signal | None = None,
             callbacks: list | None = None, on_window: Callable[[int, int], None] | None = None,
             progress: bool = False, **options) -> Run:
-    """Fit ``model`` to the observed samples of ``signal`` and render it everywhere: what ``siren2 denoise``
-    and ``siren2 inpaint`` do, with the same defaults.
+    """Fit ``model`` to the observed samples of ``signal`` and render it everywhere.
 
-    Missing samples are set to 0 before anything reads the signal (WINNER's ψ included), so what they
-    held cannot matter. A 1-D signal longer than 1.5 windows is restored window by window
-    (:func:`restore_windowed`).
+    What ``siren2 denoise`` and ``siren2 inpaint`` do, with the same defaults. Missing samples are set
+    to 0 before anything reads the signal (WINNER's ψ included), so what they held cannot matter. A
+    1-D signal longer than 1.5 windows is restored window by window ([`restore_windowed`][]).
 
     Parameters
     ----------
@@ -305,15 +397,15 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
     clean : Signal, optional
         Score against it (an evaluation); else the scores are against the observed samples (``observed_*``).
     callbacks : list, optional
-        Passed to :func:`siren2.train.fit`.
+        Passed to [`siren2.train.fit`][].
     on_window : callable, optional
         ``on_window(i, count)`` before each window of a windowed restoration.
     progress : bool
         Show each fit's progress bar.
     **options
-        The restoration's settings (:data:`RESTORE_OPTIONS`, see :class:`RestoreSettings`) and the run's
-        options (:func:`siren2.spec.resolve`: ``epochs``, ``seed``, ``width``, ``rule``, ...); None:
-        the default (:func:`restore_settings`).
+        The restoration's settings (`RESTORE_OPTIONS`, see [`RestoreSettings`][]) and the run's
+        options ([`siren2.spec.resolve`][]: ``epochs``, ``seed``, ``width``, ``rule``, ...); None:
+        the default ([`restore_settings`][]).
 
     Returns
     -------
@@ -321,6 +413,12 @@ def restore(signal: Signal, mask: np.ndarray | None = None, model: str = "siren2
         ``config["restoration"]`` records the settings, the rule and how it ended: the capacity, the
         searches and their held-out errors, the estimated gain, the shrinkage. A windowed restoration's
         run has no single model (``model`` and ``result`` None).
+
+    Raises
+    ------
+    InputError
+        For a mask that does not match the signal, bad settings ([`restore_settings`][]), or a search
+        without the hold-out rule, or a bandwidth search under rule auto.
     """
     settings, run_options = restore_settings(signal, mask, model, options)
     n = signal.num_points
@@ -431,13 +529,30 @@ def _heldout_mse(signal: Signal, held: np.ndarray):
 
 
 def estimated_gain(signal: Signal, mask: np.ndarray, holdout_mse: float, noise_std: float | None = None) -> dict:
-    """What the restoration gained over the damaged input, in dB, estimated without a clean reference
-    from the held-out MSE h. Missing samples: zeros err by the observed mean square P, the fit by h:
-    10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the
-    noisy input errs by σ² (``noise_std`` when known, else σ̂ from :func:`siren2.classical.noise_std`);
-    pessimistic, as the fit is judged on samples it never saw (camera's 128² at σ 0.05: −0.8 dB
-    estimated, +1.9 dB measured). None where h ≤ σ̂²: σ̂ then holds signal (a texture such as
-    noise1.png reads as noise)."""
+    """What the restoration gained over the damaged input, in dB, estimated without a clean reference.
+
+    From the held-out MSE h. Missing samples: zeros err by the observed mean square P, the fit by h:
+    10·log10(P / h). Noise (all observed): h = error² + σ², so the fit errs by h − σ̂² where the noisy
+    input errs by σ²; pessimistic, as the fit is judged on samples it never saw (camera's 128² at
+    σ 0.05: −0.8 dB estimated, +1.9 dB measured).
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+    mask
+        (N,) 1 observed, 0 missing.
+    holdout_mse
+        h.
+    noise_std
+        σ when known; None: σ̂ ([`siren2.restoration.classical.noise_std`][]).
+
+    Returns
+    -------
+    dict
+        ``estimated_gain_db``: None where h ≤ σ̂² (σ̂ then holds signal: a texture such as noise1.png
+        reads as noise); with noise, ``noise_std`` (given) or ``noise_std_estimate``.
+    """
     from .classical import noise_std as estimate_noise_std
 
     if not mask.all():
@@ -457,23 +572,45 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
     minimizes the expected error there, e·σ²/(e + σ²) ≤ min(e, σ²). On the samples it trained on the
     fit has absorbed part a of their noise: its error there, R, is smaller than h, and generalized
     cross-validation reads 1 − a = √(R/h). There y + α_t·(f − y) with α_t = (1 − a)·σ²/R = σ²/√(R·h)
-    then errs by the same e·σ²/(e + σ²); α_t > 1 steps past the fit, away from the noise it took in (relay's
-    central 30,000 samples at σ 0.05, band prior, seed 0: R = 0.10·h, α 0.55 / α_t 1.70, output 29.78 dB
-    against the fit's 28.60 and 27.79 with α on every sample; the clean signal's own best α_t is 1.74).
-    σ is ``noise_std`` when the caller knows it, else σ̂ (:func:`siren2.classical.noise_std`). Since
-    h ≥ σ², a σ̂² above h by more than h's sampling error (:data:`CONSISTENCY` standard errors) means
-    σ̂ took signal for noise (a texture, a white-noise image): σ cannot be told from the signal, and
-    the input is returned (α = α_t = 0). Missing samples: the observed ones as they are and
-    β·f where missing, β in [0, 1] the least-squares scale of f on the held-out samples (β = 0 is
-    the zero fill); with gaps (1-D), each gap's fill then no louder than the observed samples around it
-    (:func:`level_cap`). With gaps, β fitted on a few held-out runs is optimistic, so the gain is
-    estimated out of sample: each held-out run filled with β from the other runs
-    (:func:`held_out_scales`), capped as the gaps are; where that fill does not beat zeros, β = 0 and
-    the damaged input is returned as it is (tap's gaps, seed 2: an in-sample estimate of +0.04 dB and
-    β 1 gave 50.66 dB against the input's 56.06). Scattered holes hold out thousands of single samples,
-    on which one fitted scale is its own cross-validation. Returns
-    (values, record: the factors and the output's estimated gain in dB over the damaged input, as
-    :func:`estimated_gain` (None where h ≤ σ²))."""
+    then errs by the same e·σ²/(e + σ²); α_t > 1 steps past the fit, away from the noise it took in
+    (relay's central 30,000 samples at σ 0.05, band prior, seed 0: R = 0.10·h, α 0.55 / α_t 1.70,
+    output 29.78 dB against the fit's 28.60 and 27.79 with α on every sample; the clean signal's own
+    best α_t is 1.74). Since h ≥ σ², a σ̂² above h by more than h's sampling error
+    (`CONSISTENCY` standard errors) means σ̂ took signal for noise (a texture, a white-noise
+    image): σ cannot be told from the signal, and the input is returned (α = α_t = 0).
+
+    Missing samples: the observed ones as they are and β·f where missing, β in [0, 1] the
+    least-squares scale of f on the held-out samples (β = 0 is the zero fill); with gaps (1-D), each
+    gap's fill then no louder than the observed samples around it ([`level_cap`][]). With gaps, β
+    fitted on a few held-out runs is optimistic, so the gain is estimated out of sample: each held-out
+    run filled with β from the other runs ([`held_out_scales`][]), capped as the gaps are; where that
+    fill does not beat zeros, β = 0 and the damaged input is returned as it is (tap's gaps, seed 2: an
+    in-sample estimate of +0.04 dB and β 1 gave 50.66 dB against the input's 56.06). Scattered holes
+    hold out thousands of single samples, on which one fitted scale is its own cross-validation.
+
+    Parameters
+    ----------
+    signal
+        The damaged signal y.
+    mask
+        (N,) 1 observed, 0 missing.
+    fit
+        The fit f on the grid, N·C values.
+    held
+        The held-out indices.
+    holdout_mse
+        h, the fit's held-out MSE.
+    noise_std
+        σ when the caller knows it; None: σ̂ ([`siren2.restoration.classical.noise_std`][]).
+
+    Returns
+    -------
+    values : ndarray
+        (N, C) float32.
+    record : dict
+        The factors and the output's estimated gain in dB over the damaged input, as
+        [`estimated_gain`][] (None where h ≤ σ²).
+    """
     from .classical import noise_std as estimate_noise_std, noise_std_method
 
     f = np.asarray(fit, np.float64).reshape(signal.values.shape)
@@ -519,9 +656,28 @@ def shrink(signal: Signal, mask: np.ndarray, fit: np.ndarray, held: np.ndarray,
 
 
 def held_out_scales(fh: np.ndarray, yh: np.ndarray, held: np.ndarray) -> tuple[float, np.ndarray]:
-    """β, the least-squares scale in [0, 1] of the fit f on the held-out samples y, and for each
-    held-out sample the β of the *other* held-out runs (runs: consecutive indices in ``held``; one
-    sample each when scattered): a cross-validated β that never saw the run it scales."""
+    """β on the held-out samples, and for each held-out sample the β of the *other* held-out runs.
+
+    β is the least-squares scale in [0, 1] of the fit f on the held-out samples y; runs are consecutive
+    indices in ``held`` (one sample each when scattered). The second is a cross-validated β that never
+    saw the run it scales.
+
+    Parameters
+    ----------
+    fh
+        The fit on the held-out samples, (k, C).
+    yh
+        The damaged signal there, (k, C).
+    held
+        The held-out indices, ascending.
+
+    Returns
+    -------
+    beta : float
+        β of all held-out samples.
+    unseen : ndarray
+        (k,): each sample's β of the other runs.
+    """
     fy, ff = (fh * yh).sum(axis=1), (fh * fh).sum(axis=1)
     group = np.concatenate([[0], np.cumsum(np.diff(held) > 1)])
     total_fy, total_ff = fy.sum(), ff.sum()
@@ -530,9 +686,29 @@ def held_out_scales(fh: np.ndarray, yh: np.ndarray, held: np.ndarray) -> tuple[f
 
 
 def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_CAP) -> tuple[np.ndarray, int]:
-    """``fill`` with each run of missing samples (``mask`` 0, flattened order) scaled down per channel, where
-    its RMS there exceeds it, to the RMS of ``y``'s observed samples within ``k`` run lengths on either
-    side (:data:`LEVEL_CAP`). Returns (values, how many runs were scaled)."""
+    """``fill`` with each run of missing samples scaled down, per channel, to no louder than its surroundings.
+
+    Where a run's RMS exceeds it, to the RMS of ``y``'s observed samples within ``k`` run lengths on
+    either side (`LEVEL_CAP`).
+
+    Parameters
+    ----------
+    y
+        The damaged signal's values, (N, C).
+    mask
+        (N,) 1 observed, 0 missing (flattened order).
+    fill
+        (N, C).
+    k
+        The surroundings, in run lengths.
+
+    Returns
+    -------
+    values : ndarray
+        (N, C), float64.
+    capped : int
+        How many runs were scaled.
+    """
     out, capped = np.array(fill, np.float64), 0
     starts, lengths = segments(np.asarray(mask).reshape(-1) == 0)
     for a, n in zip(starts, lengths):
@@ -550,18 +726,36 @@ def level_cap(y: np.ndarray, mask: np.ndarray, fill: np.ndarray, k: int = LEVEL_
 
 def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, holdout: float = HOLDOUT_FRACTION,
                       seed: int = 0) -> Run:
-    """A classical tool (:mod:`siren2.restoration.classical`) in place of a fit.
+    """A classical tool ([`siren2.restoration.classical`][]) in place of a fit.
 
     The output keeps the observed samples where some are missing. With missing samples the record
     holds the tool's held-out error, as the hold-out rule measures a fit's: the tool run again with a
     ``holdout`` fraction of the observed samples missing too, scored on those, and the gain over the
-    zeros it implies (:func:`estimated_gain`). A denoiser has no held-out error (it sees every sample):
-    its record holds :func:`observed_scores` instead (``residual_std`` estimates the noise it removed).
+    zeros it implies ([`estimated_gain`][]). A denoiser has no held-out error (it sees every sample):
+    its record holds [`observed_scores`][] instead (``residual_std`` estimates the noise it removed).
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+    mask
+        (N,) 1 observed, 0 missing; None: all observed.
+    name
+        A key of `siren2.restoration.classical.BASELINES`.
+    holdout
+        The share of the observed samples held out to score the tool.
+    seed
+        Draws the held-out samples.
 
     Returns
     -------
     Run
         No model, no training; ``config["restoration"]["classical"]`` is the record, ``metrics`` its scores.
+
+    Raises
+    ------
+    InputError
+        For an unknown tool, or one that does not apply to the signal.
     """
     from .. import __version__
     from .classical import BASELINES, run_baseline
@@ -590,21 +784,65 @@ def restore_classical(signal: Signal, mask: np.ndarray | None, name: str, *, hol
 
 
 def fill_missing(signal: Signal, mask: np.ndarray, estimate: np.ndarray) -> Signal:
-    """``signal`` where observed, ``estimate`` where missing."""
+    """``signal`` where observed, ``estimate`` where missing.
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+    mask
+        (N,) 1 observed, 0 missing.
+    estimate
+        N·C values.
+
+    Returns
+    -------
+    Signal
+    """
     return signal.with_values(np.where(mask[:, None] > 0, signal.values, estimate.reshape(signal.values.shape)))
 
 
 def observed_scores(signal: Signal, estimate: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Without a clean reference: how closely the fit follows the observed samples."""
+    """Without a clean reference: how closely the fit follows the observed samples.
+
+    Parameters
+    ----------
+    signal
+        The damaged signal.
+    estimate
+        The fit, N·C values.
+    mask
+        (N,) 1 observed, 0 missing.
+
+    Returns
+    -------
+    dict
+        ``observed_psnr_paper`` and ``residual_std`` (of fit − observed samples).
+    """
     obs = mask > 0
     y, e = signal.values[obs].astype(np.float64), np.asarray(estimate, np.float64).reshape(signal.values.shape)[obs]
     return {"observed_psnr_paper": psnr_paper(y, e), "residual_std": float((e - y).std())}
 
 
 def window_starts(n: int, window: int = WINDOW, overlap: int = WINDOW_OVERLAP) -> list[int]:
-    """Starts of the fewest ``window``-long windows that cover n samples with neighbours overlapping by
-    at least ``overlap``, evenly spaced, the last flush with the end; [0] (one fit of all n samples)
-    up to 1.5 windows, whose single fit costs at most 2.25 windows'."""
+    """Starts of the fewest ``window``-long windows that cover n samples, neighbours overlapping.
+
+    Evenly spaced, by at least ``overlap``, the last flush with the end.
+
+    Parameters
+    ----------
+    n
+        The samples.
+    window
+        The windows' length.
+    overlap
+        The least overlap of neighbours.
+
+    Returns
+    -------
+    list of int
+        [0] (one fit of all n samples) up to 1.5 windows, whose single fit costs at most 2.25 windows'.
+    """
     if n <= window * 3 // 2:
         return [0]
     count = math.ceil((n - overlap) / (window - overlap))
@@ -615,14 +853,45 @@ def restore_windowed(signal: Signal, mask: np.ndarray | None = None, model: str 
                      window: int = WINDOW, overlap: int = WINDOW_OVERLAP, keep_observed: bool | None = None,
                      clean: Signal | None = None, on_window: Callable[[int, int], None] | None = None,
                      **options) -> Run:
-    """:func:`restore` a long 1-D ``signal`` window by window, each window at the sample step of the paper's
-    150,000-sample clip (:data:`PROTOCOL_SAMPLES`), with its own hold-out, search, σ̂ and shrinkage
-    (``options`` as :func:`restore`'s); the outputs are cross-faded over the overlaps (raised cosine;
-    observed samples kept, with ``keep_observed`` (default: where some are missing), stay exactly as they
-    were). A window with nothing missing (inpainting) is the input as it is. ``on_window(i, count)`` is
-    called before window i; Ctrl-C in any window raises KeyboardInterrupt (no output from part of the
-    windows). Returns a :class:`~siren2.runs.Run` without a single model; its config records each
-    window's choices and ``restoration.seconds`` the restorations' time (their searches included)."""
+    """[`restore`][] a long 1-D ``signal`` window by window, each at the sample step of the paper's clip.
+
+    Each window sits at the sample step of the paper's 150,000-sample clip (`PROTOCOL_SAMPLES`),
+    with its own hold-out, search, σ̂ and shrinkage; the outputs are cross-faded over the overlaps
+    (raised cosine). A window with nothing missing (inpainting) is the input as it is. Ctrl-C in any
+    window raises KeyboardInterrupt (no output from part of the windows).
+
+    Parameters
+    ----------
+    signal
+        The damaged 1-D signal.
+    mask
+        (N,) 1 observed, 0 missing; None: all observed.
+    model
+        A registered model.
+    window
+        The windows' length.
+    overlap
+        The least overlap of neighbours (cross-faded).
+    keep_observed
+        Observed samples stay exactly as they were; default: where some are missing.
+    clean
+        Score against it; else against the observed samples.
+    on_window
+        ``on_window(i, count)`` before window i.
+    **options
+        As [`restore`][]'s.
+
+    Returns
+    -------
+    Run
+        Without a single model; its config records each window's choices and ``restoration.seconds``
+        the restorations' time (their searches included).
+
+    Raises
+    ------
+    InputError
+        For a signal that is not 1-D, or an overlap not in [0, window).
+    """
     if signal.in_dim != 1:
         raise InputError(f"windowed restoration is for 1-D signals (audio), not {signal.in_dim}-D")
     if not 0 <= overlap < window:
