@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .errors import InputError
 
-__all__ = ["RETRIES", "run_local", "run_ray", "run_units", "set_threads", "unit_task"]
+__all__ = ["BACKENDS", "RETRIES", "run_local", "run_ray", "run_units", "set_threads", "unit_task"]
 
 OnDone = Callable[[int, Any, "str | None"], None]
 RETRIES = 3  # reruns of a unit whose worker died (Ray's own default for tasks)

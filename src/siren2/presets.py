@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Preset", "DEFAULT_PRESET", "get_preset", "preset_in_dim"]
+__all__ = ["PRESETS", "Preset", "DEFAULT_PRESET", "get_preset", "preset_in_dim"]
 
 
 @dataclass(frozen=True)

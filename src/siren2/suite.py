@@ -29,6 +29,9 @@ from .spec import resolve
 from .signal import Signal
 from .restoration import CorruptionSpec, restore
 
+__all__ = ["SuiteSpec", "run_suite", "run_unit", "stored", "why_not", "record_key", "shared_file", "open_store",
+           "runtime_of", "aggregate", "curves", "fmt", "CURVE_DIGITS", "INPUT"]
+
 CURVE_DIGITS = 4  # decimals of a stored psnr_paper curve (dB); seconds_at: to the millisecond below
 INPUT = "input"  # restoration suites: the corrupted input itself, scored like one more model
 

@@ -24,7 +24,7 @@ from scipy.ndimage import uniform_filter1d
 from torch import nn
 
 __all__ = ["spectral_centroid", "FLOOR_BINS", "FLOOR_MARGIN", "periodogram_floor", "channel_rows", "white_floor",
-           "floor_centroid", "CENTROIDS", "signal_centroid", "NoiseRule", "AUTO", "RULE_NAMES", "resolve_rule",
+           "floor_centroid", "CENTROIDS", "signal_centroid", "NoiseRule", "RULES", "AUTO", "RULE_NAMES", "resolve_rule",
            "noise_scales", "WinnerScales", "resolve_scales", "winner_", "AUTO_UNITS", "axis_spectra",
            "spectrum_distance", "nyquist", "s0_candidates", "target_spectra", "AUTO_LINE", "oversampled",
            "AUTO_LINES", "axis_lines", "VALLEY_S1", "valley", "auto_scales"]

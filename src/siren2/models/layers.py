@@ -244,7 +244,7 @@ class INR(nn.Module):
         self.hidden = nn.ModuleList(hidden)
         self.head = head
         self.config = config
-        self.name: str | None = None  # the registry name, set by create_model
+        self.name: str | None = None  # the registry name, set by siren2.models.build_model
         self.winner = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..signal import Signal
 
-__all__ = ["Baseline", "image_array", "wavelet_sigma", "PATCH", "MAX_PATCHES", "patch_sigma",
+__all__ = ["BASELINES", "Baseline", "image_array", "wavelet_sigma", "PATCH", "MAX_PATCHES", "patch_sigma",
            "AUDIO_NOISE_ESTIMATE", "noise_std_method", "noise_std", "STFT_SEGMENT", "STFT_QUANTILE", "STFT_SMOOTH",
            "STFT_FRAMES", "stft_floor", "stft_sigma", "wavelet", "tv", "nl_means", "bm3d", "installed", "wiener",
            "lmmse", "baselines_for", "run_baseline"]
