@@ -8,7 +8,8 @@ import pytest
 
 from siren2 import Signal
 from siren2.records import RecordStore
-from siren2.suite import SuiteSpec, aggregate, curves, record_key, run_suite, stored, why_not
+from siren2.suite import (SuiteSpec, aggregate, curves, pack_curve, record_key, run_suite, stored, unpack_curve,
+                          unpacked, why_not)
 
 
 def tone(f, n=256):
@@ -217,7 +218,7 @@ def test_a_variant_runs_its_registered_model_with_its_own_fit_options(tmp_path, 
     assert plain == variant == "finer"
     assert variant_cfg.batch_size == 64
     assert plain_cfg.batch_size == 65_536  # the model's own (siren2.recipes)
-    assert store_of(tmp_path).get("a.wav/finer@b64/0", by["finer"]["fingerprint"]) == by["finer@b64"]
+    assert unpacked(store_of(tmp_path).get("a.wav/finer@b64/0", by["finer"]["fingerprint"])) == by["finer@b64"]
     assert set(aggregate(records, ["psnr_paper"])["per_signal"]["a.wav"]) == {"finer", "finer@b64"}
 
 
@@ -262,3 +263,12 @@ def test_suites_sharing_one_records_file_key_their_records_by_suite(tmp_path):
     run_suite(a, path, on_fit=lambda job, rec: again.append(job))
     run_suite(b, RecordStore(path), on_fit=lambda job, rec: again.append(job))
     assert again == []
+
+
+def test_a_curve_is_stored_packed_and_comes_back_the_same_floats():
+    curve = [16.11969, 16.85569, 17.0125, -3.5, 0.0, 100.00001]
+    packed = pack_curve(curve, 5)
+    assert isinstance(packed, str) and packed.startswith("5:") and len(packed) < len(json.dumps(curve))
+    assert unpack_curve(packed) == curve  # bit for bit: each the double nearest its decimal, as JSON gives
+    assert unpack_curve(pack_curve([], 4)) == [] and unpack_curve([1.5, 2.5]) == [1.5, 2.5]
+    assert pack_curve([1.0, float("-inf")], 4) == [1.0, float("-inf")]  # a diverged epoch: kept as it is

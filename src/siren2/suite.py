@@ -13,6 +13,7 @@ seeds and the mean over signals.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import statistics
@@ -30,9 +31,13 @@ from .signal import Signal
 from .restoration import CorruptionSpec, restore
 
 __all__ = ["SuiteSpec", "run_suite", "run_unit", "stored", "why_not", "record_key", "shared_file", "open_store",
-           "runtime_of", "aggregate", "curves", "fmt", "CURVE_DIGITS", "INPUT"]
+           "runtime_of", "aggregate", "curves", "fmt", "pack_curve", "unpack_curve", "packed", "unpacked",
+           "CURVE_DIGITS", "CURVES", "INPUT"]
 
 CURVE_DIGITS = 4  # decimals of a stored psnr_paper curve (dB); seconds_at: to the millisecond below
+# A record's per-epoch curves are stored packed (:func:`pack_curve`): the decimals, then the first value and
+# the differences, in units of the last decimal; a records file holds every fit's curves, so this halves it.
+CURVES = ("psnr_paper_per_epoch", "seconds_at")
 INPUT = "input"  # restoration suites: the corrupted input itself, scored like one more model
 
 
@@ -207,7 +212,7 @@ def stored(spec: SuiteSpec, store: RecordStore | str | os.PathLike) -> tuple[lis
         Each other job → why it has none ([`why_not`][]).
     """
     store = open_store(store, spec)
-    by_key = {rec.get("key"): rec for rec in store.records()}  # a key stored twice: its last record
+    by_key = {rec.get("key"): unpacked(rec) for rec in store.records()}  # a key stored twice: its last record
     records, todo = [], {}
     for job in spec.jobs():
         rec = by_key.get(record_key(spec, job, shared_file(store, spec)))
@@ -282,7 +287,7 @@ def run_suite(spec: SuiteSpec, store: RecordStore | str | os.PathLike, *, resume
 
     def done(unit: list[tuple], recs: list[dict]) -> None:
         if recs:
-            store.add(*recs)
+            store.add(*(packed(rec) for rec in recs))
         for job, rec in zip(unit, recs):
             by_job[job] = rec
             if on_fit:
@@ -494,3 +499,36 @@ def fmt(cell: dict | None, digits: int = 2) -> str:
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
     return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def pack_curve(values: list[float], decimals: int) -> list | str:
+    """``values`` (each a multiple of 10^-decimals) as ``"<decimals>:<first>,<difference>,..."``, integers
+    in units of 10^-decimals; unpacked exactly (:func:`unpack_curve`). A curve holding a non-finite
+    value (a diverged epoch) is kept as it is."""
+    if not all(math.isfinite(v) for v in values):
+        return list(values)
+    units = [round(v * 10**decimals) for v in values]
+    steps = units[:1] + [b - a for a, b in zip(units, units[1:])]
+    return f"{decimals}:" + ",".join(map(str, steps))
+
+
+def unpack_curve(packed: list | str) -> list[float]:
+    """The curve :func:`pack_curve` stored: each value the double nearest its decimal, as JSON would give."""
+    if not isinstance(packed, str):
+        return list(packed)
+    decimals, _, body = packed.partition(":")
+    scale = 10 ** int(decimals)
+    return [u / scale for u in itertools.accumulate(int(s) for s in body.split(","))] if body else []
+
+
+def packed(rec: dict) -> dict:
+    """``rec`` with its curves packed as a records file stores them (``seconds_at`` to the millisecond)."""
+    digits = {"psnr_paper_per_epoch": CURVE_DIGITS, "seconds_at": 3}
+    return rec | {k: pack_curve(rec[k], digits[k]) for k in CURVES if isinstance(rec.get(k), list)}
+
+
+def unpacked(rec: dict | None) -> dict | None:
+    """``rec`` with its curves as lists of floats."""
+    if rec is None:
+        return None
+    return rec | {k: unpack_curve(rec[k]) for k in CURVES if isinstance(rec.get(k), str)}
