@@ -23,6 +23,7 @@ import torch
 
 from siren2 import crop, load_signal
 from siren2.metrics import iou
+from siren2.io.files import atomic_file, write_text
 from siren2.records import RecordStore, fingerprint
 from siren2.signal import Signal
 from siren2.train import predict
@@ -121,10 +122,7 @@ def write_table(name: str, markdown: str, results_dir: Path = RESULTS) -> Path:
     """Write ``<results_dir>/<name>.md`` atomically (a hidden temporary file, then a rename)."""
     path = Path(results_dir) / f"{name}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(markdown)
-    os.replace(tmp, path)
-    return path
+    return write_text(path, markdown)
 
 
 def compact_png(path: Path) -> Path:
@@ -134,9 +132,8 @@ def compact_png(path: Path) -> Path:
 
     with Image.open(path) as im:
         small = im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    tmp = path.with_name(f".{path.name}.tmp")
-    small.save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        small.save(tmp, format="PNG", optimize=True)
     return path
 
 

@@ -56,12 +56,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import (DATA, FULL, add_record_options, compact_png, invocation, machine, machine_line, opened_records,
+from common import (DATA, FULL, RESULTS, add_record_options, compact_png, invocation, machine, machine_line, opened_records,
                     save_invocation, window, write_table)
 
 from siren2 import FitConfig, load_signal, plots
@@ -74,6 +75,8 @@ from siren2.records import RecordStore
 from siren2.signal import Signal
 from siren2.suite import INPUT, SuiteSpec, aggregate, curves, fmt, run_suite, stored
 from siren2.train import fit
+from siren2 import tuning
+from siren2.models import get_entry
 
 MODELS = ["siren", "siren2", "finer", "finer++", "wire", "gauss", "relu_pe", "siren_rff"]
 RESTORE_MODELS = ["siren", "siren2"]  # the restoration issue's
@@ -310,15 +313,16 @@ def protocol_variants(suite: str, window: int, models: list[str]) -> tuple[list[
 
 
 def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int], names: list[str],
-                 recipe: str = "paper") -> SuiteSpec:
+                 recipe: str = "paper", tuned: bool = False) -> SuiteSpec:
     """The suite's spec on the signals ``names`` (:func:`signal_names`). Under the paper recipe the
     settings are as they always were (stored records stay valid); another recipe adds its name and
     epochs to them. The faithful scale under the paper recipe runs both protocols
-    (:func:`protocol_variants`)."""
+    (:func:`protocol_variants`). ``tuned``: each fit is a tuning (siren2.tuning.tune, its settings
+    recorded), each model at its own batch size."""
     scale = SCALES[suite][scale_name]
     w = scale["window"]
     labels, variants, extra = models, {}, {}
-    if scale_name == "faithful" and recipe == "paper":
+    if scale_name == "faithful" and recipe == "paper" and not tuned:
         labels, variants = protocol_variants(suite, w, models)
         extra = {k: v for k, v in minibatch(suite, w).items() if k != "points"}
     shape = {k: scale[k] for k in ("width", "hidden_layers") if k in scale}
@@ -333,9 +337,13 @@ def fitting_spec(suite: str, scale_name: str, models: list[str], seeds: list[int
         extra = {"recipe": recipe, "epochs": epochs}
     if suite == "audio" and scale_name == "faithful":
         extra["audio_peak"] = "whole file"  # divided by the file's peak, then cut (signals.load_audio)
+    if tuned:
+        extra["tuning"] = {"lr_factors": list(tuning.LR_FACTORS), "rounds": tuning.ROUNDS, "keep": tuning.KEEP,
+                           "holdout": tuning.HOLDOUT, "search_fits": tuning.SEARCH_FITS,
+                           "knobs": {m: [k.name for k in get_entry(m).knobs] for m in models}}
     return SuiteSpec(name=f"paper_{suite}_{scale_name}", signals=signal_loaders(suite, scale, names), models=labels,
                      seeds=seeds, preset=PRESETS[suite], epochs=epochs, recipe=recipe, model_options=shape,
-                     variants=variants,
+                     variants=variants, tuned=tuned,
                      settings=scale | {"suite": suite, "scale": scale_name, "description": f"{description}, {epochs} epochs"} | extra)
 
 
@@ -424,9 +432,10 @@ def restore_markdown(scale_name: str, specs: dict, tables: dict, records: dict, 
     return "\n".join(lines) + "\n"
 
 
-def stem_of(suite: str, scale: str, recipe: str = "paper") -> str:
-    """The table's name: ``paper_<suite>_<scale>``, with ``_<recipe>`` under another recipe than the paper's."""
-    return f"paper_{suite}_{scale}" + ("" if recipe == "paper" else f"_{recipe}")
+def stem_of(suite: str, scale: str, recipe: str = "paper", tuned: bool = False) -> str:
+    """The table's name: ``paper_<suite>_<scale>``, with ``_<recipe>`` under another recipe than the paper's
+    and ``_tuned`` for tuned models."""
+    return f"paper_{suite}_{scale}" + ("" if recipe == "paper" else f"_{recipe}") + ("_tuned" if tuned else "")
 
 
 def specs_of(run: dict) -> dict[str, SuiteSpec]:
@@ -436,7 +445,7 @@ def specs_of(run: dict) -> dict[str, SuiteSpec]:
     if run["suite"] == "restore":
         return restore_specs(run["scale"], run["models"], run["seeds"], run["tasks"])
     return {run["suite"]: fitting_spec(run["suite"], run["scale"], run["models"], run["seeds"], run["signals"],
-                                       run["recipe"])}
+                                       run["recipe"], run.get("tuned", False))}
 
 
 def tables(store: RecordStore) -> dict:
@@ -457,10 +466,56 @@ def tables(store: RecordStore) -> dict:
     spec, recs = specs[run["suite"]], records[run["suite"]]
     table = aggregate(recs, METRICS[run["suite"]])
     md = markdown(run["suite"], run["scale"], spec, table, run["zero_output_psnr_paper"], timing)
+    if spec.tuned:
+        md += tuned_markdown(spec, recs, run["zero_output_psnr_paper"], untuned_means(run))
     per = table["per_signal"]
     bars = ({s: {m: c["psnr_paper"]["mean"] for m, c in cells.items()} for s, cells in per.items()},
             {s: {m: c["psnr_paper"]["std"] for m, c in cells.items()} for s, cells in per.items()})
     return {"markdown": md, "bars": bars, "curves": curves(recs)}
+
+
+def untuned_means(run: dict) -> dict[str, float]:
+    """The per-signal psnr_paper means of the same suite without tuning (its records file, where present)."""
+    path = RESULTS / f"{stem_of(run['suite'], run['scale'], run['recipe'])}.jsonl"
+    if not path.exists():
+        return {}
+    store = RecordStore(path)
+    spec = fitting_spec(run["suite"], run["scale"], run["models"], run["seeds"], run["signals"], run["recipe"])
+    recs = stored(spec, store)[0]
+    return {(r["signal"], r["model"]): r["metrics"]["psnr_paper"] for r in recs if r["seed"] == run["seeds"][0]}
+
+
+def tuned_markdown(spec: SuiteSpec, recs: list[dict], zero: dict[str, float], untuned: dict) -> str:
+    """The tuned suite's own sections: what the search found per signal and model, against the untuned
+    fit; the targets (≥ 10 dB above the zero output on ≥ 6 of 8 signals; the cost in fits)."""
+    t = spec.settings["tuning"]
+    knobs = "; ".join(f"{m}: {', '.join(k)}" for m, k in t["knobs"].items())
+    lines = ["## Tuning", "",
+             f"Each fit is `siren2.tuning.tune`: the model's knobs ({knobs}) "
+             f"and its peak rate (× {', '.join(map(str, t['lr_factors']))} of the recipe's) searched by successive halving "
+             f"({t['rounds']} rounds, the best {t['keep']:.2g} going on; {t['search_fits']:g} fits' worth of epochs) on "
+             f"{t['holdout']:.0%} held-out samples, then the best setting fitted on every sample with the suite's epochs. "
+             "Cells: tuned psnr_paper (untuned, from the same suite without tuning where it ran; gain), then the setting "
+             "found (untuned in brackets).", "",
+             "| signal | model | tuned | untuned | gain | setting found | cost (fits) |", "|---|---|---:|---:|---:|---|---:|"]
+    for r in sorted(recs, key=lambda r: (list(spec.signals).index(r["signal"]), spec.models.index(r["model"]))):
+        base = untuned.get((r["signal"], r["model"]))
+        found = ", ".join(f"{k} {v:.4g} [{r['default'][k]:.4g}]" for k, v in r["tuned"].items())
+        lines.append(f"| {r['signal']} | {r['model']} | {r['metrics']['psnr_paper']:.2f} | "
+                     + (f"{base:.2f} | {r['metrics']['psnr_paper'] - base:+.2f}" if base is not None else "– | –")
+                     + f" | {found} | {r['cost_in_fits']:.2f} |")
+    lines += ["", "## Targets", ""]
+    signals = list(dict.fromkeys(r["signal"] for r in recs))
+    for m in spec.models:
+        mine = [r for r in recs if r["model"] == m]
+        if not mine:
+            continue
+        above = sum(r["metrics"]["psnr_paper"] >= zero[r["signal"]] + 10 for r in mine)
+        need = math.ceil(0.75 * len(signals))
+        lines.append(f"- {m}: ≥ 10 dB above the zero output on {above} of {len(mine)} signals (target: {need} of "
+                     f"{len(signals)}): {'met' if above >= need else 'not met'}; median cost "
+                     f"{statistics.median(r['cost_in_fits'] for r in mine):.2f} fits (target: ≤ 3).")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_from_records(path: Path) -> str:
@@ -486,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", choices=["quick", "faithful", "full"], default="quick")
     p.add_argument("--recipe", choices=["paper", "fast"], default="paper",
                    help="training recipe (default: the paper's; fast: the fair race under siren2's default)")
+    p.add_argument("--tuned", action="store_true",
+                   help="each model at its best bandwidth and peak rate: every fit a tuning (siren2 tune's search, "
+                        "then the best setting's fit); writes paper_<suite>_<scale>[_fast]_tuned")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--models", help=f"default: {','.join(MODELS)} (restore: siren,siren2)")
     p.add_argument("--clips", help="comma-separated file names (default: every file of the suite)")
@@ -501,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cpus-per-task", type=float, default=1, help="ray: CPUs (torch threads) a task declares")
     p.add_argument("--gpus-per-task", type=float, default=0, help="ray: GPUs a task declares")
     args = p.parse_args(argv)
-    stem = stem_of(args.suite, args.scale, args.recipe)
+    stem = stem_of(args.suite, args.scale, args.recipe, args.tuned)
     store = opened_records("paper.py", stem, args)
     if args.from_records:
         print(write_outputs(store, stem, args.results))
@@ -510,9 +568,11 @@ def main(argv: list[str] | None = None) -> int:
     seeds = check_seeds([int(s) for s in args.seeds.split(",")])
     names = args.clips.split(",") if args.clips else None
     run = {"suite": args.suite, "scale": args.scale, "recipe": args.recipe, "models": models, "seeds": seeds}
+    if args.tuned:
+        run["tuned"] = True
     if args.suite == "restore":
-        if args.recipe != "paper":
-            raise SystemExit("paper.py: the restore suite runs the paper's recipe")
+        if args.recipe != "paper" or args.tuned:
+            raise SystemExit("paper.py: the restore suite runs the paper's recipe, untuned")
         run["tasks"] = restore_tasks(names)
     else:
         run["signals"] = signal_names(args.suite, names)

@@ -272,3 +272,13 @@ def test_a_curve_is_stored_packed_and_comes_back_the_same_floats():
     assert unpack_curve(packed) == curve  # bit for bit: each the double nearest its decimal, as JSON gives
     assert unpack_curve(pack_curve([], 4)) == [] and unpack_curve([1.5, 2.5]) == [1.5, 2.5]
     assert pack_curve([1.0, float("-inf")], 4) == [1.0, float("-inf")]  # a diverged epoch: kept as it is
+
+
+def test_a_tuned_suite_records_what_each_tuning_found_and_its_cost(tmp_path):
+    s = spec(models=["siren"], seeds=[0], epochs=30, tuned=True, signals={"a.wav": lambda: tone(0.05)})
+    records, _ = run_suite(s, tmp_path)
+    (rec,) = records
+    assert set(rec["tuned"]) == {"omega_first", "lr"} and rec["default"]["omega_first"] == 3000.0
+    assert rec["search_fits"] > 10 and rec["cost_in_fits"] > 1 and len(rec["psnr_paper_per_epoch"]) == 30
+    again, _ = run_suite(s, tmp_path)  # resumed: kept
+    assert again == records

@@ -12,15 +12,17 @@ __version__ = "0.1.0"
 from .errors import InputError
 from .metrics import metrics
 from .build import create_model
+from .codec import compress, decompress
 from .models import list_models, num_parameters
 from .models.siren import siren_init_
 from .io import load_signal, save_signal
 from .signal import Signal, crop, demo_signal
 from .train import FitConfig, FitResult, fit, fit_batched, predict
+from .tuning import tune
 from .winner import RULES, noise_scales, spectral_centroid, winner_
 
 __all__ = [
     "InputError", "metrics", "create_model", "list_models", "num_parameters", "siren_init_", "Signal", "crop",
     "demo_signal", "load_signal", "save_signal", "FitConfig", "FitResult", "fit", "fit_batched", "predict", "RULES",
-    "noise_scales", "spectral_centroid", "winner_",
+    "noise_scales", "spectral_centroid", "winner_", "compress", "decompress", "tune",
 ]

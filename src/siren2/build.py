@@ -22,7 +22,7 @@ from .presets import get_preset, preset_in_dim
 from .recipes import model_fit
 from .winner import AUTO, WinnerScales, auto_scales, resolve_rule, resolve_scales, winner_
 
-__all__ = ["create_model", "apply_winner", "model_summary"]
+__all__ = ["create_model", "apply_winner", "model_summary", "width_for"]
 
 
 def create_model(name: str, signal=None, *, in_dim: int | None = None, out_dim: int | None = None,
@@ -159,3 +159,19 @@ def model_summary(preset: str | None = None, channels: int = 1) -> list[dict]:
             rows.append({"name": name, "description": description, "parameters": num_parameters(model),
                          "fit_defaults": model_fit(name)})
     return rows
+
+
+def width_for(name: str, parameters: float, network: dict, smallest: int = 8) -> int:
+    """The widest network of model ``name`` with at most ``parameters`` parameters, at most as wide as
+    ``network`` (its config: the other fields, depth included, stay) and at least ``smallest`` wide."""
+    shape = {k: v for k, v in network.items() if k != "width"}
+
+    def count(width: int) -> int:
+        with torch.random.fork_rng(devices=[]):
+            return num_parameters(build_model(name, width=width, **shape))
+
+    lo, hi = smallest, max(smallest, network["width"])
+    while lo < hi:  # the largest width whose count fits
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if count(mid) <= parameters else (lo, mid - 1)
+    return lo

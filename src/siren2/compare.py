@@ -281,7 +281,7 @@ def format_stat(key: str, s: dict) -> str:
 
 
 def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epochs: int, preset: str, recipe: str,
-                        options: dict | None = None) -> dict:
+                        options: dict | None = None, per_model: dict[str, dict] | None = None) -> dict:
     """What makes two comparisons the same one (a resumed comparison must match it).
 
     Parameters
@@ -300,6 +300,8 @@ def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epo
         The training recipe.
     options
         The run options as given, less ``epochs``, ``preset``, ``recipe``, ``device`` and ``input``.
+    per_model
+        Each model's own options over them (its tuned knobs and rate, `compare --tune`).
 
     Returns
     -------
@@ -307,13 +309,14 @@ def comparison_settings(signal: Signal, models: list[str], seeds: list[int], epo
     """
     rest = {k: v for k, v in given(options).items() if k not in ("epochs", "preset", "recipe", "device", "input")}
     return {"models": list(models), "seeds": list(seeds), "epochs": epochs, "preset": preset, "recipe": recipe,
-            "signal": signal.describe(), "options": rest}
+            "signal": signal.describe(), "options": rest} | ({"per_model": per_model} if per_model else {})
 
 
 def compare(signal: Signal, models: list[str], seeds: list[int], *,
             done: dict[tuple[str, int], Run] | None = None, batch_seeds: bool = False,
             on_epoch: Callable[[str, int, int], None] | None = None,
-            on_fit: Callable[[str, int, Run], None] | None = None, **options) -> Comparison:
+            on_fit: Callable[[str, int, Run], None] | None = None, per_model: dict[str, dict] | None = None,
+            **options) -> Comparison:
     """Fit each of ``models`` for each of ``seeds`` on ``signal`` with the same number of epochs.
 
     Parameters
@@ -334,6 +337,9 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
         ``on_epoch(model, seed, epoch)`` after each epoch.
     on_fit : callable, optional
         ``on_fit(model, seed, run)`` after each fit.
+    per_model : dict, optional
+        model → its own options over ``options`` (``compare --tune``: the knobs and peak rate
+        [`siren2.tuning.tune`][] found for it).
     **options
         The run's options for every model ([`siren2.spec.resolve`][]): ``preset``, ``recipe``,
         ``epochs`` (default: the recipe's, the same for every model), ``width``, ``hidden_layers``,
@@ -358,7 +364,8 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
         raise InputError(f"--epochs {options['epochs']}: must be at least 1")
     base = resolve(signal, options | {"model": models[0]})
     epochs = options.get("epochs") or FitConfig.resolve(base.preset, base.recipe, signal.in_dim).epochs
-    settings = comparison_settings(signal, models, seeds, epochs, base.preset, base.recipe, options)
+    per_model = {m: dict(v) for m, v in (per_model or {}).items() if v}
+    settings = comparison_settings(signal, models, seeds, epochs, base.preset, base.recipe, options, per_model)
     comp = Comparison(signal, models, seeds, epochs, base.preset, base.recipe, dict(done or {}), settings)
     # seed-major (every model once before any twice), or model-major with the seeds as one batch
     groups = ([(m, [s for s in seeds if (m, s) not in comp.runs]) for m in models] if batch_seeds
@@ -368,7 +375,8 @@ def compare(signal: Signal, models: list[str], seeds: list[int], *,
         for model, group in groups:
             if not group:
                 continue
-            specs = [resolve(signal, options | {"model": model, "epochs": epochs, "seed": s}) for s in group]
+            own = options | per_model.get(model, {})
+            specs = [resolve(signal, own | {"model": model, "epochs": epochs, "seed": s}) for s in group]
             progress = None
             if on_epoch is not None:
                 progress = lambda epoch, ks, model=model, group=group: [on_epoch(model, group[k], epoch) for k in ks]

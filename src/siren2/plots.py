@@ -16,7 +16,8 @@ import numpy as np  # noqa: E402
 from .io.files import atomic_file  # noqa: E402
 
 __all__ = ["psnr_curves", "audio_fit", "image_fit", "restoration_audio", "restoration_image",
-           "activation_histograms", "spectra", "eigenvalue_decay", "sensitivity", "suite_curves", "suite_bars"]
+           "activation_histograms", "spectra", "eigenvalue_decay", "sensitivity", "suite_curves", "suite_bars",
+           "rate_distortion", "tuning"]
 
 
 def _save(fig, path) -> Path:
@@ -60,6 +61,88 @@ def psnr_curves(curves: dict[str, list[float]], path, title: str = "",
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    return _save(fig, path)
+
+
+def rate_distortion(curves: dict[str, tuple[list[float], list[float]]], path, title: str = "",
+                    xlabel: str = "bits per sample", marks: dict[str, float] | None = None) -> Path:
+    """psnr_paper against rate, one line (with its points) per codec.
+
+    Parameters
+    ----------
+    curves
+        Label → (rates, psnr_paper values), in rate order.
+    path : str or os.PathLike
+        The PNG to write.
+    title, xlabel
+        The title and the rate axis's label (the axis is logarithmic).
+    marks
+        Label → a rate to mark with a dotted vertical line (e.g. a target rate).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    for label, (rates, values) in curves.items():
+        ax.plot(rates, values, marker="o", ms=3, lw=1.2, label=label)
+    for label, rate in (marks or {}).items():
+        ax.axvline(rate, color="0.5", ls=":", lw=1)
+        ax.text(rate, ax.get_ylim()[0], f" {label}", rotation=90, va="bottom", fontsize=7, color="0.4")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("psnr_paper (dB, [-1, 1] data)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    return _save(fig, path)
+
+
+def tuning(candidates: list[dict], knob: str, path, title: str = "", best: dict | None = None,
+           default: dict | None = None) -> Path:
+    """Held-out psnr_paper against a knob's value, one line per peak rate and round (`siren2 tune`).
+
+    Parameters
+    ----------
+    candidates
+        The search's fits: ``knob``, ``lr``, ``round`` and ``heldout_psnr_paper`` each.
+    knob
+        The knob on the x axis (log-scaled where its values are positive).
+    path : str or os.PathLike
+        The PNG to write.
+    title
+        The title.
+    best, default
+        Settings to mark: the pick (a star) and the defaults (a dotted line at the knob's value).
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    groups: dict[tuple, list] = {}
+    for c in candidates:
+        groups.setdefault((c["round"], c["lr"]), []).append((c[knob], c["heldout_psnr_paper"]))
+    for (rnd, lr), pts in sorted(groups.items()):
+        pts.sort()
+        ax.plot(*zip(*pts), marker="o" if rnd else ".", ms=4, lw=1.2 if rnd else 0.8, alpha=1 if rnd else 0.6,
+                label=f"round {rnd}, lr {lr:.3g}")
+    if best is not None:
+        score = max((c["heldout_psnr_paper"] for c in candidates if c[knob] == best[knob] and c["lr"] == best["lr"]),
+                    default=None)
+        if score is not None:
+            ax.plot([best[knob]], [score], marker="*", ms=14, color="k", ls="none", label="best")
+    if default is not None:
+        ax.axvline(default[knob], color="0.5", ls=":", lw=1)
+    if all(c[knob] > 0 for c in candidates):
+        ax.set_xscale("log")
+    ax.set_xlabel(knob)
+    ax.set_ylabel("held-out psnr_paper (dB)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
     return _save(fig, path)
 
 

@@ -29,6 +29,7 @@ from .runs import run_batch
 from .spec import resolve
 from .signal import Signal
 from .restoration import CorruptionSpec, restore
+from .tuning import tune
 
 __all__ = ["SuiteSpec", "run_suite", "run_unit", "stored", "why_not", "record_key", "shared_file", "open_store",
            "runtime_of", "aggregate", "curves", "fmt", "pack_curve", "unpack_curve", "packed", "unpacked",
@@ -75,6 +76,9 @@ class SuiteSpec:
         ``{"finer@fullbatch": ("finer", {"batch_size": 30_000})}``.
     timeline
         Records keep the seconds at the end of each epoch (``seconds_at``).
+    tuned
+        Each job is a tuning ([`siren2.tuning.tune`][]): the model's knobs and peak rate searched on
+        held-out samples, then the best setting fitted; its record keeps what was found and the cost.
     """
 
     name: str
@@ -92,6 +96,7 @@ class SuiteSpec:
     # e.g. {"finer@fullbatch": ("finer", {"batch_size": 30_000})}; other labels are registered models.
     variants: dict[str, tuple[str, dict]] = field(default_factory=dict)
     timeline: bool = False  # records keep the seconds at the end of each epoch (``seconds_at``)
+    tuned: bool = False  # each job a tuning (siren2.tuning.tune): search, then the best setting's fit
 
     def jobs(self) -> list[tuple[str, str, int]]:
         """The jobs in run order: signal-major, then seed, then model.
@@ -357,7 +362,12 @@ def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
     progress = (lambda epoch, ks: [on_epoch() for _ in ks]) if on_epoch else None  # one tick per fit-epoch
     extras = [{}] * len(unit)
     try:
-        if spec.corruption is None:
+        if spec.tuned:  # one job a unit: the search, then the best setting's fit
+            tuning = tune(signal, name, {k: v for k, v in options.items() if k != "model"} | {"seed": seeds[0]})
+            runs = [tuning.run]
+            extras = [{"tuned": tuning.best, "default": tuning.default, "search_seconds": tuning.search_seconds,
+                       "search_fits": len(tuning.candidates), "cost_in_fits": tuning.cost}]
+        elif spec.corruption is None:
             runs = run_batch([resolve(signal, options | {"seed": s}) for s in seeds], [signal] * len(unit),
                              on_epoch=progress)
         else:  # restoration, the paper's protocol (a fixed budget, the preset's network): one job a unit

@@ -1,5 +1,5 @@
 """``siren2`` command line: thin subcommands over the library, one module per command family
-(fitting, fit_many, restore, analyze). The only package that prints or exits.
+(fitting, tuning, fit_many, restore, codec, analyze). The only package that prints or exits.
 
 Bad input (a missing or corrupt file, a folder that already holds results, a bad option value)
 or an output that cannot be written ends with one line ``siren2: error: FILE: problem`` and exit
@@ -15,7 +15,7 @@ import threading
 import warnings
 
 from ..errors import InputError
-from . import analyze, fit_many, fitting, restore
+from . import analyze, codec, fit_many, fitting, restore, tuning
 from .options import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -70,6 +70,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 "them with the paper's baselines.")
     p.add_argument("--version", action="version", version=f"siren2 {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (fitting, fit_many, restore, analyze):
+    for family in (fitting, tuning, fit_many, restore, codec, analyze):
         family.add_parsers(sub)
     return p

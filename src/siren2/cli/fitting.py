@@ -10,7 +10,8 @@ from .options import (add_device_options, add_input_options, add_network_options
                       add_schedule_option, add_winner_options, metrics_text, models_and_seeds, options_from,
                       stop_note)
 
-__all__ = ["add_parsers", "add_fit_options", "cmd_demo", "cmd_fit", "cmd_compare", "cmd_models", "cmd_render"]
+__all__ = ["add_parsers", "add_fit_options", "cmd_demo", "cmd_fit", "cmd_compare", "tune_models", "cmd_models",
+           "cmd_render"]
 
 
 def add_parsers(sub) -> None:
@@ -44,6 +45,9 @@ def add_parsers(sub) -> None:
     c.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     c.add_argument("--resume", action="store_true", help="keep the fits an interrupted comparison in --out "
                    "finished (same file and options) and run the rest")
+    c.add_argument("--tune", action="store_true",
+                   help="first tune each model's bandwidth and peak rate on held-out samples (siren2 tune's search, "
+                        "the same budget for each), then compare them at their best")
     c.add_argument("--preset", choices=sorted(PRESETS), help="default: paper_audio or paper_image by the file")
     add_recipe_options(c, lr=False)
     add_network_options(c)
@@ -175,6 +179,7 @@ def cmd_compare(args) -> int:
 
     from ..compare import compare, comparison_settings, finished_fits, write_comparison
     from ..runs import RunFolder
+    from ..tuning import write_tuning
     from ..spec import load_input, resolve
     from ..train import FitConfig
 
@@ -186,10 +191,12 @@ def cmd_compare(args) -> int:
     signal = load_input(options, args.file)
     base = resolve(signal, options | {"model": models[0]})
     epochs = options.get("epochs") or FitConfig.resolve(base.preset, base.recipe, signal.in_dim).epochs
+    tunings = tune_models(signal, models, options | {"epochs": epochs, "seed": seeds[0]}) if args.tune else {}
+    per_model = {m: t.best for m, t in tunings.items()}
     done = {}
     if args.resume and args.out.is_dir() and any(args.out.iterdir()):
         done = finished_fits(args.out, signal, comparison_settings(signal, models, seeds, epochs, base.preset,
-                                                                   base.recipe, options))
+                                                                   base.recipe, options, per_model))
     print(f"{args.file}: {signal.num_points:,} points; {len(models)} models x {len(seeds)} seeds, "
           f"{epochs} epochs each, preset {base.preset}, recipe {base.recipe}"
           + (f"; {len(done)} fits kept from {args.out}/" if done else ""))
@@ -201,7 +208,7 @@ def cmd_compare(args) -> int:
         tqdm.write(f"  {model:<10} seed {seed}: {metrics_text(m)}  ({run.result.seconds:.1f} s)")
 
     try:
-        comp = compare(signal, models, seeds, done=done, batch_seeds=args.batch_seeds,
+        comp = compare(signal, models, seeds, done=done, batch_seeds=args.batch_seeds, per_model=per_model,
                        on_epoch=lambda *_: bar.update(1), on_fit=on_fit, **options | {"epochs": epochs})
     finally:
         bar.close()
@@ -210,11 +217,26 @@ def cmd_compare(args) -> int:
         return 130
     with out as folder:
         write_comparison(folder, comp)
+        for model, tuning in tunings.items():
+            write_tuning(folder / "tuning" / model, tuning, signal)
     print()
     print(comp.markdown(), end="")
     note = f"interrupted: {len(comp.runs)} of {comp.planned} fits finished; " if comp.interrupted else ""
     print(f"\n{note}{comp.seconds:.1f} s in all; outputs in {args.out}/")
     return 0
+
+
+def tune_models(signal, models: list[str], options: dict) -> dict:
+    """``compare --tune``: each model's search (no final fit: the comparison's fits are its own), the same
+    budget for each; prints one line per model."""
+    from ..tuning import tune
+
+    tunings = {}
+    for model in models:
+        tunings[model] = t = tune(signal, model, options, final=False)
+        print(f"  tuned {model:<10} " + "  ".join(f"{k} {t.best[k]:.4g}" for k in t.knobs)
+              + f"  ({len(t.candidates)} search fits, {t.search_seconds:.1f} s)")
+    return tunings
 
 
 def cmd_models(args) -> int:

@@ -27,6 +27,32 @@ from .siren import MLPConfig, SirenConfig, build_siren, siren_init_
 
 
 @dataclass(frozen=True)
+class Knob:
+    """A bandwidth setting of a model, and the range [`siren2.tuning.tune`][] searches it over.
+
+    Attributes
+    ----------
+    name
+        The config field it sets (WINNER's ``s0`` and ``s1`` for a WINNER model).
+    low, high
+        The range, in ``unit``s.
+    unit
+        ``"nyquist"``: × the grid's Ω, π over the sample step, in radians per coordinate unit
+        ([`siren2.winner.nyquist`][]; a first layer's frequencies are in the same units);
+        ``"octaves"``: × log2 of the grid's largest side (an integer count, ReLU+PE's octaves);
+        ``"hidden"``: × √(2/H), SIREN's hidden weight spread times ω0 (WINNER's s1).
+    points
+        How many values a grid search tries: log-spaced (``"octaves"``: evenly spaced integers).
+    """
+
+    name: str
+    low: float
+    high: float
+    unit: str = "nyquist"
+    points: int = 7
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """A registered model: ``build(config(...))`` makes it.
 
@@ -42,6 +68,9 @@ class ModelEntry:
         Preset → the config fields the preset sets (SIREN's ω_first).
     winner
         WINNER's noise follows SIREN's initialization.
+    knobs
+        Its bandwidth settings and their ranges (`siren2 tune`); for a WINNER model, s0 and s1, whose
+        candidates are the points of rule auto's valley ([`siren2.winner.valley`][]) and the ψ rule's.
     """
 
     build: Callable[..., INR]  # config dataclass -> initialized model
@@ -49,13 +78,15 @@ class ModelEntry:
     description: str
     defaults: Callable[[Preset], dict] = lambda p: {}
     winner: bool = False
+    knobs: tuple[Knob, ...] = ()
 
 
 REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register(name: str, description: str, config: type, build: Callable[..., INR], *,
-             defaults: Callable[[Preset], dict] = lambda p: {}, winner: bool = False) -> ModelEntry:
+             defaults: Callable[[Preset], dict] = lambda p: {}, winner: bool = False,
+             knobs: tuple[Knob, ...] = ()) -> ModelEntry:
     """Add model ``name`` to the registry and return its entry.
 
     Parameters
@@ -72,12 +103,14 @@ def register(name: str, description: str, config: type, build: Callable[..., INR
         Preset → the config fields the preset sets.
     winner
         Whether WINNER's noise follows SIREN's initialization.
+    knobs
+        Its bandwidth settings ([`Knob`][]), which `siren2 tune` searches with the learning rate.
 
     Returns
     -------
     ModelEntry
     """
-    entry = ModelEntry(build, config, description, defaults, winner)
+    entry = ModelEntry(build, config, description, defaults, winner, tuple(knobs))
     REGISTRY[name] = entry
     return entry
 
@@ -249,27 +282,29 @@ def _preset_omega(p: Preset) -> dict:
     return {"omega_first": p.omega_first}  # the paper's SIREN: 3000 for audio, 30 for images
 
 
+OMEGA_FIRST = (Knob("omega_first", 1e-3, 1.0, points=9),)  # Ω/1000 to Ω: 3000 is 0.04 Ω on a 2 s clip at 24 kHz
+VALLEY = (Knob("s0", 2.0**-12, 1.0), Knob("s1", 0.0, 4.0, unit="hidden", points=3))  # rule auto's range
+
 register("siren", "SIREN (Sitzmann et al.): sine MLP, uniform init; ω_first 3000 for audio, 30 otherwise",
-         SirenConfig, build_siren, defaults=_preset_omega)
+         SirenConfig, build_siren, defaults=_preset_omega, knobs=OMEGA_FIRST)
 register("siren2", "SIREN²: SIREN with ω_first 30 + WINNER noise on W⁰, W¹ from the target's ψ",
-         SirenConfig, build_siren, winner=True)
+         SirenConfig, build_siren, winner=True, knobs=VALLEY)
 register("siren_rff", "SIREN+RFF: fixed Fourier features [cos xB, sin xB], B ~ N(0, 30²) (in, H/2), then SIREN",
-         RFFConfig, build_siren_rff, defaults=_preset_omega)
+         RFFConfig, build_siren_rff, defaults=_preset_omega, knobs=(Knob("rff_scale", 1e-3, 1.0, points=9),))
 register("finer", "FINER: sin(ω(|z|+1)z), (|z|+1) detached, ω 30 in all layers, SIREN init",
-         FinerConfig, build_finer)
+         FinerConfig, build_finer, knobs=OMEGA_FIRST)
 register("finer++", "FINER++: FINER with the first-layer bias ~ U(−5, 5)",
-         FinerConfig, build_finer, defaults=lambda p: {"first_bias_scale": 5.0})
+         FinerConfig, build_finer, defaults=lambda p: {"first_bias_scale": 5.0}, knobs=OMEGA_FIRST)
 register("finer2", "FINER²: FINER + WINNER noise on W⁰, W¹ from the target's ψ (ours, not in the paper)",
-         FinerConfig, build_finer, winner=True)
+         FinerConfig, build_finer, winner=True, knobs=VALLEY)
 register("wire", "WIRE: complex Gabor exp(jωz − |σz|²), ω 10, σ 10; complex after layer 1, width int(H/√2)",
-         WireConfig, build_wire)
+         WireConfig, build_wire, knobs=(Knob("omega", 1e-3, 1.0, points=3), Knob("sigma", 1e-3, 1.0, points=3)))
 register("gauss", "Gauss: exp(−(30z)²) activations, nn.Linear default init",
-         GaussConfig, build_gauss)
+         GaussConfig, build_gauss, knobs=(Knob("scale", 1e-3, 1.0, points=9),))
 register("relu_pe", "ReLU+PE: NeRF positional encoding (7 frequencies), then a ReLU MLP",
-         ReluPEConfig, build_relu_pe)
+         ReluPEConfig, build_relu_pe, knobs=(Knob("frequencies", 0.25, 1.0, unit="octaves"),))
 
-
-__all__ = ["register", "get_entry", "list_models", "is_winner", "winner_models", "model_options", "network_config",
+__all__ = ["register", "get_entry", "Knob", "OMEGA_FIRST", "VALLEY", "list_models", "is_winner", "winner_models", "model_options", "network_config",
            "build_model", "ModelEntry", "REGISTRY", "INR", "Dense", "Sine", "SineFamily", "Finer", "Gauss", "Gabor",
            "RealPart", "PositionalEncoding", "FourierFeatures", "MLPConfig", "SirenConfig", "RFFConfig", "FinerConfig",
            "WireConfig", "GaussConfig", "ReluPEConfig", "build_siren", "build_siren_rff", "build_finer", "build_wire",
