@@ -153,7 +153,8 @@ def run(spec: RunSpec, signal: Signal, *, mask: np.ndarray | None = None, clean:
     return finish(spec, signal, result, clean=clean)
 
 
-def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, progress: bool = False) -> Run:
+def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, progress: bool = False,
+             callbacks: list | None = None) -> Run:
     """``siren2 fit``: read ``options["input"]``, resolve the run, fit it and write its folder ``out``.
 
     The outputs appear all at once ([`RunFolder`][], [`write_run`][]).
@@ -170,6 +171,8 @@ def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, p
         Write the figures too (psnr.png, audio.png or image.png).
     progress
         Show a progress bar.
+    callbacks : list of callable, optional
+        Passed to [`siren2.train.fit`][] (e.g. [`siren2.tensorboard.TensorBoard`][]).
 
     Returns
     -------
@@ -182,7 +185,7 @@ def fit_file(options: dict, out, *, force: bool = False, figures: bool = True, p
     """
     folder = RunFolder(out, force=force)
     signal = load_input(options)
-    done = run(resolve(signal, options), signal, progress=progress)
+    done = run(resolve(signal, options), signal, progress=progress, callbacks=callbacks)
     with folder as staging:
         write_run(staging, done, signal, figures=figures)
     return done

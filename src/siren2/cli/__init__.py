@@ -1,5 +1,5 @@
 """``siren2`` command line: thin subcommands over the library, one module per command family
-(fitting, tuning, fit_many, restore, codec, analyze). The only package that prints or exits.
+(fitting, tuning, fit_many, restore, codec, analyze, report). The only package that prints or exits.
 
 Bad input (a missing or corrupt file, a folder that already holds results, a bad option value)
 or an output that cannot be written ends with one line ``siren2: error: FILE: problem`` and exit
@@ -9,13 +9,14 @@ code 2, leaving nothing on disk. SIGTERM stops a run as Ctrl-C does (exit 130).
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 import warnings
 
 from ..errors import InputError
-from . import analyze, codec, fit_many, fitting, restore, tuning
+from . import analyze, codec, fit_many, fitting, report, restore, tuning
 from .options import EXIT_USAGE
 
 __all__ = ["main", "build_parser"]
@@ -37,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there
     previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        if getattr(args, "report", False) and os.path.exists(args.out):  # fit-many: also when some inputs failed
+            report.after(args)
+        return code
     except (InputError, ValueError) as e:
         print(f"siren2: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return EXIT_USAGE
@@ -70,6 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
                                 "them with the paper's baselines.")
     p.add_argument("--version", action="version", version=f"siren2 {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for family in (fitting, tuning, fit_many, restore, codec, analyze):
+    for family in (fitting, tuning, fit_many, restore, codec, analyze, report):
         family.add_parsers(sub)
     return p

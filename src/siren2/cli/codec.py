@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .options import add_input_options, metrics_text
+from .report import add_report_option
 
 __all__ = ["add_parsers", "cmd_compress", "cmd_decompress"]
 
@@ -34,6 +35,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--keep-channels", action="store_true", help="audio: every channel, not the mono mix")
     c.add_argument("--device", help="where the fit runs: cpu, cuda, mps (default: auto)")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_report_option(c)
     c.set_defaults(func=cmd_compress)
 
     d = sub.add_parser("decompress", help="render a .s2 file back to audio or an image, at any rate or size")

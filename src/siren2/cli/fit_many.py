@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .fitting import add_fit_options
+from .report import add_report_option
 from .options import options_from
 
 __all__ = ["BATCH", "add_parsers", "cmd_fit_many"]
@@ -37,6 +38,7 @@ def add_parsers(sub) -> None:
                                                                   "(default 1)")
     m.add_argument("--gpus-per-task", type=float, default=0, help="ray: GPUs a task declares (default 0)")
     add_fit_options(m)
+    add_report_option(m)
     m.set_defaults(func=cmd_fit_many)
 
 

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from .report import add_report_option
 from .options import (add_device_options, add_input_options, add_network_options, add_recipe_options,
                       add_schedule_option, add_winner_options, metrics_text, models_and_seeds, options_from,
                       stop_note)
@@ -33,6 +34,9 @@ def add_parsers(sub) -> None:
     f.add_argument("--config", type=Path, metavar="RUN/config.json",
                    help="replay a run: its options, with any given here overriding them (FILE: another input)")
     add_fit_options(f)
+    f.add_argument("--tensorboard", type=Path, metavar="DIR", help="log the fit to TensorBoard under DIR: loss, "
+                   "psnr_paper and lr per epoch, the result as audio or images (extra: tensorboard)")
+    add_report_option(f)
     f.set_defaults(func=cmd_fit)
 
     c = sub.add_parser("compare", help="fit several models x seeds on one file with one budget; table and figures")
@@ -53,6 +57,7 @@ def add_parsers(sub) -> None:
     add_network_options(c)
     add_input_options(c)
     add_device_options(c)
+    add_report_option(c)
     c.set_defaults(func=cmd_compare)
 
     m = sub.add_parser("models", help="list the registered models with parameter counts for a preset")
@@ -157,7 +162,17 @@ def cmd_fit(args) -> int:
         options["input"] = str(args.file)
     if "input" not in options:
         raise InputError("give the FILE to fit, or --config RUN/config.json to replay a run")
-    run = fit_file(options, args.out, force=args.force, progress=not args.quiet)
+    board = None
+    if args.tensorboard is not None:
+        from ..tensorboard import TensorBoard
+
+        board = TensorBoard(args.tensorboard, Path(options["input"]).stem)
+    run = fit_file(options, args.out, force=args.force, progress=not args.quiet,
+                   callbacks=[board] if board else None)
+    if board is not None:
+        from ..spec import load_input
+
+        print(f"  tensorboard: {board.finish(run, load_input(run.spec.options))}")
     spec, w = run.spec, run.model.winner
     extra = f"  ψ {w.psi:.3f}  s0 {w.s0:.1f}  s1 {w.s1:.3f}" if w is not None and w.psi is not None else ""
     print(f"{spec.input['path']}: {spec.model}, {run.config['model']['parameters']:,} parameters, recipe "

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError
+from .report import add_report_option
 from .options import (add_device_options, add_input_options, add_network_options, add_recipe_options,
                       add_winner_options, metrics_text, models_and_seeds, options_from)
 
@@ -68,6 +69,7 @@ def add_parsers(sub) -> None:
                             f"grows as the square of its length; default {WINDOW}; 0: one fit of the whole file)")
         add_input_options(p, max_samples=False)
         common(p)
+        add_report_option(p)
         p.set_defaults(func=cmd_restore)
 
     d = sub.add_parser("denoise", help="restore a noisy audio or image file (no clean reference needed)")
@@ -105,6 +107,7 @@ def add_parsers(sub) -> None:
                    "list")
     add_input_options(e)
     common(e)
+    add_report_option(e)
     e.set_defaults(func=cmd_restore_eval)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import InputError
 from .fitting import add_fit_options
 from .options import metrics_text, options_from
+from .report import add_report_option
 
 __all__ = ["add_parsers", "cmd_tune"]
 
@@ -21,6 +22,7 @@ def add_parsers(sub) -> None:
     t.add_argument("--budget", type=float, metavar="SECONDS",
                    help="the search's wall time (default: two fits' worth of epochs)")
     add_fit_options(t)
+    add_report_option(t)
     t.set_defaults(func=cmd_tune)
 
 
