@@ -41,6 +41,7 @@ def runs(tmp_path_factory):
         commands = {
             "fit": ["fit", "hf.wav", "--out", "fit", *TINY],
             "image": ["fit", "rgb.png", "--out", "image", *TINY],
+            "cut": ["fit", "hf.wav", "--out", "cut", "--max-samples", "2000", *TINY],
             "compare": ["compare", "hf.wav", "--models", "siren,siren2", "--out", "compare", *TINY],
             "many": ["fit-many", "hf.wav", "rgb.png", "--out", "many", *TINY],
             "denoise": ["denoise", "hf.wav", "--out", "denoise", "--bandwidths", "1", "--prior-weights", "0", *TINY],
@@ -66,7 +67,8 @@ def page_of(path: Path) -> Path:
 def test_every_kind_is_recognised_and_gets_its_page(runs):
     kinds = {name: detect(p if not p.is_file() else p.with_name(p.name + ".json")) for name, p in runs.items()}
     assert kinds == {"fit": "fit", "image": "fit", "compare": "compare", "many": "many", "denoise": "fit",
-                     "restore-eval": "restore-eval", "tune": "tune", "compress": "compress", "xss": "fit"}
+                     "restore-eval": "restore-eval", "tune": "tune", "compress": "compress", "xss": "fit",
+                     "cut": "fit"}
     for name, path in runs.items():
         html = page_of(path).read_text()
         assert html.startswith("<!DOCTYPE html>") and "Content-Security-Policy" in html, name
@@ -83,6 +85,14 @@ def test_the_page_shows_the_models_and_their_metrics(runs):
     assert image.count("<img") == 6 and "<audio" not in image  # target, fit, 2 crops, error map, curve
     assert "tuning siren" in page_of(runs["tune"]).read_text()
     assert "decoded" in page_of(runs["compress"]).read_text()
+
+
+def test_the_target_is_read_as_the_run_read_it(runs):
+    """A fit of the first 2,000 of 3,000 samples: the page's target, fit and residual are all 2,000 long."""
+    html = page_of(runs["cut"]).read_text()
+    lengths = {len(m) for m in re.findall(r'audio/wav;base64,([^"]+)', html)}
+    assert html.count("<audio") == 3 and len(lengths) == 1
+    assert lengths.pop() < 4 * (2000 * 2 + 100) / 3 + 8  # 16-bit samples, base64: not the whole file
 
 
 def test_names_from_a_run_are_escaped_and_nothing_of_a_run_runs(runs):

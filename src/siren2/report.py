@@ -200,22 +200,25 @@ def figure(draw) -> bytes:
 
 # ---------------------------------------------------------------------------------------- signals
 
-def file_scale(path) -> tuple[np.ndarray, object]:
-    """A file's values in its own scale (audio × its peak), and its Signal."""
-    sig = load_signal(path, max_samples=None)
+def file_scale(path, max_samples: int | None = None, mono: bool = True) -> tuple[np.ndarray, object]:
+    """A file's values in its own scale (audio × its peak), read as a run reads it, and its Signal."""
+    sig = load_signal(path, max_samples=max_samples, mono=mono)
     values = sig.values * (sig.peak if sig.kind == "audio" and sig.peak else 1.0)
     return values, sig
 
 
-def target_of(path_text: str | None, base: Path) -> tuple[np.ndarray | None, object, str]:
-    """The input a run fitted, from its recorded path (as given, or beside the run's folder): its values
-    in file scale and its Signal, or None and why not."""
+def target_of(read: dict | str | None, base: Path) -> tuple[np.ndarray | None, object, str]:
+    """The input a run fitted, read as the run read it (``read``: its config's ``spec.input``, or a path),
+    from where it was given or beside the run's folder: its values in file scale and its Signal, or None
+    and why not."""
+    read = {"path": read} if not isinstance(read, dict) else read
+    path_text = read.get("path")
     if not path_text:
         return None, None, "the run records no input file"
     for candidate in (Path(path_text), base / path_text):
         if candidate.is_file():
             try:
-                values, sig = file_scale(candidate)
+                values, sig = file_scale(candidate, read.get("max_samples"), read.get("mono", True))
                 return values, sig, ""
             except InputError as e:
                 return None, None, f"the input {path_text} cannot be read ({e})"
@@ -327,7 +330,7 @@ def fit_section(folder: Path, name: str | None = None) -> str:
     rec = reconstruction(folder)
     if rec is not None and rec.suffix.lower() in (".wav", ".flac", ".ogg", ".png"):
         fit, fit_sig = file_scale(rec)
-        target, target_sig, why = target_of(spec.get("input", {}).get("path"), folder.parent)
+        target, target_sig, why = target_of(spec.get("input"), folder.parent)
         parts.append(signal_block(target, target_sig, {model: fit}, fit_sig, why))
     parts.append(curves_block({model: metrics.get("psnr_paper_per_epoch", [])}, ""))
     parts.append(settings_table(spec))
@@ -348,7 +351,7 @@ def compare_section(folder: Path) -> str:
              f"{number(t.get('epochs'))} epochs · recipe {esc(t.get('recipe', '–'))}</p>",
              table(["model"] + keys + ["parameters", "seconds"], rows, sortable=True)]
     fits, sig, curves = {}, None, {}
-    first_input = None
+    first_input = None  # the first fit's spec.input
     for run in sorted((folder / "fits").iterdir()):
         if not (run / "metrics.json").exists():
             continue
@@ -356,12 +359,13 @@ def compare_section(folder: Path) -> str:
         c = json.loads((run / "config.json").read_text())
         model = c.get("spec", {}).get("model", run.name)
         curves[run.name] = m.get("psnr_paper_per_epoch", [])
-        first_input = first_input or c.get("spec", {}).get("input", {}).get("path")
+        first_input = first_input or c.get("spec", {}).get("input")
         rec = reconstruction(run)
         if model not in fits and rec is not None and rec.suffix.lower() in (".wav", ".flac", ".png"):
             fits[model], sig = file_scale(rec)
     if fits:
-        target, target_sig, why = target_of(first_input or t.get("signal", {}).get("source"), folder.parent)
+        read = first_input if (first_input or {}).get("path") else t.get("signal", {}).get("source")
+        target, target_sig, why = target_of(read, folder.parent)
         parts.append(signal_block(target, target_sig, fits, sig, why))
     parts.append(curves_block(curves, ""))
     return "".join(parts)

@@ -203,7 +203,8 @@ def cmd_compare(args) -> int:
     options = options_from(args)
     if options.get("epochs") is not None and options["epochs"] < 1:
         raise InputError(f"--epochs {options['epochs']}: must be at least 1")
-    signal = load_input(options, args.file)
+    options["input"] = str(args.file)  # recorded in each fit's config.json (its replay, the report's target)
+    signal = load_input(options)
     base = resolve(signal, options | {"model": models[0]})
     epochs = options.get("epochs") or FitConfig.resolve(base.preset, base.recipe, signal.in_dim).epochs
     tunings = tune_models(signal, models, options | {"epochs": epochs, "seed": seeds[0]}) if args.tune else {}
