@@ -467,7 +467,7 @@ def tables(store: RecordStore) -> dict:
     table = aggregate(recs, METRICS[run["suite"]])
     md = markdown(run["suite"], run["scale"], spec, table, run["zero_output_psnr_paper"], timing)
     if spec.tuned:
-        md += tuned_markdown(spec, recs, run["zero_output_psnr_paper"], untuned_means(run))
+        md += "\n" + tuned_markdown(spec, recs, run["zero_output_psnr_paper"], untuned_means(run))
     per = table["per_signal"]
     bars = ({s: {m: c["psnr_paper"]["mean"] for m, c in cells.items()} for s, cells in per.items()},
             {s: {m: c["psnr_paper"]["std"] for m, c in cells.items()} for s, cells in per.items()})
@@ -493,17 +493,21 @@ def tuned_markdown(spec: SuiteSpec, recs: list[dict], zero: dict[str, float], un
     lines = ["## Tuning", "",
              f"Each fit is `siren2.tuning.tune`: the model's knobs ({knobs}) "
              f"and its peak rate (× {', '.join(map(str, t['lr_factors']))} of the recipe's) searched by successive halving "
-             f"({t['rounds']} rounds, the best {t['keep']:.2g} going on; {t['search_fits']:g} fits' worth of epochs) on "
-             f"{t['holdout']:.0%} held-out samples, then the best setting fitted on every sample with the suite's epochs. "
-             "Cells: tuned psnr_paper (untuned, from the same suite without tuning where it ran; gain), then the setting "
-             "found (untuned in brackets).", "",
-             "| signal | model | tuned | untuned | gain | setting found | cost (fits) |", "|---|---|---:|---:|---:|---|---:|"]
+             f"({t['rounds']} rounds, the best {t['keep']:.2g} going on; {t['search_fits']:g} fit's worth of epochs) on "
+             f"{t['holdout']:.0%} held-out samples; then the playoff: the search's pick and the defaults each fitted on every "
+             "sample with the suite's epochs, the better kept. Cells: the tuned psnr_paper; the untuned one (from the "
+             "same suite without tuning, where it ran) and the gain; the search's pick (defaults in brackets) and its "
+             "full fit's psnr_paper; which setting won the playoff; the whole tuning's wall time in fits.", "",
+             "| signal | model | tuned | untuned | gain | search's pick [defaults] | pick's full fit | kept | cost (fits) |",
+             "|---|---|---:|---:|---:|---|---:|---|---:|"]
     for r in sorted(recs, key=lambda r: (list(spec.signals).index(r["signal"]), spec.models.index(r["model"]))):
         base = untuned.get((r["signal"], r["model"]))
-        found = ", ".join(f"{k} {v:.4g} [{r['default'][k]:.4g}]" for k, v in r["tuned"].items())
+        found = ", ".join(f"{k} {v:.4g} [{r['default'][k]:.4g}]" for k, v in r["pick"].items())
+        kept = "defaults" if "default" in r["playoff"] and r["tuned"] == r["default"] else (
+            "pick" if "default" in r["playoff"] else "pick = defaults")
         lines.append(f"| {r['signal']} | {r['model']} | {r['metrics']['psnr_paper']:.2f} | "
                      + (f"{base:.2f} | {r['metrics']['psnr_paper'] - base:+.2f}" if base is not None else "– | –")
-                     + f" | {found} | {r['cost_in_fits']:.2f} |")
+                     + f" | {found} | {r['playoff']['pick']:.2f} | {kept} | {r['cost_in_fits']:.2f} |")
     lines += ["", "## Targets", ""]
     signals = list(dict.fromkeys(r["signal"] for r in recs))
     for m in spec.models:

@@ -29,7 +29,7 @@ TABLES = {
     "step_time": "step_time", "step_time_cuda": "step_time", "step_time_big_clip": "step_time",
     "throughput": "throughput", "cuda/throughput": "throughput",
     "restore_grid": "restore_grid", "fuzz": "fuzz", "adaptive_rules": "adaptive", "shape_iou": "shape_iou",
-    "codec": "codec",
+    "codec": "codec", "paper_audio_faithful_fast_tuned": "paper",
 }
 
 

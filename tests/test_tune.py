@@ -65,6 +65,9 @@ def test_tune_finds_the_bandwidth_a_tone_needs(fraction):
     assert max(c["heldout_psnr_paper"] for c in default) < 15
     assert t.cost > 1 and t.search_seconds > 0
     assert t.run.config["tuning"]["best"] == t.best
+    # the playoff: the pick and the defaults at full length, the better kept (here the pick, by far)
+    assert set(t.playoff) == {"pick", "default"} and t.best == t.pick
+    assert t.run.metrics["psnr_paper"] == max(t.playoff.values()) and t.playoff["default"] < 30
     assert {c["round"] for c in t.candidates} == {0, 1}
     assert len([c for c in t.candidates if c["round"] == 1]) == math.ceil(30 / 3)
 
@@ -74,6 +77,14 @@ def test_what_is_given_is_not_searched():
     t = tune(sig, "siren", TINY | {"omega_first": 111.0}, final=False)
     assert t.run is None and {c["omega_first"] for c in t.candidates} == {111.0}
     assert t.best["omega_first"] == 111.0 and len({c["lr"] for c in t.candidates}) == len(LR_FACTORS)
+
+
+def test_with_nothing_to_search_the_defaults_are_fitted_once():
+    sig, _ = tone(0.1)
+    spec = resolve(sig, {"model": "siren", **TINY})
+    t = tune(sig, "siren", TINY | {"omega_first": 3000.0, "lr": spec.fit.lr})
+    assert t.pick == t.best == t.default and set(t.playoff) == {"pick"}
+    assert not t.candidates and t.cost == pytest.approx(1.0, abs=0.05)  # one candidate: no search, one full fit
 
 
 def test_cli_tune_writes_its_files_and_the_best_run_replays(tmp_path, capsys):

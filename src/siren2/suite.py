@@ -365,8 +365,9 @@ def run_unit(spec: SuiteSpec, unit: list[tuple], *, device: str | None = None,
         if spec.tuned:  # one job a unit: the search, then the best setting's fit
             tuning = tune(signal, name, {k: v for k, v in options.items() if k != "model"} | {"seed": seeds[0]})
             runs = [tuning.run]
-            extras = [{"tuned": tuning.best, "default": tuning.default, "search_seconds": tuning.search_seconds,
-                       "search_fits": len(tuning.candidates), "cost_in_fits": tuning.cost}]
+            extras = [{"tuned": tuning.best, "default": tuning.default, "pick": tuning.pick, "playoff": tuning.playoff,
+                       "search_seconds": tuning.search_seconds, "search_fits": len(tuning.candidates),
+                       "cost_in_fits": tuning.cost}]
         elif spec.corruption is None:
             runs = run_batch([resolve(signal, options | {"seed": s}) for s in seeds], [signal] * len(unit),
                              on_epoch=progress)

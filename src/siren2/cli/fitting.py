@@ -243,15 +243,15 @@ def cmd_compare(args) -> int:
 
 
 def tune_models(signal, models: list[str], options: dict) -> dict:
-    """``compare --tune``: each model's search (no final fit: the comparison's fits are its own), the same
-    budget for each; prints one line per model."""
-    from ..tuning import tune
+    """``compare --tune``: each model tuned (its search and playoff, the same budget for each; the
+    comparison then fits the winner at every seed); prints one line per model."""
+    from ..tuning import playoff_line, tune
 
     tunings = {}
     for model in models:
-        tunings[model] = t = tune(signal, model, options, final=False)
+        tunings[model] = t = tune(signal, model, options)
         print(f"  tuned {model:<10} " + "  ".join(f"{k} {t.best[k]:.4g}" for k in t.knobs)
-              + f"  ({len(t.candidates)} search fits, {t.search_seconds:.1f} s)")
+              + f"  ({len(t.candidates)} search fits, {t.search_seconds + t.fit_seconds:.1f} s; {playoff_line(t)})")
     return tunings
 
 

@@ -20,7 +20,7 @@ def add_parsers(sub) -> None:
     t.add_argument("--out", type=Path, required=True, help="output folder (refused if it holds files)")
     t.add_argument("--force", action="store_true", help="overwrite an output folder that holds results")
     t.add_argument("--budget", type=float, metavar="SECONDS",
-                   help="the search's wall time (default: two fits' worth of epochs)")
+                   help="the search's wall time (default: one fit's worth of epochs)")
     add_fit_options(t)
     add_report_option(t)
     t.set_defaults(func=cmd_tune)
@@ -32,7 +32,7 @@ def cmd_tune(args) -> int:
 
     from ..runs import RunFolder
     from ..spec import load_input
-    from ..tuning import tune, write_tuning
+    from ..tuning import playoff_line, tune, write_tuning
 
     out = RunFolder(args.out, force=args.force)
     if args.budget is not None and not args.budget > 0:
@@ -57,7 +57,8 @@ def cmd_tune(args) -> int:
     best = "  ".join(f"{k} {tuning.best[k]:.4g}" for k in tuning.knobs)
     default = "  ".join(f"{k} {tuning.default[k]:.4g}" for k in tuning.knobs)
     print(f"best: {best}   (default: {default})")
+    print("  " + playoff_line(tuning))
     print("  " + metrics_text({k: v for k, v in tuning.run.metrics.items() if k not in ("mse", "best_epoch_psnr_paper")}))
-    print(f"  {tuning.search_seconds:.1f} s search + {tuning.fit_seconds:.1f} s fit ({tuning.cost:.2f} fits); outputs in "
+    print(f"  {tuning.search_seconds:.1f} s search + {tuning.fit_seconds:.1f} s of full fits ({tuning.cost:.2f} fits); outputs in "
           f"{args.out}/ (replay: siren2 fit --config {args.out}/best/config.json --out NEW)")
     return 0
