@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .options import add_input_options, metrics_text
+from .options import add_input_options, metrics_text, render_size
 from .report import add_report_option
 
 __all__ = ["add_parsers", "cmd_compress", "cmd_decompress"]
@@ -83,18 +83,7 @@ def cmd_decompress(args) -> int:
     from ..codec import decompress
     from ..io import save_signal
 
-    if args.out.exists() and not args.force:
-        raise InputError(f"{args.out}: already exists (use --force to overwrite)")
-    size = None
-    if args.size:
-        try:
-            size = tuple(int(v) for v in args.size.lower().split("x"))
-            if min(size) < 1:
-                raise ValueError
-        except ValueError:
-            raise InputError(f"--size {args.size!r}: expected HxW or DxHxW with positive sizes") from None
-    if args.sample_rate is not None and args.sample_rate < 1:
-        raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
+    size = render_size(args)
     try:
         data = args.file.read_bytes()
     except OSError as e:

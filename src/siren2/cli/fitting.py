@@ -9,7 +9,7 @@ from ..errors import InputError
 from .report import add_report_option
 from .options import (add_device_options, add_input_options, add_network_options, add_recipe_options,
                       add_schedule_option, add_winner_options, metrics_text, models_and_seeds, options_from,
-                      stop_note)
+                      render_size, stop_note)
 
 __all__ = ["add_parsers", "add_fit_options", "cmd_demo", "cmd_fit", "cmd_compare", "tune_models", "cmd_models",
            "cmd_render"]
@@ -283,19 +283,7 @@ def cmd_render(args) -> int:
     from ..runs import render
     from ..shapes import isosurface
 
-    if args.out.exists() and not args.force:
-        raise InputError(f"{args.out}: already exists (use --force to overwrite)")
-    size = None
-    if args.size:
-        try:
-            size = tuple(int(v) for v in args.size.lower().split("x"))
-            if len(size) not in (2, 3) or min(size) < 1:
-                raise ValueError
-        except ValueError:
-            raise InputError(f"--size {args.size!r}: expected HxW or DxHxW with positive sizes, "
-                             "e.g. 1024x1024") from None
-    if args.sample_rate is not None and args.sample_rate < 1:
-        raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
+    size = render_size(args)
     mesh = args.out.suffix.lower() in MESH_SUFFIXES
     if args.level is not None and not mesh:
         raise InputError(f"--level applies to mesh output ({', '.join(MESH_SUFFIXES)}), not {args.out.suffix!r}")

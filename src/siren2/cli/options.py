@@ -14,7 +14,7 @@ from ..errors import InputError
 
 __all__ = ["EXIT_USAGE", "RENAMED", "OPTION_DESTS", "options_from", "add_input_options", "add_schedule_option",
            "add_recipe_options", "add_winner_options", "add_network_options", "add_device_options", "metrics_text",
-           "stop_note", "models_and_seeds", "int_list"]
+           "stop_note", "models_and_seeds", "int_list", "render_size"]
 
 EXIT_USAGE = 2
 
@@ -128,3 +128,23 @@ def int_list(option: str, text: str) -> list[int]:
         return [int(v) for v in text.split(",")]
     except ValueError:
         raise InputError(f"{option} {text!r}: expected comma-separated integers, e.g. 0,1,2") from None
+
+
+def render_size(args) -> tuple[int, ...] | None:
+    """Check the options of a command that renders a signal to ``args.out`` (``render``,
+    ``decompress``): ``--out`` refused where it exists (unless ``--force``), ``--sample-rate`` positive;
+    returns ``--size HxW`` or ``DxHxW`` as a tuple (None where not given)."""
+    if args.out.exists() and not args.force:
+        raise InputError(f"{args.out}: already exists (use --force to overwrite)")
+    size = None
+    if args.size:
+        try:
+            size = tuple(int(v) for v in args.size.lower().split("x"))
+            if len(size) not in (2, 3) or min(size) < 1:
+                raise ValueError
+        except ValueError:
+            raise InputError(f"--size {args.size!r}: expected HxW or DxHxW with positive sizes, "
+                             "e.g. 1024x1024") from None
+    if args.sample_rate is not None and args.sample_rate < 1:
+        raise InputError(f"--sample-rate {args.sample_rate}: must be a positive rate in Hz")
+    return size
